@@ -1,0 +1,1 @@
+"""The only package that talks to chromadb. Owns records, the catalog and search."""

@@ -1,0 +1,67 @@
+"""The record types at the seams: what ingest writes, what index stores, what qa cites."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# What a span's text is: the words spoken, a chapter summary, text read off the
+# screen, or a sampled frame (text is then a caption or empty; the vector is CLIP).
+SPAN_KINDS = ("transcript", "chapter", "ocr", "frame")
+
+
+@dataclass
+class Word:
+    start: float
+    end: float
+    text: str
+
+
+@dataclass
+class Span:
+    """A searchable, citable piece of one video, in absolute seconds."""
+
+    video_id: str
+    start: float
+    end: float
+    kind: str
+    text: str
+    source: str  # e.g. "asr:tiny.en", "srt", "vtt", "embedded", "vlm:Qwen3-VL-2B", "transcript"
+    extra: dict = field(default_factory=dict)  # words, keywords, title, thumbnail, ...
+    id: str = ""  # assigned by the index: "<video_id>/<kind>/<n>"
+
+    def __post_init__(self):
+        if self.kind not in SPAN_KINDS:
+            raise ValueError(f"span kind {self.kind!r} is not one of {SPAN_KINDS}")
+        if self.end < self.start:
+            raise ValueError(f"span ends ({self.end:.3f} s) before it starts ({self.start:.3f} s)")
+
+
+@dataclass
+class Video:
+    """One media file in the library. `id` is a content hash, not the path."""
+
+    id: str
+    path: str | None  # None when only a transcript was ingested (eval sets)
+    title: str
+    duration: float
+    has_video: bool = False
+    has_audio: bool = False
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    transcript_source: str | None = None  # srt | vtt | embedded | asr:<model> | none
+    language: str | None = None
+    status: str = "ready"  # indexing | ready
+    models: dict = field(default_factory=dict)  # stage -> model id used, for provenance
+    ingested_at: str | None = None
+    size: int | None = None
+    mtime: float | None = None
+
+
+@dataclass
+class Hit:
+    """A search result: a span, its fused score and which retrievers matched it."""
+
+    span: Span
+    score: float
+    matched: list[str] = field(default_factory=list)  # dense | keyword | time | clip | ...

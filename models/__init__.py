@@ -1,0 +1,1 @@
+"""Everything that loads weights: name -> weights resolution, device choice, backends."""

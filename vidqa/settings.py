@@ -1,0 +1,87 @@
+"""Settings, read from the environment at call time (never cached in module globals).
+
+Every on-disk location hangs off VIDQA_HOME so tests can point it at a tmp dir.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from vidqa.errors import ConfigError
+
+DEFAULT_EMBED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+DEFAULT_CLIP_MODEL = "ViT-B-32"
+DEFAULT_CLIP_PRETRAINED = "laion2b_s34b_b79k"
+DEFAULT_VLM = "Qwen/Qwen3-VL-2B-Instruct"
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    chroma_url: str | None = None  # e.g. http://localhost:8000 for a Chroma server
+    embed_model: str = DEFAULT_EMBED_MODEL
+    asr_model: str | None = None  # None: chosen by device (small on GPU, tiny.en on CPU)
+    clip_model: str = DEFAULT_CLIP_MODEL
+    clip_pretrained: str = DEFAULT_CLIP_PRETRAINED
+    vlm: str = "auto"  # auto | none | preset | hf id | local path | openai:<url>[#model]
+    device: str = "auto"
+    raise_errors: bool = False
+
+    def __post_init__(self):
+        if self.device not in DEVICES:
+            raise ConfigError(f"VIDQA_DEVICE={self.device!r}: expected one of {', '.join(DEVICES)}")
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.home / "catalog.sqlite"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def thumbs_dir(self) -> Path:
+        return self.home / "thumbs"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.home / "media"
+
+    @property
+    def sessions_dir(self) -> Path:
+        return self.home / "sessions"
+
+
+def _default_home() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("vidqa", appauthor=False))
+
+
+def _flag(name: str) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name}={value!r}: expected 1/0, true/false, yes/no or on/off")
+
+
+def settings() -> Settings:
+    """The current settings, from VIDQA_* environment variables."""
+    env = os.environ.get
+    home = env("VIDQA_HOME")
+    return Settings(
+        home=Path(home).expanduser() if home else _default_home(),
+        chroma_url=env("VIDQA_CHROMA_URL") or None,
+        embed_model=env("VIDQA_EMBED_MODEL") or DEFAULT_EMBED_MODEL,
+        asr_model=env("VIDQA_ASR_MODEL") or None,
+        clip_model=env("VIDQA_CLIP_MODEL") or DEFAULT_CLIP_MODEL,
+        clip_pretrained=env("VIDQA_CLIP_PRETRAINED") or DEFAULT_CLIP_PRETRAINED,
+        vlm=env("VIDQA_VLM") or "auto",
+        device=(env("VIDQA_DEVICE") or "auto").lower(),
+        raise_errors=_flag("VIDQA_RAISE_ERRORS"),
+    )
