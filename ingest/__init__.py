@@ -1,0 +1,1 @@
+"""Files in, spans out: probe -> transcript -> spans -> (chapters, frames) -> one atomic index write."""

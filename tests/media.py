@@ -1,0 +1,217 @@
+"""Generated test media: known words at known times, never committed.
+
+espeak-ng speaks each sentence to a wav; the clips are laid out with fixed
+silences in Python (exact sample counts, so the timeline is exact), and ffmpeg
+renders one coloured slide per sentence (drawn with Pillow) shown exactly
+while it is spoken, to within one frame.
+The real times go to `<stem>.timeline.json` so tests can check ASR, frames
+and OCR against ground truth instead of guessed constants.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import wave
+from pathlib import Path
+
+LEAD_IN_S = 0.5  # silence before the first sentence (s): whisper clips hard starts
+GAP_S = 0.8  # silence between sentences (s)
+TAIL_S = 0.7  # silence after the last sentence (s)
+SPEECH_RATE_WPM = 150  # espeak-ng -s
+SAMPLE_RATE = 22050  # Hz, espeak-ng's native output rate
+GAP_COLOR = "#202020"  # background between slides
+SLIDE_COLORS = ("#1f4e79", "#7b2d26", "#2e6b30", "#6a3d9a", "#8a6d00", "#00607a",
+                "#7a004f", "#4d4d4d")
+FONT_SIZE = 28  # px at 360 px frame height; scaled with the height
+FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+)
+
+Sentence = tuple[str, str]  # (slide_text, spoken_text)
+
+
+def _run(cmd: list[str]) -> None:
+    result = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} failed ({result.returncode}): {result.stderr[-2000:]}")
+
+
+def find_font() -> str | None:
+    """A TrueType font file for the slides, or None for Pillow's built-in font."""
+    for candidate in FONT_CANDIDATES:
+        if Path(candidate).exists():
+            return candidate
+    if shutil.which("fc-match"):
+        out = subprocess.run(["fc-match", "-f", "%{file}", "sans:bold"],
+                             check=False, capture_output=True, text=True).stdout.strip()
+        if out and Path(out).exists():
+            return out
+    return None
+
+
+def _speak(text: str, out: Path, voice: str) -> bytes:
+    """espeak-ng `text` to `out`; return its mono 16-bit PCM frames."""
+    _run(["espeak-ng", "-v", voice, "-s", str(SPEECH_RATE_WPM), "-w", str(out), text])
+    with wave.open(str(out)) as clip:
+        if (clip.getframerate(), clip.getnchannels(), clip.getsampwidth()) != (SAMPLE_RATE, 1, 2):
+            raise RuntimeError(f"{out}: unexpected espeak-ng wav format")
+        return clip.readframes(clip.getnframes())
+
+
+def _silence(seconds: float) -> bytes:
+    return b"\x00\x00" * round(seconds * SAMPLE_RATE)
+
+
+def _build_audio(sentences: list[Sentence], work: Path, voice: str) -> tuple[Path, list[dict]]:
+    """One wav with every sentence, and the timeline of when each is spoken."""
+    pcm = bytearray(_silence(LEAD_IN_S))
+    timeline = []
+    for i, (slide, spoken) in enumerate(sentences):
+        if i:
+            pcm += _silence(GAP_S)
+        clip = _speak(spoken, work / f"s{i}.wav", voice)
+        start = len(pcm) / 2 / SAMPLE_RATE
+        pcm += clip
+        end = len(pcm) / 2 / SAMPLE_RATE
+        timeline.append({"start": round(start, 3), "end": round(end, 3),
+                         "slide": slide, "spoken": spoken})
+    pcm += _silence(TAIL_S)
+    audio = work / "speech.wav"
+    with wave.open(str(audio), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        out.writeframes(bytes(pcm))
+    return audio, timeline
+
+
+def _font(height: int):
+    from PIL import ImageFont
+
+    size = round(FONT_SIZE * height / 360)
+    path = find_font()
+    return ImageFont.truetype(path, size) if path else ImageFont.load_default(size=size)
+
+
+def _draw_slide(text: str, color: str, size: tuple[int, int], font, out: Path) -> Path:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", size, color)
+    if text:
+        ImageDraw.Draw(image).multiline_text((size[0] / 2, size[1] / 2), text, font=font,
+                                             fill="white", anchor="mm", align="center")
+    image.save(out)
+    return out
+
+
+def _slide_list(timeline: list[dict], total: float, size: tuple[int, int], work: Path) -> Path:
+    """An ffmpeg concat list: each slide held for exactly its sentence, a blank in between.
+
+    Slides are drawn once with Pillow and held by the concat demuxer, which is
+    twice as fast as per-frame drawtext and needs no libfreetype in ffmpeg.
+    """
+    font = _font(size[1])
+    gap = _draw_slide("", GAP_COLOR, size, font, work / "gap.png")
+    lines, clock = [], 0.0
+    for i, item in enumerate(timeline):
+        if item["start"] > clock:
+            lines += [f"file '{gap}'", f"duration {item['start'] - clock:.3f}"]
+        color = SLIDE_COLORS[i % len(SLIDE_COLORS)]
+        slide = _draw_slide(item["slide"], color, size, font, work / f"slide{i}.png")
+        lines += [f"file '{slide}'", f"duration {item['end'] - item['start']:.3f}"]
+        clock = item["end"]
+    # The concat demuxer ignores the last entry's duration unless the file repeats.
+    lines += [f"file '{gap}'", f"duration {max(total - clock, 0.04):.3f}", f"file '{gap}'"]
+    listing = work / "slides.txt"
+    listing.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return listing
+
+
+AAC = ["-c:a", "aac", "-aac_coder", "fast", "-b:a", "64k"]  # fast coder: 2x faster, fine for ASR
+
+
+def _render_video(audio: Path, timeline: list[dict], out: Path, size: tuple[int, int],
+                  fps: int, work: Path) -> None:
+    duration = _wav_duration(audio)
+    listing = _slide_list(timeline, duration, size, work)
+    _run(["ffmpeg", "-nostdin", "-y", "-v", "error",
+          "-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(audio),
+          "-map", "0:v", "-map", "1:a", "-vf", f"fps={fps},format=yuv420p",
+          "-c:v", "libx264", "-preset", "ultrafast", "-g", str(2 * fps), *AAC,
+          "-t", f"{duration:.3f}", str(out)])
+
+
+def _wav_duration(path: Path) -> float:
+    with wave.open(str(path)) as clip:
+        return clip.getnframes() / clip.getframerate()
+
+
+def _srt_time(seconds: float) -> str:
+    millis = round(seconds * 1000)
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d},{millis:03d}"
+
+
+def write_srt(timeline: list[dict], out: Path) -> Path:
+    blocks = [f"{i}\n{_srt_time(item['start'])} --> {_srt_time(item['end'])}\n{item['spoken']}\n"
+              for i, item in enumerate(timeline, 1)]
+    out.write_text("\n".join(blocks), encoding="utf-8")
+    return out
+
+
+def make_lecture(out_dir, sentences: list[Sentence], *, size=(640, 360), fps=25,
+                 with_srt=False, audio_only=False, voice="en", stem="lecture") -> Path:
+    """Render a spoken slide lecture; also write `<stem>.timeline.json` (and `.srt`)."""
+    out_dir = Path(out_dir)
+    work = out_dir / f".{stem}-work"
+    work.mkdir(parents=True, exist_ok=True)
+    audio, timeline = _build_audio(sentences, work, voice)
+    if audio_only:
+        out = out_dir / f"{stem}.m4a"
+        _run(["ffmpeg", "-nostdin", "-y", "-v", "error", "-i", str(audio), *AAC, str(out)])
+    else:
+        out = out_dir / f"{stem}.mp4"
+        _render_video(audio, timeline, out, size, fps, work)
+    (out_dir / f"{stem}.timeline.json").write_text(json.dumps(timeline, indent=1))
+    if with_srt:
+        write_srt(timeline, out_dir / f"{stem}.srt")
+    shutil.rmtree(work)
+    return out
+
+
+def load_timeline(media: Path) -> list[dict]:
+    return json.loads(media.with_name(f"{media.stem}.timeline.json").read_text())
+
+
+def make_tone_video(out: Path, seconds: float = 3.0, fps: int = 25) -> Path:
+    """A small test-pattern + sine mp4 (moov atom at the end, as ffmpeg writes by default)."""
+    _run(["ffmpeg", "-nostdin", "-y", "-v", "error",
+          "-f", "lavfi", "-i", f"testsrc=size=320x240:rate={fps}:duration={seconds}",
+          "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
+          "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", str(2 * fps),
+          *AAC, "-shortest", str(out)])
+    return out
+
+
+TRUNCATE_FRACTION = 0.3  # keep the first 30% of a real mp4: the moov atom is lost
+
+
+def make_broken(out_dir) -> dict[str, Path]:
+    """Files that look like media but are not: truncated, renamed text, zero bytes."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    whole = make_tone_video(out_dir / ".whole.mp4")
+    data = whole.read_bytes()
+    whole.unlink()
+    truncated = out_dir / "truncated.mp4"
+    truncated.write_bytes(data[: int(len(data) * TRUNCATE_FRACTION)])
+    not_media = out_dir / "notes.mp4"
+    not_media.write_text("These are my lecture notes, not a video.\n" * 20)
+    empty = out_dir / "empty.mp4"
+    empty.write_bytes(b"")
+    return {"truncated": truncated, "not_media": not_media, "empty": empty}

@@ -1,0 +1,172 @@
+"""Transcript sources on generated media: sidecar, embedded stream, real tiny.en ASR."""
+
+import subprocess
+from itertools import pairwise
+
+import pytest
+from media import load_timeline
+
+from ingest.probe import probe
+from ingest.transcript import (
+    Segment,
+    find_sidecar,
+    get_transcript,
+    read_subtitles,
+    transcript_from_subtitles,
+)
+from models.asr import check_language, default_asr_model, load_whisper, transcribe
+from vidqa.errors import MediaError, ModelNotFound
+
+ASR_TOLERANCE_S = 1.5  # a word must fall within its sentence's true interval +- this
+# One or two words per sentence that tiny.en reliably hears in espeak-ng's voice.
+KEYWORDS = [("chloroplasts",), ("paris",), ("neural",), ("magma", "lava"), ("saxophone",),
+            ("deduction",), ("valleys", "mountains"), ("chess", "king")]
+
+
+def write(path, text, encoding="utf-8"):
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+# --- sidecars -----------------------------------------------------------------------
+
+
+def test_sidecar_preferred_over_asr(lecture_with_srt):
+    info = probe(lecture_with_srt)
+    transcript = get_transcript(lecture_with_srt, info)
+    timeline = load_timeline(lecture_with_srt)
+    assert transcript.source == "srt"
+    assert [s.text for s in transcript.segments] == [t["spoken"] for t in timeline]
+    assert transcript.segments[0].start == pytest.approx(timeline[0]["start"], abs=0.01)
+
+
+def test_find_sidecar_order(tmp_path):
+    media = tmp_path / "talk.mp4"
+    media.write_bytes(b"x")
+    assert find_sidecar(media) is None
+    for name in ("talk.zh-CN.vtt", "talk.en.srt", "talking.srt", "talk.part2.srt"):
+        write(tmp_path / name, "")
+    assert find_sidecar(media, language="zh").name == "talk.zh-CN.vtt"
+    assert find_sidecar(media, language="en").name == "talk.en.srt"
+    assert find_sidecar(media).name == "talk.en.srt"  # any: .srt before .vtt
+    write(tmp_path / "talk.vtt", "WEBVTT\n")
+    assert find_sidecar(media, language="zh").name == "talk.vtt"  # exact stem wins
+
+
+def test_srt_tags_stripped_and_rolling_merged(tmp_path):
+    srt = write(tmp_path / "x.srt", (
+        "1\n00:00:01,000 --> 00:00:02,500\n<i>Hello</i>   <b>there</b>\n\n"
+        "2\n00:00:02,500 --> 00:00:04,000\n<i>Hello</i> there\n\n"
+        "3\n00:00:04,000 --> 00:00:05,000\n{\\an8}<font color=\"red\">Top &amp; red</font>\n\n"
+        "4\n00:00:05,000 --> 00:00:06,000\n   \n\n"
+    ))
+    segments = read_subtitles(srt)
+    assert [(s.start, s.end, s.text) for s in segments] == [
+        (1.0, 4.0, "Hello there"), (4.0, 5.0, "Top & red")]
+
+
+def test_vtt_rolling_captions_and_latin1(tmp_path):
+    vtt = write(tmp_path / "x.vtt", (
+        "WEBVTT\n\n"
+        "00:00:00.000 --> 00:00:02.000 align:start\n<c.colorE5E5E5>café au lait</c>\n\n"
+        "00:00:02.000 --> 00:00:04.000\ncafé au lait\n<00:00:02.500><c>and croissants</c>\n\n"
+        "00:00:04.000 --> 00:00:06.000\nand croissants\nfor breakfast\n"
+    ), encoding="latin-1")
+    texts = [s.text for s in read_subtitles(vtt)]
+    assert texts == ["café au lait", "and croissants", "for breakfast"]
+
+
+def test_bad_subtitles(tmp_path):
+    garbage = write(tmp_path / "bad.vtt", "this is not webvtt at all\n")
+    with pytest.raises(MediaError, match=r"bad\.vtt: unreadable subtitles"):
+        read_subtitles(garbage)
+    with pytest.raises(MediaError, match="unreadable subtitles: no cues"):
+        read_subtitles(write(tmp_path / "bad.srt", "nothing\nuseful here\n"))
+
+
+def test_transcript_from_subtitles(tmp_path):
+    srt = write(tmp_path / "talk.de.srt", "1\n00:00:01,000 --> 00:00:02,000\nHallo\n")
+    transcript = transcript_from_subtitles(srt)
+    assert (transcript.source, transcript.language) == ("srt", "de")
+    assert transcript.segments == [Segment(1.0, 2.0, "Hallo")]
+
+
+# --- embedded subtitle stream -------------------------------------------------------
+
+
+def test_embedded_subtitles(lecture_with_srt, tmp_path):
+    out = tmp_path / "with_subs.mp4"  # no sidecar next to it
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(lecture_with_srt),
+                    "-i", str(lecture_with_srt.with_suffix(".srt")), "-map", "0", "-map", "1",
+                    "-c", "copy", "-c:s", "mov_text", "-metadata:s:s:0", "language=eng",
+                    str(out)], check=True)
+    transcript = get_transcript(out, probe(out), language="en")
+    timeline = load_timeline(lecture_with_srt)
+    assert transcript.source == "embedded" and transcript.language == "en"
+    assert len(transcript.segments) == len(timeline)
+    assert "Bastille" in transcript.segments[1].text
+    assert transcript.segments[1].start == pytest.approx(timeline[1]["start"], abs=0.05)
+
+
+# --- ASR ----------------------------------------------------------------------------
+
+
+def test_asr_words_near_true_times(lecture_asr, lecture):
+    segments, info = lecture_asr
+    assert info.model == "tiny.en" and info.language == "en"
+    words = [w for s in segments for w in s.words]
+    assert words and all(w.start <= w.end for w in words)
+    found = 0
+    for sentence, keywords in zip(load_timeline(lecture), KEYWORDS, strict=True):
+        hits = [w for w in words if w.text.strip(".,!?").lower() in keywords]
+        for word in hits:
+            assert sentence["start"] - ASR_TOLERANCE_S <= word.start
+            assert word.end <= sentence["end"] + ASR_TOLERANCE_S
+        found += bool(hits)
+    assert found >= len(KEYWORDS) - 1, [s.text for s in segments]
+
+
+def test_get_transcript_asr_on_audio_only(lecture_audio_only, tmp_path, monkeypatch):
+    monkeypatch.setenv("VIDQA_DEVICE", "cpu")
+    clip = tmp_path / "first_two_sentences.m4a"  # keeps this second ASR run short
+    end = load_timeline(lecture_audio_only)[1]["end"] + 0.5
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(lecture_audio_only),
+                    "-t", f"{end:.2f}", "-c", "copy", str(clip)], check=True)
+    calls = []
+    transcript = get_transcript(clip, probe(clip), asr_model="tiny.en",
+                                progress=lambda done, total: calls.append((done, total)))
+    assert transcript.source == "asr:tiny.en" and transcript.language == "en"
+    assert "paris" in transcript.text.lower()
+    assert len(calls) >= 2 and calls[-1][0] == calls[-1][1] == pytest.approx(end, abs=0.5)
+    assert all(a[0] <= b[0] for a, b in pairwise(calls))  # progress only moves forward
+
+
+def test_asr_model_rules():
+    assert default_asr_model("cpu") == "tiny.en"
+    assert default_asr_model("cpu", "en-US") == "tiny.en"
+    assert default_asr_model("cpu", "fr") == "base"
+    assert default_asr_model("cuda", "fr") == "small"
+    check_language("tiny.en", "en")
+    with pytest.raises(ValueError, match="English-only"):
+        check_language("tiny.en", "fr")
+
+
+def test_asr_refusals(lecture_audio_only, monkeypatch):
+    monkeypatch.setenv("VIDQA_DEVICE", "cpu")
+    with pytest.raises(ValueError, match="English-only"):
+        transcribe(lecture_audio_only, model="tiny.en", language="fr")
+    # HF_HUB_OFFLINE is set for every test: a model that is neither cached nor
+    # packaged must fail now, naming what to download, not hang on the network.
+    with pytest.raises(ModelNotFound, match="not available offline"):
+        load_whisper("large-v1", "cpu")
+
+
+def test_no_transcript_without_audio(tmp_path):
+    from media import make_tone_video
+
+    silent = tmp_path / "silent.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i",
+                    str(make_tone_video(tmp_path / "tone.mp4", seconds=1)), "-an", "-c", "copy",
+                    str(silent)], check=True)
+    transcript = get_transcript(silent, probe(silent))
+    assert (transcript.source, transcript.segments) == ("none", [])
