@@ -1,0 +1,136 @@
+"""`ingest()`: the one entry point from files on disk to a ready video in the library.
+
+Per file: probe -> content id (skip if unchanged) -> transcript -> spans ->
+extra stages -> one atomic write. A failure in one file is recorded with its
+one-line reason and the batch goes on; nothing already indexed is touched.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from index.library import Library
+from index.records import Span, Video
+from vidqa.errors import VidqaError
+
+# progress(path, stage, done, total): stages are probe, transcript, spans, chapters, index, done
+Progress = Callable[[str, str, float, float], None]
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    language: str | None = None  # forces ASR/subtitle language; None = detect
+    asr_model: str | None = None  # None = by device (see models.asr.default_asr_model)
+    vlm: str = "none"  # chapter summaries: auto | none | preset | hf id | path | openai:<url>
+    context: int = 262_144  # VLM context budget, tokens
+    force: bool = False  # re-ingest even when the content id is already ready
+
+
+@dataclass
+class FileResult:
+    path: str
+    status: str  # ingested | unchanged | failed
+    video_id: str | None = None
+    title: str | None = None
+    duration: float | None = None
+    transcript_source: str | None = None
+    spans: dict[str, int] = field(default_factory=dict)  # kind -> count
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class IngestReport:
+    results: list[FileResult]
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [r for r in self.results if r.status == "failed"]
+
+
+def _noop(path: str, stage: str, done: float, total: float) -> None:
+    pass
+
+
+def ingest(paths: Sequence[str | Path], *, library: Library | None = None,
+           options: IngestOptions = IngestOptions(), progress: Progress | None = None) -> IngestReport:
+    """Ingest files and folders (recursively); returns one result per file, failures included."""
+    from ingest.probe import discover
+
+    library = library or Library()
+    results = [ingest_file(p, library, options, progress or _noop) for p in discover(list(paths))]
+    return IngestReport(results)
+
+
+def ingest_file(path: Path, library: Library, options: IngestOptions, progress: Progress) -> FileResult:
+    started = time.monotonic()
+    result = FileResult(path=str(path), status="failed")
+    try:
+        _ingest_one(Path(path), library, options, lambda s, d=0.0, t=1.0: progress(str(path), s, d, t), result)
+    except VidqaError as e:
+        result.status, result.error = "failed", str(e)
+    except (OSError, ValueError, RuntimeError) as e:  # decoder/ASR failures, with the file named
+        result.status, result.error = "failed", f"{path}: {type(e).__name__}: {e}"
+    result.seconds = round(time.monotonic() - started, 3)
+    progress(str(path), "done", 1.0, 1.0)
+    return result
+
+
+def _ingest_one(path: Path, library: Library, options: IngestOptions, step, result: FileResult) -> None:
+    from ingest.probe import content_id, probe
+    from ingest.spans import make_spans
+    from ingest.transcript import get_transcript
+
+    step("probe")
+    info = probe(path)
+    video_id = content_id(path)
+    result.video_id, result.title, result.duration = video_id, path.stem, info.duration
+    if library.has_ready(video_id) and not options.force:
+        old = library.catalog.video(video_id)
+        result.status, result.transcript_source = "unchanged", old.transcript_source
+        result.spans = library.catalog.counts(video_id)
+        return
+    step("transcript", 0.0, info.duration)
+    transcript = get_transcript(
+        path, info, language=options.language, asr_model=options.asr_model,
+        progress=lambda done, total: step("transcript", done, total),
+    )
+    step("spans")
+    spans = make_spans(transcript, video_id)
+    video = Video(
+        id=video_id, path=str(path.resolve()), title=path.stem, duration=info.duration,
+        has_video=info.has_video, has_audio=info.has_audio, width=info.width, height=info.height,
+        fps=info.fps, transcript_source=transcript.source, language=transcript.language,
+        size=info.size, mtime=info.mtime, models={"transcript": transcript.source},
+    )
+    spans += extra_spans(path, info, video, spans, options, step)
+    step("index")
+    library.add_video(video, spans)
+    result.status, result.transcript_source = "ingested", transcript.source
+    result.spans = library.catalog.counts(video_id)
+
+
+def extra_spans(path, info, video: Video, transcript_spans: list[Span],
+                options: IngestOptions, step) -> list[Span]:
+    """Stages beyond the transcript (chapters, frames, on-screen text) that add spans."""
+    return []
+
+
+def ingest_transcript(subtitles: Path, *, video_id: str, title: str, duration: float | None,
+                      library: Library, path: str | None = None) -> FileResult:
+    """Index a transcript with no media file (eval sets, or subtitles of a video kept elsewhere)."""
+    from ingest.spans import make_spans
+    from ingest.transcript import transcript_from_subtitles
+
+    transcript = transcript_from_subtitles(subtitles)
+    spans = make_spans(transcript, video_id)
+    end = max((s.end for s in spans), default=0.0)
+    video = Video(id=video_id, path=path, title=title, duration=float(duration or end),
+                  transcript_source=transcript.source, language=transcript.language)
+    library.add_video(video, spans)
+    return FileResult(path=str(subtitles), status="ingested", video_id=video_id, title=title,
+                      duration=video.duration, transcript_source=transcript.source,
+                      spans=library.catalog.counts(video_id))

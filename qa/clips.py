@@ -1,0 +1,65 @@
+"""Cut a cited clip out of its video with ffmpeg.
+
+Stream copy is instant but can only start on a keyframe; when the nearest
+keyframe is off the cited start by more than KEYFRAME_TOLERANCE_S we re-encode,
+so a citation's clip always starts where the citation says.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from vidqa.errors import MediaError, MissingDependency
+
+KEYFRAME_TOLERANCE_S = 0.1
+KEYFRAME_SEARCH_S = 10.0  # look this far back for a keyframe before the start (s)
+
+
+def _ffmpeg() -> str:
+    exe = shutil.which("ffmpeg")
+    if exe is None:
+        raise MissingDependency("ffmpeg is not installed (apt-get install ffmpeg)")
+    return exe
+
+
+def can_stream_copy(path: Path, t: float) -> bool:
+    """True when a cut at t needs no re-encode: audio only, or a video keyframe right at t."""
+    import av
+
+    with av.open(str(path)) as container:
+        if not container.streams.video:
+            return True  # audio frames are ~20 ms: any start is close enough
+        stream = container.streams.video[0]
+        container.seek(int(max(0.0, t - KEYFRAME_SEARCH_S) / stream.time_base), stream=stream,
+                       backward=True, any_frame=False)
+        for packet in container.demux(stream):
+            if packet.pts is None:
+                continue
+            ts = float(packet.pts * stream.time_base)
+            if ts > t + KEYFRAME_TOLERANCE_S:
+                return False
+            if packet.is_keyframe and abs(ts - t) <= KEYFRAME_TOLERANCE_S:
+                return True
+        return False
+
+
+def cut_clip(src: str | Path, start: float, end: float, out: str | Path) -> tuple[Path, str]:
+    """Write [start, end] of `src` to `out`; returns (out, "copy" | "reencode")."""
+    src, out = Path(src), Path(out)
+    if not src.exists():
+        raise MediaError(src, "file not found (moved or deleted since it was ingested?)")
+    if end <= start:
+        raise ValueError(f"clip end {end:.2f} s is not after its start {start:.2f} s")
+    copy = can_stream_copy(src, start)
+    codec = ["-c", "copy"] if copy else ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
+                                          "-c:a", "aac", "-movflags", "+faststart"]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [_ffmpeg(), "-nostdin", "-y", "-loglevel", "error", "-ss", f"{start:.3f}", "-i", str(src),
+           "-t", f"{end - start:.3f}", *codec, "-map", "0:v:0?", "-map", "0:a:0?", str(out)]
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise MediaError(src, f"ffmpeg could not cut {start:.2f}-{end:.2f} s: {proc.stderr.strip()[-300:]}")
+    return out, "copy" if copy else "reencode"
+

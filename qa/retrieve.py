@@ -1,0 +1,75 @@
+"""Question -> evidence: time-anchored questions fetch by time, the rest by hybrid search."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from index import keyword
+from index.library import Library
+from index.records import Hit, Span, Video
+from qa.timeparse import TimeRef, parse_time_reference
+from vidqa.errors import VideoNotFound
+from vidqa.timefmt import fmt_ts
+
+POINT_CONTEXT_S = 5.0  # a point question also gets what was said just before/after (s)
+NEAREST_GAP_S = 30.0  # a point in silence falls back to spans within this distance (s)
+
+
+@dataclass
+class Evidence:
+    mode: str  # time | search | none
+    spans: list[Span] = field(default_factory=list)  # time order (time) or rank order (search)
+    hits: list[Hit] = field(default_factory=list)
+    time: TimeRef | None = None
+    video: Video | None = None
+    note: str | None = None  # why the evidence is empty or partial, in words
+
+
+def _pick_video_for_time(question: str, ref: TimeRef, library: Library) -> Video:
+    """A time with no --video: the only video, or the one the rest of the question points at."""
+    videos = library.videos()
+    if not videos:
+        raise VideoNotFound("the library is empty: ingest a video first ('vidqa ingest PATH')")
+    rest = question.replace(ref.text, " ")
+    if keyword.match_query(rest):
+        hits = library.search(rest, k=1)
+        if hits:
+            return library.catalog.video(hits[0].span.video_id)
+    raise VideoNotFound(
+        f"the question names a time but the library has {len(videos)} videos: "
+        "say which one with --video ID_OR_TITLE"
+    )
+
+
+def spans_at_time(library: Library, video: Video, ref: TimeRef) -> tuple[list[Span], str | None]:
+    if ref.start > video.duration + 1.0:
+        return [], f"{video.title} is only {fmt_ts(video.duration)} long (asked about {fmt_ts(ref.start)})"
+    start, end = ref.start, ref.end
+    if ref.is_point:
+        start, end = max(0.0, start - POINT_CONTEXT_S), end + POINT_CONTEXT_S
+    spans = library.spans_between(video.id, start, end)
+    if spans:
+        return spans, None
+    near = library.spans_between(video.id, ref.start - NEAREST_GAP_S, ref.end + NEAREST_GAP_S)
+    where = fmt_ts(ref.start) if ref.is_point else f"{fmt_ts(ref.start)}–{fmt_ts(ref.end)}"
+    if near:
+        return near, f"nothing was said at {where}; the nearest speech is shown"
+    return [], f"nothing was said around {where} in {video.title}"
+
+
+def retrieve(question: str, library: Library, *, video: Video | None = None, k: int = 5) -> Evidence:
+    """The evidence a question needs, never by similarity when it names a time."""
+    if video is None:
+        videos = library.videos()
+        video = videos[0] if len(videos) == 1 else None  # one video: "last 2 min" is resolvable
+    ref = parse_time_reference(question, video.duration if video else None)
+    if ref is not None:
+        if video is None:
+            video = _pick_video_for_time(question, ref, library)
+            ref = parse_time_reference(question, video.duration) or ref
+        spans, note = spans_at_time(library, video, ref)
+        return Evidence("time", spans=spans, time=ref, video=video, note=note)
+    hits = library.search(question, k=k, video_id=video.id if video else None)
+    if not hits:
+        return Evidence("none", video=video, note="nothing in the library matches the question")
+    return Evidence("search", spans=[h.span for h in hits], hits=hits, video=video)

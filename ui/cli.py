@@ -1,0 +1,238 @@
+"""The `vidqa` command line. Each command: parse, call one function from qa/ or index/, render.
+
+Errors from vidqa become one line on stderr and exit code 1; set VIDQA_RAISE_ERRORS=1
+for the full traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="Ask a video library questions and get answers that cite the clips they came from.",
+    no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+)
+eval_app = typer.Typer(help="Measure retrieval quality on an eval set.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+NlOpt = Annotated[bool, typer.Option("--nl", help="With --json: one JSON object per line.")]
+VideoOpt = Annotated[str | None, typer.Option("--video", "-v", help="Video id, id prefix or title.")]
+
+
+def _out(text: str) -> None:
+    typer.echo(text)
+
+
+def _err(text: str) -> None:
+    typer.echo(text, err=True)
+
+
+@contextmanager
+def user_errors():
+    """Turn vidqa's own errors into a one-line message and exit code 1."""
+    from vidqa.errors import VidqaError
+
+    try:
+        yield
+    except VidqaError as e:
+        if os.environ.get("VIDQA_RAISE_ERRORS", "").lower() in ("1", "true", "yes", "on"):
+            raise
+        _err(f"Error: {e}")
+        raise typer.Exit(code=1) from None
+
+
+def _library():
+    from index.library import Library
+
+    return Library()
+
+
+def parse_seconds(value: str) -> float:
+    """'90', '90.5', '1:30', '1:02:03' -> seconds."""
+    try:
+        parts = [float(p) for p in value.strip().split(":")]
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a time (use seconds, M:SS or H:MM:SS)") from None
+    if not 1 <= len(parts) <= 3 or any(p < 0 for p in parts):
+        raise typer.BadParameter(f"{value!r} is not a time (use seconds, M:SS or H:MM:SS)")
+    seconds = 0.0
+    for part in parts:
+        seconds = seconds * 60 + part
+    return seconds
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Video/audio files or folders (recursed).")],
+    language: Annotated[str | None, typer.Option(help="Spoken language, e.g. en, zh (default: detect).")] = None,
+    asr_model: Annotated[str | None, typer.Option(help="faster-whisper size, HF id or path.")] = None,
+    vlm: Annotated[str, typer.Option(help="Chapter model: auto|none|qwen3-vl-2b|...|openai:URL[#model].")] = "none",
+    context: Annotated[int, typer.Option(help="VLM context budget in tokens.")] = 262_144,
+    force: Annotated[bool, typer.Option("--force/--no-force", help="Re-ingest unchanged files.")] = False,
+    json_: JsonOpt = False,
+):
+    """Add videos to the library (transcript from subtitles, else speech recognition)."""
+    from ingest.pipeline import IngestOptions
+    from ui.progress import run_ingest
+
+    options = IngestOptions(language=language, asr_model=asr_model, vlm=vlm, context=context, force=force)
+    with user_errors():
+        report = run_ingest([str(p) for p in paths], options)
+    if json_:
+        from dataclasses import asdict
+
+        _out(_dumps({"results": [asdict(r) for r in report.results],
+                     "failed": len(report.failed), "total": len(report.results)}))
+    else:
+        for r in report.results:
+            if r.status == "failed":
+                continue
+            spans = ", ".join(f"{n} {k}" for k, n in sorted(r.spans.items()))
+            _out(f"{r.status:9}  {r.video_id}  {r.title}  ({r.transcript_source}; {spans})")
+    for r in report.failed:
+        _err(f"Error: {r.error}")
+    if report.failed:
+        raise typer.Exit(code=1)
+
+
+def _dumps(data, nl: bool = False) -> str:
+    from ui.render import dumps
+
+    return dumps(data, nl=nl)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help='e.g. "what was said at 25:00?"')],
+    video: VideoOpt = None,
+    k: Annotated[int, typer.Option(help="How many passages to retrieve.")] = 5,
+    json_: JsonOpt = False,
+):
+    """Answer a question with cited clips (video + start–end)."""
+    from qa.answer import ask as ask_question
+
+    with user_errors():
+        answer = ask_question(question, library=_library(), video=video, k=k)
+    if json_:
+        _out(_dumps(answer.to_json()))
+        return
+    _out(answer.answer)
+    if answer.citations:
+        _out("")
+        for n, c in enumerate(answer.citations, 1):
+            _out(f"[{n}] {c.label}  {c.path or ''}  (vidqa clip {c.video_id[:12]} {c.start:.2f} {c.end:.2f})")
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    k: Annotated[int, typer.Option("--k", "-k", help="Number of results.")] = 10,
+    video: VideoOpt = None,
+    json_: JsonOpt = False,
+    nl: NlOpt = False,
+):
+    """Search transcripts (and chapters, on-screen text) across the library."""
+    from ui.render import hit_line, hit_row
+
+    with user_errors():
+        library = _library()
+        scope = library.find_video(video).id if video else None
+        hits = library.search(query, k=k, video_id=scope)
+        videos = {v.id: v for v in library.videos()}
+        rows = [hit_row(h, videos[h.span.video_id].title, videos[h.span.video_id].path) for h in hits]
+    if json_ or nl:
+        _out(_dumps(rows, nl=nl))
+    elif not rows:
+        _err("No results.")
+    else:
+        _out("\n".join(hit_line(r) for r in rows))
+
+
+@app.command("list")
+def list_videos(
+    json_: JsonOpt = False,
+    nl: NlOpt = False,
+    all_: Annotated[bool, typer.Option("--all", help="Include videos whose ingest did not finish.")] = False,
+):
+    """List the videos in the library."""
+    from ui.render import video_line, video_row
+
+    with user_errors():
+        library = _library()
+        rows = [video_row(v, library.catalog.counts(v.id))
+                for v in library.videos(include_incomplete=all_)]
+    if json_ or nl:
+        _out(_dumps(rows, nl=nl))
+    elif not rows:
+        _err("The library is empty: vidqa ingest PATH")
+    else:
+        _out("\n".join(video_line(r) for r in rows))
+
+
+@app.command()
+def remove(video: Annotated[str, typer.Argument(help="Video id, id prefix or title.")]):
+    """Remove a video and everything indexed for it."""
+    with user_errors():
+        library = _library()
+        target = library.find_video(video)
+        library.remove(target.id)
+    _out(f"removed {target.id}  {target.title}")
+
+
+@app.command()
+def clip(
+    video: Annotated[str, typer.Argument(help="Video id, id prefix or title.")],
+    start: Annotated[str, typer.Argument(help="Start: seconds, M:SS or H:MM:SS.")],
+    end: Annotated[str, typer.Argument(help="End: seconds, M:SS or H:MM:SS.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the clip.")] = Path("clip.mp4"),
+):
+    """Cut a cited clip to a playable file."""
+    from qa.clips import cut_clip
+
+    t0, t1 = parse_seconds(start), parse_seconds(end)
+    if t1 <= t0:
+        raise typer.BadParameter(f"end ({end}) must be after start ({start})")
+    with user_errors():
+        target = _library().find_video(video)
+        if not target.path:
+            from vidqa.errors import MediaError
+
+            raise MediaError(target.title, "no media file was ingested for this video (transcript only)")
+        out, how = cut_clip(target.path, t0, min(t1, target.duration), output)
+    _out(f"wrote {out} ({how}, {min(t1, target.duration) - t0:.2f} s)")
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    directory: Annotated[Path, typer.Argument(help="Eval set folder (videos.jsonl, questions.jsonl).")],
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    json_: JsonOpt = False,
+):
+    """Retrieval hit@1/hit@5/MRR within a video and library-wide, with latency."""
+    from qa.evaluate import evaluate_retrieval
+    from ui.progress import stage_progress
+
+    with user_errors(), stage_progress() as progress:
+        metrics = evaluate_retrieval(directory, limit=limit, progress=progress)
+    if json_:
+        _out(_dumps(metrics))
+        return
+    _out(f"questions: {metrics['n']}")
+    _out(f"within video: hit@1 {metrics['hit@1']:.3f}  hit@5 {metrics['hit@5']:.3f}  MRR {metrics['mrr']:.3f}")
+    _out(f"library-wide: right video@1 {metrics['library_video_hit@1']:.3f}  hit@1 {metrics['library_hit@1']:.3f}")
+    _out(f"latency: p50 {metrics['p50_ms']:.1f} ms  p95 {metrics['p95_ms']:.1f} ms")
+
+
+def main() -> None:
+    app(prog_name="vidqa")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
