@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from index.records import Span, Word
+from vidqa.text import CJK, ends_sentence, join_words
 
 TARGET_S = 15.0  # preferred span length (s): a few sentences, one idea
 MAX_S = 30.0  # hard cap (s): a citation should point at a moment, not a chapter
@@ -26,9 +27,6 @@ MIN_S = 3.0  # shorter spans join a neighbour when a pause and MAX_S allow (s)
 MAX_GAP_S = 2.0  # a silence longer than this ends a span (s)
 WORD_TIME_DECIMALS = 2  # extra["words"] times, rounded to 10 ms
 
-SENTENCE_END = re.compile(r"[.!?…。！？]+[\"'”’)\]」』）]*$")
-CJK = "\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef"
-CJK_CHAR = re.compile(f"[{CJK}]")
 # Whitespace-separated tokens, with CJK runs broken into single characters.
 TOKEN = re.compile(f"[{CJK}]|[^\\s{CJK}]+")
 
@@ -53,20 +51,6 @@ class Piece:
 
 
 # --- text helpers -----------------------------------------------------------------
-
-
-def join_words(tokens: list[str]) -> str:
-    """Join with spaces, except between CJK characters/punctuation (no spaces there)."""
-    out = ""
-    for token in tokens:
-        if out and not (CJK_CHAR.match(out[-1]) or CJK_CHAR.match(token[0])):
-            out += " "
-        out += token
-    return out
-
-
-def ends_sentence(text: str) -> bool:
-    return bool(SENTENCE_END.search(text.strip()))
 
 
 def spread_words(start: float, end: float, text: str) -> list[Word]:

@@ -2,17 +2,38 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from index import keyword
 from index.library import Library
 from index.records import Hit, Span, Video
 from qa.timeparse import TimeRef, parse_time_reference
 from vidqa.errors import VideoNotFound
+from vidqa.text import ends_sentence, join_words
 from vidqa.timefmt import fmt_ts
 
 POINT_CONTEXT_S = 5.0  # a point question also gets what was said just before/after (s)
 NEAREST_GAP_S = 30.0  # a point in silence falls back to spans within this distance (s)
+
+
+def focus_span(span: Span, start: float, end: float) -> Span:
+    """The whole sentences of `span` that overlap [start, end], timed by its words.
+
+    Spans are ~15 s; a question about one moment wants the sentences around it,
+    not the whole span. Without word timings the span is returned unchanged.
+    """
+    words = span.extra.get("words") or []
+    inside = [i for i, (ws, we, _) in enumerate(words) if we >= start and ws <= end]
+    if not inside:
+        return span
+    first, last = inside[0], inside[-1]
+    while first > 0 and not ends_sentence(words[first - 1][2]):
+        first -= 1
+    while last < len(words) - 1 and not ends_sentence(words[last][2]):
+        last += 1
+    chosen = words[first : last + 1]
+    return replace(span, start=chosen[0][0], end=chosen[-1][1], text=join_words([w[2] for w in chosen]),
+                   extra={**span.extra, "words": chosen, "focused_from": [span.start, span.end]})
 
 
 @dataclass
@@ -49,7 +70,7 @@ def spans_at_time(library: Library, video: Video, ref: TimeRef) -> tuple[list[Sp
         start, end = max(0.0, start - POINT_CONTEXT_S), end + POINT_CONTEXT_S
     spans = library.spans_between(video.id, start, end)
     if spans:
-        return spans, None
+        return [focus_span(s, start, end) for s in spans], None
     near = library.spans_between(video.id, ref.start - NEAREST_GAP_S, ref.end + NEAREST_GAP_S)
     where = fmt_ts(ref.start) if ref.is_point else f"{fmt_ts(ref.start)}–{fmt_ts(ref.end)}"
     if near:
