@@ -46,6 +46,9 @@ def _load(name: str, device: str) -> TextEmbedder:
         from sentence_transformers import SentenceTransformer
     except ModuleNotFoundError as e:
         raise MissingDependency("sentence-transformers is not installed: pip install vidqa") from e
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # a per-command "Loading weights" bar is noise in a CLI
     resolved = resolve(name)
     try:
         model = SentenceTransformer(resolved.ref, device=device)
