@@ -1,0 +1,57 @@
+# Two commands do all set-up on a fresh machine:  make demo  |  make test
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEMO_DIR ?= demo
+# The demo keeps its own library so it never touches yours.
+DEMO_HOME ?= $(CURDIR)/$(DEMO_DIR)/home
+export HF_HUB_OFFLINE ?= 1
+
+.PHONY: demo test sysdeps sysdeps-test install lint bench clean-demo
+
+# System tools: ffmpeg (decode, clips), espeak-ng (generated narration).
+sysdeps:
+	@command -v ffmpeg >/dev/null && command -v espeak-ng >/dev/null || \
+	  ($(SUDO) apt-get update && $(SUDO) apt-get install -y ffmpeg espeak-ng)
+
+# Tests also drive a real browser: Debian's chromium (never a downloaded one).
+sysdeps-test: sysdeps
+	@command -v chromium >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
+
+# torch/torchvision first, pinned, so nothing later resolves a different build.
+$(BIN)/.installed: pyproject.toml
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip
+	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
+	$(BIN)/pip install -q -e '.[offline,dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+demo: sysdeps install
+	@mkdir -p $(DEMO_DIR)
+	@[ -f $(DEMO_DIR)/lecture.mp4 ] || $(BIN)/python tests/media.py $(DEMO_DIR)
+	VIDQA_HOME=$(DEMO_HOME) $(BIN)/vidqa ingest $(DEMO_DIR)/lecture.mp4
+	VIDQA_HOME=$(DEMO_HOME) $(BIN)/vidqa list
+	@echo; echo '$$ vidqa ask "what was said at 0:30?"'
+	@VIDQA_HOME=$(DEMO_HOME) $(BIN)/vidqa ask "what was said at 0:30?"
+	@echo; echo '$$ vidqa ask "第45秒讲了什么？"'
+	@VIDQA_HOME=$(DEMO_HOME) $(BIN)/vidqa ask "第45秒讲了什么？"
+	@echo; echo '$$ vidqa ask "how do volcanoes erupt?"'
+	@VIDQA_HOME=$(DEMO_HOME) $(BIN)/vidqa ask "how do volcanoes erupt?"
+
+test: sysdeps-test install
+	$(BIN)/python -m cogapp --check README.md
+	$(BIN)/pytest -m "not gpu" -q
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python bench/asr_rtf.py
+	$(BIN)/python bench/ingest_speed.py
+	$(BIN)/python bench/query_latency.py
+
+clean-demo:
+	rm -rf $(DEMO_DIR)
