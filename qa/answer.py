@@ -6,65 +6,14 @@ points at text that exists in the index.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-
 from index.library import Library
-from index.records import Span, Video
+from qa.citations import Answer, Citation, citations_from_spans  # noqa: F401  (re-exported)
 from qa.retrieve import Evidence, retrieve
 from vidqa.timefmt import fmt_range, fmt_ts
 
-MERGE_GAP_S = 1.0  # adjacent spans closer than this become one playable clip (s)
-MAX_CLIP_S = 90.0  # ...unless the clip would grow longer than this (s)
 QUOTE_CHARS = 600  # longest quote in an extractive answer
 SEARCH_CITATIONS = 3
-
-
-@dataclass
-class Citation:
-    video_id: str
-    title: str
-    path: str | None
-    start: float
-    end: float
-    text: str
-    kind: str = "transcript"
-
-    @property
-    def label(self) -> str:
-        return f"{self.title} · {fmt_range(self.start, self.end)}"
-
-    def to_json(self) -> dict:
-        data = asdict(self)
-        data.pop("kind")
-        data["start"], data["end"] = round(self.start, 2), round(self.end, 2)
-        return data
-
-
-@dataclass
-class Answer:
-    answer: str
-    mode: str  # extractive | vlm
-    citations: list[Citation] = field(default_factory=list)
-    evidence: Evidence | None = None
-
-    def to_json(self) -> dict:
-        return {"answer": self.answer, "mode": self.mode,
-                "citations": [c.to_json() for c in self.citations]}
-
-
-def citations_from_spans(spans: list[Span], videos: dict[str, Video], *, merge: bool) -> list[Citation]:
-    """One citation per span, or per run of adjacent spans of one video when `merge`."""
-    out: list[Citation] = []
-    for span in spans:
-        video = videos[span.video_id]
-        last = out[-1] if out else None
-        if (merge and last and last.video_id == span.video_id and last.kind == span.kind
-                and 0 <= span.start - last.end <= MERGE_GAP_S and span.end - last.start <= MAX_CLIP_S):
-            last.end, last.text = span.end, f"{last.text} {span.text}"
-            continue
-        out.append(Citation(span.video_id, video.title, video.path, span.start, span.end,
-                            span.text, span.kind))
-    return out
+WHOLE_CITATIONS = 30  # an overview lists at most this many passages
 
 
 def _quote(text: str) -> str:
@@ -78,7 +27,13 @@ def extractive_answer(question: str, evidence: Evidence, library: Library) -> An
         return Answer(evidence.note or "No matching passage was found.", "extractive", [], evidence)
     ids = {s.video_id for s in evidence.spans}
     videos = {i: library.catalog.video(i) for i in ids}
-    if evidence.mode == "time":
+    if evidence.mode == "whole":
+        citations = citations_from_spans(evidence.spans, videos, merge=True)[:WHOLE_CITATIONS]
+        kind = "chapters" if evidence.spans[0].kind == "chapter" else "transcript"
+        lines = [f'"{evidence.video.title}" ({fmt_ts(evidence.video.duration)}), from its {kind}:']
+        lines += [f"[{n}] {fmt_range(c.start, c.end)} {_quote(c.text)[:240]}"
+                  for n, c in enumerate(citations, 1)]
+    elif evidence.mode == "time":
         citations = citations_from_spans(evidence.spans, videos, merge=True)
         where = (fmt_ts(evidence.time.start) if evidence.time.is_point
                  else fmt_range(evidence.time.start, evidence.time.end))
@@ -96,10 +51,61 @@ def extractive_answer(question: str, evidence: Evidence, library: Library) -> An
     return Answer("\n".join(lines), "extractive", citations, evidence)
 
 
-def ask(question: str, *, library: Library | None = None, video: str | None = None,
-        k: int = 5) -> Answer:
-    """Answer `question` from the library (optionally one video, by id or title)."""
-    library = library or Library()
+def whole_video_evidence(library: Library, video) -> Evidence:
+    """Summaries and "list all ..." questions read the whole video: chapters, else the transcript."""
+    spans = library.spans(video.id, ("chapter",)) or library.spans(video.id, ("transcript",))
+    note = None if spans else f"nothing has been indexed for {video.title}"
+    return Evidence("whole", spans=spans, video=video, note=note)
+
+
+def gather(question: str, library: Library, *, video: str | None = None, k: int = 5,
+           time=None, kinds: tuple[str, ...] = ("transcript",)) -> Evidence:
+    """The evidence for a question: by time, by whole video, or by hybrid search."""
+    from qa.classify import classify
+
     scoped = library.find_video(video) if video else None
-    evidence = retrieve(question, library, video=scoped, k=k)
-    return extractive_answer(question, evidence, library)
+    if scoped is None and len(videos := library.videos()) == 1:
+        scoped = videos[0]
+    kind = classify(question, scoped.duration if scoped else None).kind
+    if time is None and kind == "whole_video" and scoped is not None:
+        return whole_video_evidence(library, scoped)
+    return retrieve(question, library, video=scoped, k=k, time=time, kinds=kinds)
+
+
+def ask(question: str, *, library: Library | None = None, video: str | None = None, k: int = 5,
+        vlm=None, stream: bool = False, time=None, kinds: tuple[str, ...] = ("transcript",)):
+    """Answer `question` from the library (optionally one video, by id or title).
+
+    `vlm`: a models.vlm backend, a spec string ("none", "auto", "openai:..."), or None for
+    the configured default (VIDQA_VLM). With no VLM the answer is extractive. With
+    `stream=True` and a VLM, returns a qa.grounded.AnswerStream (iterate, then `.answer`).
+    Runs the same LangChain chain that `qa.chain.build_chain` gives LangChain users.
+    """
+    from qa.chain import build_chain
+
+    chain = build_chain(library=library or Library(), vlm=vlm, k=k, stream=stream)
+    return chain.invoke({"question": question, "video": video, "time": time, "kinds": kinds})
+
+
+def resolve_backend(vlm):
+    """A VLM backend for `vlm` (backend, spec string, or None = VIDQA_VLM), or None."""
+    if vlm is not None and not isinstance(vlm, str):
+        return vlm
+    from vidqa.settings import settings
+
+    spec = vlm if isinstance(vlm, str) else settings().vlm
+    if spec == "none" or (spec == "auto" and not _gpu_likely()):
+        return None  # decided without importing torch: the CPU default stays fast
+    from models.vlm import get_vlm
+
+    return get_vlm(spec)
+
+
+def _gpu_likely() -> bool:
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        return False
+    from models.device import has_gpu
+
+    return has_gpu()

@@ -62,33 +62,39 @@ def _pick_video_for_time(question: str, ref: TimeRef, library: Library) -> Video
     )
 
 
-def spans_at_time(library: Library, video: Video, ref: TimeRef) -> tuple[list[Span], str | None]:
+def spans_at_time(library: Library, video: Video, ref: TimeRef,
+                  kinds: tuple[str, ...] = ("transcript",)) -> tuple[list[Span], str | None]:
     if ref.start > video.duration + 1.0:
         return [], f"{video.title} is only {fmt_ts(video.duration)} long (asked about {fmt_ts(ref.start)})"
     start, end = ref.start, ref.end
     if ref.is_point:
         start, end = max(0.0, start - POINT_CONTEXT_S), end + POINT_CONTEXT_S
-    spans = library.spans_between(video.id, start, end)
+    spans = library.spans_between(video.id, start, end, kinds)
     if spans:
         return [focus_span(s, start, end) for s in spans], None
-    near = library.spans_between(video.id, ref.start - NEAREST_GAP_S, ref.end + NEAREST_GAP_S)
+    near = library.spans_between(video.id, ref.start - NEAREST_GAP_S, ref.end + NEAREST_GAP_S, kinds)
     where = fmt_ts(ref.start) if ref.is_point else f"{fmt_ts(ref.start)}–{fmt_ts(ref.end)}"
     if near:
         return near, f"nothing was said at {where}; the nearest speech is shown"
     return [], f"nothing was said around {where} in {video.title}"
 
 
-def retrieve(question: str, library: Library, *, video: Video | None = None, k: int = 5) -> Evidence:
-    """The evidence a question needs, never by similarity when it names a time."""
+def retrieve(question: str, library: Library, *, video: Video | None = None, k: int = 5,
+             time: TimeRef | None = None, kinds: tuple[str, ...] = ("transcript",)) -> Evidence:
+    """The evidence a question needs, never by similarity when it names a time.
+
+    `time` (already resolved, e.g. a chat follow-up) skips parsing the question;
+    `kinds` says what a time lookup returns (transcript, or ocr/frame for "on screen").
+    """
     if video is None:
         videos = library.videos()
         video = videos[0] if len(videos) == 1 else None  # one video: "last 2 min" is resolvable
-    ref = parse_time_reference(question, video.duration if video else None)
+    ref = time or parse_time_reference(question, video.duration if video else None)
     if ref is not None:
         if video is None:
             video = _pick_video_for_time(question, ref, library)
-            ref = parse_time_reference(question, video.duration) or ref
-        spans, note = spans_at_time(library, video, ref)
+            ref = time or parse_time_reference(question, video.duration) or ref
+        spans, note = spans_at_time(library, video, ref, kinds)
         return Evidence("time", spans=spans, time=ref, video=video, note=note)
     hits = library.search(question, k=k, video_id=video.id if video else None)
     if not hits:

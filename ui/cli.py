@@ -108,26 +108,91 @@ def _dumps(data, nl: bool = False) -> str:
     return dumps(data, nl=nl)
 
 
+VlmOpt = Annotated[str | None, typer.Option(
+    help="Answer model: none|auto|qwen3-vl-2b|...|HF id|path|openai:URL[#model] (default: VIDQA_VLM).")]
+
+
+def _print_citations(answer) -> None:
+    if answer.notes:
+        _err("Note: " + "; ".join(answer.notes))
+    if answer.citations:
+        _out("")
+        for n, c in enumerate(answer.citations, 1):
+            _out(f"[{n}] {c.label}  {c.path or ''}  (vidqa clip {c.video_id[:12]} {c.start:.2f} {c.end:.2f})")
+
+
+def _answer(question: str, library, *, video=None, k=5, vlm=None, stream=True, time=None,
+            kinds=("transcript",)):
+    """Run the QA chain; stream a VLM's validated text to the terminal as it comes."""
+    from qa.answer import ask as ask_question
+
+    result = ask_question(question, library=library, video=video, k=k, vlm=vlm, stream=stream,
+                          time=time, kinds=kinds)
+    if not hasattr(result, "citations"):  # an AnswerStream
+        for piece in result:
+            typer.echo(piece, nl=False)
+        typer.echo("")
+        return result.answer, True
+    return result, False
+
+
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help='e.g. "what was said at 25:00?"')],
     video: VideoOpt = None,
     k: Annotated[int, typer.Option(help="How many passages to retrieve.")] = 5,
+    vlm: VlmOpt = None,
     json_: JsonOpt = False,
 ):
     """Answer a question with cited clips (video + start–end)."""
-    from qa.answer import ask as ask_question
-
     with user_errors():
-        answer = ask_question(question, library=_library(), video=video, k=k)
+        answer, streamed = _answer(question, _library(), video=video, k=k, vlm=vlm,
+                                   stream=not json_)
     if json_:
         _out(_dumps(answer.to_json()))
         return
-    _out(answer.answer)
-    if answer.citations:
-        _out("")
-        for n, c in enumerate(answer.citations, 1):
-            _out(f"[{n}] {c.label}  {c.path or ''}  (vidqa clip {c.video_id[:12]} {c.start:.2f} {c.end:.2f})")
+    if not streamed:
+        _out(answer.answer)
+    _print_citations(answer)
+
+
+@app.command()
+def chat(
+    video: VideoOpt = None,
+    session: Annotated[str, typer.Option(help="Session name; resumes it if it exists.")] = "default",
+    vlm: VlmOpt = None,
+    k: Annotated[int, typer.Option(help="How many passages to retrieve.")] = 5,
+):
+    """Ask follow-up questions ("and two minutes later?"); history persists per session."""
+    from qa.chat import Turn, load_session, resolve_followup, save_session
+
+    with user_errors():
+        library = _library()
+        scope = library.find_video(video).id if video else None
+        state = load_session(session, scope)
+        _err(f"session {state.name!r} ({len(state.turns)} earlier turns); empty line or Ctrl-D ends")
+        while True:
+            message = _read_line()
+            if not message or message.strip().lower() in ("exit", "quit", ":q"):
+                break
+            follow = resolve_followup(message, state, library)
+            answer, streamed = _answer(follow.question, library, k=k, vlm=vlm, time=follow.time,
+                                       kinds=follow.kinds, video=follow.video.id if follow.video else None)
+            if not streamed:
+                _out(answer.answer)
+            _print_citations(answer)
+            ev = answer.evidence
+            state.turns.append(Turn(message, answer.to_json(),
+                                    ev.video.id if ev is not None and ev.video else None,
+                                    [ev.time.start, ev.time.end] if ev is not None and ev.time else None))
+            save_session(state)
+
+
+def _read_line() -> str | None:
+    try:
+        return input("you> " if sys.stdin.isatty() else "")
+    except EOFError:
+        return None
 
 
 @app.command()

@@ -1,0 +1,40 @@
+"""What kind of question is this? It decides how evidence is fetched.
+
+    time_point   "what was said at 25:00?"          -> spans at that time
+    time_range   "summarize 1:00:00–1:10:00"         -> spans in that range (map-reduce if long)
+    whole_video  "list every reference in the video" -> all chapters / the whole transcript
+    topical      "where does she demo the API?"      -> hybrid search (one video or the library)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from qa.timeparse import TimeRef, parse_time_reference
+
+# Asking about the whole video rather than a moment: summaries and exhaustive lists.
+WHOLE_VIDEO = re.compile(
+    r"\b(summari[sz]e|summary|overview|outline|recap|tl;?dr|main (points|ideas|topics)|"
+    r"key (points|takeaways)|(list|name|give me) (all|every|each)|all the|every (reference|"
+    r"book|paper|link|tool|example|question)|what is (this|the) (video|talk|lecture) about|"
+    r"chapters?)\b"
+    r"|总结|概括|概述|摘要|梳理|要点|大纲|所有|全部|列出|列举|讲了哪些|这个视频(讲|说)了什么",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    kind: str  # time_point | time_range | whole_video | topical
+    time: TimeRef | None = None
+
+
+def classify(question: str, duration: float | None = None) -> Question:
+    ref = parse_time_reference(question, duration)
+    if ref is not None:
+        return Question(question, "time_point" if ref.is_point else "time_range", ref)
+    if WHOLE_VIDEO.search(question):
+        return Question(question, "whole_video")
+    return Question(question, "topical")

@@ -1,0 +1,323 @@
+"""Grounded answers from a VLM: numbered evidence in, validated citations out.
+
+The model sees numbered evidence (transcript spans, chapter summaries, on-screen
+text) and frames decoded around those times, all with absolute timestamps. It
+must cite [n]. We then validate, sentence by sentence, so a streamed answer is
+checked before it is shown:
+  * a citation [n] that is not in the evidence is removed;
+  * a timestamp that lies in no evidence span is corrected to the span its
+    sentence cites, or removed when the sentence cites nothing;
+  * "NOT FOUND" becomes "Not mentioned between A and B" with the searched range;
+  * an answer that cites nothing at all is not trusted: we fall back to the
+    extractive answer and say so.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from qa.citations import Answer, Citation
+from vidqa.timefmt import fmt_range, fmt_ts
+
+TIME_TOLERANCE_S = 2.0  # a timestamp this close to an evidence span counts as inside it
+FRAME_FPS = 1.0  # evidence frames per second: denser than ingest sampling
+MAX_FRAMES_PER_ITEM = 8
+FRAME_TOKENS = 256  # per frame group; higher resolution than ingest's thumbnails
+OUTPUT_TOKENS = 1024  # reserved for the answer
+NOT_FOUND = "NOT FOUND"
+
+SYSTEM_PROMPT = (
+    "You answer questions about videos using only the numbered evidence below: transcript "
+    "passages, chapter summaries and on-screen text, each with its video and time range, and "
+    "video frames labelled with their absolute time in seconds.\n"
+    "Rules: cite every claim with the evidence number in square brackets, e.g. [2]. Mention a "
+    "time only if it lies inside the evidence you cite, written as M:SS or H:MM:SS. If the "
+    f"evidence does not contain the answer, reply exactly: {NOT_FOUND}. Answer in the language "
+    "of the question."
+)
+REF = re.compile(r"\[(\d+(?:\s*[,，、]\s*\d+)*)\]")
+CLOCK = re.compile(r"(?<![\d:])(\d{1,2}:)?\d{1,2}:\d{2}(?![\d:])")
+SENTENCE = re.compile(r"(?<=[.!?。！？\n])\s*")
+
+
+@dataclass
+class Validated:
+    text: str
+    used: list[int] = field(default_factory=list)  # evidence numbers cited, first use first
+    notes: list[str] = field(default_factory=list)
+
+
+def _clock_seconds(text: str) -> float:
+    seconds = 0.0
+    for part in text.split(":"):
+        seconds = seconds * 60 + int(part)
+    return seconds
+
+
+def _inside(t: float, item: Citation) -> bool:
+    return item.start - TIME_TOLERANCE_S <= t <= item.end + TIME_TOLERANCE_S
+
+
+class Validator:
+    """Checks an answer sentence by sentence against the evidence items (1-based)."""
+
+    def __init__(self, items: list[Citation]):
+        self.items = items
+        self.used: list[int] = []
+        self.notes: list[str] = []
+
+    def _refs(self, sentence: str) -> tuple[str, list[int]]:
+        cited: list[int] = []
+
+        def keep(m: re.Match) -> str:
+            numbers = [int(n) for n in re.split(r"\s*[,，、]\s*", m.group(1))]
+            valid = [n for n in numbers if 1 <= n <= len(self.items)]
+            for n in numbers:
+                if n not in valid:
+                    self.notes.append(f"removed citation [{n}]: no such evidence")
+            cited.extend(valid)
+            return "".join(f"[{n}]" for n in dict.fromkeys(valid))
+
+        return REF.sub(keep, sentence), cited
+
+    def _times(self, sentence: str, cited: list[int]) -> str:
+        def check(m: re.Match) -> str:
+            t = _clock_seconds(m.group(0))
+            if any(_inside(t, item) for item in self.items):
+                return m.group(0)
+            if cited:
+                item = self.items[cited[0] - 1]
+                self.notes.append(f"corrected {m.group(0)} to {fmt_range(item.start, item.end)}")
+                return fmt_range(item.start, item.end)
+            self.notes.append(f"removed {m.group(0)}: not inside any evidence")
+            return ""
+
+        return CLOCK.sub(check, sentence)
+
+    def sentence(self, sentence: str) -> str:
+        text, cited = self._refs(sentence)
+        text = self._times(text, cited)
+        for n in cited:
+            if n not in self.used:
+                self.used.append(n)
+        return re.sub(r"[ \t]{2,}", " ", text)
+
+    def renumber(self, text: str) -> str:
+        """Evidence numbers -> citation numbers (1..k in order of first use)."""
+        order = {n: i for i, n in enumerate(self.used, 1)}
+        return REF.sub(lambda m: "".join(f"[{order[int(n)]}]" for n in re.findall(r"\d+", m.group(1))
+                                         if int(n) in order), text)
+
+
+def split_sentences(buffer: str) -> tuple[list[str], str]:
+    """Complete sentences in `buffer`, and the unfinished rest."""
+    parts = SENTENCE.split(buffer)
+    return [p for p in parts[:-1] if p], parts[-1]
+
+
+def check_all(text: str, validator: Validator) -> str:
+    """Every sentence of `text` through `validator` (evidence numbering kept)."""
+    sentences, rest = split_sentences(text)
+    return " ".join(validator.sentence(x) for x in [*sentences, rest] if x.strip())
+
+
+def validate(text: str, items: list[Citation]) -> Validated:
+    v = Validator(items)
+    checked = check_all(text, v)
+    return Validated(v.renumber(checked).strip(), v.used, v.notes)
+
+
+# --- evidence -> messages -------------------------------------------------------
+
+
+def evidence_text(items: list[Citation], first: int = 1) -> str:
+    return "\n".join(f"[{n}] {c.title} {fmt_range(c.start, c.end)} ({c.kind}): {' '.join(c.text.split())}"
+                     for n, c in enumerate(items, first))
+
+
+def evidence_frames(items: list[Citation], videos: dict, *, max_tokens: int) -> list:
+    """One VideoClip per video: frames around the cited times, at FRAME_FPS, within budget."""
+    from ingest.planner import frame_size, video_tokens
+    from models.vlm import VideoClip
+
+    clips, budget = [], max_tokens
+    for video_id in dict.fromkeys(c.video_id for c in items):
+        video = videos[video_id]
+        if not (video.path and video.has_video and video.width and video.height):
+            continue
+        times = sorted({round(t, 2) for c in items if c.video_id == video_id
+                        for t in _item_times(c)})
+        size = frame_size(video.width, video.height, FRAME_TOKENS)
+        while times and video_tokens(times, *size) > budget:
+            times = times[::2]  # thin evenly rather than drop the last items
+        if len(times) < 2:
+            continue
+        batch = _read(video.path, times, size)
+        clips.append(VideoClip(batch.frames, np.asarray(batch.times, dtype=float)))
+        budget -= video_tokens(times, *size)
+    return clips
+
+
+def _item_times(item: Citation) -> np.ndarray:
+    n = int(min(MAX_FRAMES_PER_ITEM, max(2, (item.end - item.start) * FRAME_FPS)))
+    step = (item.end - item.start) / n
+    return item.start + step * (np.arange(n) + 0.5)
+
+
+def _read(path: str, times: list[float], size: tuple[int, int]):
+    from ingest.decode import read_frames
+
+    return read_frames(path, times, size=size)
+
+
+def build_messages(question: str, items: list[Citation], clips: list) -> list[dict]:
+    content: list[dict] = [{"type": "video", "video": clip} for clip in clips]
+    content.append({"type": "text", "text": f"Evidence:\n{evidence_text(items)}\n\nQuestion: {question}"})
+    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": content}]
+
+
+def not_found_text(items: list[Citation], time_range: tuple[float, float] | None) -> str:
+    if time_range is not None:
+        return f"Not mentioned between {fmt_ts(time_range[0])} and {fmt_ts(time_range[1])}."
+    if items:
+        return f"The retrieved passages ({', '.join(c.label for c in items[:3])}) do not answer this."
+    return "Nothing in the library answers this."
+
+
+def finish(raw: str, checked: str, validator: Validator, items: list[Citation],
+           time_range: tuple[float, float] | None) -> Answer | None:
+    """The final Answer, or None when the model's output cannot be trusted (caller falls back)."""
+    if raw.strip().upper().startswith(NOT_FOUND):
+        return Answer(not_found_text(items, time_range), "vlm", [])
+    if not validator.used:
+        return None
+    citations = [items[n - 1] for n in validator.used]
+    return Answer(validator.renumber(checked).strip(), "vlm", citations, notes=validator.notes)
+
+
+class AnswerStream:
+    """Iterate for validated text pieces (sentence by sentence); `.answer` when done."""
+
+    def __init__(self, pieces: Iterator[str], items: list[Citation],
+                 time_range: tuple[float, float] | None, fallback=None):
+        self.pieces, self.items, self.time_range = pieces, items, time_range
+        self.fallback = fallback  # () -> Answer, used when the model cites nothing
+        self.validator = Validator(items)
+        self.answer: Answer | None = None
+        self.evidence = None  # set by the chain; copied onto .answer when the stream ends
+        self.raw = ""
+
+    def __iter__(self) -> Iterator[str]:
+        buffer, checked, pending = "", [], []
+        for piece in self.pieces:
+            self.raw += piece
+            buffer += piece
+            if self.raw.lstrip().upper().startswith(NOT_FOUND[: len(self.raw.strip())]):
+                continue  # hold back what may become NOT FOUND
+            sentences, buffer = split_sentences(buffer)
+            for s in sentences:
+                checked.append(self.validator.sentence(s))
+                pending.append(checked[-1])
+                if self.validator.used:  # shown only once the model has cited evidence
+                    yield from (self.validator.renumber(p) + " " for p in pending)
+                    pending.clear()
+        if buffer.strip():
+            checked.append(self.validator.sentence(buffer))
+            pending.append(checked[-1])
+        self.answer = finish(self.raw, " ".join(checked), self.validator, self.items, self.time_range)
+        if self.answer is not None and self.answer.citations:
+            yield from (self.validator.renumber(p) + " " for p in pending)
+        elif self.answer is not None:
+            yield self.answer.answer
+        elif self.fallback is not None:
+            self.answer = untrusted(self.fallback)
+            yield self.answer.answer
+        if self.answer is not None and self.answer.evidence is None:
+            self.answer.evidence = self.evidence
+
+
+def untrusted(fallback) -> Answer:
+    answer = fallback()
+    answer.notes.append("the model's answer cited no evidence, so the transcript is shown instead")
+    return answer
+
+
+# --- orchestration ---------------------------------------------------------------
+
+FRAME_TOKEN_CAP = 16_384  # frame tokens per answer: more adds latency, rarely facts
+MAP_PROMPT = ("From this part of the evidence, write short notes that answer the question, each "
+              f"citing [n]. If this part has nothing relevant, reply exactly: {NOT_FOUND}")
+REDUCE_PROMPT = ("Combine these notes into one answer. Keep their [n] citations exactly; do not "
+                 "add facts or times that the notes do not contain.")
+
+
+def evidence_items(evidence, library) -> tuple[list[Citation], dict, tuple[float, float] | None]:
+    from qa.citations import citations_from_spans
+
+    videos = {i: library.catalog.video(i) for i in {s.video_id for s in evidence.spans}}
+    items = citations_from_spans(evidence.spans, videos, merge=evidence.mode == "time")
+    time_range = None
+    if evidence.mode == "time" and evidence.time is not None:
+        time_range = (min(evidence.time.start, items[0].start), max(evidence.time.end, items[-1].end))
+    return items, videos, time_range
+
+
+def frames_or_note(items, videos, budget: int, notes: list[str]) -> list:
+    from vidqa.errors import MediaError
+
+    try:
+        return evidence_frames(items, videos, max_tokens=min(budget, FRAME_TOKEN_CAP))
+    except MediaError as e:  # a moved or unreadable file: answer from text, and say so
+        notes.append(f"no frames: {e}")
+        return []
+
+
+def final_answer(raw: str, items, time_range, fallback) -> Answer:
+    validator = Validator(items)
+    answer = finish(raw, check_all(raw, validator), validator, items, time_range)
+    if answer is None:
+        if fallback is None:
+            return Answer("The model's answer cited no evidence.", "vlm", [])
+        return untrusted(fallback)
+    return answer
+
+
+def _chunks(items: list[Citation], backend, budget: int) -> list[tuple[int, list[Citation]]]:
+    """(first evidence number, items) groups whose text fits `budget` tokens."""
+    chunks, current, used, first = [], [], 0, 1
+    for n, item in enumerate(items, 1):
+        cost = backend.count_tokens(evidence_text([item], n)) + 1
+        if current and used + cost > budget:
+            chunks.append((first, current))
+            current, used, first = [], 0, n
+        current.append(item)
+        used += cost
+    if current:
+        chunks.append((first, current))
+    return chunks
+
+
+def map_reduce(question: str, items: list[Citation], backend, budget: int, time_range, fallback):
+    """Whole-video and long-range questions: notes per chunk, then one combined answer."""
+    notes = []
+    for first, chunk in _chunks(items, backend, budget // 2):
+        text = f"Evidence:\n{evidence_text(chunk, first)}\n\nQuestion: {question}"
+        raw = backend.generate([{"role": "system", "content": SYSTEM_PROMPT + "\n" + MAP_PROMPT},
+                                {"role": "user", "content": text}], max_new_tokens=OUTPUT_TOKENS)
+        if not raw.strip().upper().startswith(NOT_FOUND):
+            validator = Validator(items)  # numbers are global, so check against all items
+            checked = check_all(raw, validator)
+            if validator.used:
+                notes.append(checked)
+    if not notes:
+        return Answer(not_found_text(items, time_range), "vlm", [])
+    index = "\n".join(f"[{n}] {c.title} {fmt_range(c.start, c.end)}" for n, c in enumerate(items, 1))
+    text = "Notes:\n" + "\n".join(notes) + f"\n\nEvidence index:\n{index}\n\nQuestion: {question}"
+    raw = backend.generate([{"role": "system", "content": SYSTEM_PROMPT + "\n" + REDUCE_PROMPT},
+                            {"role": "user", "content": text}], max_new_tokens=OUTPUT_TOKENS)
+    return final_answer(raw, items, time_range, fallback)
+
