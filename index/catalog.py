@@ -38,6 +38,15 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE VIRTUAL TABLE spans_fts USING fts5(terms, tokenize='porter unicode61');
         """,
     ),
+    (
+        "002_summaries",
+        """
+        CREATE TABLE summaries (
+            video_id TEXT PRIMARY KEY REFERENCES videos(id) ON DELETE CASCADE,
+            source TEXT, data TEXT NOT NULL, created TEXT
+        );
+        """,
+    ),
 ]
 VIDEO_COLUMNS = [f.name for f in fields(Video)]
 SPAN_COLUMNS = ("id", "video_id", "kind", "start", "end", "text", "source", "extra")
@@ -112,8 +121,8 @@ class Catalog:
         with self.db:
             self.db.execute("UPDATE videos SET status = ? WHERE id = ?", (status, video_id))
 
-    def put_video(self, video: Video, spans: Iterable[Span]) -> list[Span]:
-        """Replace the video's record and all its spans in one transaction; returns spans with ids."""
+    def put_video(self, video: Video, spans: Iterable[Span], summary: dict | None = None) -> list[Span]:
+        """Replace the video's record, spans and summary in one transaction; returns spans with ids."""
         placeholders = ", ".join("?" * len(VIDEO_COLUMNS))
         with self.db:
             self._delete_spans(video.id)
@@ -122,7 +131,23 @@ class Catalog:
                 f"INSERT INTO videos ({', '.join(VIDEO_COLUMNS)}) VALUES ({placeholders})",
                 _video_row(video),
             )
+            if summary is not None:
+                self._put_summary(video.id, summary)
             return self._insert_spans(video.id, spans, start_at=0)
+
+    def _put_summary(self, video_id: str, summary: dict) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO summaries VALUES (?, ?, ?, datetime('now'))",
+            (video_id, summary.get("source"), json.dumps(summary, ensure_ascii=False)),
+        )
+
+    def put_summary(self, video_id: str, summary: dict) -> None:
+        with self.db:
+            self._put_summary(video_id, summary)
+
+    def summary(self, video_id: str) -> dict | None:
+        row = self.db.execute("SELECT data FROM summaries WHERE video_id = ?", (video_id,)).fetchone()
+        return json.loads(row[0]) if row else None
 
     def add_spans(self, video_id: str, spans: Iterable[Span], *, replace_kinds=()) -> list[Span]:
         """Add spans to an existing video (e.g. chapters rebuilt later), optionally replacing kinds."""

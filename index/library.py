@@ -87,14 +87,14 @@ class Library:
         raise VideoNotFound(f"no video in the library matches {ref!r} (see 'vidqa list')")
 
     # -- writing ------------------------------------------------------------
-    def add_video(self, video: Video, spans: list[Span],
+    def add_video(self, video: Video, spans: list[Span], *, summary: dict | None = None,
                   progress: Callable[[str], None] | None = None) -> list[Span]:
         """Replace everything stored for `video` (same id) atomically; drop stale versions at its path."""
         video.status = "indexing"
         video.ingested_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self.writing():
             self.text_vectors.delete_video(video.id)
-            stored = self.catalog.put_video(video, spans)
+            stored = self.catalog.put_video(video, spans, summary)
             if progress:
                 progress("embedding")
             self._embed_spans(stored)
@@ -114,6 +114,14 @@ class Library:
             stored = self.catalog.add_spans(video_id, spans, replace_kinds=replace_kinds)
             self.text_vectors.delete(old_ids)
             self._embed_spans(stored)
+
+    def set_summary(self, video_id: str, summary: dict, chapters: list[Span]) -> None:
+        """Replace a video's summary and chapter spans (e.g. rebuilt with another model)."""
+        self.add_spans(video_id, chapters, replace_kinds=("chapter",))
+        self.catalog.put_summary(video_id, summary)
+
+    def summary(self, video_id: str) -> dict | None:
+        return self.catalog.summary(video_id)
 
     def _embed_spans(self, spans: list[Span]) -> None:
         texts = [s for s in spans if s.kind in TEXT_KINDS and s.text.strip()]

@@ -73,7 +73,9 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Video/audio files or folders (recursed).")],
     language: Annotated[str | None, typer.Option(help="Spoken language, e.g. en, zh (default: detect).")] = None,
     asr_model: Annotated[str | None, typer.Option(help="faster-whisper size, HF id or path.")] = None,
-    vlm: Annotated[str, typer.Option(help="Chapter model: auto|none|qwen3-vl-2b|...|openai:URL[#model].")] = "none",
+    vlm: Annotated[str, typer.Option(
+        help="Chapter model: auto (local Qwen3-VL on a GPU, else transcript chapters)|none|"
+             "qwen3-vl-2b|qwen3-vl-4b|qwen3-vl-8b|HF id|path|openai:URL[#model].")] = "auto",
     context: Annotated[int, typer.Option(help="VLM context budget in tokens.")] = 262_144,
     force: Annotated[bool, typer.Option("--force/--no-force", help="Re-ingest unchanged files.")] = False,
     json_: JsonOpt = False,
@@ -274,6 +276,46 @@ def clip(
     _out(f"wrote {out} ({how}, {min(t1, target.duration) - t0:.2f} s)")
 
 
+@app.command()
+def summary(
+    video: Annotated[str, typer.Argument(help="Video id, id prefix or title.")],
+    json_: JsonOpt = False,
+):
+    """Print a video's chapters, summary and key points (Markdown)."""
+    from ingest.chapters import summary_from_dict, summary_markdown
+
+    with user_errors():
+        library = _library()
+        target = library.find_video(video)
+        stored = library.summary(target.id)
+    if stored is None:
+        _err(f"Error: {target.title} has no summary yet: vidqa summarize {target.id[:12]}")
+        raise typer.Exit(code=1)
+    _out(_dumps(stored) if json_ else summary_markdown(summary_from_dict(stored), target.title).rstrip())
+
+
+@app.command()
+def summarize(
+    video: Annotated[str | None, typer.Argument(help="Video id, id prefix or title.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every video in the library.")] = False,
+    vlm: Annotated[str, typer.Option(help="Chapter model (see vidqa ingest --vlm).")] = "auto",
+    context: Annotated[int, typer.Option(help="VLM context budget in tokens.")] = 262_144,
+):
+    """(Re)build chapter summaries for ingested videos, without redoing speech recognition."""
+    from ingest.pipeline import IngestOptions, resummarize
+
+    if bool(video) == all_:
+        raise typer.BadParameter("give one video, or --all")
+    with user_errors():
+        library = _library()
+        targets = library.videos() if all_ else [library.find_video(video)]
+        for target in targets:
+            result = resummarize(target, library, IngestOptions(vlm=vlm, context=context))
+            for note in result.get("notes", []):
+                _err(f"{target.title}: {note}")
+            _out(f"{target.id[:12]}  {target.title}: {len(result['chapters'])} chapters ({result['source']})")
+
+
 @eval_app.command("retrieval")
 def eval_retrieval(
     directory: Annotated[Path, typer.Argument(help="Eval set folder (videos.jsonl, questions.jsonl).")],
@@ -295,9 +337,32 @@ def eval_retrieval(
     _out(f"latency: p50 {metrics['p50_ms']:.1f} ms  p95 {metrics['p95_ms']:.1f} ms")
 
 
+@app.command("ui")
+def ui_command(
+    port: Annotated[int, typer.Option(help="Port to serve the app on.")] = 8501,
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
+):
+    """Open the app: library, ingest with progress, chat that plays cited clips."""
+    import importlib.util
+    import subprocess
+
+    from ui.app_logic import streamlit_command
+
+    if importlib.util.find_spec("streamlit") is None:
+        _err("Error: the app needs streamlit (pip install 'vidqa' installs it)")
+        raise typer.Exit(code=1)
+    _err(f"vidqa app on http://{host}:{port}  (Ctrl-C stops it)")
+    try:
+        code = subprocess.run(streamlit_command(port, host), check=False).returncode
+    except KeyboardInterrupt:
+        code = 0
+    raise typer.Exit(code=code)
+
+
 def main() -> None:
     app(prog_name="vidqa")
 
 
 if __name__ == "__main__":
     sys.exit(main())
+
