@@ -1,0 +1,187 @@
+"""On-screen text: OCR of frames (rapidocr, PP-OCRv4 shipped in its wheel) into
+timestamped text spans.
+
+    ocr_frames(batch)            -> [OcrText(time, text, boxes, score, lines)] per frame
+    ocr_video(path, times)       -> the same, decoding frames at OCR_MAX_SIDE
+    dedupe_ocr(items, interval=) -> [OcrSpan(start, end, text)] one per stretch of same text
+    ocr_spans(video_id, spans)   -> index.records.Span(kind="ocr")
+
+Recognition needs resolution: text under ~30 px tall loses its spaces ("STEP 3"
+reads "STEP3"), so decode OCR frames larger than the CLIP/scene frames and
+normalise text (`normalise_text`) before it is indexed; keyword search must
+normalise queries with the same function.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from ingest.decode import FrameBatch, iter_frames
+from vidqa.errors import MissingDependency
+
+OCR_MAX_SIDE = 1280  # px: frames are decoded this large for OCR (recognition crops keep it)
+DET_LIMIT_SIDE = 640  # px: the detector sees the frame shrunk to this longest side
+MIN_LINE_SCORE = 0.6  # recognition confidence below which a line is dropped
+MIN_LINE_ALNUM = 2  # a line needs at least this many letters/digits to count
+SIMILARITY = 0.8  # difflib ratio at or above which two frames show "the same" text
+OCR_BATCH = 8  # frames decoded at a time by ocr_video (memory: 8 x 1280x720x3 B = 22 MB)
+SOURCE = "ocr:rapidocr-ppocrv4"  # Span.source for on-screen text
+
+# A run of >= 3 letters glued to digits, or digits glued to >= 3 letters: "STEP3", "3Steps".
+_LETTERS_DIGITS = re.compile(r"([^\W\d_]{3,})(?=\d)|(\d)(?=[^\W\d_]{3,})")
+_SPACES = re.compile(r"\s+")
+
+
+class OcrSpan(NamedTuple):
+    start: float  # s
+    end: float  # s
+    text: str
+
+
+@dataclass
+class OcrText:
+    time: float  # s, the frame's presentation time
+    text: str  # normalised lines, top to bottom, joined by "\n"; "" when none
+    boxes: list[list[tuple[float, float]]] = field(default_factory=list)  # quads, 0..1 of w/h
+    score: float = 0.0  # mean recognition confidence of the kept lines
+    lines: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- text
+
+
+def normalise_text(text: str) -> str:
+    """NFKC, letter/digit runs split ("STEP3" -> "STEP 3"), whitespace collapsed.
+
+    Short letter runs stay glued ("H264", "3D", "2nd", "mp4") since they are
+    usually one token.
+    """
+    text = unicodedata.normalize("NFKC", text)
+    text = _LETTERS_DIGITS.sub(lambda m: (m.group(1) or m.group(2)) + " ", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def _keep_line(text: str, score: float) -> bool:
+    return score >= MIN_LINE_SCORE and sum(c.isalnum() for c in text) >= MIN_LINE_ALNUM
+
+
+def similar(a: str, b: str, threshold: float = SIMILARITY) -> bool:
+    """Fuzzy equality of two OCR texts (case- and whitespace-insensitive)."""
+    a, b = _SPACES.sub(" ", a.lower()), _SPACES.sub(" ", b.lower())
+    if a == b:
+        return True
+    if not a or not b:
+        return False
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() >= threshold
+
+
+# ---------------------------------------------------------------- engine
+
+
+@lru_cache(maxsize=1)
+def _engine():
+    try:
+        from rapidocr_onnxruntime import RapidOCR
+    except ModuleNotFoundError as e:
+        raise MissingDependency(
+            "rapidocr-onnxruntime is not installed: pip install rapidocr-onnxruntime "
+            "(part of vidqa's dependencies)") from e
+    return RapidOCR(det_limit_side_len=DET_LIMIT_SIDE, det_limit_type="max")
+
+
+def _read_one(image: np.ndarray, time: float) -> OcrText:
+    """OCR one RGB frame; lines sorted top to bottom, then left to right."""
+    bgr = np.ascontiguousarray(image[..., ::-1])  # rapidocr takes arrays as BGR
+    result, _ = _engine()(bgr, use_cls=False)  # slides are upright: skip the 180-degree check
+    height, width = image.shape[:2]
+    rows = []
+    for quad, text, score in result or []:
+        line = normalise_text(text)
+        if _keep_line(line, float(score)):
+            box = [(float(x) / width, float(y) / height) for x, y in quad]
+            rows.append((box, line, float(score)))
+    rows.sort(key=lambda r: (round(min(y for _, y in r[0]) * 20), min(x for x, _ in r[0])))
+    lines = [line for _, line, _ in rows]
+    return OcrText(
+        time=time,
+        text="\n".join(lines),
+        boxes=[box for box, _, _ in rows],
+        score=float(np.mean([s for _, _, s in rows])) if rows else 0.0,
+        lines=lines,
+    )
+
+
+def ocr_frames(batch: FrameBatch) -> list[OcrText]:
+    """One OcrText per frame of `batch` (text "" where nothing legible was found)."""
+    return [_read_one(frame, float(t)) for frame, t in zip(batch.frames, batch.times, strict=True)]
+
+
+def ocr_video(
+    path: str | Path,
+    times: Sequence[float],
+    *,
+    max_side: int = OCR_MAX_SIDE,
+    batch: int = OCR_BATCH,
+    backend: str = "auto",
+) -> list[OcrText]:
+    """OCR the frames nearest `times` (s), decoded at up to `max_side` px, in time order."""
+    out: list[OcrText] = []
+    for fb in iter_frames(path, times, batch=batch, max_side=max_side, backend=backend):
+        out.extend(ocr_frames(fb))
+    return out
+
+
+# ---------------------------------------------------------------- spans
+
+
+def dedupe_ocr(
+    items: Iterable[OcrText],
+    *,
+    interval: float,
+    similarity: float = SIMILARITY,
+) -> list[OcrSpan]:
+    """Merge consecutive frames showing near-identical text into timestamped spans.
+
+    `items`: every OCR'd frame, including those with no text (they end a span).
+    A span ends at the next OCR'd frame that shows different text; the last
+    span ends `interval` s (the sampling interval) after its last frame. So OCR
+    every sampled frame, or the representative frames of every scene (a new
+    scene then ends the span at the scene change). The longest reading of the
+    text wins (a partial read of the same slide is usually shorter).
+    """
+    if interval <= 0:
+        raise ValueError(f"interval is the sampling interval in seconds, got {interval}")
+    spans: list[OcrSpan] = []
+    current: list[OcrText] = []
+    for item in sorted(items, key=lambda i: i.time):
+        if current and item.text and similar(current[-1].text, item.text, similarity):
+            current.append(item)
+            continue
+        if current:
+            spans.append(_close(current, item.time))
+        current = [item] if item.text else []
+    if current:
+        spans.append(_close(current, current[-1].time + interval))
+    return spans
+
+
+def _close(run: list[OcrText], end: float) -> OcrSpan:
+    best = max(run, key=lambda i: (len(i.text), i.score))
+    return OcrSpan(run[0].time, max(end, run[0].time), best.text)
+
+
+def ocr_spans(video_id: str, spans: Iterable[OcrSpan], source: str = SOURCE) -> list:
+    """index.records.Span(kind="ocr") for each deduplicated span."""
+    from index.records import Span
+
+    return [Span(video_id=video_id, start=s.start, end=s.end, kind="ocr", text=s.text,
+                 source=source) for s in spans]

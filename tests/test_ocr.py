@@ -1,0 +1,98 @@
+"""ingest/ocr.py: normalisation, fuzzy dedupe, and rapidocr reading known words
+(PIL-rendered frames, and the generated lecture's slides at the right times)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from media import find_font, load_timeline
+from PIL import Image, ImageDraw, ImageFont
+
+from ingest.decode import FrameBatch
+from ingest.frames import SceneDetector, representative_frames, sample_frames
+from ingest.ocr import (
+    SOURCE,
+    OcrSpan,
+    OcrText,
+    dedupe_ocr,
+    normalise_text,
+    ocr_frames,
+    ocr_spans,
+    ocr_video,
+    similar,
+)
+from ingest.probe import probe
+
+@pytest.mark.parametrize("raw, expected", [
+    ("STEP3", "STEP 3"),
+    ("STEP3NEURAL  NETWORKS", "STEP 3 NEURAL NETWORKS"),
+    ("over12layers", "over 12 layers"),
+    ("3Steps", "3 Steps"),
+    ("H264 mp4 3D 2nd", "H264 mp4 3D 2nd"),  # short letter runs stay one token
+    ("ＳＴＥＰ３\n  next\tline ", "STEP 3 next line"),
+])
+def test_normalise_text(raw, expected):
+    assert normalise_text(raw) == expected
+
+
+def test_similar_is_fuzzy_and_case_blind():
+    assert similar("STEP 3 NEURAL NETWORKS", "step 3 neural netw0rks")
+    assert not similar("STEP 3 NEURAL NETWORKS", "STEP 4 VOLCANOES")
+    assert not similar("", "STEP 4")
+
+
+def test_dedupe_merges_runs_and_ends_spans_at_the_next_change():
+    items = [OcrText(0, "STEP 1 A"), OcrText(2, "STEP 1 A"), OcrText(4, "STEP l A"),
+             OcrText(6, ""), OcrText(8, "STEP 2 B"), OcrText(20, "STEP 2 B, longer read"),
+             OcrText(22, "STEP 1 A")]
+    spans = dedupe_ocr(items, interval=2.0)
+    assert spans == [OcrSpan(0, 6, "STEP 1 A"), OcrSpan(8, 20, "STEP 2 B"),
+                     OcrSpan(20, 22, "STEP 2 B, longer read"), OcrSpan(22, 24, "STEP 1 A")]
+    assert dedupe_ocr([], interval=2.0) == []
+    with pytest.raises(ValueError, match="interval"):
+        dedupe_ocr(items, interval=0)
+    (span,) = ocr_spans("vid1", spans[:1])
+    assert (span.kind, span.start, span.end, span.source) == ("ocr", 0, 6, SOURCE)
+
+
+def _slide(text: str, size=(640, 360)) -> np.ndarray:
+    image = Image.new("RGB", size, (31, 78, 121))
+    draw = ImageDraw.Draw(image)
+    path = find_font()
+    font = ImageFont.truetype(path, 30) if path else ImageFont.load_default(size=30)
+    draw.text((60, 160), text, font=font, fill="white")
+    return np.asarray(image)
+
+
+def test_ocr_reads_rendered_words_at_their_times():
+    frames = [_slide("STEP 3 NEURAL NETWORKS"), _slide("STEP 3 NEURAL NETWORKS"),
+              np.full((360, 640, 3), 32, np.uint8), _slide("ARCHITECTURE DIAGRAM")]
+    batch = FrameBatch(np.stack(frames), np.array([10.0, 12.0, 14.0, 16.0]),
+                       np.arange(4), 25.0, "test")
+    items = ocr_frames(batch)
+    assert [i.time for i in items] == [10.0, 12.0, 14.0, 16.0]
+    assert "STEP 3" in items[0].text and "NEURAL" in items[0].text and items[2].text == ""
+    assert items[0].score > 0.8 and len(items[0].boxes) == 1
+    xs = [x for x, _ in items[0].boxes[0]]
+    assert 0.05 < min(xs) < max(xs) < 1.0  # boxes are fractions of the frame width
+    spans = dedupe_ocr(items, interval=2.0)
+    assert [(s.start, s.end) for s in spans] == [(10.0, 14.0), (16.0, 18.0)]
+    assert "ARCHITECTURE" in spans[1].text
+
+
+def test_lecture_slides_are_read_at_the_right_times(lecture):
+    """Scene representatives -> OCR at full size -> spans that cover each slide's time."""
+    timeline = load_timeline(lecture)
+    detector = SceneDetector()
+    reps = representative_frames(sample_frames(lecture, probe(lecture), fps=0.5),
+                                 detector=detector)
+    times = np.concatenate([r.times for r in reps])
+    spans = dedupe_ocr(ocr_video(lecture, times), interval=2.0)
+    for n, slide in enumerate(timeline, 1):
+        hits = [s for s in spans if f"STEP {n}" in s.text]
+        assert hits, f"STEP {n} not read; spans: {spans}"
+        first_word = slide["slide"].split()[2][:5]
+        assert any(first_word in s.text for s in hits)
+        middle = (slide["start"] + slide["end"]) / 2
+        assert any(s.start - 2.1 <= middle <= s.end + 2.1 for s in hits)
+        assert all(slide["start"] - 0.1 <= s.start <= slide["end"] for s in hits)
