@@ -17,3 +17,48 @@ def rrf(rankings: dict[str, list[str]], *, k: int = RRF_K,
             matched.setdefault(item, []).append(name)
     order = sorted(scores, key=lambda i: (-scores[i], i))
     return [(i, scores[i], matched[i]) for i in order]
+
+
+MERGE_SLACK_S = 2.0  # hits of one video this close in time are the same moment (s)
+
+
+def _same_moment(a, b, slack: float) -> bool:
+    """Spans of different kinds within `slack` s; same-kind spans only if they truly overlap
+    (neighbouring transcript spans are different moments)."""
+    if a.video_id != b.video_id:
+        return False
+    if a.kind == b.kind:
+        return a.start < b.end and b.start < a.end
+    return a.start - slack <= b.end and b.start - slack <= a.end
+
+
+SPAN_PREFERENCE = {"transcript": 0, "ocr": 1, "chapter": 2, "frame": 3}  # what a citation shows
+
+
+def _better_span(current, other):
+    """What was said beats on-screen text beats a chapter beats a bare frame; then shorter."""
+    def rank(span):
+        return (SPAN_PREFERENCE.get(span.kind, 9) if span.text else 10, span.end - span.start)
+
+    return other if rank(other) < rank(current) else current
+
+
+def merge_close(hits: list, slack: float = MERGE_SLACK_S) -> list:
+    """Fold each hit into a better-ranked hit of the same moment (index.records.Hit, best first).
+
+    The merged hit keeps the more specific (shorter) span, so a citation stays
+    precise when a long chapter and a short transcript span both match, and
+    records every retriever and evidence kind that pointed at the moment.
+    """
+    kept: list = []
+    for hit in hits:
+        for prior in kept:
+            if _same_moment(prior.span, hit.span, slack):
+                prior.matched = list(dict.fromkeys(prior.matched + hit.matched))
+                prior.kinds = list(dict.fromkeys(prior.kinds + (hit.kinds or [hit.span.kind])))
+                prior.span = _better_span(prior.span, hit.span)
+                break
+        else:
+            hit.kinds = hit.kinds or [hit.span.kind]
+            kept.append(hit)
+    return kept

@@ -12,14 +12,18 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import cached_property
+from pathlib import Path
+
+import numpy as np
 
 from index.catalog import Catalog
-from index.fusion import rrf
+from index.fusion import merge_close, rrf
 from index.records import Hit, Span, Video
 from vidqa.errors import VideoNotFound
 from vidqa.settings import Settings, settings
 
 TEXT_KINDS = ("transcript", "chapter", "ocr")
+SEARCH_KINDS = (*TEXT_KINDS, "frame")
 CANDIDATES = 50  # per retriever, before fusion
 
 
@@ -50,6 +54,23 @@ class Library:
         from index.vectors import VectorStore
 
         return VectorStore(self._client, f"vidqa-text-{self.embedder.slug}")
+
+    def frame_vectors(self, clip_name: str, dim: int):
+        """The CLIP collection for one model; named by model and dimension so models never mix."""
+        from index.vectors import VectorStore
+
+        return VectorStore(self._client, frames_collection(clip_name, dim))
+
+    @cached_property
+    def clip(self):
+        """The configured CLIP model, or None when its weights are not available here."""
+        from models.clip import load_clip
+        from vidqa.errors import MissingDependency, ModelNotFound
+
+        try:
+            return load_clip(self.cfg.clip_model, self.cfg.clip_pretrained)
+        except (ModelNotFound, MissingDependency):
+            return None
 
     @contextmanager
     def writing(self) -> Iterator[None]:
@@ -88,8 +109,12 @@ class Library:
 
     # -- writing ------------------------------------------------------------
     def add_video(self, video: Video, spans: list[Span], *, summary: dict | None = None,
+                  frames: tuple[str, np.ndarray] | None = None,
                   progress: Callable[[str], None] | None = None) -> list[Span]:
-        """Replace everything stored for `video` (same id) atomically; drop stale versions at its path."""
+        """Replace everything stored for `video` (same id) atomically; drop stale versions at its path.
+
+        `frames`: (CLIP model name, vectors) with one row per "frame" span, in order.
+        """
         video.status = "indexing"
         video.ingested_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self.writing():
@@ -98,6 +123,8 @@ class Library:
             if progress:
                 progress("embedding")
             self._embed_spans(stored)
+            if frames is not None:
+                self._add_frames(video.id, [s for s in stored if s.kind == "frame"], *frames)
             self.catalog.set_status(video.id, "ready")
             video.status = "ready"
             if video.path:  # a changed file replaces the records of its old content
@@ -114,6 +141,15 @@ class Library:
             stored = self.catalog.add_spans(video_id, spans, replace_kinds=replace_kinds)
             self.text_vectors.delete(old_ids)
             self._embed_spans(stored)
+
+    def _add_frames(self, video_id: str, spans: list[Span], clip_name: str, vectors: np.ndarray) -> None:
+        if len(spans) != len(vectors):
+            raise ValueError(f"{len(spans)} frame spans but {len(vectors)} CLIP vectors")
+        store = self.frame_vectors(clip_name, vectors.shape[1])
+        store.delete_video(video_id)
+        store.upsert([s.id for s in spans], vectors,
+                     [{"video_id": video_id, "kind": "frame", "start": s.start, "end": s.end}
+                      for s in spans])
 
     def set_summary(self, video_id: str, summary: dict, chapters: list[Span]) -> None:
         """Replace a video's summary and chapter spans (e.g. rebuilt with another model)."""
@@ -141,8 +177,16 @@ class Library:
         if self.catalog.video(video_id) is None:
             return False
         self.text_vectors.delete(self.catalog.span_ids(video_id))
+        for store in self._frame_stores():
+            store.delete_video(video_id)
         self.catalog.delete_video(video_id)
         return True
+
+    def _frame_stores(self):
+        from index.vectors import VectorStore
+
+        return [VectorStore(self._client, c.name) for c in self._client.list_collections()
+                if c.name.startswith("vidqa-frames-")]
 
     # -- reading spans --------------------------------------------------------
     def spans(self, video_id: str, kinds: Iterable[str] = ("transcript",)) -> list[Span]:
@@ -154,16 +198,68 @@ class Library:
         return self.catalog.spans_overlapping(video_id, start, end, kinds)
 
     def search(self, query: str, *, k: int = 10, video_id: str | None = None,
-               kinds: Iterable[str] = TEXT_KINDS) -> list[Hit]:
-        """Hybrid search: dense (sentence embeddings) + keyword (BM25), fused by RRF."""
+               kinds: Iterable[str] = SEARCH_KINDS) -> list[Hit]:
+        """Hybrid search: dense text + BM25 over transcript/chapter/OCR spans, plus CLIP
+        text->frame when frames were embedded; fused by RRF, same-moment hits merged."""
         kinds = tuple(kinds)
-        vector = self.embedder.embed([query])[0]
-        dense = self.text_vectors.query(vector, n=CANDIDATES, video_id=video_id, kinds=kinds)
-        keyword = self.catalog.keyword_search(query, limit=CANDIDATES, video_id=video_id, kinds=kinds)
-        by_id = self.catalog.spans_by_id([i for i, _ in dense])
-        by_id.update((s.id, s) for s, _ in keyword)
-        fused = rrf({
-            "dense": [i for i, _ in dense if i in by_id],
-            "keyword": [s.id for s, _ in keyword],
-        })
-        return [Hit(by_id[i], score, matched) for i, score, matched in fused[:k]]
+        text_kinds = tuple(k for k in kinds if k in TEXT_KINDS)
+        rankings: dict[str, list[str]] = {}
+        by_id: dict[str, Span] = {}
+        if text_kinds:
+            vector = self.embedder.embed([query])[0]
+            dense = self.text_vectors.query(vector, n=CANDIDATES, video_id=video_id, kinds=text_kinds)
+            keyword = self.catalog.keyword_search(query, limit=CANDIDATES, video_id=video_id,
+                                                  kinds=text_kinds)
+            by_id.update(self.catalog.spans_by_id([i for i, _ in dense]))
+            by_id.update((s.id, s) for s, _ in keyword)
+            rankings["dense"] = [i for i, _ in dense if i in by_id]
+            rankings["keyword"] = [s.id for s, _ in keyword]
+        if "frame" in kinds and (store := self._frame_store_for_clip()) is not None:
+            ranked = store.query(self.clip.embed_texts([query])[0], n=CANDIDATES, video_id=video_id)
+            by_id.update(self.catalog.spans_by_id([i for i, _ in ranked]))
+            rankings["clip"] = [i for i, _ in ranked if i in by_id]
+        fused = rrf(rankings)
+        hits = [Hit(by_id[i], score, matched, [by_id[i].kind]) for i, score, matched in fused]
+        return merge_close(hits)[:k]
+
+    def search_image(self, image, *, k: int = 10, video_id: str | None = None) -> list[Hit]:
+        """Frames that look like `image` (a path, PIL image or HxWx3 array), via CLIP."""
+        store = self._frame_store_for_clip()
+        if store is None:
+            from vidqa.errors import ModelNotFound
+
+            raise ModelNotFound("search by picture needs CLIP weights and frames embedded at ingest "
+                                "(set VIDQA_CLIP_PRETRAINED to a local weights file, then re-ingest)")
+        ranked = store.query(self.clip.embed_images([_load_image(image)])[0], n=k, video_id=video_id)
+        by_id = self.catalog.spans_by_id([i for i, _ in ranked])
+        return [Hit(by_id[i], score, ["image"], ["frame"]) for i, score in ranked if i in by_id]
+
+    def _frame_store_for_clip(self):
+        """The frame collection of the configured CLIP model, if it has vectors and CLIP loads."""
+        if self.clip is None:
+            return None
+        name = frames_collection(self.clip.name, self.clip.dim)
+        if name not in {c.name for c in self._client.list_collections()}:
+            return None
+        store = self.frame_vectors(self.clip.name, self.clip.dim)
+        return store if store.count() else None
+
+
+def frames_collection(clip_name: str, dim: int) -> str:
+    from vidqa.text import collection_slug
+
+    return f"vidqa-frames-{collection_slug(clip_name)}-{dim}d"
+
+
+def _load_image(image):
+    if isinstance(image, (str, Path)):
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(image) as img:
+                return np.asarray(img.convert("RGB"))
+        except (OSError, UnidentifiedImageError) as e:
+            from vidqa.errors import MediaError
+
+            raise MediaError(image, f"not a readable image ({e})") from e
+    return image

@@ -64,4 +64,5 @@ class Hit:
 
     span: Span
     score: float
-    matched: list[str] = field(default_factory=list)  # dense | keyword | time | clip | ...
+    matched: list[str] = field(default_factory=list)  # retrievers: dense | keyword | clip | image
+    kinds: list[str] = field(default_factory=list)  # evidence kinds merged in: transcript, ocr, ...

@@ -19,6 +19,7 @@ from vidqa.settings import Settings
 UPSERT_BATCH = 2000  # below chroma's max batch size on every backend
 
 
+
 def make_client(cfg: Settings):
     import chromadb
     from chromadb.config import Settings as ChromaSettings

@@ -27,6 +27,7 @@ class IngestOptions:
     vlm: str = "auto"  # chapter summaries: auto | none | preset | hf id | path | openai:<url>
     context: int = 262_144  # VLM context budget, tokens
     force: bool = False  # re-ingest even when the content id is already ready
+    frames: bool = True  # sample frames: thumbnails, on-screen text (OCR), CLIP vectors
 
 
 @dataclass
@@ -39,6 +40,7 @@ class FileResult:
     transcript_source: str | None = None
     spans: dict[str, int] = field(default_factory=dict)  # kind -> count
     error: str | None = None
+    notes: list[str] = field(default_factory=list)  # what was skipped or degraded, and why
     seconds: float = 0.0
 
 
@@ -83,6 +85,7 @@ def _ingest_one(path: Path, library: Library, options: IngestOptions, step, resu
     from ingest.probe import content_id, probe
     from ingest.spans import make_spans
     from ingest.transcript import get_transcript
+    from ingest.visual import visual_spans
 
     step("probe")
     info = probe(path)
@@ -106,14 +109,23 @@ def _ingest_one(path: Path, library: Library, options: IngestOptions, step, resu
         fps=info.fps, transcript_source=transcript.source, language=transcript.language,
         size=info.size, mtime=info.mtime, models={"transcript": transcript.source},
     )
+    frames = None
+    if options.frames and info.has_video:
+        step("frames", 0.0, info.duration)
+        visual = visual_spans(path, info, video_id, progress=lambda d, t: step("frames", d, t))
+        spans += visual.spans
+        result.notes += visual.notes
+        if visual.vectors is not None:
+            frames = (visual.clip_name, visual.vectors)
+            video.models["frames"] = visual.clip_name
     step("chapters")
     summary = summarize(path if info.has_video else None, transcript, options,
                         duration=info.duration, width=info.width, height=info.height)
     video.models["chapters"] = summary["source"]
+    result.notes += summary.get("notes", [])
     spans += chapter_spans_from(summary, video_id)
-    spans += extra_spans(path, info, video, spans, options, step)
     step("index")
-    library.add_video(video, spans, summary=summary)
+    library.add_video(video, spans, summary=summary, frames=frames)
     result.status, result.transcript_source = "ingested", transcript.source
     result.spans = library.catalog.counts(video_id)
 
@@ -146,12 +158,6 @@ def resummarize(video: Video, library: Library, options: IngestOptions) -> dict:
                         height=video.height)
     library.set_summary(video.id, summary, chapter_spans_from(summary, video.id))
     return summary
-
-
-def extra_spans(path, info, video: Video, transcript_spans: list[Span],
-                options: IngestOptions, step) -> list[Span]:
-    """Stages beyond the transcript (chapters, frames, on-screen text) that add spans."""
-    return []
 
 
 def ingest_transcript(subtitles: Path, *, video_id: str, title: str, duration: float | None,

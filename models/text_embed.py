@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -10,6 +9,7 @@ import numpy as np
 
 from models.resolve import hub_failure, resolve
 from vidqa.errors import MissingDependency
+from vidqa.text import collection_slug
 from vidqa.settings import settings
 
 BATCH_SIZE = 64
@@ -24,8 +24,7 @@ class TextEmbedder:
     @property
     def slug(self) -> str:
         """Safe for a Chroma collection name; includes the dimension so models never mix."""
-        base = re.sub(r"[^A-Za-z0-9._-]+", "-", self.name.rsplit("/", 1)[-1]).strip("-.")
-        return f"{base[:40]}-{self.dim}d"
+        return f"{collection_slug(self.name.rsplit('/', 1)[-1])[:40]}-{self.dim}d"
 
     def embed(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
         if not texts:

@@ -78,13 +78,16 @@ def ingest(
              "qwen3-vl-2b|qwen3-vl-4b|qwen3-vl-8b|HF id|path|openai:URL[#model].")] = "auto",
     context: Annotated[int, typer.Option(help="VLM context budget in tokens.")] = 262_144,
     force: Annotated[bool, typer.Option("--force/--no-force", help="Re-ingest unchanged files.")] = False,
+    frames: Annotated[bool, typer.Option(
+        "--frames/--no-frames", help="Index frames: thumbnails, on-screen text, CLIP.")] = True,
     json_: JsonOpt = False,
 ):
     """Add videos to the library (transcript from subtitles, else speech recognition)."""
     from ingest.pipeline import IngestOptions
     from ui.progress import run_ingest
 
-    options = IngestOptions(language=language, asr_model=asr_model, vlm=vlm, context=context, force=force)
+    options = IngestOptions(language=language, asr_model=asr_model, vlm=vlm, context=context,
+                            force=force, frames=frames)
     with user_errors():
         report = run_ingest([str(p) for p in paths], options)
     if json_:
@@ -98,6 +101,9 @@ def ingest(
                 continue
             spans = ", ".join(f"{n} {k}" for k, n in sorted(r.spans.items()))
             _out(f"{r.status:9}  {r.video_id}  {r.title}  ({r.transcript_source}; {spans})")
+    for r in report.results:
+        for note in dict.fromkeys(r.notes):
+            _err(f"Note: {Path(r.path).name}: {note}")
     for r in report.failed:
         _err(f"Error: {r.error}")
     if report.failed:
@@ -199,19 +205,25 @@ def _read_line() -> str | None:
 
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help="What to look for.")],
+    query: Annotated[str | None, typer.Argument(help="What to look for (words).")] = None,
+    image: Annotated[Path | None, typer.Option(help="Find frames that look like this picture.")] = None,
     k: Annotated[int, typer.Option("--k", "-k", help="Number of results.")] = 10,
     video: VideoOpt = None,
     json_: JsonOpt = False,
     nl: NlOpt = False,
 ):
-    """Search transcripts (and chapters, on-screen text) across the library."""
+    """Search transcripts, chapters, on-screen text and frames across the library."""
     from ui.render import hit_line, hit_row
 
+    if (query is None) == (image is None):
+        raise typer.BadParameter("give a QUERY or --image PATH (one of them)")
     with user_errors():
         library = _library()
         scope = library.find_video(video).id if video else None
-        hits = library.search(query, k=k, video_id=scope)
+        if image is not None:
+            hits = library.search_image(image, k=k, video_id=scope)
+        else:
+            hits = library.search(query, k=k, video_id=scope)
         videos = {v.id: v for v in library.videos()}
         rows = [hit_row(h, videos[h.span.video_id].title, videos[h.span.video_id].path) for h in hits]
     if json_ or nl:

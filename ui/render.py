@@ -18,14 +18,15 @@ def hit_row(hit, title: str, path: str | None) -> dict:
     s = hit.span
     return {"video_id": s.video_id, "title": title, "path": path, "start": round(s.start, 2),
             "end": round(s.end, 2), "kind": s.kind, "text": s.text,
-            "score": round(hit.score, 5), "matched": hit.matched}
+            "score": round(hit.score, 5), "matched": hit.matched,
+            "kinds": hit.kinds or [s.kind]}
 
 
 def hit_line(row: dict) -> str:
     text = " ".join(row["text"].split())
     text = text if len(text) <= 140 else text[:139] + "…"
     return (f"{row['video_id'][:8]}  {row['title']} · {fmt_range(row['start'], row['end'])}"
-            f"  [{row['kind']}; {'+'.join(row['matched'])}]\n    {text}")
+            f"  [{'+'.join(row.get('kinds') or [row['kind']])}; {'+'.join(row['matched'])}]\n    {text}")
 
 
 def video_line(row: dict) -> str:

@@ -21,3 +21,8 @@ def join_words(tokens: list[str]) -> str:
 
 def ends_sentence(text: str) -> bool:
     return bool(SENTENCE_END.search(text.strip()))
+
+
+def collection_slug(model_name: str) -> str:
+    """A model name as Chroma allows it in a collection name ([a-zA-Z0-9._-], bounded length)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", model_name).strip("-.")[:48] or "model"

@@ -1,0 +1,134 @@
+"""The visual half of the index: frames, thumbnails, on-screen text, CLIP search, fusion.
+
+CLIP here is a tiny randomly initialised open_clip model loaded through the same
+local-weights path as real weights: its rankings are meaningless, so tests assert
+what holds for any weights (an identical picture finds its own frame, the retriever
+runs and reports itself), while on-screen text is checked with real OCR.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from media import load_timeline
+from typer.testing import CliRunner
+
+from index.library import Library
+from ingest.pipeline import IngestOptions, ingest
+from models.clip import tiny_clip_checkpoint
+from ui.cli import app
+
+runner = CliRunner()
+FAST = IngestOptions(vlm="none")
+
+
+@pytest.fixture(scope="module")
+def tiny_clip(tmp_path_factory):
+    return tiny_clip_checkpoint(tmp_path_factory.mktemp("clip"))
+
+
+@pytest.fixture(scope="module")
+def visual_home(tiny_clip, lecture_with_srt, tmp_path_factory):
+    home = tmp_path_factory.mktemp("visual-home")
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in {"VIDQA_HOME": str(home), "VIDQA_CLIP_MODEL": tiny_clip[0],
+                            "VIDQA_CLIP_PRETRAINED": str(tiny_clip[1]), "VIDQA_DEVICE": "cpu"}.items():
+            mp.setenv(name, value)
+        report = ingest([lecture_with_srt], options=FAST)
+    (result,) = report.results
+    assert result.status == "ingested", result.error
+    assert result.spans["frame"] >= 8 and result.spans["ocr"] >= 6
+    return home
+
+
+@pytest.fixture
+def library(visual_home, tiny_clip, monkeypatch):
+    monkeypatch.setenv("VIDQA_HOME", str(visual_home))
+    monkeypatch.setenv("VIDQA_CLIP_MODEL", tiny_clip[0])
+    monkeypatch.setenv("VIDQA_CLIP_PRETRAINED", str(tiny_clip[1]))
+    monkeypatch.setenv("VIDQA_DEVICE", "cpu")
+    lib = Library()
+    yield lib
+    lib.close()
+
+
+def _video(library):
+    (video,) = library.videos()
+    return video
+
+
+def test_slides_become_timestamped_on_screen_text(library, lecture_with_srt):
+    timeline = load_timeline(lecture_with_srt)
+    ocr = library.spans(_video(library).id, ("ocr",))
+    for sentence in (timeline[3], timeline[5], timeline[7]):  # VOLCANOES, TAX LAW, CHESS
+        word = sentence["slide"].split()[-1]
+        matches = [s for s in ocr if word in s.text.replace(" ", "")]
+        assert matches, (word, [s.text for s in ocr])
+        # sampled every 2 s: the span starts within one sampling interval of the slide
+        assert any(abs(s.start - sentence["start"]) <= 2.5 for s in matches)
+
+
+def test_frames_have_thumbnails_inside_the_library(library, visual_home):
+    frames = library.spans(_video(library).id, ("frame",))
+    assert [f.start for f in frames] == sorted(f.start for f in frames)
+    for frame in frames:
+        thumb = visual_home / frame.extra["thumb"]
+        assert thumb.is_file() and thumb.stat().st_size > 500
+        assert thumb.resolve().is_relative_to(visual_home.resolve())
+
+
+def test_text_search_fuses_transcript_and_on_screen_text(library, lecture_with_srt):
+    volcano = load_timeline(lecture_with_srt)[3]
+    top = library.search("volcanoes", k=3)[0]
+    assert top.span.kind == "transcript"  # the spoken words are what a citation shows
+    assert {"transcript", "ocr"} <= set(top.kinds)
+    assert top.span.start <= (volcano["start"] + volcano["end"]) / 2 <= top.span.end
+
+
+def test_clip_text_to_frame_retriever_runs(library):
+    hits = library.search("a slide", k=5, kinds=("frame",))
+    assert hits and all(h.span.kind == "frame" and h.matched == ["clip"] for h in hits)
+
+
+def test_search_by_image_finds_the_frame_it_was_taken_from(library, visual_home):
+    video_id = _video(library).id
+    slide = next(s for s in library.spans(video_id, ("ocr",)) if "VOLCANOES" in s.text)
+    # the frame showing that slide (dark gaps between slides all look alike)
+    target = next(f for f in library.spans(video_id, ("frame",)) if f.start == slide.start)
+    result = runner.invoke(app, ["search", "--image", str(visual_home / target.extra["thumb"]),
+                                 "-k", "1", "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.stdout)
+    assert row["start"] == pytest.approx(target.start, abs=0.01) and row["matched"] == ["image"]
+
+
+def test_removing_a_video_removes_its_frame_vectors(tiny_clip, lecture_with_srt, monkeypatch):
+    monkeypatch.setenv("VIDQA_CLIP_MODEL", tiny_clip[0])
+    monkeypatch.setenv("VIDQA_CLIP_PRETRAINED", str(tiny_clip[1]))
+    (result,) = ingest([lecture_with_srt], options=FAST).results
+    lib = Library()
+    store = lib._frame_store_for_clip()
+    assert store is not None and store.count() == result.spans["frame"]
+    lib.remove(result.video_id)
+    assert store.count() == 0 and lib.search("volcanoes") == []
+
+
+def test_without_clip_weights_text_and_ocr_still_work(lecture_with_srt, tmp_path):
+    (result,) = ingest([lecture_with_srt], options=FAST).results
+    assert result.status == "ingested" and result.spans["ocr"] >= 6
+    assert any("search by picture is off" in n for n in result.notes)
+    image = tmp_path / "shot.png"
+    from PIL import Image
+
+    Image.new("RGB", (64, 36), "red").save(image)
+    out = runner.invoke(app, ["search", "--image", str(image)])
+    assert out.exit_code == 1 and "needs CLIP weights" in out.stderr
+
+
+def test_audio_only_has_no_frames_and_no_error(lecture_audio_only, monkeypatch):
+    monkeypatch.setenv("VIDQA_ASR_MODEL", "tiny.en")
+    monkeypatch.setenv("VIDQA_DEVICE", "cpu")
+    (result,) = ingest([lecture_audio_only], options=FAST).results
+    assert result.status == "ingested" and "frame" not in result.spans and result.notes == [
+        n for n in result.notes if "VLM" in n]
