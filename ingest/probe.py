@@ -46,7 +46,7 @@ class MediaInfo:
     width: int | None = None  # display size, after rotation and pixel aspect ratio
     height: int | None = None
     fps: float | None = None  # average frame rate
-    rotation: int = 0  # degrees clockwise the player turns the picture, 0/90/180/270
+    rotation: int = 0  # display-matrix rotation as PyAV reports it: degrees counter-clockwise (0/90/180/270)
     video_codec: str | None = None
     pix_fmt: str | None = None
     subtitle_streams: list[dict] = field(default_factory=list)  # {index, codec, language}
