@@ -100,6 +100,10 @@ class Catalog:
     def close(self) -> None:
         self.db.close()
 
+    def data_version(self) -> int:
+        """Changes whenever another connection (another process) commits to the catalog."""
+        return self.db.execute("PRAGMA data_version").fetchone()[0]
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         with self.db:

@@ -34,6 +34,7 @@ class Library:
         self.catalog = Catalog(self.cfg.catalog_path)
 
     def close(self) -> None:
+        self.reset_vectors()
         self.catalog.close()
 
     # Loaded on first use: listing videos or a time lookup needs neither torch nor chroma.
@@ -47,7 +48,28 @@ class Library:
     def _client(self):
         from index.vectors import make_client
 
+        self._seen_version = self.catalog.data_version()
         return make_client(self.cfg)
+
+    def refresh(self) -> bool:
+        """Reopen Chroma if another process committed since our client opened; True if it did.
+
+        An embedded Chroma client never sees vectors another process added (queries then
+        fail with "Error finding id"), and a stale client that writes can lose the other
+        process's vectors. Every vidqa write also commits to the catalog, whose
+        `PRAGMA data_version` tells us when that happened. Loaded models are kept.
+        """
+        if "_client" not in self.__dict__ or self.catalog.data_version() == self._seen_version:
+            return False
+        self.reset_vectors()
+        return True
+
+    def reset_vectors(self) -> None:
+        """Close the Chroma client; the next vector access opens a fresh one."""
+        self.__dict__.pop("text_vectors", None)
+        client = self.__dict__.pop("_client", None)
+        if client is not None:
+            client.close()
 
     @cached_property
     def text_vectors(self):
@@ -78,7 +100,9 @@ class Library:
         with open(self.cfg.home / "write.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
+                self.refresh()  # never write through a client that missed another's writes
                 yield
+                self._seen_version = self.catalog.data_version()
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
@@ -201,6 +225,7 @@ class Library:
                kinds: Iterable[str] = SEARCH_KINDS) -> list[Hit]:
         """Hybrid search: dense text + BM25 over transcript/chapter/OCR spans, plus CLIP
         text->frame when frames were embedded; fused by RRF, same-moment hits merged."""
+        self.refresh()
         kinds = tuple(kinds)
         text_kinds = tuple(k for k in kinds if k in TEXT_KINDS)
         rankings: dict[str, list[str]] = {}
@@ -224,6 +249,7 @@ class Library:
 
     def search_image(self, image, *, k: int = 10, video_id: str | None = None) -> list[Hit]:
         """Frames that look like `image` (a path, PIL image or HxWx3 array), via CLIP."""
+        self.refresh()
         store = self._frame_store_for_clip()
         if store is None:
             from vidqa.errors import ModelNotFound
