@@ -1,0 +1,129 @@
+"""End to end in a real browser: Debian's chromium driven by Playwright against `vidqa ui`.
+
+Ingest the generated lecture from the Add page, ask a timestamped question on the Ask page,
+click the citation, and check where the <video> element is playing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update"]
+START_TIMEOUT_S = 60
+INGEST_TIMEOUT_S = 120
+QUESTION = "what was said at 0:20?"
+# True once the player has loaded and sits within a second of `start` (s).
+_PLAYING_NEAR = """start => { const v = document.querySelector('video');
+    return v !== null && v.readyState >= 1 && Math.abs(v.currentTime - start) <= 1.0; }"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"vidqa ui exited with {proc.returncode}:\n{log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"vidqa ui did not answer within {START_TIMEOUT_S} s:\n{log.read_text()[-2000:]}")
+
+
+@pytest.fixture
+def app_url(tmp_path):
+    """`vidqa ui` on a free loopback port, with this test's VIDQA_HOME; stopped afterwards."""
+    port, log = _free_port(), tmp_path / "app.log"
+    env = {**os.environ, "VIDQA_DEVICE": "cpu"}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "ui", "--port", str(port)],
+                                stdout=out, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc, log)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@pytest.fixture
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium); "
+                    "this test never downloads a browser")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _ingest_from_add_page(page, url: str, media: Path) -> None:
+    page.goto(f"{url}/add")
+    page.get_by_text("Index frames").click()  # off: this test is about citations, not frames
+    page.get_by_role("tab", name="Path on this machine").click()
+    box = page.get_by_label("File or folder (folders are searched recursively)")
+    box.fill(str(media))
+    box.press("Enter")
+    page.get_by_role("button", name=re.compile("Ingest path")).click()
+    page.get_by_text(f"{media.name}: ingested").wait_for(timeout=INGEST_TIMEOUT_S * 1000)
+
+
+def _expected_citation():
+    from qa.answer import ask
+
+    answer = ask(QUESTION)
+    assert answer.citations, answer.answer
+    return answer.citations[0]
+
+
+def test_cited_clip_plays_from_its_start(app_url, browser, lecture, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    _ingest_from_add_page(page, app_url, lecture)
+    page.screenshot(path=str(tmp_path / "add.png"), full_page=True)
+    cited = _expected_citation()  # what the app must cite: the same library, read here
+
+    page.goto(f"{app_url}/ask")
+    question = page.get_by_placeholder(re.compile("Ask about your videos"))
+    question.fill(QUESTION)
+    question.press("Enter")
+    chip = page.locator(".st-key-chip-1-0 button:visible").first  # the first citation's chip
+    chip.wait_for(timeout=30_000)
+    assert cited.label in chip.inner_text()
+    chip.click()
+    try:
+        page.wait_for_function(_PLAYING_NEAR, arg=cited.start, timeout=30_000)
+    finally:
+        current = page.evaluate("document.querySelector('video')?.currentTime ?? -1")
+        page.screenshot(path=str(tmp_path / "ask.png"), full_page=True)
+    assert abs(current - cited.start) <= 1.0, (current, cited.start, tmp_path / "ask.png")

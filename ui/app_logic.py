@@ -1,0 +1,544 @@
+"""The Streamlit app's logic as plain functions: no Streamlit import, so tests call them directly.
+
+- Display data: citation chips, search hits grouped by video, evidence labels.
+- Uploads: sanitised names, stored only under $VIDQA_HOME/media, never outside it.
+- Playback: what may be handed to the browser. Only the file of a ready library video
+  or a clip cut from one under $VIDQA_HOME/clips; never a path a user typed.
+- Concurrency: the app never writes to the library itself. Ingest and remove run in child
+  processes (one Library per file, so each write opens Chroma fresh under the write lock),
+  and the app's one reader reopens Chroma whenever another process committed to the catalog.
+  Found on chromadb 1.5.9: a PersistentClient does not see vectors another process added
+  (queries fail with "Error finding id" once the other writer's upsert lands), a new
+  PersistentClient on the same path in the same process reuses the stale one until the old
+  client is closed, and a stale client that *writes* leaves the other process's vectors
+  unqueryable for everyone. A closed-and-reopened client sees everything.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import unicodedata
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import BinaryIO
+
+from vidqa.errors import MediaError, VidqaError, VideoNotFound
+from vidqa.settings import Settings, settings
+from vidqa.timefmt import fmt_range, fmt_ts
+
+MAX_UPLOAD_MB = 4096  # largest upload (MB); also streamlit's server.maxUploadSize
+MAX_NAME_CHARS = 120  # longest stored upload name, extension included (chars)
+INLINE_PLAY_MAX_BYTES = 1 << 30  # Streamlit reads a played file into memory: bigger ones play as clips
+LARGE_FILE_WINDOW_S = 600.0  # how much of a too-big file one player shows (s)
+CHIP_TITLE_CHARS = 40  # a chip's title is cut to this many chars
+POSTER_WIDTH = 320  # px
+POSTER_AT = 0.1  # a video's poster frame, as a fraction of its duration
+PROGRESS_EVERY_S = 0.25  # the ingest worker writes at most this often per stage (s)
+STAGE_ORDER = ("probe", "transcript", "spans", "frames", "ocr", "chapters", "index", "done")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+EVIDENCE_NAMES = {"transcript": "said", "chapter": "chapter", "ocr": "on screen", "frame": "frame"}
+_UNSAFE_NAME_CHARS = re.compile(r"[^\w.\-]+")
+_VIDEO_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+
+
+# ---------------------------------------------------------------- display data
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def chip_label(title: str, start: float, end: float) -> str:
+    """'Intro talk · 25:00–25:40', the title cut to CHIP_TITLE_CHARS."""
+    short = title if len(title) <= CHIP_TITLE_CHARS else title[: CHIP_TITLE_CHARS - 1] + "…"
+    return f"{short} · {fmt_range(start, end)}"
+
+
+def citation_state(citation) -> dict:
+    """A citation as plain data for session state (chips are rebuilt from it on every rerun)."""
+    return {"video_id": citation.video_id, "title": citation.title, "start": float(citation.start),
+            "end": float(citation.end), "text": citation.text, "kind": citation.kind,
+            "label": chip_label(citation.title, citation.start, citation.end)}
+
+
+def evidence_label(kinds: Iterable[str], matched: Iterable[str]) -> str:
+    """'said+on screen · keyword+dense': what evidence matched, and which retrievers found it."""
+    said = "+".join(dict.fromkeys(EVIDENCE_NAMES.get(k, k) for k in kinds))
+    return f"{said} · {'+'.join(matched) or 'time'}"
+
+
+@dataclass
+class HitView:
+    video_id: str
+    start: float
+    end: float
+    when: str  # 0:15–0:25
+    evidence: str  # said · keyword+dense
+    text: str
+    score: float
+
+
+@dataclass
+class VideoGroup:
+    video_id: str
+    title: str
+    duration: float
+    hits: list[HitView] = field(default_factory=list)
+
+
+def group_hits(hits, videos: dict) -> list[VideoGroup]:
+    """Search hits grouped by video; groups in the order of each video's best hit."""
+    groups: dict[str, VideoGroup] = {}
+    for hit in hits:
+        span, video = hit.span, videos.get(hit.span.video_id)
+        if video is None:  # removed since the search ran
+            continue
+        group = groups.setdefault(video.id, VideoGroup(video.id, video.title, video.duration))
+        group.hits.append(HitView(video.id, span.start, span.end, fmt_range(span.start, span.end),
+                                  evidence_label(hit.kinds or [span.kind], hit.matched),
+                                  " ".join(span.text.split()), round(hit.score, 5)))
+    return list(groups.values())
+
+
+def transcript_rows(spans) -> list[dict]:
+    return [{"time": fmt_ts(s.start), "start": round(s.start, 2), "text": " ".join(s.text.split())}
+            for s in spans]
+
+
+def chapter_view(span) -> dict:
+    extra = span.extra or {}
+    return {"start": span.start, "end": span.end, "when": fmt_range(span.start, span.end),
+            "title": extra.get("title") or " ".join(span.text.split())[:80],
+            "summary": extra.get("summary", ""), "key_points": extra.get("key_points", []),
+            "source": span.source}
+
+
+def video_summary_row(video, counts: dict[str, int]) -> dict:
+    """One Library row: what a user needs to recognise a video and its ingest state."""
+    return {"id": video.id, "title": video.title, "duration": fmt_ts(video.duration),
+            "transcript": video.transcript_source or "none", "chapters": counts.get("chapter", 0),
+            "spans": sum(counts.values()), "status": video.status, "path": video.path or "",
+            "ingested": video.ingested_at or ""}
+
+
+def answer_markdown(text: str) -> str:
+    """Answer text for st.markdown: keep its line breaks, never read `$` as LaTeX."""
+    return text.replace("$", "\\$").replace("\n", "  \n")
+
+
+def stream_chunks(text: str) -> Iterator[str]:
+    """An answer in word-sized pieces for st.write_stream (token streaming plugs in here)."""
+    yield from re.findall(r"\S+\s*|\s+", text)
+
+
+# ---------------------------------------------------------------- uploads and paths
+
+
+def is_inside(path: str | Path, root: str | Path) -> bool:
+    """True when `path` (symlinks resolved) lies under `root`."""
+    return Path(path).resolve().is_relative_to(Path(root).resolve())
+
+
+def safe_upload_name(name: str) -> str:
+    """A browser-supplied file name as a plain, media-suffixed name with no path in it."""
+    from ingest.probe import MEDIA_EXTENSIONS
+
+    base = unicodedata.normalize("NFKC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if ch.isprintable())
+    stem, dot, ext = base.rpartition(".")
+    ext = ext.lower()
+    if not dot or f".{ext}" not in MEDIA_EXTENSIONS:
+        allowed = " ".join(sorted(MEDIA_EXTENSIONS))
+        raise ValueError(f"{name!r} is not a media file name (allowed extensions: {allowed})")
+    stem = _UNSAFE_NAME_CHARS.sub("_", stem).strip("._-")
+    stem = stem[: MAX_NAME_CHARS - len(ext) - 1].rstrip("._-") or "upload"
+    return f"{stem}.{ext}"
+
+
+def _reserve(directory: Path, name: str) -> tuple[Path, BinaryIO]:
+    """Create a new file named `name`, or `<stem>-N.<ext>` when taken; never follows a link."""
+    stem, _, ext = name.rpartition(".")
+    for n in range(10_000):
+        candidate = directory / (name if n == 0 else f"{stem}-{n}.{ext}")
+        try:
+            return candidate, open(candidate, "xb")  # O_EXCL: fails on any existing entry
+        except FileExistsError:
+            continue
+    raise ValueError(f"too many uploads named {name!r} in {directory}")
+
+
+def path_ingest_allowed(server_address: str | None) -> bool:
+    """Ingest by server path only when the app listens on loopback: anyone who can reach a
+    network-bound app could otherwise index (and then play) any media file the server can read."""
+    return (server_address or "127.0.0.1") in LOOPBACK
+
+
+def save_upload(name: str, size: int, data: BinaryIO, cfg: Settings | None = None) -> Path:
+    """Store an upload under $VIDQA_HOME/media with a sanitised, unique name; returns its path."""
+    cfg = cfg or settings()
+    if size > MAX_UPLOAD_MB * 1024 * 1024:
+        raise ValueError(f"{name!r} is {size / 1024**2:.0f} MB; the limit is {MAX_UPLOAD_MB} MB")
+    media = cfg.media_dir
+    media.mkdir(parents=True, exist_ok=True)
+    dest, out = _reserve(media, safe_upload_name(name))
+    with out:
+        if not is_inside(dest, media):
+            raise ValueError(f"{dest} is outside {media}")
+        shutil.copyfileobj(data, out, 1 << 20)
+    return dest
+
+
+# ---------------------------------------------------------------- playback
+
+
+@dataclass(frozen=True)
+class Playback:
+    """What the player gets: a file inside the library and whole seconds, as st.video takes them."""
+
+    path: Path
+    start: int  # s
+    end: int | None  # s; None plays to the end
+    offset: float = 0.0  # s of the source before `path` begins (cut clips)
+
+
+def player_window(start: float, end: float | None, duration: float) -> tuple[int, int | None]:
+    """Whole seconds that contain [start, end]; end stays after start and within the video."""
+    first = max(0, math.floor(start))
+    if end is None:
+        return first, None
+    last = min(math.ceil(end), math.ceil(duration)) if duration > 0 else math.ceil(end)
+    return first, max(last, first + 1)
+
+
+def servable_path(video) -> Path | None:
+    """The media file of a ready library video, if it may be played: never a user-typed path."""
+    from ingest.probe import MEDIA_EXTENSIONS
+
+    if video is None or video.status != "ready" or not video.path:
+        return None
+    path = Path(video.path)
+    if path.suffix.lower() not in MEDIA_EXTENSIONS or not path.is_file():
+        return None
+    return path
+
+
+def clip_path(video_id: str, start: float, end: float, cfg: Settings | None = None) -> Path:
+    """$VIDQA_HOME/clips/<video_id>/<start_ms>-<end_ms>.mp4"""
+    if not _VIDEO_ID.match(video_id):
+        raise ValueError(f"video id {video_id!r} cannot name a folder")
+    cfg = cfg or settings()
+    return cfg.home / "clips" / video_id / f"{round(start * 1000)}-{round(end * 1000)}.mp4"
+
+
+def cached_clip(video, start: float, end: float, cfg: Settings | None = None) -> Path:
+    """Cut [start, end] of a library video once; later calls reuse the file."""
+    from qa.clips import cut_clip
+
+    out = clip_path(video.id, start, end, cfg)
+    if out.is_file():
+        return out
+    src = servable_path(video)
+    if src is None:
+        raise MediaError(video.path or video.title, "no playable media file for this video")
+    tmp = out.with_name(f".{out.stem}.{os.getpid()}.{threading.get_ident()}.mp4")
+    cut_clip(src, start, min(end, video.duration), tmp)
+    tmp.replace(out)
+    return out
+
+
+def playback_for(video, start: float = 0.0, end: float | None = None,
+                 cfg: Settings | None = None) -> Playback | None:
+    """The media serving decision: the whole file when small enough, else a cut clip."""
+    path = servable_path(video)
+    if path is None:
+        return None
+    if path.stat().st_size <= INLINE_PLAY_MAX_BYTES:
+        return Playback(path, *player_window(start, end, video.duration))
+    stop = end if end is not None else min(video.duration, start + LARGE_FILE_WINDOW_S)
+    return Playback(cached_clip(video, start, stop, cfg), 0, None, offset=start)
+
+
+def download_name(title: str, start: float, end: float) -> str:
+    stem = _UNSAFE_NAME_CHARS.sub("_", title).strip("._-")[:60] or "clip"
+    return f"{stem}_{fmt_ts(start).replace(':', '-')}_{fmt_ts(end).replace(':', '-')}.mp4"
+
+
+# ---------------------------------------------------------------- thumbnails
+
+
+def _frame_thumbs(video_id: str, cfg: Settings) -> list[tuple[float, Path]]:
+    """Frame thumbnails written by ingest (<thumbs>/<id>/<ms>.jpg), by time."""
+    folder = cfg.thumbs_dir / video_id
+    if not _VIDEO_ID.match(video_id) or not folder.is_dir():
+        return []
+    return sorted((int(p.stem) / 1000, p) for p in folder.glob("*.jpg") if p.stem.isdigit())
+
+
+def thumbnail_for(video, at: float | None = None, cfg: Settings | None = None) -> Path | None:
+    """An image of `video` near `at` (s): an ingest thumbnail, else a cached ffmpeg grab."""
+    cfg = cfg or settings()
+    at = video.duration * POSTER_AT if at is None else at
+    thumbs = _frame_thumbs(video.id, cfg)
+    if thumbs:
+        return min(thumbs, key=lambda item: abs(item[0] - at))[1]
+    src = servable_path(video)
+    if src is None or not video.has_video or shutil.which("ffmpeg") is None:
+        return None
+    out = cfg.home / "posters" / video.id / f"{round(at)}.jpg"
+    if not out.is_file():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.stem}.{os.getpid()}.{threading.get_ident()}.jpg")
+        cmd = ["ffmpeg", "-nostdin", "-y", "-loglevel", "error", "-ss", f"{at:.2f}", "-i", str(src),
+               "-frames:v", "1", "-vf", f"scale={POSTER_WIDTH}:-2", "-q:v", "5", str(tmp)]
+        if subprocess.run(cmd, check=False, capture_output=True).returncode != 0 or not tmp.exists():
+            return None  # a missing poster is cosmetic: the row still shows
+        tmp.replace(out)
+    return out
+
+
+# ---------------------------------------------------------------- ingest jobs (child processes)
+
+
+@dataclass
+class FileProgress:
+    path: str
+    stages: dict[str, float] = field(default_factory=dict)  # stage -> fraction done, in order seen
+    stage: str = "queued"
+    status: str = "running"  # running | ingested | unchanged | failed
+    error: str | None = None
+    video_id: str | None = None
+    title: str | None = None
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+
+@dataclass
+class JobState:
+    id: str
+    files: list[FileProgress]
+    finished: bool
+    started: float  # unix time
+    error: str | None = None  # the worker itself failed (not one file)
+
+    @property
+    def failed(self) -> list[FileProgress]:
+        return [f for f in self.files if f.status == "failed"]
+
+
+_PROCS: dict[str, subprocess.Popen] = {}  # jobs this process started, so they get reaped
+
+
+def jobs_dir(cfg: Settings | None = None) -> Path:
+    return (cfg or settings()).home / "jobs"
+
+
+def fold_events(events: Iterable[dict]) -> tuple[list[FileProgress], bool]:
+    """Worker events -> per-file progress, and whether the worker said it ended."""
+    files: dict[str, FileProgress] = {}
+    ended = False
+    for e in events:
+        kind = e.get("event")
+        if kind == "files":
+            for p in e["paths"]:
+                files.setdefault(p, FileProgress(p))
+        elif kind == "progress":
+            f = files.setdefault(e["path"], FileProgress(e["path"]))
+            total = e.get("total") or 0
+            f.stage = e["stage"]
+            f.stages[e["stage"]] = 1.0 if e["stage"] == "done" else min(1.0, e["done"] / total) if total else 0.0
+            for earlier in list(f.stages)[:-1]:
+                f.stages[earlier] = 1.0  # a later stage started: the earlier ones are finished
+        elif kind == "result":
+            f = files.setdefault(e["path"], FileProgress(e["path"]))
+            f.status, f.error = e["status"], e.get("error")
+            f.video_id, f.title, f.stage = e.get("video_id"), e.get("title"), "done"
+        elif kind == "end":
+            ended = True
+    return list(files.values()), ended
+
+
+def start_ingest_job(paths: list[str], *, force: bool = False, frames: bool = True,
+                     vlm: str | None = None, cfg: Settings | None = None) -> str:
+    """Run ingest in a child process that reports to $VIDQA_HOME/jobs/<id>/events.jsonl."""
+    cfg = cfg or settings()
+    job_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+    folder = jobs_dir(cfg) / job_id
+    folder.mkdir(parents=True)
+    (folder / "request.json").write_text(json.dumps({"paths": paths, "force": force, "frames": frames, "vlm": vlm}))
+    env = {**os.environ, "VIDQA_HOME": str(cfg.home)}
+    with open(folder / "log.txt", "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "ui.app_logic", "ingest-job", str(folder)],
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env=env, start_new_session=True)
+    (folder / "pid").write_text(str(proc.pid))
+    _PROCS[job_id] = proc
+    return job_id
+
+
+def _worker_alive(job_id: str, folder: Path) -> bool:
+    if job_id in _PROCS:
+        return _PROCS[job_id].poll() is None
+    try:
+        os.kill(int((folder / "pid").read_text()), 0)  # started by an earlier app process
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def read_job(job_id: str, cfg: Settings | None = None) -> JobState:
+    folder = jobs_dir(cfg) / job_id
+    lines = (folder / "events.jsonl").read_text().splitlines() if (folder / "events.jsonl").exists() else []
+    files, ended = fold_events(json.loads(line) for line in lines if line.strip())
+    state = JobState(job_id, files, ended, folder.stat().st_mtime)
+    if not ended and not _worker_alive(job_id, folder):
+        log = (folder / "log.txt").read_text(errors="replace").strip().splitlines() if (folder / "log.txt").exists() else []
+        state.finished, state.error = True, f"ingest worker stopped: {log[-1] if log else 'no output'}"
+        for f in files:
+            if f.status == "running":
+                f.status, f.error = "failed", state.error
+    return state
+
+
+def recent_jobs(cfg: Settings | None = None, limit: int = 10) -> list[JobState]:
+    root = jobs_dir(cfg)
+    ids = sorted((p.name for p in root.iterdir() if p.is_dir()), reverse=True) if root.is_dir() else []
+    return [read_job(i, cfg) for i in ids[:limit]]
+
+
+def remove_video(video_id: str) -> str:
+    """Remove through `vidqa remove` in a child process (the app itself never writes)."""
+    proc = subprocess.run([sys.executable, "-m", "ui.cli", "remove", video_id], check=False,
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if proc.returncode != 0:
+        raise VidqaError(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else
+                            f"vidqa remove {video_id} failed ({proc.returncode})")
+    return proc.stdout.strip()
+
+
+def run_job(folder: Path) -> int:
+    """The worker: ingest each file with a fresh Library, one JSON event per line."""
+    from index.library import Library
+    from ingest.pipeline import IngestOptions, ingest
+    from ingest.probe import discover
+
+    request = json.loads((folder / "request.json").read_text())
+    options = IngestOptions(force=bool(request.get("force")), frames=request.get("frames", True))
+    if request.get("vlm"):
+        options = replace(options, vlm=request["vlm"])
+    last: dict[tuple[str, str], float] = {}
+    with open(folder / "events.jsonl", "a", buffering=1) as events:
+        def emit(**event) -> None:
+            events.write(json.dumps(event) + "\n")
+
+        def progress(path: str, stage: str, done: float, total: float) -> None:
+            now = time.monotonic()
+            if stage == "done" or done >= total or now - last.get((path, stage), 0.0) >= PROGRESS_EVERY_S:
+                last[(path, stage)] = now
+                emit(event="progress", path=path, stage=stage, done=done, total=total)
+
+        files = discover(request["paths"])
+        emit(event="files", paths=[str(p) for p in files])
+        failed = 0
+        for path in files:
+            library = Library()
+            try:
+                result = ingest([path], library=library, options=options, progress=progress).results[0]
+            finally:
+                library.close()
+            failed += result.status == "failed"
+            emit(event="result", **asdict(result))
+        emit(event="end", failed=failed)
+    return 1 if failed else 0
+
+
+# ---------------------------------------------------------------- reading while others write
+
+
+def _chroma_errors() -> tuple[type[BaseException], ...]:
+    errors = sys.modules.get("chromadb.errors")  # not imported yet: no Chroma error can happen
+    return (errors.ChromaError,) if errors else ()
+
+
+class LibraryReader:
+    """The app's one Library, shared by sessions; current with other processes' writes.
+
+    `Library.refresh()` reopens Chroma when another process committed to the catalog (an
+    embedded client never sees vectors added elsewhere). A Chroma error in the instant
+    between another process's vector write and its catalog commit refreshes and retries once.
+    """
+
+    def __init__(self, cfg: Settings | None = None):
+        self.cfg = cfg or settings()
+        self._lock = threading.RLock()
+        self._library = None
+        self.reopened = 0
+
+    @contextmanager
+    def open(self) -> Iterator:
+        """The current Library, held for the block (other sessions wait)."""
+        from index.library import Library
+
+        with self._lock:
+            if self._library is None:
+                self._library = Library(self.cfg)
+            elif self._library.refresh():
+                self.reopened += 1
+            yield self._library
+
+    def run(self, fn: Callable):
+        """fn(library), retried once on a reopened Chroma client if Chroma fails."""
+        with self.open() as library:
+            try:
+                return fn(library)
+            except _chroma_errors():
+                library.reset_vectors()
+                self.reopened += 1
+                return fn(library)
+
+
+def answer_question(question: str, library, video_ids: list[str], k: int = 5):
+    """ask() scoped to the library (no ids), one video, or a selection of videos."""
+    from qa.answer import ask, extractive_answer
+    from qa.retrieve import Evidence
+    from qa.timeparse import parse_time_reference
+
+    if len(video_ids) <= 1:
+        return ask(question, library=library, video=video_ids[0] if video_ids else None, k=k)
+    if parse_time_reference(question, None) is not None:
+        raise VideoNotFound("the question names a time: choose one video to ask about")
+    hits = sorted((h for v in video_ids for h in library.search(question, k=k, video_id=v)),
+                  key=lambda h: h.score, reverse=True)[:k]
+    if not hits:
+        evidence = Evidence("none", note="nothing in the selected videos matches the question")
+    else:
+        evidence = Evidence("search", spans=[h.span for h in hits], hits=hits)
+    return extractive_answer(question, evidence, library)
+
+
+def streamlit_command(port: int, host: str) -> list[str]:
+    """`streamlit run ui/app.py`, headless, on `host`, with usage stats off."""
+    app = Path(__file__).with_name("app.py")
+    return [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
+            "--server.address", host, "--server.headless", "true",
+            "--browser.gatherUsageStats", "false", "--server.maxUploadSize", str(MAX_UPLOAD_MB),
+            "--server.fileWatcherType", "none", "--global.developmentMode", "false",
+            "--client.toolbarMode", "minimal"]
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] != "ingest-job":
+        sys.exit("usage: python -m ui.app_logic ingest-job JOB_DIR")
+    sys.exit(run_job(Path(sys.argv[2])))

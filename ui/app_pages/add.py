@@ -1,0 +1,122 @@
+"""Add videos: upload (stored under $VIDQA_HOME/media) or a path on this machine; live progress."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from ui import app_logic as logic
+from ui.app_pages import common
+from vidqa.settings import settings
+
+LIVE_REFRESH_S = 1.0  # how often running jobs are redrawn (s)
+JOBS_SHOWN = 5
+
+
+def render() -> None:
+    from ingest.probe import MEDIA_EXTENSIONS
+
+    st.title("Add videos")
+    force = st.toggle("Re-ingest files that are already in the library", key="add_force")
+    frames = st.toggle("Index frames (thumbnails, on-screen text, CLIP)", value=True,
+                       key="add_frames")
+    upload_tab, path_tab = st.tabs(["Upload", "Path on this machine"])
+    with upload_tab:
+        files = st.file_uploader(
+            "Video or audio files", type=sorted(e.lstrip(".") for e in MEDIA_EXTENSIONS),
+            accept_multiple_files=True, max_upload_size=logic.MAX_UPLOAD_MB, key="uploads")
+        st.caption(f"Up to {logic.MAX_UPLOAD_MB} MB each; stored in `{settings().media_dir}`.")
+        if st.button("Ingest uploads", disabled=not files, icon=":material/upload:"):
+            _ingest_uploads(files, force, frames)
+    with path_tab:
+        if not logic.path_ingest_allowed(st.get_option("server.address")):
+            st.info("Ingest by path is off while the app listens on a network address; "
+                    "upload files, or run `vidqa ingest PATH` on the server.")
+        else:
+            raw = st.text_input("File or folder (folders are searched recursively)", key="add_path",
+                                placeholder="/data/lectures")
+            if st.button("Ingest path", icon=":material/folder_open:", key="ingest_path"):
+                _ingest_path(raw.strip(), force, frames)
+    for message in st.session_state.pop("add_errors", []):
+        st.error(message)
+    st.subheader("Progress")
+    jobs = logic.recent_jobs(limit=JOBS_SHOWN)
+    if any(not j.finished for j in jobs):
+        _live_jobs()
+    else:
+        _show_jobs(jobs)
+
+
+def _start(paths: list[str], force: bool, frames: bool) -> None:
+    job = logic.start_ingest_job(paths, force=force, frames=frames)
+    st.session_state.setdefault("jobs", []).insert(0, job)
+
+
+def _ingest_uploads(files, force: bool, frames: bool) -> None:
+    saved, errors = [], []
+    for f in files:
+        try:
+            saved.append(str(logic.save_upload(f.name, f.size, f)))
+        except (ValueError, OSError) as e:
+            errors.append(f"{f.name}: {e}")
+    st.session_state["add_errors"] = errors
+    if saved:
+        _start(saved, force, frames)
+
+
+def _ingest_path(raw: str, force: bool, frames: bool) -> None:
+    from ingest.probe import discover
+
+    if not raw:
+        st.session_state["add_errors"] = ["Type the path of a file or folder first."]
+        return
+    path = Path(raw).expanduser()
+    if not path.exists():
+        st.session_state["add_errors"] = [f"{raw}: no such file or folder on this machine"]
+        return
+    if path.is_dir() and not discover([path]):
+        st.session_state["add_errors"] = [f"{raw}: no video or audio files in this folder"]
+        return
+    _start([str(path.resolve())], force, frames)
+
+
+@st.fragment(run_every=LIVE_REFRESH_S)
+def _live_jobs() -> None:
+    jobs = logic.recent_jobs(limit=JOBS_SHOWN)
+    _show_jobs(jobs)
+    if all(j.finished for j in jobs):
+        st.rerun()  # everything finished: redraw the whole app once, then stop polling
+
+
+def _show_jobs(jobs: list[logic.JobState]) -> None:
+    if not jobs:
+        st.caption("No ingest has run yet.")
+    for job in jobs:
+        _job(job)
+
+
+def _job(job: logic.JobState) -> None:
+    state = "running" if not job.finished else f"{len(job.failed)} failed" if job.failed else "done"
+    with st.container(border=True, key=f"job-{job.id}"):
+        st.markdown(f"**Ingest {job.id}** · {logic.plural(len(job.files), 'file')} · {state}")
+        if job.error and not job.files:
+            st.error(job.error)
+        for f in job.files:
+            _file(f, job.id)
+
+
+def _file(f: logic.FileProgress, job_id: str) -> None:
+    if f.status == "failed":
+        st.error(f"**{f.name}**: {f.error}", icon=":material/error:")
+        return
+    if f.status in ("ingested", "unchanged"):
+        line, button = st.columns([4, 1], vertical_alignment="center")
+        line.success(f"**{f.name}**: {f.status}", icon=":material/check_circle:")
+        if f.video_id and button.button("Open", key=f"open-{job_id}-{f.path}"):
+            common.goto("video", video_id=f.video_id)
+        return
+    st.markdown(f"**{f.name}** · {f.stage}")
+    for stage, fraction in f.stages.items():
+        if stage != "done":
+            st.progress(fraction, text=f"{stage} · {fraction:.0%}")

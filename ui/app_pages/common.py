@@ -1,0 +1,117 @@
+"""Pieces every page uses: the shared library reader, navigation, the player, citation chips."""
+
+from __future__ import annotations
+
+import mimetypes
+
+import streamlit as st
+
+from ui import app_logic as logic
+from vidqa.errors import VidqaError
+from vidqa.settings import settings
+from vidqa.timefmt import fmt_ts
+
+PAGES_KEY = "_vidqa_pages"  # session state: page name -> st.Page, set by app.py each run
+
+
+@st.cache_resource(show_spinner=False)
+def _reader(home: str) -> logic.LibraryReader:
+    return logic.LibraryReader(settings())
+
+
+def reader() -> logic.LibraryReader:
+    """The process-wide reader of the library at $VIDQA_HOME (one per home)."""
+    return _reader(str(settings().home))
+
+
+def videos() -> list:
+    with reader().open() as library:
+        return library.videos()
+
+
+def video(video_id: str | None):
+    """A ready video by id, or None: ids come from our own widgets, never a typed path."""
+    if not video_id:
+        return None
+    with reader().open() as library:
+        found = library.catalog.video(video_id)
+    return found if found is not None and found.status == "ready" else None
+
+
+def goto(name: str, **state) -> None:
+    """Set session state, then switch to page `name` (a no-op where there is no navigation)."""
+    st.session_state.update(state)
+    page = st.session_state.get(PAGES_KEY, {}).get(name)  # absent when a page runs alone
+    if page is not None:
+        st.switch_page(page)
+
+
+def request_play(slot: str, video_id: str, start: float, end: float | None = None,
+                 autoplay: bool = True) -> None:
+    """Ask the player in `slot` to show [start, end] of a video (a button's on_click)."""
+    nonce = st.session_state.get(slot, {}).get("nonce", 0) + 1
+    st.session_state[slot] = {"video_id": video_id, "start": float(start),
+                              "end": None if end is None else float(end),
+                              "autoplay": autoplay, "nonce": nonce}
+
+
+def player(slot: str, fallback_video_id: str | None = None) -> dict | None:
+    """The player for `slot`: the requested clip, else the start of `fallback_video_id`."""
+    request = st.session_state.get(slot)
+    if request is None or (fallback_video_id and request["video_id"] != fallback_video_id):
+        if not fallback_video_id:
+            return None
+        request = {"video_id": fallback_video_id, "start": 0.0, "end": None, "autoplay": False,
+                   "nonce": 0}
+    target = video(request["video_id"])
+    if target is None:
+        st.info("That video is no longer in the library.")
+        return None
+    try:
+        playback = logic.playback_for(target, request["start"], request["end"])
+    except (VidqaError, OSError, ValueError) as e:  # a failed cut is one line, not a traceback
+        st.error(f"Cannot play {target.title}: {e}")
+        return None
+    if playback is None:
+        st.info(f"No playable media file for {target.title} (moved, deleted, or transcript only).")
+        return None
+    _media(target, playback, request, f"{slot}-{request['nonce']}")
+    return request
+
+
+def _media(target, playback: logic.Playback, request: dict, key: str) -> None:
+    mime = mimetypes.guess_type(playback.path.name)[0] or "video/mp4"
+    with st.container(key=f"player-{key}"):  # a new key per click remounts, so re-clicks re-seek
+        if target.has_video:
+            st.video(str(playback.path), format=mime if mime.startswith("video/") else "video/mp4",
+                     start_time=playback.start, end_time=playback.end,
+                     autoplay=request["autoplay"])
+        else:
+            st.audio(str(playback.path), format=mime, start_time=playback.start,
+                     end_time=playback.end, autoplay=request["autoplay"])
+    if playback.offset:
+        st.caption(f"Playing a clip from {fmt_ts(playback.offset)}: the file is too large to "
+                   "stream whole.")
+
+
+def chips(citations: list[dict], slot: str, key: str) -> None:
+    """One button per citation ('Intro talk · 25:00–25:40'); a click plays it in `slot`."""
+    with st.container(horizontal=True, key=f"chips-{key}"):
+        for n, c in enumerate(citations):
+            st.button(c["label"], key=f"chip-{key}-{n}", icon=":material/play_circle:",
+                      help=" ".join(c["text"].split())[:300], on_click=request_play,
+                      args=(slot, c["video_id"], c["start"], c["end"]))
+
+
+def download_clip(request: dict | None) -> None:
+    """A button that cuts the playing clip (cached under $VIDQA_HOME/clips) and downloads it."""
+    if not request or request.get("end") is None:
+        return
+    target = video(request["video_id"])
+    if target is None or logic.servable_path(target) is None:
+        return
+    start, end = request["start"], request["end"]
+    st.download_button(
+        "Download clip", data=lambda: logic.cached_clip(target, start, end).read_bytes(),
+        file_name=logic.download_name(target.title, start, end), mime="video/mp4",
+        icon=":material/download:", on_click="ignore", key=f"download-{request['nonce']}")

@@ -1,0 +1,83 @@
+"""Library: every video with its thumbnail, facts and ingest state; open, ask, re-ingest, remove."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import app_logic as logic
+from ui.app_pages import common
+from vidqa.errors import VidqaError
+
+
+def render() -> None:
+    st.title("Library")
+    if "flash" in st.session_state:
+        st.success(st.session_state.pop("flash"))
+    with common.reader().open() as library:
+        everything = library.videos(include_incomplete=True)
+        rows = [(v, logic.video_summary_row(v, library.catalog.counts(v.id))) for v in everything]
+    _problems([v for v, _ in rows if v.status != "ready"])
+    ready = [(v, row) for v, row in rows if v.status == "ready"]
+    if not ready:
+        st.info("The library is empty. Add videos on the **Add videos** page, or run "
+                "`vidqa ingest PATH`.")
+        if st.button("Add videos", icon=":material/add:"):
+            common.goto("add")
+        return
+    st.caption(logic.plural(len(ready), "video"))
+    for target, row in ready:
+        _video_card(target, row)
+
+
+def _problems(incomplete: list) -> None:
+    failures = [f for job in logic.recent_jobs() for f in job.failed]
+    if not incomplete and not failures:
+        return
+    with st.expander(f"Problems ({len(incomplete) + len(failures)})", expanded=True,
+                     icon=":material/error:"):
+        for v in incomplete:
+            st.warning(f"**{v.title}** is `{v.status}`: its ingest is running or was "
+                       "interrupted; it is hidden from search until it finishes.")
+        for f in failures:
+            st.error(f"**{f.name}** failed: {f.error}")
+
+
+def _video_card(target, row: dict) -> None:
+    with st.container(border=True, key=f"video-{target.id}"):
+        thumb, info, actions = st.columns([1, 3, 1], vertical_alignment="center")
+        image = logic.thumbnail_for(target)
+        if image is not None:
+            thumb.image(str(image))
+        else:
+            thumb.markdown(":material/music_note:" if not target.has_video else ":material/movie:")
+        info.markdown(f"**{row['title']}**  \n{row['duration']} · transcript: "
+                      f"`{row['transcript']}` · {logic.plural(row['chapters'], 'chapter')} · "
+                      f"{logic.plural(row['spans'], 'span')}")
+        info.caption(f"`{target.id}` · {row['status']} · ingested {row['ingested']}  \n{row['path']}")
+        _actions(actions, target)
+
+
+def _actions(column, target) -> None:
+    if column.button("Open", key=f"open-{target.id}", icon=":material/play_arrow:"):
+        common.goto("video", video_id=target.id)
+    if column.button("Ask", key=f"ask-{target.id}", icon=":material/chat:"):
+        common.goto("ask", ask_scope="One video", ask_video=target.id)
+    if column.button("Re-ingest", key=f"reingest-{target.id}", icon=":material/refresh:",
+                     disabled=logic.servable_path(target) is None):
+        job = logic.start_ingest_job([target.path], force=True)
+        st.session_state.setdefault("jobs", []).insert(0, job)
+        common.goto("add")
+    if st.session_state.get("confirm_remove") != target.id:
+        column.button("Remove", key=f"remove-{target.id}", icon=":material/delete:",
+                      on_click=st.session_state.update, args=({"confirm_remove": target.id},))
+        return
+    column.warning(f"Remove **{target.title}** and everything indexed for it?")
+    if column.button("Yes, remove", key=f"really-remove-{target.id}", type="primary"):
+        st.session_state.pop("confirm_remove", None)
+        try:
+            st.session_state["flash"] = logic.remove_video(target.id)
+        except VidqaError as e:
+            st.error(str(e))
+        st.rerun()
+    column.button("Cancel", key=f"cancel-remove-{target.id}",
+                  on_click=st.session_state.pop, args=("confirm_remove", None))

@@ -1,0 +1,121 @@
+"""Video: the player, chapters and transcript (a click seeks), and search within the video."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import streamlit as st
+
+from ui import app_logic as logic
+from ui.app_pages import common
+from vidqa.timefmt import fmt_ts
+
+SLOT = "video_play"  # this page's player request in session state
+SEARCH_K = 10
+
+
+def render() -> None:
+    videos = common.videos()
+    if not videos:
+        st.title("Video")
+        st.info("The library is empty: add a video first.")
+        return
+    target = _pick(videos)
+    st.title(target.title)
+    st.caption(f"{fmt_ts(target.duration)} · transcript: `{target.transcript_source or 'none'}` "
+               f"· `{target.id}`")
+    _summary(target)
+    left, right = st.columns([1, 1], gap="medium")
+    with left:
+        request = common.player(SLOT, fallback_video_id=target.id)
+        common.download_clip(request)
+    with right:
+        chapters_tab, transcript_tab, search_tab = st.tabs(["Chapters", "Transcript", "Search"])
+        with chapters_tab:
+            _chapters(target)
+        with transcript_tab:
+            _transcript(target)
+        with search_tab:
+            _search(target)
+
+
+def _pick(videos: list):
+    """The selected video: set by other pages through 'video_id', kept across pages."""
+    ids = [v.id for v in videos]
+    requested = st.session_state.pop("video_id", None)
+    if requested in ids:
+        st.session_state["video_pick"] = requested
+    elif st.session_state.get("video_pick") not in ids:
+        last = st.session_state.get("last_video")
+        st.session_state["video_pick"] = last if last in ids else ids[0]
+    titles = {v.id: v.title for v in videos}
+    picked = st.sidebar.selectbox("Video", ids, key="video_pick", format_func=titles.__getitem__)
+    st.session_state["last_video"] = picked
+    return next(v for v in videos if v.id == picked)
+
+
+def _summary(target) -> None:
+    """The stored whole-video summary, where the chapter stage wrote one."""
+    with common.reader().open() as library:
+        stored = library.summary(target.id) if hasattr(library, "summary") else None
+    if stored and (stored.get("summary") or stored.get("assessment")):
+        with st.expander(f"Summary ({stored.get('source', 'unknown source')})"):
+            st.markdown(stored.get("summary") or "")
+            if stored.get("assessment"):
+                st.markdown(f"**Assessment.** {stored['assessment']}")
+
+
+def _chapters(target) -> None:
+    with common.reader().open() as library:
+        spans = library.spans(target.id, kinds=("chapter",))
+    if not spans:
+        st.caption("No chapters for this video yet (they appear once the chapter stage has run).")
+        return
+    for n, view in enumerate(map(logic.chapter_view, spans)):
+        when, body = st.columns([1, 3], vertical_alignment="top")
+        when.button(view["when"], key=f"chapter-{n}", icon=":material/play_arrow:",
+                    on_click=common.request_play, args=(SLOT, target.id, view["start"], None))
+        body.markdown(f"**{view['title']}**")
+        if view["summary"]:
+            body.markdown(view["summary"])
+        for point in view["key_points"]:
+            body.markdown(f"- {point}")
+        body.caption(f"source: {view['source']}")
+
+
+def _transcript(target) -> None:
+    with common.reader().open() as library:
+        rows = logic.transcript_rows(library.spans(target.id))
+    if not rows:
+        st.caption("No transcript for this video.")
+        return
+    st.caption("Click a line to play from there.")
+    columns = {"time": st.column_config.TextColumn("time", width="small"),
+               "text": st.column_config.TextColumn("text", width="large")}
+    st.dataframe(rows, key="transcript_table", hide_index=True, column_order=("time", "text"),
+                 column_config=columns,
+                 on_select=partial(_seek_to_row, target.id, rows), selection_mode="single-row",
+                 height=420)
+
+
+def _seek_to_row(video_id: str, rows: list[dict]) -> None:
+    selected = st.session_state["transcript_table"].selection.rows
+    if selected:
+        common.request_play(SLOT, video_id, rows[selected[0]]["start"], None)
+
+
+def _search(target) -> None:
+    query = st.text_input("Search this video", key="video_search")
+    if not query.strip():
+        return
+    with st.spinner("Searching…"):
+        hits = common.reader().run(lambda lib: lib.search(query, k=SEARCH_K, video_id=target.id))
+    groups = logic.group_hits(hits, {target.id: target})
+    if not groups:
+        st.caption("Nothing in this video matches.")
+        return
+    for n, hit in enumerate(groups[0].hits):
+        st.button(f"{hit.when} · {hit.evidence}", key=f"video-hit-{n}", type="tertiary",
+                  icon=":material/play_arrow:", on_click=common.request_play,
+                  args=(SLOT, target.id, hit.start, hit.end))
+        st.caption(hit.text[:300])
