@@ -13,14 +13,15 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 
 from ingest.planner import DEFAULT_CONTEXT, timestamp_text
 from models.vlm import DEFAULT_MAX_NEW_TOKENS, VideoClip, VLMBackend
 from vidqa.errors import BackendError, MissingDependency
+from vidqa.settings import settings
 
 DEFAULT_TIMEOUT_S = 600.0  # s per request: a 256K-token prefill takes minutes
 DEFAULT_RETRIES = 3  # extra attempts after the first
@@ -28,7 +29,6 @@ DEFAULT_BACKOFF_S = 1.0  # s, doubled after each failed attempt
 DEFAULT_CONCURRENCY = 2  # requests in flight per server
 RETRY_STATUS = (408, 429, 500, 502, 503, 504)
 JPEG_QUALITY = 90
-API_KEY_ENV = ("VIDQA_OPENAI_API_KEY", "OPENAI_API_KEY")
 
 _limits: dict[str, threading.BoundedSemaphore] = {}
 _limits_lock = threading.Lock()
@@ -88,7 +88,7 @@ class OpenAICompatVLM(VLMBackend):
         self.base_url = base_url.rstrip("/")
         self.timeout, self.retries, self.backoff = timeout, retries, backoff
         self._semaphore = _limit(self.base_url, concurrency)
-        key = api_key or next((os.environ[k] for k in API_KEY_ENV if os.environ.get(k)), None)
+        key = api_key or settings().openai_api_key  # VIDQA_OPENAI_API_KEY, else OPENAI_API_KEY
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         self._client = httpx.Client(timeout=timeout, headers=headers)
         self._model = model
@@ -122,34 +122,54 @@ class OpenAICompatVLM(VLMBackend):
 
     # --- requests ----------------------------------------------------------------------
 
-    def _request(self, method: str, path: str, body: dict | None = None):
-        """Send with retries (backoff doubling) on connection errors, timeouts and 5xx/429."""
+    def _retrying(self, method: str, url: str, attempt: Callable[[], Iterator]) -> Iterator:
+        """Run `attempt` (a generator) with retries on timeouts, connection errors and
+        5xx/429, backoff doubling, but only until it has yielded something: a stream
+        that breaks after its first piece is an error, never re-sent."""
         import httpx
 
-        url = self.base_url + path
         last, error = "", None
-        for attempt in range(self.retries + 1):
-            if attempt:
-                time.sleep(self.backoff * 2 ** (attempt - 1))
+        for n in range(self.retries + 1):
+            if n:
+                time.sleep(self.backoff * 2 ** (n - 1))
+            started = False
             try:
-                with self._semaphore:
-                    response = self._client.request(method, url, json=body)
-            except httpx.TimeoutException as e:
-                last = f"timed out after {self.timeout:g} s"
-                error = e
-                continue
-            except httpx.TransportError as e:
-                last, error = f"connection failed ({type(e).__name__}: {e})", e
-                continue
-            if response.status_code in RETRY_STATUS:
-                last, error = f"HTTP {response.status_code}: {response.text[:300]}", None
-                continue
-            if response.status_code >= 400:
-                raise BackendError(f"{method} {url}: HTTP {response.status_code}: "
-                                   f"{response.text[:500]}")
-            return response
+                with closing(attempt()) as items:  # a caller that stops early frees the slot
+                    for item in items:
+                        started = True
+                        yield item
+                return
+            except (httpx.TimeoutException, httpx.TransportError, _Retryable) as e:
+                if isinstance(e, httpx.TimeoutException):
+                    last, error = f"timed out after {self.timeout:g} s", e
+                elif isinstance(e, httpx.TransportError):
+                    last, error = f"connection failed ({type(e).__name__}: {e})", e
+                else:
+                    last, error = str(e), None
+                if started:
+                    raise BackendError(f"{method} {url}: the stream broke off: {last}") from e
         tries = self.retries + 1
         raise BackendError(f"{method} {url}: {last} ({tries} attempts)") from error
+
+    def _check(self, method: str, url: str, response) -> None:
+        """Raise _Retryable for statuses worth another try, BackendError for the rest."""
+        if response.status_code in RETRY_STATUS:
+            raise _Retryable(f"HTTP {response.status_code}: {response.text[:300]}")
+        if response.status_code >= 400:
+            raise BackendError(f"{method} {url}: HTTP {response.status_code}: "
+                               f"{response.text[:500]}")
+
+    def _request(self, method: str, path: str, body: dict | None = None):
+        """One whole response, with retries."""
+        url = self.base_url + path
+
+        def attempt() -> Iterator:
+            with self._semaphore:
+                response = self._client.request(method, url, json=body)
+            self._check(method, url, response)
+            yield response
+
+        return next(self._retrying(method, url, attempt))
 
     def _body(self, messages: list[dict], max_new_tokens: int, stream: bool) -> dict:
         return {"model": self.name, "messages": to_openai_messages(messages),
@@ -167,14 +187,46 @@ class OpenAICompatVLM(VLMBackend):
             raise BackendError(f"{self.base_url}: unexpected response {str(payload)[:300]}") from e
 
     def _stream(self, body: dict) -> Iterator[str]:
-        """Server-sent events; the whole response is fetched with retries, then split."""
-        response = self._request("POST", "/chat/completions", body)
-        for line in response.text.splitlines():
-            if not line.startswith("data:"):
-                continue
-            data = line[len("data:"):].strip()
-            if data == "[DONE]":
-                return
-            delta = json.loads(data)["choices"][0].get("delta", {})
-            if delta.get("content"):
-                yield delta["content"]
+        """Server-sent events: each delta's text as soon as it arrives.
+
+        The request holds its slot of the server's concurrency limit until the
+        stream ends or the caller stops iterating.
+        """
+        url = self.base_url + "/chat/completions"
+
+        def attempt() -> Iterator[str]:
+            with self._semaphore, self._client.stream("POST", url, json=body) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    self._check("POST", url, response)
+                yield from sse_text(response.iter_lines(), url)
+
+        return self._retrying("POST", url, attempt)
+
+
+class _Retryable(Exception):
+    """A response worth another attempt (HTTP 5xx, 429, 408)."""
+
+
+def sse_text(lines: Iterable[str], url: str) -> Iterator[str]:
+    """The content pieces of an OpenAI chat-completions event stream, until [DONE]."""
+    finished = False
+    for line in lines:
+        if not line.startswith("data:"):
+            continue  # blank separators, ": keep-alive" comments, "event:" fields
+        data = line[len("data:"):].strip()
+        if data == "[DONE]":
+            return
+        try:
+            event = json.loads(data)
+        except json.JSONDecodeError as e:
+            raise BackendError(f"{url}: unreadable stream event {data[:200]!r}") from e
+        if event.get("error"):
+            raise BackendError(f"{url}: the server failed mid-answer: {str(event['error'])[:300]}")
+        for choice in event.get("choices") or []:
+            content = (choice.get("delta") or {}).get("content")
+            if content:
+                yield content
+            finished = finished or bool(choice.get("finish_reason"))
+    if not finished:
+        raise BackendError(f"{url}: the stream ended before the answer was complete")

@@ -21,6 +21,16 @@ def _quote(text: str) -> str:
     return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1].rsplit(" ", 1)[0] + "…"
 
 
+def _shown(citation) -> str:
+    """A quoted passage, saying what it is when it is not speech (a frame may have no text)."""
+    quote = f"“{_quote(citation.text)}”" if citation.text.strip() else ""
+    if citation.kind == "ocr":
+        return f"on screen: {quote}"
+    if citation.kind == "frame":
+        return f"video frame {quote}".rstrip()
+    return quote
+
+
 def extractive_answer(question: str, evidence: Evidence, library: Library) -> Answer:
     """Quote the evidence; say plainly when there is none."""
     if not evidence.spans:
@@ -38,7 +48,7 @@ def extractive_answer(question: str, evidence: Evidence, library: Library) -> An
         where = (fmt_ts(evidence.time.start) if evidence.time.is_point
                  else fmt_range(evidence.time.start, evidence.time.end))
         lines = [f'At {where} in "{evidence.video.title}":']
-        lines += [f"[{n}] {fmt_range(c.start, c.end)} “{_quote(c.text)}”" for n, c in enumerate(citations, 1)]
+        lines += [f"[{n}] {fmt_range(c.start, c.end)} {_shown(c)}" for n, c in enumerate(citations, 1)]
     else:
         citations = citations_from_spans(evidence.spans[:SEARCH_CITATIONS], videos, merge=False)
         best = citations[0]

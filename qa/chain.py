@@ -64,8 +64,10 @@ def build_chain(*, library: Library | None = None, vlm=None, k: int = 5,
             return grounded.map_reduce(state["question"], state["items"], backend, state["budget"],
                                        state["time_range"], state["fallback"])
         if stream:
-            return grounded.AnswerStream(iter(state["raw"]), state["items"], state["time_range"],
-                                         state["fallback"])
+            answers = grounded.AnswerStream(iter(state["raw"]), state["items"],
+                                            state["time_range"], state["fallback"])
+            answers.notes = state["notes"]
+            return answers
         answer = grounded.final_answer(state["raw"], state["items"], state["time_range"],
                                        state["fallback"])
         answer.notes[:0] = state["notes"]

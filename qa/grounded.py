@@ -41,6 +41,9 @@ SYSTEM_PROMPT = (
 )
 REF = re.compile(r"\[(\d+(?:\s*[,，、]\s*\d+)*)\]")
 CLOCK = re.compile(r"(?<![\d:])(\d{1,2}:)?\d{1,2}:\d{2}(?![\d:])")
+_ONE_CLOCK = r"(?<![\d:])(?:\d{1,2}:)?\d{1,2}:\d{2}(?![\d:])"
+# "1:05", or a range "1:05–1:20" / "1:05 to 1:20" (checked and corrected as one)
+TIMES = re.compile(rf"({_ONE_CLOCK})(?:\s*(?:[–—-]|to|到|至)\s*({_ONE_CLOCK}))?")
 SENTENCE = re.compile(r"(?<=[.!?。！？\n])\s*")
 
 
@@ -84,11 +87,26 @@ class Validator:
 
         return REF.sub(keep, sentence), cited
 
+    def _holder(self, seconds: list[float], cited: list[int]) -> int | None:
+        """The evidence number whose span holds every time, preferring ones already cited."""
+        for n in [*cited, *range(1, len(self.items) + 1)]:
+            if all(_inside(t, self.items[n - 1]) for t in seconds):
+                return n
+        return None
+
     def _times(self, sentence: str, cited: list[int]) -> str:
+        """Every time must lie in evidence the sentence cites: a time inside other evidence
+        gets that citation added; one inside none is corrected to the sentence's first
+        citation, or removed when the sentence cites nothing. `cited` grows in place."""
         def check(m: re.Match) -> str:
-            t = _clock_seconds(m.group(0))
-            if any(_inside(t, item) for item in self.items):
-                return m.group(0)
+            seconds = [_clock_seconds(c) for c in m.groups() if c]
+            holder = self._holder(seconds, cited)
+            if holder is not None:
+                if holder in cited:
+                    return m.group(0)
+                cited.append(holder)
+                self.notes.append(f"cited [{holder}] for {m.group(0)}")
+                return f"{m.group(0)} [{holder}]"
             if cited:
                 item = self.items[cited[0] - 1]
                 self.notes.append(f"corrected {m.group(0)} to {fmt_range(item.start, item.end)}")
@@ -96,15 +114,19 @@ class Validator:
             self.notes.append(f"removed {m.group(0)}: not inside any evidence")
             return ""
 
-        return CLOCK.sub(check, sentence)
+        return TIMES.sub(check, sentence)
 
     def sentence(self, sentence: str) -> str:
+        noted = len(self.notes)
         text, cited = self._refs(sentence)
         text = self._times(text, cited)
         for n in cited:
             if n not in self.used:
                 self.used.append(n)
-        return re.sub(r"[ \t]{2,}", " ", text)
+        text = re.sub(r"[ \t]{2,}", " ", text)
+        if len(self.notes) > noted:  # something was cut out: no space left before punctuation
+            text = re.sub(r"[ \t]+(?=[.,;:!?。，；！？])", "", text)
+        return text
 
     def renumber(self, text: str) -> str:
         """Evidence numbers -> citation numbers (1..k in order of first use)."""
@@ -209,6 +231,7 @@ class AnswerStream:
         self.validator = Validator(items)
         self.answer: Answer | None = None
         self.evidence = None  # set by the chain; copied onto .answer when the stream ends
+        self.notes: list[str] = []  # from before the model ran (e.g. no frames); put first
         self.raw = ""
 
     def __iter__(self) -> Iterator[str]:
@@ -220,27 +243,29 @@ class AnswerStream:
                 continue  # hold back what may become NOT FOUND
             sentences, buffer = split_sentences(buffer)
             for s in sentences:
-                checked.append(self.validator.sentence(s))
+                checked.append(self.validator.sentence(s).strip())
                 pending.append(checked[-1])
                 if self.validator.used:  # shown only once the model has cited evidence
                     yield from (self.validator.renumber(p) + " " for p in pending)
                     pending.clear()
         if buffer.strip():
-            checked.append(self.validator.sentence(buffer))
+            checked.append(self.validator.sentence(buffer).strip())
             pending.append(checked[-1])
         self.answer = finish(self.raw, " ".join(checked), self.validator, self.items, self.time_range)
         if self.answer is not None and self.answer.citations:
             yield from (self.validator.renumber(p) + " " for p in pending)
-        elif self.answer is not None:
+        else:
+            self.answer = self.answer or untrusted(self.fallback)
             yield self.answer.answer
-        elif self.fallback is not None:
-            self.answer = untrusted(self.fallback)
-            yield self.answer.answer
-        if self.answer is not None and self.answer.evidence is None:
+        self.answer.notes[:0] = self.notes
+        if self.answer.evidence is None:
             self.answer.evidence = self.evidence
 
 
 def untrusted(fallback) -> Answer:
+    """The answer to show instead of one that cites nothing (fallback: () -> Answer, or None)."""
+    if fallback is None:
+        return Answer("The model's answer cited no evidence.", "vlm", [])
     answer = fallback()
     answer.notes.append("the model's answer cited no evidence, so the transcript is shown instead")
     return answer
@@ -279,11 +304,7 @@ def frames_or_note(items, videos, budget: int, notes: list[str]) -> list:
 def final_answer(raw: str, items, time_range, fallback) -> Answer:
     validator = Validator(items)
     answer = finish(raw, check_all(raw, validator), validator, items, time_range)
-    if answer is None:
-        if fallback is None:
-            return Answer("The model's answer cited no evidence.", "vlm", [])
-        return untrusted(fallback)
-    return answer
+    return answer if answer is not None else untrusted(fallback)
 
 
 def _chunks(items: list[Citation], backend, budget: int) -> list[tuple[int, list[Citation]]]:

@@ -13,23 +13,13 @@ from ingest.planner import PlanOptions
 from ingest.topics import hashed_vectors
 from ingest.transcript import Segment
 from models.qwen_transformers import TransformersVLM
-from models.tiny_qwen3vl import RANDOM_WEIGHTS_NOTE, build_tiny_qwen3vl, is_random_weights
-from models.vlm import VideoClip, get_vlm
+from models.tiny_qwen3vl import RANDOM_WEIGHTS_NOTE, is_random_weights
+from models.vlm import VideoClip
 
 pytest.importorskip("torchvision")  # the Qwen3-VL video processor needs it
 
 
-@pytest.fixture(scope="session")
-def tiny_qwen3vl(tmp_path_factory):
-    """Built and saved once per session; a directory like a downloaded checkpoint."""
-    return build_tiny_qwen3vl(tmp_path_factory.mktemp("tiny-qwen3vl"))
-
-
-@pytest.fixture(scope="session")
-def tiny_backend(tiny_qwen3vl):
-    backend = get_vlm(str(tiny_qwen3vl), device="cpu")
-    backend.model  # noqa: B018 - load once for every test
-    return backend
+# `tiny_qwen3vl` (the saved checkpoint) and `tiny_backend` are in conftest.py.
 
 
 def test_saved_like_a_real_checkpoint(tiny_qwen3vl):

@@ -6,7 +6,7 @@ Every on-disk location hangs off VIDQA_HOME so tests can point it at a tmp dir.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from vidqa.errors import ConfigError
@@ -29,6 +29,7 @@ class Settings:
     vlm: str = "auto"  # auto | none | preset | hf id | local path | openai:<url>[#model]
     device: str = "auto"
     raise_errors: bool = False
+    openai_api_key: str | None = field(default=None, repr=False)  # for --vlm openai:<url>
 
     def __post_init__(self):
         if self.device not in DEVICES:
@@ -84,4 +85,5 @@ def settings() -> Settings:
         vlm=env("VIDQA_VLM") or "auto",
         device=(env("VIDQA_DEVICE") or "auto").lower(),
         raise_errors=_flag("VIDQA_RAISE_ERRORS"),
+        openai_api_key=env("VIDQA_OPENAI_API_KEY") or env("OPENAI_API_KEY") or None,
     )
