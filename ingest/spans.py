@@ -196,6 +196,9 @@ def _to_span(group: list[Piece], video_id: str, source: str) -> Span:
     if all(p.timed for p in group):
         extra["words"] = [[round(w.start, WORD_TIME_DECIMALS), round(w.end, WORD_TIME_DECIMALS),
                            w.text] for w in words]
+    else:  # subtitles: no word times, but each sentence keeps its cue's times
+        extra["sentences"] = [[round(p.start, WORD_TIME_DECIMALS), round(p.end, WORD_TIME_DECIMALS),
+                               p.text] for p in group]
     return Span(video_id=video_id, start=round(float(start), 3), end=round(float(end), 3),
                 kind="transcript",
                 text=join_words([p.text for p in group]), source=source, extra=extra)

@@ -17,12 +17,24 @@ NEAREST_GAP_S = 30.0  # a point in silence falls back to spans within this dista
 
 
 def focus_span(span: Span, start: float, end: float) -> Span:
-    """The whole sentences of `span` that overlap [start, end], timed by its words.
+    """The whole sentences of `span` that overlap [start, end].
 
     Spans are ~15 s; a question about one moment wants the sentences around it,
-    not the whole span. Without word timings the span is returned unchanged.
+    not the whole span. Sentences are timed by ASR word timings, or by subtitle
+    cue times; a span with neither is returned unchanged.
     """
-    words = span.extra.get("words") or []
+    if span.extra.get("words"):
+        return _focus_words(span, start, end)
+    sentences = [s for s in span.extra.get("sentences") or [] if s[1] >= start and s[0] <= end]
+    if not sentences:
+        return span
+    return replace(span, start=sentences[0][0], end=sentences[-1][1],
+                   text=join_words([s[2] for s in sentences]),
+                   extra={**span.extra, "sentences": sentences, "focused_from": [span.start, span.end]})
+
+
+def _focus_words(span: Span, start: float, end: float) -> Span:
+    words = span.extra["words"]
     inside = [i for i, (ws, we, _) in enumerate(words) if we >= start and ws <= end]
     if not inside:
         return span
