@@ -110,13 +110,21 @@ class Catalog:
             yield self.db
 
     # -- videos -------------------------------------------------------------
-    def videos(self, *, include_incomplete: bool = False) -> list[Video]:
+    def videos(self, *, include_incomplete: bool = False, limit: int = -1) -> list[Video]:
         sql = "SELECT * FROM videos" + ("" if include_incomplete else " WHERE status = 'ready'")
-        return [_video(r) for r in self.db.execute(sql + " ORDER BY title, id")]
+        return [_video(r) for r in self.db.execute(sql + " ORDER BY title, id LIMIT ?", (limit,))]
 
     def video(self, video_id: str) -> Video | None:
         row = self.db.execute("SELECT * FROM videos WHERE id = ?", (video_id,)).fetchone()
         return _video(row) if row else None
+
+    def videos_by_id_prefix(self, prefix: str) -> list[Video]:
+        """Ready videos whose id starts with `prefix` (uses the primary-key index)."""
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # [prefix, upper) is a range scan
+        rows = self.db.execute(
+            "SELECT * FROM videos WHERE id >= ? AND id < ? AND status = 'ready' LIMIT 10",
+            (prefix, upper))
+        return [_video(r) for r in rows]
 
     def videos_at_path(self, path: str) -> list[Video]:
         return [_video(r) for r in self.db.execute("SELECT * FROM videos WHERE path = ?", (path,))]

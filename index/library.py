@@ -25,6 +25,7 @@ from vidqa.settings import Settings, settings
 TEXT_KINDS = ("transcript", "chapter", "ocr")
 SEARCH_KINDS = (*TEXT_KINDS, "frame")
 CANDIDATES = 50  # per retriever, before fusion
+KIND_OVERFETCH = 4  # dense candidates fetched per kept one when only some kinds are wanted
 
 
 class Library:
@@ -110,20 +111,27 @@ class Library:
     def videos(self, *, include_incomplete: bool = False) -> list[Video]:
         return self.catalog.videos(include_incomplete=include_incomplete)
 
+    def only_video(self) -> Video | None:
+        """The library's video when it holds exactly one (then "the video" is unambiguous)."""
+        videos = self.catalog.videos(limit=2)
+        return videos[0] if len(videos) == 1 else None
+
     def has_ready(self, video_id: str) -> bool:
         video = self.catalog.video(video_id)
         return video is not None and video.status == "ready"
 
     def find_video(self, ref: str) -> Video:
         """A ready video by exact id, unique id prefix, exact title, or unique title substring."""
-        videos = self.videos()
-        for match in (
-            [v for v in videos if v.id == ref],
-            [v for v in videos if v.id.startswith(ref)] if len(ref) >= 4 else [],
-            [v for v in videos if v.title == ref],
-            [v for v in videos if v.title.lower() == ref.lower()],
-            [v for v in videos if ref.lower() in v.title.lower()],
-        ):
+        by_id = self.catalog.videos_by_id_prefix(ref) if len(ref) >= 4 else []
+        candidates = (
+            lambda: [v for v in by_id if v.id == ref],
+            lambda: by_id,
+            lambda: [v for v in self.videos() if v.title == ref],
+            lambda: [v for v in self.videos() if v.title.lower() == ref.lower()],
+            lambda: [v for v in self.videos() if ref.lower() in v.title.lower()],
+        )
+        for matches in candidates:  # cheapest first: ids are indexed, titles are scanned
+            match = matches()
             if len(match) == 1:
                 return match[0]
             if len(match) > 1:
@@ -231,13 +239,13 @@ class Library:
         rankings: dict[str, list[str]] = {}
         by_id: dict[str, Span] = {}
         if text_kinds:
-            vector = self.embedder.embed([query])[0]
-            dense = self.text_vectors.query(vector, n=CANDIDATES, video_id=video_id, kinds=text_kinds)
+            dense = self._dense(query, text_kinds, video_id)
             keyword = self.catalog.keyword_search(query, limit=CANDIDATES, video_id=video_id,
                                                   kinds=text_kinds)
-            by_id.update(self.catalog.spans_by_id([i for i, _ in dense]))
+            by_id.update((i, s) for i, s in self.catalog.spans_by_id(dense).items()
+                         if s.kind in text_kinds)
             by_id.update((s.id, s) for s, _ in keyword)
-            rankings["dense"] = [i for i, _ in dense if i in by_id]
+            rankings["dense"] = [i for i in dense if i in by_id][:CANDIDATES]
             rankings["keyword"] = [s.id for s, _ in keyword]
         if "frame" in kinds and (store := self._frame_store_for_clip()) is not None:
             ranked = store.query(self.clip.embed_texts([query])[0], n=CANDIDATES, video_id=video_id)
@@ -246,6 +254,13 @@ class Library:
         fused = rrf(rankings)
         hits = [Hit(by_id[i], score, matched, [by_id[i].kind]) for i, score, matched in fused]
         return merge_close(hits)[:k]
+
+    def _dense(self, query: str, kinds: tuple[str, ...], video_id: str | None) -> list[str]:
+        """Span ids by embedding similarity. Kinds are filtered afterwards, from the catalog:
+        a Chroma metadata filter scans (68 ms against 4 ms unfiltered over 24k spans)."""
+        vector = self.embedder.embed([query])[0]
+        n = CANDIDATES if set(kinds) >= set(TEXT_KINDS) else CANDIDATES * KIND_OVERFETCH
+        return [i for i, _ in self.text_vectors.query(vector, n=n, video_id=video_id)]
 
     def search_image(self, image, *, k: int = 10, video_id: str | None = None) -> list[Hit]:
         """Frames that look like `image` (a path, PIL image or HxWx3 array), via CLIP."""

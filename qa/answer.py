@@ -74,8 +74,7 @@ def gather(question: str, library: Library, *, video: str | None = None, k: int 
     from qa.classify import classify
 
     scoped = library.find_video(video) if video else None
-    if scoped is None and len(videos := library.videos()) == 1:
-        scoped = videos[0]
+    scoped = scoped or library.only_video()
     kind = classify(question, scoped.duration if scoped else None).kind
     if time is None and kind == "whole_video" and scoped is not None:
         return whole_video_evidence(library, scoped)

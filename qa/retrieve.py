@@ -98,9 +98,7 @@ def retrieve(question: str, library: Library, *, video: Video | None = None, k: 
     `time` (already resolved, e.g. a chat follow-up) skips parsing the question;
     `kinds` says what a time lookup returns (transcript, or ocr/frame for "on screen").
     """
-    if video is None:
-        videos = library.videos()
-        video = videos[0] if len(videos) == 1 else None  # one video: "last 2 min" is resolvable
+    video = video or library.only_video()  # one video: "the last 2 minutes" is resolvable
     ref = time or parse_time_reference(question, video.duration if video else None)
     if ref is not None:
         if video is None:
