@@ -187,7 +187,7 @@ def test_ask_streams_an_answer_and_a_citation_click_plays_the_clip(home):
 def test_ask_reports_errors_in_the_chat(home, monkeypatch):
     from vidqa.errors import VideoNotFound
 
-    def refuse(question, library, video_ids):
+    def refuse(question, library, video_ids, stream=False):
         raise VideoNotFound(f"the question names a time: choose one video ({len(video_ids)} given)")
 
     monkeypatch.setattr(logic, "answer_question", refuse)

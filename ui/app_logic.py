@@ -509,14 +509,17 @@ class LibraryReader:
                 return fn(library)
 
 
-def answer_question(question: str, library, video_ids: list[str], k: int = 5):
-    """ask() scoped to the library (no ids), one video, or a selection of videos."""
+def answer_question(question: str, library, video_ids: list[str], k: int = 5, stream: bool = False):
+    """ask() scoped to the library (no ids), one video, or a selection of videos.
+
+    With `stream` and a VLM configured, returns a qa.grounded.AnswerStream."""
     from qa.answer import ask, extractive_answer
     from qa.retrieve import Evidence
     from qa.timeparse import parse_time_reference
 
     if len(video_ids) <= 1:
-        return ask(question, library=library, video=video_ids[0] if video_ids else None, k=k)
+        return ask(question, library=library, video=video_ids[0] if video_ids else None, k=k,
+                   stream=stream)
     if parse_time_reference(question, None) is not None:
         raise VideoNotFound("the question names a time: choose one video to ask about")
     hits = sorted((h for v in video_ids for h in library.search(question, k=k, video_id=v)),

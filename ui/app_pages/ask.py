@@ -78,13 +78,20 @@ def _answer(question: str, video_ids: list[str], history: list[dict]) -> None:
     with st.chat_message("assistant"):
         try:
             with st.spinner("Looking through the videos…"):
-                answer = common.reader().run(
-                    lambda library: logic.answer_question(question, library, video_ids))
+                result = common.reader().run(
+                    lambda library: logic.answer_question(question, library, video_ids, stream=True))
         except VidqaError as e:
             history.append({"role": "assistant", "text": "", "error": str(e)})
             st.error(str(e))
             return
-        st.write_stream(logic.stream_chunks(logic.answer_markdown(answer.answer)))
+        if hasattr(result, "citations"):  # extractive: already complete
+            answer = result
+            st.write_stream(logic.stream_chunks(logic.answer_markdown(answer.answer)))
+        else:  # a VLM's validated sentences, as the model writes them
+            st.write_stream(result)
+            answer = result.answer
+        for note in answer.notes:
+            st.caption(note)
         citations = [logic.citation_state(c) for c in answer.citations]
         history.append({"role": "assistant", "text": answer.answer, "mode": answer.mode,
                         "citations": citations})
