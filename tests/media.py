@@ -193,7 +193,7 @@ def write_srt(timeline: list[dict], out: Path) -> Path:
 def make_lecture(out_dir, sentences: list[Sentence], *, size=(640, 360), fps=25,
                  with_srt=False, audio_only=False, voice="en", stem="lecture") -> Path:
     """Render a spoken slide lecture; also write `<stem>.timeline.json` (and `.srt`)."""
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).resolve()  # ffmpeg resolves concat-list paths against the list
     work = out_dir / f".{stem}-work"
     work.mkdir(parents=True, exist_ok=True)
     audio, timeline = _build_audio(sentences, work, voice)
@@ -229,7 +229,7 @@ TRUNCATE_FRACTION = 0.3  # keep the first 30% of a real mp4: the moov atom is lo
 
 def make_broken(out_dir) -> dict[str, Path]:
     """Files that look like media but are not: truncated, renamed text, zero bytes."""
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).resolve()  # ffmpeg resolves concat-list paths against the list
     out_dir.mkdir(parents=True, exist_ok=True)
     whole = make_tone_video(out_dir / ".whole.mp4")
     data = whole.read_bytes()
