@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 # tests/ is not a package: pytest puts this folder on sys.path, so helpers import as `media`.
-from media import LECTURE, make_broken, make_lecture
+from media import LECTURE, make_broken, make_clips, make_lecture
 
 from models.vlm import VLMBackend
 
@@ -58,6 +58,13 @@ def lecture_audio_only(tmp_path_factory):
     """The lecture's speech as AAC in `lecture.m4a` (no video stream)."""
     _need_tools("ffmpeg", "espeak-ng")
     return make_lecture(tmp_path_factory.mktemp("lecture-audio"), LECTURE, audio_only=True)
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory):
+    """Tiny clips for decoder tests: ramp (frame number as gray), rotated, vfr, ten_bit, odd, audio."""
+    _need_tools("ffmpeg")
+    return make_clips(tmp_path_factory.mktemp("clips"))
 
 
 @pytest.fixture(scope="session")

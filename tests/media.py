@@ -65,6 +65,48 @@ def _run(cmd: list[str]) -> None:
         raise RuntimeError(f"{cmd[0]} failed ({result.returncode}): {result.stderr[-2000:]}")
 
 
+# --- small clips for the decoder tests: the awkward cases, a few seconds each ------
+
+RAMP_FPS = 25
+RAMP_SECONDS = 4
+RAMP_GOP = 50  # frames: a key frame every 2 s
+RAMP_STEP = 2 * 255 / 219  # RGB gray levels per frame (limited-range luma 16 + 2 N)
+VFR_TIMES = [i / 25 for i in range(50)] + [2 + i / 5 for i in range(10)]  # 25 fps, then 5 fps
+
+
+def _ffmpeg(*args: str) -> None:
+    result = subprocess.run(["ffmpeg", "-nostdin", "-y", "-v", "error", *args],
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"ffmpeg {' '.join(args)} failed: {result.stderr[-1500:]}")
+
+
+def make_clips(folder: Path) -> dict[str, Path]:
+    """Small clips covering the awkward cases; returns name -> path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    clips = {name: folder / f"{name}.mp4" for name in ("ramp", "rotated", "vfr", "ten_bit", "odd")}
+    clips["audio"] = folder / "audio.m4a"
+    _ffmpeg("-f", "lavfi", "-i", f"color=c=black:s=64x48:r={RAMP_FPS}:d={RAMP_SECONDS}",
+           "-vf", "geq=lum='16+2*N':cb=128:cr=128", "-c:v", "libx264", "-qp", "0",
+           "-g", str(RAMP_GOP), "-pix_fmt", "yuv420p", str(clips["ramp"]))
+    pattern = folder / "pattern.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48:rate=25:d=2", "-c:v", "libx264",
+           "-pix_fmt", "yuv420p", str(pattern))
+    _ffmpeg("-i", str(pattern), "-c", "copy", "-metadata:s:v", "rotate=90", str(clips["rotated"]))
+    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48:rate=25:d=4",
+           "-vf", "setpts='if(lt(N,50),N/25,2+(N-50)/5)/TB'", "-vsync", "vfr",
+           "-frames:v", str(len(VFR_TIMES)), "-c:v", "libx264", "-pix_fmt", "yuv420p",
+           str(clips["vfr"]))
+    two_colours = "color=c=0x4080c0:s=64x48:r=25:d=1,drawbox=w=32:h=48:color=0xe0a040:t=fill"
+    _ffmpeg("-f", "lavfi", "-i", two_colours, "-c:v", "libx264", "-pix_fmt", "yuv420p10le",
+           str(clips["ten_bit"]))
+    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=333x187:rate=30:d=1", "-c:v", "libx264",
+           "-pix_fmt", "yuv444p", str(clips["odd"]))
+    _ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:a", "aac",
+           str(clips["audio"]))
+    return clips
+
+
 def find_font() -> str | None:
     """A TrueType font file for the slides, or None for Pillow's built-in font."""
     for candidate in FONT_CANDIDATES:

@@ -8,7 +8,6 @@ import shutil
 import numpy as np
 import pytest
 from PIL import Image
-from test_decode import make_clips
 
 from ingest.decode import read_frames
 from models.clip import TINY_CONFIG, load_clip, tiny_clip_checkpoint
@@ -22,12 +21,6 @@ def tiny(tmp_path_factory):
     """(model_name, weights_path) of a random tiny open_clip model on disk."""
     return tiny_clip_checkpoint(tmp_path_factory.mktemp("clip"))
 
-
-@pytest.fixture(scope="module")
-def clips(tmp_path_factory):
-    if shutil.which("ffmpeg") is None:
-        pytest.skip("needs ffmpeg on PATH to generate test media")
-    return make_clips(tmp_path_factory.mktemp("clip-media"))
 
 
 def test_tiny_checkpoint_loads_through_the_local_file_path(tiny):

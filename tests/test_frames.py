@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from media import load_timeline
 from PIL import Image
-from test_decode import VFR_TIMES, make_clips
+from media import VFR_TIMES
 
 from ingest.decode import FrameBatch
 from ingest.frames import (
@@ -26,12 +25,6 @@ from ingest.frames import (
 )
 from ingest.probe import probe
 
-
-@pytest.fixture(scope="module")
-def clips(tmp_path_factory):
-    if shutil.which("ffmpeg") is None:
-        pytest.skip("needs ffmpeg on PATH to generate test media")
-    return make_clips(tmp_path_factory.mktemp("frames"))
 
 
 def info(gop):

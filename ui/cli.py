@@ -110,6 +110,16 @@ def ingest(
         raise typer.Exit(code=1)
 
 
+def _print_rows(rows: list[dict], as_json: bool, nl: bool, line, empty: str) -> None:
+    """JSON (or JSON lines) on stdout; else one human line per row, or `empty` on stderr."""
+    if as_json:
+        _out(_dumps(rows, nl=nl))
+    elif not rows:
+        _err(empty)
+    else:
+        _out("\n".join(line(r) for r in rows))
+
+
 def _dumps(data, nl: bool = False) -> str:
     from ui.render import dumps
 
@@ -226,12 +236,7 @@ def search(
             hits = library.search(query, k=k, video_id=scope)
         videos = {v.id: v for v in library.videos()}
         rows = [hit_row(h, videos[h.span.video_id].title, videos[h.span.video_id].path) for h in hits]
-    if json_ or nl:
-        _out(_dumps(rows, nl=nl))
-    elif not rows:
-        _err("No results.")
-    else:
-        _out("\n".join(hit_line(r) for r in rows))
+    _print_rows(rows, json_ or nl, nl, hit_line, "No results.")
 
 
 @app.command("list")
@@ -247,12 +252,7 @@ def list_videos(
         library = _library()
         rows = [video_row(v, library.catalog.counts(v.id))
                 for v in library.videos(include_incomplete=all_)]
-    if json_ or nl:
-        _out(_dumps(rows, nl=nl))
-    elif not rows:
-        _err("The library is empty: vidqa ingest PATH")
-    else:
-        _out("\n".join(video_line(r) for r in rows))
+    _print_rows(rows, json_ or nl, nl, video_line, "The library is empty: vidqa ingest PATH")
 
 
 @app.command()
