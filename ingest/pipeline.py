@@ -71,7 +71,10 @@ def ingest_file(path: Path, library: Library, options: IngestOptions, progress: 
     started = time.monotonic()
     result = FileResult(path=str(path), status="failed")
     try:
-        _ingest_one(Path(path), library, options, lambda s, d=0.0, t=1.0: progress(str(path), s, d, t), result)
+        def step(stage: str, done: float = 0.0, total: float = 1.0) -> None:
+            progress(str(path), stage, done, total)
+
+        _ingest_one(Path(path), library, options, step, result)
     except VidqaError as e:
         result.status, result.error = "failed", str(e)
     except (OSError, ValueError, RuntimeError) as e:  # decoder/ASR failures, with the file named
@@ -85,7 +88,6 @@ def _ingest_one(path: Path, library: Library, options: IngestOptions, step, resu
     from ingest.probe import content_id, probe
     from ingest.spans import make_spans
     from ingest.transcript import get_transcript
-    from ingest.visual import visual_spans
 
     step("probe")
     info = probe(path)
@@ -109,15 +111,7 @@ def _ingest_one(path: Path, library: Library, options: IngestOptions, step, resu
         fps=info.fps, transcript_source=transcript.source, language=transcript.language,
         size=info.size, mtime=info.mtime, models={"transcript": transcript.source},
     )
-    frames = None
-    if options.frames and info.has_video:
-        step("frames", 0.0, info.duration)
-        visual = visual_spans(path, info, video_id, progress=lambda d, t: step("frames", d, t))
-        spans += visual.spans
-        result.notes += visual.notes
-        if visual.vectors is not None:
-            frames = (visual.clip_name, visual.vectors)
-            video.models["frames"] = visual.clip_name
+    frames = _frames(path, info, video, spans, result, step) if options.frames else None
     step("chapters")
     summary = summarize(path if info.has_video else None, transcript, options,
                         duration=info.duration, width=info.width, height=info.height)
@@ -128,6 +122,22 @@ def _ingest_one(path: Path, library: Library, options: IngestOptions, step, resu
     library.add_video(video, spans, summary=summary, frames=frames)
     result.status, result.transcript_source = "ingested", transcript.source
     result.spans = library.catalog.counts(video_id)
+
+
+def _frames(path: Path, info, video: Video, spans: list[Span], result: FileResult, step):
+    """Add frame and on-screen-text spans; returns (CLIP model, vectors) when CLIP ran."""
+    from ingest.visual import visual_spans
+
+    if not info.has_video:
+        return None
+    step("frames", 0.0, info.duration)
+    visual = visual_spans(path, info, video.id, progress=lambda d, t: step("frames", d, t))
+    spans += visual.spans
+    result.notes += visual.notes
+    if visual.vectors is None:
+        return None
+    video.models["frames"] = visual.clip_name
+    return visual.clip_name, visual.vectors
 
 
 def summarize(path: Path | None, transcript, options: IngestOptions, *, duration: float,
