@@ -89,6 +89,7 @@ class VideoSummary:
     windows: list[tuple[float, float]]
     notes: list[str] = field(default_factory=list)  # fallbacks, repairs, CPU warnings
     plan: dict | None = None  # fps, frame size, frames and tokens per window
+    scene_changes: list[float] = field(default_factory=list)  # s, from the frames stage
 
 
 class ReplyError(ValueError):
@@ -482,6 +483,30 @@ def summarize_video(video, transcript, *, duration: float, width: int | None = N
 
 
 # --- outputs
+SNAP_S = 10.0  # s: a transcript chapter boundary moves to a scene change this close
+
+
+def snap_to_scenes(chapters: list[Chapter], scene_changes: Sequence[float],
+                   max_shift: float = SNAP_S) -> int:
+    """Move boundaries between transcript chapters onto nearby scene changes (slide changes).
+
+    Topic shifts in speech lag or lead the picture by a few seconds; a cut on the
+    scene change starts the chapter's clip where the new slide appears. Chapters
+    keep their order and never shrink to nothing. Returns how many boundaries moved.
+    """
+    moved = 0
+    for left, right in pairwise(chapters):
+        if TRANSCRIPT_SOURCE not in (left.source, right.source):
+            continue
+        near = [t for t in scene_changes
+                if abs(t - left.end) <= max_shift and left.start < t < right.end]
+        if near:
+            best = min(near, key=lambda t: abs(t - left.end))
+            moved += best != left.end
+            left.end = right.start = best
+    return moved
+
+
 def chapter_spans(summary: VideoSummary, video_id: str) -> list[Span]:
     """One searchable span per chapter (kind "chapter"), text = title + summary + points."""
     return [Span(video_id=video_id, start=c.start, end=c.end, kind="chapter", text=c.text,

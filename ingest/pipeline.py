@@ -111,10 +111,12 @@ def _ingest_one(path: Path, library: Library, options: IngestOptions, step, resu
         fps=info.fps, transcript_source=transcript.source, language=transcript.language,
         size=info.size, mtime=info.mtime, models={"transcript": transcript.source},
     )
-    frames = _frames(path, info, video, spans, result, step) if options.frames else None
+    scenes: list[float] = []
+    frames = _frames(path, info, video, spans, result, step, scenes) if options.frames else None
     step("chapters")
     summary = summarize(path if info.has_video else None, transcript, options,
-                        duration=info.duration, width=info.width, height=info.height)
+                        duration=info.duration, width=info.width, height=info.height,
+                        scene_changes=scenes)
     video.models["chapters"] = summary["source"]
     result.notes += summary.get("notes", [])
     spans += chapter_spans_from(summary, video_id)
@@ -124,8 +126,10 @@ def _ingest_one(path: Path, library: Library, options: IngestOptions, step, resu
     result.spans = library.catalog.counts(video_id)
 
 
-def _frames(path: Path, info, video: Video, spans: list[Span], result: FileResult, step):
-    """Add frame and on-screen-text spans; returns (CLIP model, vectors) when CLIP ran."""
+def _frames(path: Path, info, video: Video, spans: list[Span], result: FileResult, step,
+            scenes: list[float]):
+    """Add frame and on-screen-text spans and collect scene changes into `scenes`;
+    returns (CLIP model, vectors) when CLIP ran."""
     from ingest.visual import visual_spans
 
     if not info.has_video:
@@ -133,6 +137,7 @@ def _frames(path: Path, info, video: Video, spans: list[Span], result: FileResul
     step("frames", 0.0, info.duration)
     visual = visual_spans(path, info, video.id, progress=lambda d, t: step("frames", d, t))
     spans += visual.spans
+    scenes += visual.boundaries
     result.notes += visual.notes
     if visual.vectors is None:
         return None
@@ -141,14 +146,20 @@ def _frames(path: Path, info, video: Video, spans: list[Span], result: FileResul
 
 
 def summarize(path: Path | None, transcript, options: IngestOptions, *, duration: float,
-              width: int | None, height: int | None) -> dict:
-    """Chapters + summary as a plain dict (stored with the video); VLM or transcript fallback."""
+              width: int | None, height: int | None, scene_changes=()) -> dict:
+    """Chapters + summary as a plain dict (stored with the video); VLM or transcript fallback.
+
+    Scene changes (from the frames stage) pull transcript chapter boundaries onto slide changes.
+    """
     from dataclasses import asdict
 
-    from ingest.chapters import summarize_video
+    from ingest.chapters import snap_to_scenes, summarize_video
 
     summary = summarize_video(path, transcript, duration=duration, width=width, height=height,
                               vlm=options.vlm, context=options.context)
+    if moved := snap_to_scenes(summary.chapters, scene_changes):
+        summary.notes.append(f"{moved} chapter boundaries moved onto scene changes")
+    summary.scene_changes = [round(t, 2) for t in scene_changes]
     return asdict(summary)
 
 

@@ -298,3 +298,16 @@ def test_prompt_stays_inside_the_context():
     backend = ScriptedVLM(reply((0, 600, "All")), context=6_000)
     summary = run(backend)
     assert summary.plan["window_tokens"][0] + 256 + ch.REASK_RESERVE <= 6_000
+
+
+def test_transcript_chapter_boundaries_snap_to_nearby_scene_changes():
+    from ingest.chapters import Chapter, snap_to_scenes
+
+    chapters = [Chapter(0, 100, "a"), Chapter(100, 200, "b"), Chapter(200, 300, "c", source="vlm:x"),
+                Chapter(300, 400, "d", source="vlm:x")]
+    moved = snap_to_scenes(chapters, [12.0, 94.0, 107.0, 205.0, 303.0])
+    assert moved == 2
+    # nearest scene change within 10 s wins; a VLM-only boundary is left where the model put it
+    assert [(c.start, c.end) for c in chapters] == [(0, 94.0), (94.0, 205.0), (205.0, 300),
+                                                     (300, 400)]
+    assert snap_to_scenes(chapters, [150.0]) == 0  # too far from any boundary
