@@ -52,6 +52,10 @@ bench: install
 	$(BIN)/python bench/asr_rtf.py
 	$(BIN)/python bench/ingest_speed.py
 	$(BIN)/python bench/query_latency.py
+	$(BIN)/python bench/answer_latency.py
+	$(BIN)/python bench/planner_coverage.py
+	$(BIN)/python bench/sampling.py
+	$(BIN)/python bench/visual_throughput.py
 
 clean-demo:
 	rm -rf $(DEMO_DIR)
