@@ -111,7 +111,10 @@ _BEFORE_CUE = re.compile(
 _AFTER_CUE = re.compile(
     r"\s*-?\s*marks?\b|\s+(?:point|timestamp)\b"
     r"|\s+in\b(?!\s+(?:length|total|size|duration|all)\b)|\s+into\b"
-    r"|处|的时候|时候|时(?![间长])|那里|那儿|附近|的位置|位置|的地方|那一刻|时刻|节点",
+    r"|处|的时候|时候|时(?![间长])|那里|那儿|附近|的位置|位置|的地方|那一刻|时刻|节点"
+    # "25分钟左右说了什么": "about 25 minutes" is a position when what follows asks what
+    # happened there; "讲了25分钟左右" (a length) has no such verb after it.
+    r"|(?:左右|上下)(?=[，,]?\s*(?:的时候|时)?(?:说|讲|提|谈|聊|发生|出现|展示|演示|介绍|讨论|显示|播放|屏幕|画面|有什么|是什么))",
     re.IGNORECASE,
 )
 # After a duration these mean a length ("5 minutes long", "5分钟内"), not a position.
