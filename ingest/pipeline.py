@@ -103,6 +103,7 @@ def _ingest_one(path: Path, library: Library, options: IngestOptions, step, resu
         path, info, language=options.language, asr_model=options.asr_model,
         progress=lambda done, total: step("transcript", done, total),
     )
+    result.notes += transcript.notes
     step("spans")
     spans = make_spans(transcript, video_id)
     video = Video(

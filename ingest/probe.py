@@ -50,6 +50,7 @@ class MediaInfo:
     video_codec: str | None = None
     pix_fmt: str | None = None
     subtitle_streams: list[dict] = field(default_factory=list)  # {index, codec, language}
+    audio_language: str | None = None  # the first audio stream's language tag, if it has one
     size: int = 0  # bytes
     mtime: float = 0.0  # seconds since the epoch
     keyframe_interval: float | None = None  # seconds, estimated from the first packets
@@ -206,6 +207,7 @@ def probe(path) -> MediaInfo:
         info = MediaInfo(
             path=path, duration=_duration(container, path), has_video=bool(video),
             has_audio=bool(audio), subtitle_streams=_subtitle_streams(container),
+            audio_language=audio[0].metadata.get("language") if audio else None,
             size=stat.st_size, mtime=stat.st_mtime,
         )
         if video:

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from index.records import Word
-from vidqa.errors import MediaError, MissingDependency
+from vidqa.errors import MediaError, MissingDependency, ModelNotFound
 
 GPU_MODEL = "small"  # good multilingual accuracy, fast on any CUDA card
 CPU_MODEL_ENGLISH = "tiny.en"  # ~30x real time on 2 cores with VAD; ships offline
@@ -31,6 +31,7 @@ class AsrInfo:
     language: str | None  # detected, or the one forced
     language_probability: float | None
     duration: float  # seconds of audio
+    word_probability: float | None = None  # mean over all words: low means the model misheard
 
 
 def default_asr_model(device: str, language: str | None = None) -> str:
@@ -136,27 +137,38 @@ def _seconds(value) -> float:
 
 
 def transcribe(path, model: str | None = None, language: str | None = None,
-               progress: Progress | None = None):
+               progress: Progress | None = None, language_hint: str | None = None):
     """Transcribe a media file's audio; returns (segments, AsrInfo).
 
-    `model` defaults to VIDQA_ASR_MODEL, else `default_asr_model()` for the device.
+    `model` defaults to VIDQA_ASR_MODEL, else `default_asr_model()` for the device
+    and `language`, or failing that `language_hint` (e.g. the audio stream's tag:
+    it picks a multilingual model for a track tagged Chinese, but is not forced,
+    because container tags are often wrong).
     `progress(done_s, total_s)` is called as each segment is decoded, and once at the end.
     """
     from models.device import pick_device
     from vidqa.settings import settings
 
     device = _ctranslate_device(pick_device())
-    name = model or settings().asr_model or default_asr_model(device, language)
+    named = model or settings().asr_model
+    name = named or default_asr_model(device, language)
+    whisper = None
+    if not (named or language) and default_asr_model(device, language_hint) != name:
+        hinted = default_asr_model(device, language_hint)
+        try:  # a tagged non-English track: the multilingual default, when it can be had
+            whisper, name = load_whisper(hinted, device), hinted
+        except ModelNotFound:  # offline without it: the English default, and a note (ingest)
+            pass
     check_language(name, language)  # before loading: a download would be wasted
-    whisper = load_whisper(name, device)
+    whisper = whisper or load_whisper(name, device)
     multilingual = whisper.model.is_multilingual
     check_language(name, language, multilingual)  # names don't always say (distil-large-v3)
     forced = (_primary(language) if language else None) if multilingual else ENGLISH
-    segments, info = _run(whisper, path, forced, progress)
+    segments, info, word_probability = _run(whisper, path, forced, progress)
     probability = info.language_probability
     return segments, AsrInfo(name, info.language,
                              None if probability is None else float(probability),
-                             float(info.duration))
+                             float(info.duration), word_probability)
 
 
 def _run(whisper, path, language: str | None, progress: Progress | None):
@@ -165,23 +177,28 @@ def _run(whisper, path, language: str | None, progress: Progress | None):
     try:
         raw_segments, info = whisper.transcribe(str(path), language=language,
                                                 word_timestamps=True, vad_filter=True)
-        return _collect(raw_segments, float(info.duration), progress), info
+        segments, word_probability = _collect(raw_segments, float(info.duration), progress)
+        return segments, info, word_probability
     except av.error.FFmpegError as e:  # faster-whisper decodes the audio with PyAV
         raise MediaError(path, f"unreadable audio: {e.strerror or e}") from e
 
 
-def _collect(raw_segments, total: float, progress: Progress | None) -> list:
-    """Drain faster-whisper's lazy generator (decoding happens here), reporting progress."""
+def _collect(raw_segments, total: float, progress: Progress | None) -> tuple[list, float | None]:
+    """Drain faster-whisper's lazy generator (decoding happens here), reporting progress.
+
+    Returns the segments and the mean word probability (None without words).
+    """
     from ingest.transcript import Segment
 
-    segments = []
+    segments, probabilities = [], []
     for raw in raw_segments:
         text = raw.text.strip()
         if text:
             segments.append(Segment(_seconds(raw.start), _seconds(raw.end), text,
                                     _words(raw.words)))
+            probabilities += [float(w.probability) for w in raw.words or [] if w.word.strip()]
         if progress is not None:
             progress(min(float(raw.end), total), total)
     if progress is not None:
         progress(total, total)
-    return segments
+    return segments, (sum(probabilities) / len(probabilities) if probabilities else None)

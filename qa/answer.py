@@ -16,9 +16,14 @@ SEARCH_CITATIONS = 3
 WHOLE_CITATIONS = 30  # an overview lists at most this many passages
 
 
-def _quote(text: str) -> str:
+def _quote(text: str, limit: int = QUOTE_CHARS) -> str:
+    """The passage on one line, cut at a word (or anywhere, for text without spaces) with '…'."""
     text = " ".join(text.split())
-    return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1].rsplit(" ", 1)[0] + "…"
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    head = cut.rsplit(" ", 1)[0] if " " in cut[limit // 2:] else cut
+    return head.rstrip(" ,;:") + "…"
 
 
 def _shown(citation) -> str:
@@ -41,7 +46,7 @@ def extractive_answer(question: str, evidence: Evidence, library: Library) -> An
         citations = citations_from_spans(evidence.spans, videos, merge=True)[:WHOLE_CITATIONS]
         kind = "chapters" if evidence.spans[0].kind == "chapter" else "transcript"
         lines = [f'"{evidence.video.title}" ({fmt_ts(evidence.video.duration)}), from its {kind}:']
-        lines += [f"[{n}] {fmt_range(c.start, c.end)} {_quote(c.text)[:240]}"
+        lines += [f"[{n}] {fmt_range(c.start, c.end)} {_quote(c.text, 240)}"
                   for n, c in enumerate(citations, 1)]
     elif evidence.mode == "time":
         citations = citations_from_spans(evidence.spans, videos, merge=True)
@@ -54,7 +59,7 @@ def extractive_answer(question: str, evidence: Evidence, library: Library) -> An
         best = citations[0]
         lines = [(f'Best match in "{best.title}" at {fmt_range(best.start, best.end)}: '
                   f"“{_quote(best.text)}” [1]")]
-        lines += [f"See also [{n}] {c.label}: “{_quote(c.text)[:160]}”"
+        lines += [f"See also [{n}] {c.label}: “{_quote(c.text, 160)}”"
                   for n, c in enumerate(citations[1:], 2)]
     if evidence.note:
         lines.append(f"({evidence.note})")

@@ -137,8 +137,36 @@ def test_get_transcript_asr_on_audio_only(lecture_audio_only, tmp_path, monkeypa
                                 progress=lambda done, total: calls.append((done, total)))
     assert transcript.source == "asr:tiny.en" and transcript.language == "en"
     assert "paris" in transcript.text.lower()
+    assert transcript.notes == []  # clear English speech: no warning
     assert len(calls) >= 2 and calls[-1][0] == calls[-1][1] == pytest.approx(end, abs=0.5)
     assert all(a[0] <= b[0] for a, b in pairwise(calls))  # progress only moves forward
+
+
+MANDARIN = "今天我们讨论具身人工智能。机器人需要理解物理世界，并且在环境中行动。"
+
+
+def test_mandarin_speech_with_the_english_model_warns(tmp_path, monkeypatch):
+    """Offline on a CPU the default model is English-only: a Chinese lecture must not be
+    indexed as confident English gibberish without telling the user what to do."""
+    monkeypatch.setenv("VIDQA_DEVICE", "cpu")
+    wav = tmp_path / "zh.wav"
+    subprocess.run(["espeak-ng", "-v", "cmn", "-w", str(wav), MANDARIN], check=True)
+    untagged, tagged = tmp_path / "untagged.m4a", tmp_path / "tagged.m4a"
+    for out, tag in ((untagged, []), (tagged, ["-metadata:s:a:0", "language=chi"])):
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(wav), "-c:a", "aac",
+                        *tag, str(out)], check=True)
+
+    transcript = get_transcript(untagged, probe(untagged))
+    assert transcript.source == "asr:tiny.en"
+    assert len(transcript.notes) == 1 and "--language" in transcript.notes[0]
+    assert "low ASR confidence" in transcript.notes[0]
+
+    # Tagged Chinese: the multilingual default is tried first; offline it is missing,
+    # so tiny.en still runs and the note names the tag.
+    assert probe(tagged).audio_language == "chi"
+    transcript = get_transcript(tagged, probe(tagged))
+    assert transcript.source == "asr:tiny.en"
+    assert "tagged 'zh'" in transcript.notes[0] and "--language zh" in transcript.notes[0]
 
 
 def test_asr_model_rules():
