@@ -276,20 +276,28 @@ class Library:
         return [Hit(by_id[i], score, ["image"], ["frame"]) for i, score in ranked if i in by_id]
 
     def _frame_store_for_clip(self):
-        """The frame collection of the configured CLIP model, if it has vectors and CLIP loads."""
-        if self.clip is None:
+        """The frame collection of the configured CLIP model, if it has vectors and CLIP loads.
+
+        CLIP is loaded only when some frames were embedded: a library ingested without
+        CLIP weights must not pay for (or wait on the network for) a model it cannot use.
+        """
+        names = {c.name for c in self._client.list_collections()}
+        if not any(n.startswith(FRAMES_PREFIX) for n in names) or self.clip is None:
             return None
         name = frames_collection(self.clip.name, self.clip.dim)
-        if name not in {c.name for c in self._client.list_collections()}:
+        if name not in names:
             return None
         store = self.frame_vectors(self.clip.name, self.clip.dim)
         return store if store.count() else None
 
 
+FRAMES_PREFIX = "vidqa-frames-"
+
+
 def frames_collection(clip_name: str, dim: int) -> str:
     from vidqa.text import collection_slug
 
-    return f"vidqa-frames-{collection_slug(clip_name)}-{dim}d"
+    return f"{FRAMES_PREFIX}{collection_slug(clip_name)}-{dim}d"
 
 
 def _load_image(image):

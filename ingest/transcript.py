@@ -258,8 +258,11 @@ def transcript_from_subtitles(path, language: str | None = None) -> Transcript:
                       language=detected or primary_language(language))
 
 
-LOW_WORD_PROBABILITY = 0.6  # mean ASR word probability below which speech was likely misheard
-# (measured with tiny.en: English narration 0.90, Mandarin narration 0.51)
+# Signs that ASR did not understand the speech (measured with tiny.en on espeak-ng
+# narration, four runs each: English 0.90 mean word probability and no fallback;
+# Mandarin 0.30-0.68 and all of it re-decoded at temperature 0.8-1.0).
+LOW_WORD_PROBABILITY = 0.6
+HIGH_FALLBACK_SHARE = 0.5
 
 
 def _known_tag(tag: str | None) -> str | None:
@@ -277,15 +280,22 @@ def asr_notes(asr_info, language: str | None, audio_language: str | None = None)
         return [f"the audio track is tagged '{audio_language}' but was transcribed with the "
                 f"English-only model {name} (no multilingual model could be loaded): re-ingest "
                 f"with --language {audio_language} --force once one is available"]
-    probability = asr_info.word_probability
-    if probability is None or probability >= LOW_WORD_PROBABILITY:
+    probability, fallback = asr_info.word_probability, asr_info.fallback_share
+    low = probability is not None and probability < LOW_WORD_PROBABILITY
+    lost = fallback is not None and fallback > HIGH_FALLBACK_SHARE
+    if not (low or lost):
         return []
+    why = ", ".join(part for part in (
+        f"mean word probability {probability:.2f}" if probability is not None else "",
+        f"{fallback:.0%} of the speech re-decoded" if fallback else "") if part)
     if english_only and not language:
-        return [f"low ASR confidence (mean word probability {probability:.2f}) with the "
-                f"English-only model {name}: if the speech is not English, re-ingest with "
-                "--language CODE --force (e.g. --language zh)"]
-    return [f"low ASR confidence (mean word probability {probability:.2f}) with {name}: "
-            "a larger model may help (--asr-model small --force)"]
+        return [f"low ASR confidence ({why}) with the English-only model {name}: if the "
+                "speech is not English, re-ingest with --language CODE --force "
+                "(e.g. --language zh)"]
+    bigger = {"tiny": "base", "base": "small", "small": "medium"}.get(
+        name.removesuffix(".en"), "large-v3")
+    return [f"low ASR confidence ({why}) with {name}: a larger model may help "
+            f"(--asr-model {bigger} --force)"]
 
 
 def get_transcript(path, info, *, language: str | None = None, asr_model: str | None = None,

@@ -32,6 +32,9 @@ class AsrInfo:
     language_probability: float | None
     duration: float  # seconds of audio
     word_probability: float | None = None  # mean over all words: low means the model misheard
+    # Share of the speech (by duration) that whisper had to re-decode at a temperature
+    # above 0 because the greedy pass looked wrong: high means the model was lost.
+    fallback_share: float | None = None
 
 
 def default_asr_model(device: str, language: str | None = None) -> str:
@@ -164,11 +167,11 @@ def transcribe(path, model: str | None = None, language: str | None = None,
     multilingual = whisper.model.is_multilingual
     check_language(name, language, multilingual)  # names don't always say (distil-large-v3)
     forced = (_primary(language) if language else None) if multilingual else ENGLISH
-    segments, info, word_probability = _run(whisper, path, forced, progress)
+    segments, info, quality = _run(whisper, path, forced, progress)
     probability = info.language_probability
     return segments, AsrInfo(name, info.language,
                              None if probability is None else float(probability),
-                             float(info.duration), word_probability)
+                             float(info.duration), *quality)
 
 
 def _run(whisper, path, language: str | None, progress: Progress | None):
@@ -177,28 +180,32 @@ def _run(whisper, path, language: str | None, progress: Progress | None):
     try:
         raw_segments, info = whisper.transcribe(str(path), language=language,
                                                 word_timestamps=True, vad_filter=True)
-        segments, word_probability = _collect(raw_segments, float(info.duration), progress)
-        return segments, info, word_probability
+        segments, quality = _collect(raw_segments, float(info.duration), progress)
+        return segments, info, quality
     except av.error.FFmpegError as e:  # faster-whisper decodes the audio with PyAV
         raise MediaError(path, f"unreadable audio: {e.strerror or e}") from e
 
 
-def _collect(raw_segments, total: float, progress: Progress | None) -> tuple[list, float | None]:
+def _collect(raw_segments, total: float, progress: Progress | None):
     """Drain faster-whisper's lazy generator (decoding happens here), reporting progress.
 
-    Returns the segments and the mean word probability (None without words).
+    Returns the segments and (mean word probability, fallback share), None without speech.
     """
     from ingest.transcript import Segment
 
-    segments, probabilities = [], []
+    segments, probabilities, spoken, fallback = [], [], 0.0, 0.0
     for raw in raw_segments:
         text = raw.text.strip()
         if text:
             segments.append(Segment(_seconds(raw.start), _seconds(raw.end), text,
                                     _words(raw.words)))
             probabilities += [float(w.probability) for w in raw.words or [] if w.word.strip()]
+            length = max(float(raw.end) - float(raw.start), 0.0)
+            spoken += length
+            fallback += length if (getattr(raw, "temperature", 0.0) or 0.0) > 0 else 0.0
         if progress is not None:
             progress(min(float(raw.end), total), total)
     if progress is not None:
         progress(total, total)
-    return segments, (sum(probabilities) / len(probabilities) if probabilities else None)
+    return segments, (sum(probabilities) / len(probabilities) if probabilities else None,
+                      fallback / spoken if spoken else None)

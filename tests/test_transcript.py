@@ -169,6 +169,22 @@ def test_mandarin_speech_with_the_english_model_warns(tmp_path, monkeypatch):
     assert "tagged 'zh'" in transcript.notes[0] and "--language zh" in transcript.notes[0]
 
 
+def test_asr_warnings_name_the_signal_and_the_fix():
+    from ingest.transcript import asr_notes
+    from models.asr import AsrInfo
+
+    def notes(probability, fallback, model="tiny.en", language=None, tag=None):
+        return asr_notes(AsrInfo(model, "en", None, 60.0, probability, fallback), language, tag)
+
+    assert notes(0.9, 0.0) == [] and notes(None, None) == []
+    (lost,) = notes(0.75, 0.9)  # confident-looking words, but decoding kept failing
+    assert "90% of the speech re-decoded" in lost and "--language CODE" in lost
+    (unsure,) = notes(0.4, 0.0, model="small", language="de")
+    assert "0.40" in unsure and "--asr-model medium" in unsure and "--language" not in unsure
+    (tagged,) = notes(0.9, 0.0, tag="ja")
+    assert "tagged 'ja'" in tagged and "--language ja" in tagged
+
+
 def test_asr_model_rules():
     assert default_asr_model("cpu") == "tiny.en"
     assert default_asr_model("cpu", "en-US") == "tiny.en"

@@ -114,7 +114,7 @@ def test_removing_a_video_removes_its_frame_vectors(tiny_clip, lecture_with_srt,
     assert store.count() == 0 and lib.search("volcanoes") == []
 
 
-def test_without_clip_weights_text_and_ocr_still_work(lecture_with_srt, tmp_path):
+def test_without_clip_weights_text_and_ocr_still_work(lecture_with_srt, tmp_path, monkeypatch):
     (result,) = ingest([lecture_with_srt], options=FAST).results
     assert result.status == "ingested" and result.spans["ocr"] >= 6
     assert any("search by picture is off" in n for n in result.notes)
@@ -124,6 +124,18 @@ def test_without_clip_weights_text_and_ocr_still_work(lecture_with_srt, tmp_path
     Image.new("RGB", (64, 36), "red").save(image)
     out = runner.invoke(app, ["search", "--image", str(image)])
     assert out.exit_code == 1 and "needs CLIP weights" in out.stderr
+
+    # No frame was embedded, so a text search never tries CLIP (offline, that would
+    # cost a failed download on every question).
+    def no_clip(*args, **kwargs):
+        raise AssertionError("CLIP loaded for a library without frame vectors")
+
+    monkeypatch.setattr("models.clip.load_clip", no_clip)
+    library = Library()
+    try:
+        assert library.search("on screen", k=3)
+    finally:
+        library.close()
 
 
 def test_audio_only_has_no_frames_and_no_error(lecture_audio_only, monkeypatch):
