@@ -221,3 +221,10 @@ def test_help_is_fast_and_imports_nothing_heavy():
                                text=True, check=True).stdout
     for command in ("ingest", "ask", "search", "list", "remove", "clip", "eval"):
         assert command in help_text
+
+
+def test_empty_questions_and_missing_pictures_are_refused_plainly(tmp_path):
+    for args in (["ask", "  "], ["search", ""], ["search", "--image", str(tmp_path / "no.png")]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "empty" in result.output or "does not exist" in result.output

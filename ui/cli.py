@@ -163,6 +163,8 @@ def ask(
     json_: JsonOpt = False,
 ):
     """Answer a question with cited clips (video + start–end)."""
+    if not question.strip():
+        raise typer.BadParameter("the question is empty", param_hint="QUESTION")
     with user_errors():
         answer, streamed = _answer(question, _library(), video=video, k=k, vlm=vlm,
                                    stream=not json_)
@@ -216,7 +218,8 @@ def _read_line() -> str | None:
 @app.command()
 def search(
     query: Annotated[str | None, typer.Argument(help="What to look for (words).")] = None,
-    image: Annotated[Path | None, typer.Option(help="Find frames that look like this picture.")] = None,
+    image: Annotated[Path | None, typer.Option(help="Find frames that look like this picture.",
+                                               exists=True, dir_okay=False)] = None,
     k: Annotated[int, typer.Option("--k", "-k", help="Number of results.")] = 10,
     video: VideoOpt = None,
     json_: JsonOpt = False,
@@ -227,6 +230,8 @@ def search(
 
     if (query is None) == (image is None):
         raise typer.BadParameter("give a QUERY or --image PATH (one of them)")
+    if query is not None and not query.strip():
+        raise typer.BadParameter("the query is empty", param_hint="QUERY")
     with user_errors():
         library = _library()
         scope = library.find_video(video).id if video else None
