@@ -11,7 +11,7 @@ topical one (library-wide), timed as:
   evidence qa.answer.gather: question classes, time parsing, focusing, search;
   answer   qa.answer.ask(vlm="none"): the whole LangChain chain to a cited answer.
 The ratio is each row's p50 over the baseline's p50 in the same run.
-Time to first token with Qwen3-VL needs a GPU: not measured here.
+Time to first token with Qwen3-VL needs a GPU: bench/answer_ttft.py.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> dict:
     results.append(measure(f"{meta['hours']:g} h library", big, args.queries))
     for result in results:
         print_table(result)
-    print("\nQwen3-VL time to first token: needs a GPU (bench/vlm_prefill.py), not measured here.")
+    print("\nQwen3-VL time to first token: needs a GPU (bench/answer_ttft.py), not measured here.")
     summary = {"results": results, "torch_threads": threads, "loadavg": loadavg(),
                "seconds": round(time.perf_counter() - started, 1)}
     print(json.dumps(summary))
