@@ -147,6 +147,18 @@ def test_add_page_shows_live_per_stage_progress_and_failures():
     assert "**b.mp4**: /data/b.mp4: file not found" in _texts(at.error)
 
 
+def test_add_page_shows_what_an_ingest_noted():
+    note = "low ASR confidence (mean word probability 0.28) with the English-only model tiny.en"
+    _fake_job("20000101-000000-cccccc", [
+        {"event": "files", "paths": ["/data/zh.mp4"]},
+        {"event": "result", "path": "/data/zh.mp4", "status": "ingested", "video_id": "ab12",
+         "title": "zh", "notes": [note]},
+        {"event": "end", "failed": 0}], pid=os.getpid())
+    at = page("add").run()
+    assert not at.exception
+    assert f"Note: {note}" in _texts(at.caption)
+
+
 # ---------------------------------------------------------------- video, ask, search
 
 

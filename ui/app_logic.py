@@ -319,6 +319,7 @@ class FileProgress:
     error: str | None = None
     video_id: str | None = None
     title: str | None = None
+    notes: list[str] = field(default_factory=list)  # what was skipped or doubtful (IngestResult)
 
     @property
     def name(self) -> str:
@@ -365,6 +366,7 @@ def fold_events(events: Iterable[dict]) -> tuple[list[FileProgress], bool]:
             f = files.setdefault(e["path"], FileProgress(e["path"]))
             f.status, f.error = e["status"], e.get("error")
             f.video_id, f.title, f.stage = e.get("video_id"), e.get("title"), "done"
+            f.notes = list(e.get("notes") or [])
         elif kind == "end":
             ended = True
     return list(files.values()), ended

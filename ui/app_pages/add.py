@@ -115,6 +115,8 @@ def _file(f: logic.FileProgress, job_id: str) -> None:
         line.success(f"**{f.name}**: {f.status}", icon=":material/check_circle:")
         if f.video_id and button.button("Open", key=f"open-{job_id}-{f.path}"):
             common.goto("video", video_id=f.video_id)
+        for note in f.notes:
+            st.caption(f"Note: {note}")
         return
     st.markdown(f"**{f.name}** · {f.stage}")
     for stage, fraction in f.stages.items():
