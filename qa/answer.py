@@ -36,6 +36,14 @@ def _shown(citation) -> str:
     return quote
 
 
+def _without_bare_frames(citations: list[Citation]) -> list[Citation]:
+    """Drop a textless frame when on-screen text covers the same moment: quoting
+    "video frame" beside the words on that frame tells the reader nothing more."""
+    read = {(c.video_id, c.start, c.end) for c in citations if c.kind == "ocr"}
+    return [c for c in citations if not (c.kind == "frame" and not c.text.strip()
+                                         and (c.video_id, c.start, c.end) in read)]
+
+
 def extractive_answer(question: str, evidence: Evidence, library: Library) -> Answer:
     """Quote the evidence; say plainly when there is none."""
     if not evidence.spans:
@@ -49,7 +57,7 @@ def extractive_answer(question: str, evidence: Evidence, library: Library) -> An
         lines += [f"[{n}] {fmt_range(c.start, c.end)} {_quote(c.text, 240)}"
                   for n, c in enumerate(citations, 1)]
     elif evidence.mode == "time":
-        citations = citations_from_spans(evidence.spans, videos, merge=True)
+        citations = _without_bare_frames(citations_from_spans(evidence.spans, videos, merge=True))
         where = (fmt_ts(evidence.time.start) if evidence.time.is_point
                  else fmt_range(evidence.time.start, evidence.time.end))
         lines = [f'At {where} in "{evidence.video.title}":']
