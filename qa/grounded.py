@@ -65,6 +65,23 @@ def _inside(t: float, item: Citation) -> bool:
     return item.start - TIME_TOLERANCE_S <= t <= item.end + TIME_TOLERANCE_S
 
 
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_EN_TIME_CUE = re.compile(r"(?:at|around|near|approximately|roughly)\b|.*\b(?:mark|in|into)$",
+                          re.IGNORECASE)
+
+
+def _worded_times(text: str) -> list[tuple[int, int, float, float]]:
+    """Times written in words that surely mean a moment of the video: Chinese ones, and
+    English ones cued as a position ("at 25 minutes", "the 3 minute mark", "25 minutes
+    in"); "after 10 minutes of setup" may be a length, so it is left alone. Clocks are
+    TIMES' job."""
+    from qa.timeparse import find_time_references
+
+    return [(s, e, lo, hi) for s, e, lo, hi in find_time_references(text)
+            if not CLOCK.search(text[s:e])
+            and (_CJK.search(text[s:e]) or _EN_TIME_CUE.match(text[s:e]))]
+
+
 class Validator:
     """Checks an answer sentence by sentence against the evidence items (1-based)."""
 
@@ -97,24 +114,31 @@ class Validator:
     def _times(self, sentence: str, cited: list[int]) -> str:
         """Every time must lie in evidence the sentence cites: a time inside other evidence
         gets that citation added; one inside none is corrected to the sentence's first
-        citation, or removed when the sentence cites nothing. `cited` grows in place."""
-        def check(m: re.Match) -> str:
-            seconds = [_clock_seconds(c) for c in m.groups() if c]
+        citation, or removed when the sentence cites nothing. `cited` grows in place.
+
+        Clocks ("25:00", "1:05–1:20") first, then times in words ("第25分钟", "25分30秒",
+        "at 25 minutes in"), which a model answering in the question's language writes.
+        """
+        def check(written: str, seconds: list[float]) -> str:
             holder = self._holder(seconds, cited)
             if holder is not None:
                 if holder in cited:
-                    return m.group(0)
+                    return written
                 cited.append(holder)
-                self.notes.append(f"cited [{holder}] for {m.group(0)}")
-                return f"{m.group(0)} [{holder}]"
+                self.notes.append(f"cited [{holder}] for {written}")
+                return f"{written} [{holder}]"
             if cited:
                 item = self.items[cited[0] - 1]
-                self.notes.append(f"corrected {m.group(0)} to {fmt_range(item.start, item.end)}")
+                self.notes.append(f"corrected {written} to {fmt_range(item.start, item.end)}")
                 return fmt_range(item.start, item.end)
-            self.notes.append(f"removed {m.group(0)}: not inside any evidence")
+            self.notes.append(f"removed {written}: not inside any evidence")
             return ""
 
-        return TIMES.sub(check, sentence)
+        text = TIMES.sub(lambda m: check(m.group(0), [_clock_seconds(c) for c in m.groups() if c]),
+                         sentence)
+        for start, end, lo, hi in reversed(_worded_times(text)):
+            text = text[:start] + check(text[start:end], sorted({lo, hi})) + text[end:]
+        return text
 
     def sentence(self, sentence: str) -> str:
         noted = len(self.notes)

@@ -500,6 +500,25 @@ def parse_time_reference(question: str, duration: float | None = None) -> TimeRe
     return _resolve(best, question, duration)
 
 
+def find_time_references(text: str) -> list[tuple[int, int, float, float]]:
+    """Every positional time reference in `text` as (char start, char end, lo s, hi s),
+    left to right, without overlaps (the longest wins where two start together).
+
+    For checking times someone else wrote (a model's answer), so "the last N minutes",
+    which needs the video's length, is left out.
+    """
+    atoms = _find_atoms(text)
+    candidates = sorted(
+        (c for c in _range_candidates(text, atoms) + _first_last_candidates(text, atoms)
+         + _point_candidates(text, atoms) if not c.last_n),
+        key=lambda c: (c.start, -(c.end - c.start)))
+    out: list[tuple[int, int, float, float]] = []
+    for c in candidates:
+        if not out or c.start >= out[-1][1]:
+            out.append((c.start, c.end, c.lo, c.hi))
+    return out
+
+
 def relative_shift(text: str) -> float | None:
     """Signed seconds for a follow-up such as "two minutes later" (+120) or "10秒前" (-10).
 

@@ -72,6 +72,25 @@ def test_invented_times_and_citations_are_fixed(lecture_library, fake_vlm):
     assert_grounded(answer)
 
 
+def test_times_written_in_chinese_words_are_checked_too(lecture_library, fake_vlm):
+    """A model answering a Chinese question writes times as words (第N分钟, N分N秒): an
+    invented one must not survive just because it is not a clock."""
+    sentence, t = lecture_library.sentence_at(2)
+    minutes, secs = divmod(int(t), 60)
+    said = f"{minutes}分{secs}秒" if minutes else f"{secs}秒"
+    fake_vlm.enqueue(f"在{said}，讲者解释了反向传播 [1]。第40分钟又讲了一遍。"
+                     "他在1小时5分时总结了内容 [1]。")
+    answer = ask(f"第{int(t)}秒讲了什么？", library=lecture_library.library, vlm=fake_vlm)
+    assert answer.mode == "vlm"
+    (cited,) = answer.citations
+    assert cited.start <= t <= cited.end
+    text = answer.answer
+    assert text.startswith(f"在{said}，讲者解释了反向传播 [1]。")  # true: kept as written
+    assert "第40分钟" not in text and "又讲了一遍" in text  # invented, uncited: removed
+    assert "1小时5分" not in text and fmt_range(cited.start, cited.end) in text  # corrected
+    assert "removed 第40分钟: not inside any evidence" in answer.notes
+
+
 def test_a_time_inside_uncited_evidence_gets_its_citation(lecture_library, fake_vlm):
     items, _, _ = grounded.evidence_items(gather(TOPICAL, lecture_library.library),
                                           lecture_library.library)

@@ -270,3 +270,13 @@ def test_relative_shift(text, seconds):
 )
 def test_relative_shift_none(text):
     assert relative_shift(text) is None
+
+
+def test_find_time_references_lists_every_moment_in_an_answer():
+    from qa.timeparse import find_time_references
+
+    text = "在25分30秒提到了它，1小时到1小时10分之间讨论了细节；讲了5分钟。At 3:00 she stops."
+    found = [(text[s:e], lo, hi) for s, e, lo, hi in find_time_references(text)]
+    assert found == [("在25分30秒", 1530, 1530), ("1小时到1小时10分之间", 3600, 4200),
+                     ("At 3:00", 180, 180)]
+    assert find_time_references("the last 2 minutes") == []  # needs the video's length
