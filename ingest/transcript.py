@@ -314,10 +314,9 @@ def get_transcript(path, info, *, language: str | None = None, asr_model: str | 
     if info.has_audio:
         from models.asr import model_label, transcribe
 
+        tagged = _known_tag(info.audio_language)
         segments, asr_info = transcribe(path, model=asr_model, language=language,
-                                        progress=progress,
-                                        language_hint=_known_tag(info.audio_language))
+                                        progress=progress, language_hint=tagged)
         return Transcript(segments, f"asr:{model_label(asr_info.model)}",
-                          language=asr_info.language,
-                          notes=asr_notes(asr_info, language, _known_tag(info.audio_language)))
+                          language=asr_info.language, notes=asr_notes(asr_info, language, tagged))
     return Transcript([], "none", language=primary_language(language))

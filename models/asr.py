@@ -156,8 +156,8 @@ def transcribe(path, model: str | None = None, language: str | None = None,
     named = model or settings().asr_model
     name = named or default_asr_model(device, language)
     whisper = None
-    if not (named or language) and default_asr_model(device, language_hint) != name:
-        hinted = default_asr_model(device, language_hint)
+    hinted = None if named or language else default_asr_model(device, language_hint)
+    if hinted is not None and hinted != name:
         try:  # a tagged non-English track: the multilingual default, when it can be had
             whisper, name = load_whisper(hinted, device), hinted
         except ModelNotFound:  # offline without it: the English default, and a note (ingest)

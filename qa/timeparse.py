@@ -476,6 +476,13 @@ def _point_candidates(question: str, atoms: list[_Atom]) -> list[_Candidate]:
     return out
 
 
+def _candidates(text: str) -> list[_Candidate]:
+    """Every reading of a time in `text`: ranges, first/last N, points (may overlap)."""
+    atoms = _find_atoms(text)
+    return (_range_candidates(text, atoms) + _first_last_candidates(text, atoms)
+            + _point_candidates(text, atoms))
+
+
 def _resolve(cand: _Candidate, question: str, duration: float | None) -> TimeRef | None:
     text = question[cand.start:cand.end]
     if not cand.last_n:
@@ -491,9 +498,7 @@ def parse_time_reference(question: str, duration: float | None = None) -> TimeRe
 
     `duration` (seconds) is only needed to resolve "the last N minutes".
     """
-    atoms = _find_atoms(question)
-    candidates = (_range_candidates(question, atoms) + _first_last_candidates(question, atoms)
-                  + _point_candidates(question, atoms))
+    candidates = _candidates(question)
     if not candidates:
         return None
     best = min(candidates, key=lambda c: (c.start, -(c.end - c.start)))
@@ -507,11 +512,8 @@ def find_time_references(text: str) -> list[tuple[int, int, float, float]]:
     For checking times someone else wrote (a model's answer), so "the last N minutes",
     which needs the video's length, is left out.
     """
-    atoms = _find_atoms(text)
-    candidates = sorted(
-        (c for c in _range_candidates(text, atoms) + _first_last_candidates(text, atoms)
-         + _point_candidates(text, atoms) if not c.last_n),
-        key=lambda c: (c.start, -(c.end - c.start)))
+    candidates = sorted((c for c in _candidates(text) if not c.last_n),
+                        key=lambda c: (c.start, -(c.end - c.start)))
     out: list[tuple[int, int, float, float]] = []
     for c in candidates:
         if not out or c.start >= out[-1][1]:
