@@ -20,6 +20,8 @@ app = typer.Typer(
 )
 eval_app = typer.Typer(help="Measure retrieval quality on an eval set.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+export_app = typer.Typer(help="Export the library as training data.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 NlOpt = Annotated[bool, typer.Option("--nl", help="With --json: one JSON object per line.")]
@@ -352,6 +354,53 @@ def eval_retrieval(
     _out(f"within video: hit@1 {metrics['hit@1']:.3f}  hit@5 {metrics['hit@5']:.3f}  MRR {metrics['mrr']:.3f}")
     _out(f"library-wide: right video@1 {metrics['library_video_hit@1']:.3f}  hit@1 {metrics['library_hit@1']:.3f}")
     _out(f"latency: p50 {metrics['p50_ms']:.1f} ms  p95 {metrics['p95_ms']:.1f} ms")
+
+
+@export_app.command("sft")
+def export_sft(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write the dataset to (LLaMA-Factory's dataset_dir).")],
+    video: Annotated[list[str] | None, typer.Option(
+        "--video", "-v", help="Video id, id prefix or title; repeat for more (default: all).")] = None,
+    kinds: Annotated[str, typer.Option(
+        help="Example kinds: chapters (summaries), timed (what is said when), ocr (text on screen).")]
+        = "chapters,timed,ocr",
+    max_clip_s: Annotated[float, typer.Option(help="Longest clip, in seconds.")] = 60.0,
+    fps: Annotated[float | None, typer.Option(help="Re-encode clips at this frame rate (default: copy).")] = None,
+    val: Annotated[float, typer.Option(help="Fraction of videos held out for validation.")] = 0.1,
+    seed: Annotated[int, typer.Option(help="Seed for the split and the questions asked.")] = 0,
+    include_fallback: Annotated[bool, typer.Option(
+        "--include-fallback", help="Also chapters summarised from the transcript (no VLM).")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Print counts, clip minutes and disk size; cut nothing.")] = False,
+    json_: JsonOpt = False,
+):
+    """Write a LLaMA-Factory video fine-tuning dataset (sharegpt) with clips cut from the library."""
+    from qa.export import ExportOptions, export_sft as run_export, plan_export
+    from ui.progress import stage_progress
+    from ui.render import export_lines
+
+    with user_errors():
+        options = ExportOptions(videos=tuple(video or ()), seed=seed, max_clip_s=max_clip_s,
+                                kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()),
+                                fps=fps, val=val, include_fallback=include_fallback)
+        with stage_progress() as progress:
+            if dry_run:
+                summary, report = plan_export(out_dir, options, _library(), progress).summary(), None
+            else:
+                report = run_export(out_dir, options, _library(), progress)
+                summary = report.plan
+    if json_:
+        from dataclasses import asdict
+
+        _out(_dumps(asdict(report) if report else {"dry_run": True, **summary}))
+    else:
+        _out("\n".join(export_lines(summary, report)))
+    for note in summary["notes"]:
+        _err(f"Note: {note}")
+    for line in report.failed if report else ():
+        _err(f"Error: {line}")
+    if report and report.failed:
+        raise typer.Exit(code=1)
 
 
 @app.command("ui")
