@@ -119,6 +119,7 @@ def plan_export(out_dir: str | Path, options: ExportOptions, library,
     out_dir = Path(out_dir).expanduser().resolve()
     if out_dir.exists() and not out_dir.is_dir():
         raise MediaError(out_dir, "exists and is not a folder")
+    _read_info(out_dir / DATASET_INFO)  # fail before cutting, not after
     notes: list[str] = []
     videos = _usable_videos(_selected(options, library), notes)
     train, val = split_videos([v.id for v in videos], options.val, options.seed)
