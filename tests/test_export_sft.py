@@ -270,9 +270,13 @@ def test_same_seed_same_dataset_and_existing_dataset_info_entries_are_kept(in_ho
 
 def test_fps_reencodes_clips_at_that_rate(in_home, tmp_path):
     out = tmp_path / "fps"
-    vidqa("export", "sft", str(out), "--kinds", "ocr", "--video", "second", "--fps", "2")
+    result = vidqa("export", "sft", str(out), "--kinds", "ocr", "--video", "second", "--fps", "2",
+                   "--json")
+    report = json.loads(result.stdout)
     rows = json.loads((out / "vidqa_train.json").read_text())
-    assert rows
+    assert rows and not report["dry_run"] and report["failed"] == []
+    assert report["cut"] == len(rows) == report["examples"]["train"]["ocr"]
+    assert report["files"] == ["dataset_info.json", "vidqa_train.json"]
     for row in rows:
         with av.open(str(out / row["videos"][0])) as container:
             frames = sum(1 for _ in container.decode(video=0))

@@ -390,9 +390,9 @@ def export_sft(
                 report = run_export(out_dir, options, _library(), progress)
                 summary = report.plan
     if json_:
-        from dataclasses import asdict
-
-        _out(_dumps(asdict(report) if report else {"dry_run": True, **summary}))
+        done = {"cut": report.cut, "reused": report.reused, "failed": report.failed,
+                "files": report.files} if report else {}
+        _out(_dumps({"dry_run": report is None, **summary, **done}))
     else:
         _out("\n".join(export_lines(summary, report)))
     for note in summary["notes"]:
