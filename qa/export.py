@@ -154,13 +154,17 @@ def _usable_videos(videos: list[Video], notes: list[str]) -> list[Video]:
             notes.append(f"{video.title}: skipped (audio only: a video model needs pictures)")
         elif not Path(video.path).is_file():
             notes.append(f"{video.title}: skipped ({video.path} is missing; moved or deleted?)")
+        elif video.size is not None and Path(video.path).stat().st_size != video.size:
+            # its transcript and text describe the old content: clips would not match answers
+            notes.append(f"{video.title}: skipped ({video.path} changed since it was ingested; "
+                         "vidqa ingest it again)")
         else:
             usable.append(video)
     return usable
 
 
 def _video_examples(video: Video, options: ExportOptions, library, notes: list[str]) -> list[Example]:
-    kinds, max_s, out = set(options.kinds), options.max_clip_s, []
+    kinds, max_s = set(options.kinds), options.max_clip_s
     made = []
     if "chapters" in kinds:
         made.append(chapter_examples(video.id, library.spans(video.id, ("chapter",)),
@@ -171,10 +175,8 @@ def _video_examples(video: Video, options: ExportOptions, library, notes: list[s
                                    video.duration, max_s, rng))
     if "ocr" in kinds:
         made.append(ocr_examples(video.id, library.spans(video.id, ("ocr",)), video.duration, max_s))
-    for examples in made:
-        out += examples.items
-        notes += [f"{video.title}: {n}" for n in examples.notes]
-    return out
+    notes += [f"{video.title}: {n}" for examples in made for n in examples.notes]
+    return [e for examples in made for e in examples.items]
 
 
 def _clip_name(example: Example, fps: float | None) -> str:
@@ -223,30 +225,35 @@ def export_sft(out_dir: str | Path, options: ExportOptions, library,
     if not plan.clips:
         raise ConfigError("nothing to export: no examples in the chosen videos and kinds"
                           + (f" ({'; '.join(plan.notes)})" if plan.notes else ""))
-    failed, cut = [], 0
+    failed: list[str] = []
+    lost: set[str] = set()  # clip paths that could not be cut: their examples are left out
     todo = [c for c in plan.clips if not c.ready]
     for n, clip in enumerate(todo, 1):
         try:
             _cut(plan.out_dir, clip, options.fps)
-            cut += 1
         except MediaError as e:
             failed.append(str(e))
-            clip.path = ""  # no file: the example is left out
+            lost.add(clip.path)
         if progress:
             progress("cutting clips", n, len(todo))
-    kept = [c for c in plan.clips if c.path]
-    plan.clips = kept
-    files = write_dataset(plan.out_dir, kept)
+    plan.clips = [c for c in plan.clips if c.path not in lost]
+    files = write_dataset(plan.out_dir, plan.clips)
     _remove_parts(plan.out_dir)
-    return ExportReport(plan.summary(), cut, len(kept) - cut, failed, files)
+    cut = len(todo) - len(lost)
+    return ExportReport(plan.summary(), cut, len(plan.clips) - cut, failed, files)
 
 
 def _cut(out_dir: Path, clip: PlannedClip, fps: float | None) -> None:
+    import av
+
     from qa.clips import cut_clip
 
     final = out_dir / clip.path
     part = final.with_name(final.stem + PART_SUFFIX)
-    cut_clip(clip.source, clip.example.start, clip.example.end, part, fps=fps)
+    try:
+        cut_clip(clip.source, clip.example.start, clip.example.end, part, fps=fps)
+    except av.FFmpegError as e:  # the keyframe probe could not read the file
+        raise MediaError(clip.source, f"not readable as media any more ({e})") from e
     if not clip_plays(part, clip.example.duration):
         part.unlink(missing_ok=True)
         raise MediaError(clip.source, f"the clip {clip.example.start:.2f}-{clip.example.end:.2f} s "

@@ -393,12 +393,41 @@ def test_videos_a_video_model_cannot_use_are_skipped_with_a_reason(tmp_path):
     videos = [Video("a", None, "transcript only", 10.0),
               Video("b", str(real), "podcast", 10.0, has_video=False, has_audio=True),
               Video("c", str(tmp_path / "gone.mp4"), "moved", 10.0, has_video=True),
-              Video("d", str(real), "talk", 10.0, has_video=True)]
+              Video("d", str(real), "edited", 10.0, has_video=True, size=5000),
+              Video("e", str(real), "talk", 10.0, has_video=True, size=1)]
     notes: list[str] = []
-    assert [v.id for v in _usable_videos(videos, notes)] == ["d"]
+    assert [v.id for v in _usable_videos(videos, notes)] == ["e"]
     assert notes == ["transcript only: skipped (transcript only, no media file was ingested)",
                      "podcast: skipped (audio only: a video model needs pictures)",
-                     f"moved: skipped ({tmp_path / 'gone.mp4'} is missing; moved or deleted?)"]
+                     f"moved: skipped ({tmp_path / 'gone.mp4'} is missing; moved or deleted?)",
+                     f"edited: skipped ({real} changed since it was ingested; vidqa ingest it again)"]
+
+
+def test_a_video_that_cannot_be_cut_is_reported_and_the_others_are_still_exported(
+        sft_home, tmp_path, monkeypatch):
+    """The second lecture's file is overwritten with junk of the same size (disk corruption)."""
+    from index.library import Library
+    from vidqa.settings import settings
+
+    monkeypatch.setenv("VIDQA_HOME", str(tmp_path / "home"))
+    source = Library(replace(settings(), home=sft_home[0]))
+    target = Library()
+    for video in source.videos():
+        spans = [replace(s, id="") for s in source.spans(video.id, ("transcript", "ocr"))]
+        if video.title == "second":
+            junk = tmp_path / "second.mp4"
+            junk.write_bytes(b"\0" * video.size)
+            video = replace(video, path=str(junk))
+        target.add_video(video, spans)
+    source.close()
+    target.close()
+    out = tmp_path / "out"
+    result = vidqa("export", "sft", str(out), "--kinds", "ocr", "--val", "0", code=1)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert errors and all(line.startswith(f"Error: {tmp_path / 'second.mp4'}: ") for line in errors)
+    rows = json.loads((out / "vidqa_train.json").read_text())
+    assert rows and {r["vidqa"]["title"] for r in rows} == {"lecture"}
+    assert all(os.path.isfile(out / r["videos"][0]) for r in rows)
 
 
 def test_llamafactory_reads_the_dataset_when_it_is_installed(exported):
