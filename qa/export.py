@@ -123,7 +123,7 @@ def plan_export(out_dir: str | Path, options: ExportOptions, library,
     notes: list[str] = []
     videos = _usable_videos(_selected(options, library), notes)
     train, val = split_videos([v.id for v in videos], options.val, options.seed)
-    if options.val > 0 and not val:
+    if options.val > 0 and len(videos) == 1:
         notes.append("one video: nothing held out for validation (the split is by video)")
     split_of = {**{i: "train" for i in train}, **{i: "val" for i in val}}
     clips: list[PlannedClip] = []
