@@ -100,13 +100,17 @@ class Library:
             return None
 
     @contextmanager
-    def writing(self) -> Iterator[None]:
-        """One writer at a time across processes (the app and a CLI ingest, say)."""
+    def writing(self, *, recover: bool = True) -> Iterator[None]:
+        """One writer at a time across processes (the app and a CLI ingest, say).
+
+        Holding it, nothing is half-written except by a writer that crashed; unless told
+        not to, that writer's unfinished removals and versions are cleaned up first."""
         with open(self.cfg.home / "write.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 self.refresh()  # never write through a client that missed another's writes
-                self._recover_locked()
+                if recover:
+                    self._recover_locked()
                 yield
                 self._seen_version = self.catalog.data_version()
             finally:
@@ -134,8 +138,8 @@ class Library:
         Destructive ones (remove) pass `exact`: a stray letter must never pick a video."""
         ref = ref.strip()
         if not ref:
-            raise VideoNotFound("the video reference is empty: give an id (4+ characters) or a title "
-                                "(see 'vidqa list')")
+            raise VideoNotFound("the video reference is empty: give an id (4+ characters) or a "
+                                f"title; {self._candidates()}")
         by_id = self.catalog.videos_by_id_prefix(ref) if len(ref) >= 4 else []
         candidates = [
             lambda: [v for v in by_id if v.id == ref],
@@ -154,7 +158,17 @@ class Library:
             if len(match) > 1:
                 names = ", ".join(f"{v.id[:8]} ({v.title})" for v in match[:5])
                 raise VideoNotFound(f"{ref!r} matches several videos: {names}; use an id")
+        if exact:
+            raise VideoNotFound(f"no video has the id prefix or exact title {ref!r}; "
+                                f"{self._candidates()}")
         raise VideoNotFound(f"no video in the library matches {ref!r} (see 'vidqa list')")
+
+    def _candidates(self, shown: int = 5) -> str:
+        videos = self.catalog.videos(limit=shown + 1)
+        if not videos:
+            return "the library is empty"
+        names = ", ".join(f"{v.id[:8]} ({v.title})" for v in videos[:shown])
+        return f"videos: {names}" + (", ... (see 'vidqa list')" if len(videos) > shown else "")
 
     # -- writing ------------------------------------------------------------
     def add_video(self, video: Video, spans: list[Span], *, summary: dict | None = None,
@@ -234,9 +248,10 @@ class Library:
         """Mark (readers stop seeing it), delete vectors, delete rows, delete thumbnails."""
         if self.catalog.video(video_id) is None:
             return False
+        stores = self._client.stores()  # an unreachable server fails here, before any change
         self.catalog.set_status(video_id, "removing")
         ids = self.catalog.all_span_ids(video_id)
-        for store in self._client.stores():
+        for store in stores:
             store.delete(ids)
         self.catalog.delete_video(video_id)
         for folder in (self.cfg.thumbs_dir / video_id, self.cfg.home / "posters" / video_id):
@@ -284,9 +299,8 @@ class Library:
             self._drop_stale()
 
     # -- checking -------------------------------------------------------------
-    def missing_vectors(self, video_id: str) -> dict[str, tuple[int, int]]:
-        """collection -> (vectors expected, vectors present) for each collection of the
-        video's current version that lacks some; empty when the video is complete."""
+    def vector_counts(self, video_id: str) -> dict[str, tuple[int, int]]:
+        """collection -> (vectors the video's current version needs, vectors present)."""
         video = self.catalog.video(video_id)
         if video is None:
             return {}
@@ -301,9 +315,20 @@ class Library:
                 continue
             names = self._index_names(video, role)
             found = max((len(self._client.store(n).present(ids)) for n in names), default=0)
-            if found < len(ids):
-                out[names[0] if len(names) == 1 else role] = (len(ids), found)
+            out[names[0] if len(names) == 1 else f"{role} vectors"] = (len(ids), found)
         return out
+
+    def missing_vectors(self, video_id: str) -> dict[str, tuple[int, int]]:
+        """Like vector_counts, only the collections that lack some; empty when complete."""
+        return {n: (want, found) for n, (want, found) in self.vector_counts(video_id).items()
+                if found < want}
+
+    def reembed(self, video_id: str) -> int:
+        """Write the text vectors of the video's current version again (after a lost write)."""
+        with self.writing(recover=False):
+            spans = self.catalog.spans(video_id, TEXT_KINDS)
+            self._embed_spans(spans)
+        return len(spans)
 
     def _index_names(self, video: Video, role: str) -> list[str]:
         """The collections that should hold the video's vectors of one role (text | frame).

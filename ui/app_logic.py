@@ -422,7 +422,7 @@ def recent_jobs(cfg: Settings | None = None, limit: int = 10) -> list[JobState]:
 
 def remove_video(video_id: str) -> str:
     """Remove through `vidqa remove` in a child process (the app itself never writes)."""
-    proc = subprocess.run([sys.executable, "-m", "ui.cli", "remove", video_id], check=False,
+    proc = subprocess.run([sys.executable, "-m", "ui.cli", "remove", video_id, "--yes"], check=False,
                           capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if proc.returncode != 0:
         raise VidqaError(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else
