@@ -99,7 +99,7 @@ def _check_videos(library: Library, report: DoctorReport) -> None:
         if missing:
             text_index = text_index or library.text_vectors.name
             # text vectors come back from the catalog's text; CLIP ones need the media
-            fixable = all(n == text_index for n in missing)
+            fixable = all(n in (text_index, "text vectors") for n in missing)
             report.findings.append(Finding(
                 "missing_vectors", video.id,
                 f"{video.title}: " + ", ".join(f"{found} of {want} vectors in {n}"

@@ -257,7 +257,7 @@ def _reader_loop(home: Path, stop: threading.Event, seen: list, problems: list) 
     while not stop.is_set():
         titles, hits, counts = reader.run(look)
         seen.append(titles)
-        if titles != ["lecture"] or not hits or not all(counts):
+        if titles != ["lecture"] or not any("dense" in h.matched for h in hits) or not all(counts):
             problems.append((titles, len(hits), counts))
 
 
