@@ -34,6 +34,7 @@ TEXT_KINDS = ("transcript", "chapter", "ocr")
 SEARCH_KINDS = (*TEXT_KINDS, "frame")
 CANDIDATES = 50  # per retriever, before fusion
 KIND_OVERFETCH = 4  # dense candidates fetched per kept one when only some kinds are wanted
+SEARCH_ATTEMPTS = 3  # a search that overlapped another process's commit runs again
 
 
 class Library:
@@ -351,9 +352,21 @@ class Library:
     def search(self, query: str, *, k: int = 10, video_id: str | None = None,
                kinds: Iterable[str] = SEARCH_KINDS) -> list[Hit]:
         """Hybrid search: dense text + BM25 over transcript/chapter/OCR spans, plus CLIP
-        text->frame when frames were embedded; fused by RRF, same-moment hits merged."""
-        self.refresh()
-        kinds = tuple(kinds)
+        text->frame when frames were embedded; fused by RRF, same-moment hits merged.
+
+        Vectors and catalog are read at different instants: if another process switched a
+        video to a new version in between (its old vector ids then resolve to nothing),
+        the search runs again on a fresh client, so no reader sees a half-switched result."""
+        for _ in range(SEARCH_ATTEMPTS):
+            self.refresh()
+            version = self.catalog.data_version()
+            hits = self._search_once(query, k=k, video_id=video_id, kinds=tuple(kinds))
+            if self.catalog.data_version() == version:
+                break
+        return hits
+
+    def _search_once(self, query: str, *, k: int, video_id: str | None,
+                     kinds: tuple[str, ...]) -> list[Hit]:
         text_kinds = tuple(k for k in kinds if k in TEXT_KINDS)
         rankings: dict[str, list[str]] = {}
         by_id: dict[str, Span] = {}

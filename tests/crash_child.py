@@ -4,6 +4,7 @@
 
 POINT is one of
   stage:NAME            when ingest reports stage NAME (probe, transcript, spans, frames, ...)
+  pausestage:NAME       at that stage: touch $CRASH_DIR/paused, wait for $CRASH_DIR/go
   after:CLASS.METHOD    right after that method returns (CLASS: Catalog, Library, VectorStore)
   before:CLASS.METHOD   right before it runs
   pause:CLASS.METHOD    after it returns: touch $CRASH_DIR/paused, wait for $CRASH_DIR/go
@@ -68,7 +69,7 @@ def _wrap(action: str, target: str) -> None:
     setattr(owner, method, wrapped)
 
 
-def _at_stage(stage: str) -> None:
+def _at_stage(action: str, stage: str) -> None:
     import ingest.pipeline as pipeline
 
     original = pipeline.ingest_file
@@ -76,7 +77,7 @@ def _at_stage(stage: str) -> None:
     def ingest_file(path, library, options, progress):
         def watch(p, name, done, total):
             if name == stage:
-                die()
+                _act("pause" if action == "pausestage" else "kill")
             progress(p, name, done, total)
 
         return original(path, library, options, watch)
@@ -89,7 +90,10 @@ def main(argv: list[str]) -> int:
     hash_embed.install()
     for point in argv[:split]:
         action, target = point.split(":", 1)
-        _at_stage(target) if action == "stage" else _wrap(action, target)
+        if action in ("stage", "pausestage"):
+            _at_stage(action, target)
+        else:
+            _wrap(action, target)
     from ui.cli import app
 
     return app(argv[split + 1:], prog_name="vidqa")

@@ -224,6 +224,37 @@ def test_kill_between_new_version_and_old_removal_of_a_changed_file(base_home, l
     assert_whole(home, ["lecture", "lecture"])
 
 
+def _wait_paused(proc: subprocess.Popen, crash_dir: Path) -> None:
+    while not (crash_dir / "paused").exists() and proc.poll() is None:
+        time.sleep(0.05)  # polling for the child's handshake, not a timed guess
+    assert proc.poll() is None, _finish(proc)
+
+
+def test_re_adding_a_file_while_its_removal_runs_keeps_it(base_home, lecture_with_srt, tmp_path):
+    """The app's remove-then-re-add: the ingest must not see the video as 'unchanged' and
+    then lose it to the removal that was still running."""
+    home = _copy(base_home, tmp_path / "readd")
+    lib = _library(home)
+    video_id = lib.videos()[0].id
+    lib.close()
+    removing, adding = tmp_path / "removing", tmp_path / "adding"
+    removing.mkdir(), adding.mkdir()
+    remover = _spawn(home, ["pause:Catalog.set_status"], "remove", video_id, "--yes",
+                     CRASH_DIR=str(removing))
+    _wait_paused(remover, removing)  # marked 'removing', nothing deleted yet
+    adder = _spawn(home, ["pausestage:transcript"], "ingest", str(lecture_with_srt), *FAST,
+                   "--json", CRASH_DIR=str(adding))
+    _wait_paused(adder, adding)  # it looked the video up while the removal was under way
+    (adding / "go").touch()
+    (removing / "go").touch()
+    assert _finish(remover)[0] == 0
+    code, out, err = _finish(adder)
+    assert code == 0, err
+    assert json.loads(out)["results"][0]["status"] == "ingested"
+    assert_whole(home, ["lecture"])
+    assert_clean(home)
+
+
 # -- two writers, readers during writes --------------------------------------------------
 
 def test_two_writers_at_once_both_land_whole(base_home, lecture_with_srt, tmp_path):
@@ -273,9 +304,7 @@ def test_readers_see_exactly_one_version_throughout_a_replace(base_home, lecture
             crash_dir.mkdir()
             proc = _spawn(home, [point], "ingest", str(lecture_with_srt), "--force", *FAST,
                           CRASH_DIR=str(crash_dir))
-            while not (crash_dir / "paused").exists() and proc.poll() is None:
-                time.sleep(0.05)  # polling for the child's handshake, not a timed guess
-            assert proc.poll() is None, _finish(proc)
+            _wait_paused(proc, crash_dir)
             before = len(seen)
             while len(seen) < before + 3:  # the loop reads a few times while the writer waits
                 time.sleep(0.05)
