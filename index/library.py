@@ -42,6 +42,7 @@ class Library:
         self.cfg = cfg or settings()
         self.cfg.home.mkdir(parents=True, exist_ok=True)
         self.catalog = Catalog(self.cfg.catalog_path)
+        self.reopens = 0  # times refresh() reopened Chroma after another process's commit
 
     def close(self) -> None:
         self.reset_vectors()
@@ -72,6 +73,7 @@ class Library:
         if "_client" not in self.__dict__ or self.catalog.data_version() == self._seen_version:
             return False
         self.reset_vectors()
+        self.reopens += 1
         return True
 
     def reset_vectors(self) -> None:
