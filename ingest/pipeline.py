@@ -94,10 +94,14 @@ def _ingest_one(path: Path, library: Library, options: IngestOptions, step, resu
     video_id = content_id(path)
     result.video_id, result.title, result.duration = video_id, path.stem, info.duration
     if library.has_ready(video_id) and not options.force:
-        old = library.catalog.video(video_id)
-        result.status, result.transcript_source = "unchanged", old.transcript_source
-        result.spans = library.catalog.counts(video_id)
-        return
+        missing = library.missing_vectors(video_id)  # e.g. an interrupted removal's leftovers
+        if not missing:
+            old = library.catalog.video(video_id)
+            result.status, result.transcript_source = "unchanged", old.transcript_source
+            result.spans = library.catalog.counts(video_id)
+            return
+        result.notes.append("re-indexed: the stored version was incomplete (" + ", ".join(
+            f"{found} of {want} vectors in {name}" for name, (want, found) in missing.items()) + ")")
     step("transcript", 0.0, info.duration)
     transcript = get_transcript(
         path, info, language=options.language, asr_model=options.asr_model,

@@ -25,7 +25,17 @@ app.add_typer(export_app, name="export")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 NlOpt = Annotated[bool, typer.Option("--nl", help="With --json: one JSON object per line.")]
-VideoOpt = Annotated[str | None, typer.Option("--video", "-v", help="Video id, id prefix or title.")]
+
+
+def _video_ref(value: str | None) -> str | None:
+    """An empty --video (an unset shell variable) is a mistake, never "the whole library"."""
+    if value is not None and not value.strip():
+        raise typer.BadParameter("the video reference is empty (give an id or a title)")
+    return value
+
+
+VideoOpt = Annotated[str | None, typer.Option("--video", "-v", help="Video id, id prefix or title.",
+                                              callback=_video_ref)]
 
 
 def _out(text: str) -> None:
@@ -262,14 +272,60 @@ def list_videos(
     _print_rows(rows, json_ or nl, nl, video_line, "The library is empty: vidqa ingest PATH")
 
 
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
 @app.command()
-def remove(video: Annotated[str, typer.Argument(help="Video id, id prefix or title.")]):
+def remove(
+    video: Annotated[str, typer.Argument(help="Video id prefix (4+ characters) or its whole title.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Don't ask (needed when stdin is not a terminal).")] = False,
+):
     """Remove a video and everything indexed for it."""
     with user_errors():
         library = _library()
-        target = library.find_video(video)
+        target = library.find_video(video, exact=True)
+        if not yes:
+            if not _stdin_is_terminal():
+                _err(f"Error: not removing {target.id[:12]} ({target.title}) without --yes: "
+                     "stdin is not a terminal to ask on")
+                raise typer.Exit(code=1)
+            if not typer.confirm(f"Remove {target.id[:12]} ({target.title}) and its index?",
+                                 err=True):
+                _err("Nothing removed.")
+                raise typer.Exit(code=1)
         library.remove(target.id)
     _out(f"removed {target.id}  {target.title}")
+
+
+@app.command()
+def doctor(
+    repair: Annotated[bool, typer.Option("--repair", help="Fix what can be fixed.")] = False,
+    json_: JsonOpt = False,
+):
+    """Check the library: catalog vs vector counts, leftovers of interrupted writes, moved files."""
+    from dataclasses import asdict
+
+    from index import doctor as checks
+
+    with user_errors():
+        library = _library()
+        report = checks.check(library)
+        if repair and report.findings:
+            report = checks.repair(library, report)
+    if json_:
+        _out(_dumps({**asdict(report), "healthy": report.healthy}))
+    else:
+        _out(f"{len(report.videos)} videos checked")
+        for f in report.findings:
+            state = " (repaired)" if f.repaired else "" if f.fixable else " (needs you)"
+            _out(f"{f.problem:18}  {f.detail}{state}")
+        if not report.findings:
+            _out("no problems found")
+        elif not report.healthy and not repair:
+            _err("Run vidqa doctor --repair to fix what can be fixed.")
+    if not report.healthy:
+        raise typer.Exit(code=1)
 
 
 @app.command()
