@@ -289,6 +289,12 @@ def clip(
             from vidqa.errors import MediaError
 
             raise MediaError(target.title, "no media file was ingested for this video (transcript only)")
+        if t0 >= target.duration:
+            from vidqa.errors import MediaError
+            from vidqa.timefmt import fmt_ts
+
+            raise MediaError(target.path, f"the clip starts at {fmt_ts(t0)}, after the video "
+                                          f"ends ({fmt_ts(target.duration)})")
         out, how = cut_clip(target.path, t0, min(t1, target.duration), output)
     _out(f"wrote {out} ({how}, {min(t1, target.duration) - t0:.2f} s)")
 
