@@ -215,3 +215,40 @@ def test_no_transcript_without_audio(tmp_path):
                     str(silent)], check=True)
     transcript = get_transcript(silent, probe(silent))
     assert (transcript.source, transcript.segments) == ("none", [])
+
+
+def test_sidecar_cues_past_the_end_are_dropped_and_reversed_cues_repaired(tmp_path):
+    """10,000 s of cues for a 9 s clip were indexed and cited at 1710 s."""
+    from media import make_tone_video
+
+    from index.library import Library
+    from ingest.pipeline import IngestOptions, ingest
+
+    clip = make_tone_video(tmp_path / "short.mp4", seconds=9)
+    cues = [(1.0, 3.0, "Opening words about volcanoes."),
+            (4.0, 2.5, "A cue whose end time is before its start."),  # reversed
+            (6.0, 8.5, "Closing words about glaciers.")]
+    cues += [(t, t + 4.0, f"Words for another film, number {t // 10}.") for t in range(10, 10_000, 10)]
+    srt = "".join(f"{n}\n{_srt(a)} --> {_srt(b)}\n{text}\n\n" for n, (a, b, text) in enumerate(cues, 1))
+    (tmp_path / "short.srt").write_text(srt)
+
+    (result,) = ingest([clip], options=IngestOptions(vlm="none", frames=False)).results
+    assert result.status == "ingested", result.error
+    notes = " | ".join(result.notes)
+    assert "999 subtitle cues start after the media ends (0:09), the last at 2:46:30: dropped" in notes
+    assert "1 subtitle cue ended before it started" in notes
+    library = Library()
+    try:
+        spans = library.spans(result.video_id)
+        assert spans and all(s.end <= 9.0 + 0.05 for s in spans), [(s.start, s.end) for s in spans]
+        text = " ".join(s.text for s in spans)
+        assert "another film" not in text and "end time is before its start" in text
+    finally:
+        library.close()
+    segments = get_transcript(clip, probe(clip)).segments
+    assert [(s.start, s.end) for s in segments] == [(1.0, 3.0), (4.0, 6.0), (6.0, 8.5)]
+
+
+def _srt(seconds: float) -> str:
+    ms = round(seconds * 1000)
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
