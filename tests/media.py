@@ -314,6 +314,25 @@ def make_broken(out_dir) -> dict[str, Path]:
     return {"truncated": truncated, "not_media": not_media, "empty": empty, "text": text}
 
 
+CORRUPT_BYTES = 4000  # bytes of noise written over the middle of the media data
+
+
+def make_corrupt_packet(src: Path, out: Path, seed: int = 0) -> Path:
+    """A copy of an mp4 with noise over the middle of its `mdat` box: the container is whole,
+    the packets around the middle are not (ffmpeg decodes the rest)."""
+    import random
+
+    data = bytearray(Path(src).read_bytes())
+    mdat = data.find(b"mdat")
+    if mdat < 0:
+        raise RuntimeError(f"{src}: no mdat box")
+    middle = mdat + (len(data) - mdat) // 2
+    noise = random.Random(seed)
+    data[middle:middle + CORRUPT_BYTES] = bytes(noise.randrange(256) for _ in range(CORRUPT_BYTES))
+    Path(out).write_bytes(bytes(data))
+    return Path(out)
+
+
 if __name__ == "__main__":  # `python tests/media.py OUT_DIR`: the sample lecture for `make demo`
     import sys
 
