@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -41,8 +42,14 @@ def _video_proto(at: AppTest):
     return videos[0].proto
 
 
+def _shown(markdown: str) -> str:
+    """Markdown source as a reader sees it: backslash escapes of punctuation resolved (media
+    text is escaped so it shows literally, ui.app_logic.md_text)."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
+
+
 def _texts(elements) -> str:
-    return "\n".join(e.value for e in elements)
+    return "\n".join(_shown(e.value) for e in elements)
 
 
 def _said(media: Path, first_word: str) -> dict:
@@ -116,7 +123,20 @@ def test_library_lists_videos_problems_and_confirms_removal(home, monkeypatch):
     assert removed == [video_id] and f"removed {video_id}" in _texts(at.success)
 
 
-def test_add_page_saves_uploads_inside_home_and_reports_bad_paths(monkeypatch):
+@pytest.fixture
+def loopback():
+    """The app as `vidqa ui` serves it: bound to 127.0.0.1 (AppTest leaves it unset)."""
+    from streamlit import config
+
+    previous = config.get_option("server.address")
+    config.set_option("server.address", "127.0.0.1")
+    try:
+        yield
+    finally:
+        config.set_option("server.address", previous)
+
+
+def test_add_page_saves_uploads_inside_home_and_reports_bad_paths(monkeypatch, loopback):
     started = []
     monkeypatch.setattr(logic, "start_ingest_job",
                         lambda paths, force=False, **kw: started.append((paths, force)) or "job")

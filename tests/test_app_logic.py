@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -86,9 +87,14 @@ def test_save_upload_stays_in_media_dir_and_never_overwrites(tmp_path):
     assert all(logic.is_inside(p, cfg.media_dir) for p in (first, second, third))
 
 
-def test_path_ingest_only_on_loopback():
-    assert logic.path_ingest_allowed("127.0.0.1") and logic.path_ingest_allowed(None)
-    assert not logic.path_ingest_allowed("0.0.0.0")
+def test_path_ingest_only_on_loopback(monkeypatch):
+    assert logic.path_ingest_allowed("127.0.0.1") and logic.path_ingest_allowed("localhost")
+    assert logic.path_ingest_allowed("::1") and logic.path_ingest_allowed("127.0.0.2")
+    assert not logic.path_ingest_allowed("0.0.0.0") and not logic.path_ingest_allowed("10.1.2.3")
+    # No address: `streamlit run ui/app.py` bound every interface (it was taken for loopback).
+    assert not logic.path_ingest_allowed(None) and not logic.path_ingest_allowed("")
+    monkeypatch.setenv("VIDQA_ALLOW_PATH_INGEST", "1")  # a trusted network, said explicitly
+    assert logic.path_ingest_allowed(None) and logic.path_ingest_allowed("0.0.0.0")
 
 
 def test_save_upload_size_limit():
@@ -174,8 +180,26 @@ def test_chips_and_grouping():
 
 def test_answer_markdown_and_stream():
     text = "At 0:20:\n[1] costs $5 and $6"
-    assert logic.answer_markdown(text) == "At 0:20:  \n[1] costs \\$5 and \\$6"
+    # brackets are escaped too now: an answer quotes media text, shown literally (issue #10)
+    assert logic.answer_markdown(text) == "At 0:20:  \n\\[1\\] costs \\$5 and \\$6"
     assert "".join(logic.stream_chunks(text)) == text
+
+
+# Markdown, HTML and Streamlit syntax a subtitle, OCR line, summary or title could carry.
+HOSTILE = ["![x](http://host/x.png)", "[click](http://host/a)", "<img src=http://host/y.png>",
+           "<http://host/b>", "http://host/c.png", ":red[alert] :material/home: :smile:",
+           "**bold** _it_ `code` ~~gone~~", "# heading", "1. list", "- item", "$x^2$",
+           "&lt;b&gt; <script>alert(1)</script>", "a | b\n--|--"]
+LIVE_MARKDOWN = re.compile(r"(?<!\\)(!\[|\]\(|<[A-Za-z/]|https?:|[*_`~$#|&]|:[a-z])")
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_media_text_never_renders_as_markdown(text):
+    for rendered in (logic.md_text(text), logic.answer_markdown(text)):
+        assert not LIVE_MARKDOWN.search(rendered), rendered
+        # what a reader sees is the text itself
+        assert re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", rendered).replace("  \n", "\n") == text
+    assert logic.md_text("Intro talk · 0:05–0:20") == "Intro talk · 0:05–0:20"  # clocks stay plain
 
 
 def test_streamlit_command_is_headless_loopback_without_stats():
@@ -282,3 +306,50 @@ def test_a_selection_cannot_take_a_time_question(library_home, monkeypatch):
             logic.answer_question("what was said at 0:20?", library, [video.id, "other"])
         answer = logic.answer_question("why do volcanoes erupt", library, [video.id, "other"])
     assert answer.citations and "olcano" in answer.citations[0].text
+
+
+# ---------------------------------------------------------------- the app's process
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(c) for c in path.read_text().split()] if path.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")  # a zombie is dead, just not reaped yet
+    return not (stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z")
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads children from /proc")
+def test_sigterm_to_vidqa_ui_stops_its_streamlit_child(tmp_path):
+    import signal
+
+    from test_browser import _free_port, _wait_healthy
+
+    port, log = _free_port(), tmp_path / "ui.log"
+    with open(log, "wb") as out:  # its own session: only the parent gets the signal
+        proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "ui", "--port", str(port)],
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    children = []
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}", proc, log)
+        children = _children(proc.pid)
+        assert children, "vidqa ui runs streamlit as a child process"
+        proc.send_signal(signal.SIGTERM)  # the parent only, as a service manager would
+        proc.wait(timeout=20)
+        deadline = time.monotonic() + 10
+        while any(map(_alive, children)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(map(_alive, children)), f"streamlit {children} outlived vidqa ui"
+    finally:
+        for pid in [proc.pid, *children]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        proc.wait()
