@@ -45,7 +45,7 @@ def _video_proto(at: AppTest):
 def _shown(markdown: str) -> str:
     """Markdown source as a reader sees it: backslash escapes of punctuation resolved (media
     text is escaped so it shows literally, ui.app_logic.md_text)."""
-    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace(logic.WORD_JOINER, "")
 
 
 def _texts(elements) -> str:
@@ -255,3 +255,85 @@ def test_search_by_image_explains_when_frames_are_not_indexed(home):
     at.file_uploader(key="search_image").set_value(("red.png", png.getvalue(), "image/png")).run()
     assert not at.exception
     assert "CLIP" in _texts(at.info)
+
+
+# ---------------------------------------------------------------- media text is text
+
+
+def build_hostile_library(home: Path, url: str) -> str:
+    """A library whose one video carries Markdown/HTML in every text that comes from media
+    (title, transcript, on-screen text, chapter title/summary/key points, video summary),
+    all pointing at `url`. Returns the video id."""
+    from media import make_tone_video
+
+    from index.library import Library
+    from index.records import Span, Video
+    from ingest.probe import content_id, probe
+
+    media = home.parent / "media-in"
+    media.mkdir(parents=True, exist_ok=True)
+    path = make_tone_video(media / "talk [x](y) *z*.mp4", seconds=9)
+    vid = content_id(path)
+    image, link = f"![x]({url}/x.png)", f"[click]({url}/a)"
+    hostile = f"{image} {link} <img src={url}/y.png> :red[alert] **bold** $x$ volcanoes"
+    spans = [Span(vid, 0.5, 3.0, "transcript", image, "srt"),
+             Span(vid, 3.5, 6.0, "transcript", f"{link} <{url}/b> volcanoes erupt", "srt"),
+             Span(vid, 6.5, 8.5, "transcript", f":red[alert] {url}/c.png volcanoes", "srt"),
+             Span(vid, 1.0, 8.0, "ocr", f"{image} volcanoes on screen", "ocr"),
+             Span(vid, 0.0, 9.0, "chapter", hostile, "transcript",
+                  {"title": image, "summary": hostile, "key_points": [link, image]})]
+    info = probe(path)
+    video = Video(vid, str(path), path.stem, info.duration, has_video=True, has_audio=True,
+                  transcript_source="srt")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VIDQA_HOME", str(home))
+        library = Library()
+        try:
+            library.add_video(video, spans, summary={"summary": hostile, "assessment": link,
+                                                     "source": "test"})
+        finally:
+            library.close()
+    return vid
+
+
+# Markdown or HTML from the media, left live: an image, a link, a tag, a URL, a directive.
+LIVE = re.compile(r"(?<!\\)(!\[|\]\(|<img|<http|https?:|:red\[|\*\*bold)")
+
+
+def _all_text(at: AppTest) -> list[str]:
+    """Every string the app handed to an element that renders Markdown."""
+    values = [e.value for kind in ("markdown", "caption", "title", "header", "subheader", "error",
+                                   "info", "warning", "success") for e in getattr(at, kind)]
+    values += [s for b in at.button for s in (b.label, b.proto.help)]
+    values += [e.label for e in at.expander]
+    return values
+
+
+@pytest.fixture
+def hostile_home(tmp_path, monkeypatch):
+    home = tmp_path / "hostile-home"
+    vid = build_hostile_library(home, "http://media.invalid")
+    monkeypatch.setenv("VIDQA_HOME", str(home))
+    return vid
+
+
+def test_media_text_is_shown_as_text_on_every_page(hostile_home):
+    shown = []
+    for name, act in [("library", None), ("video", None),
+                      ("video", lambda at: at.text_input(key="video_search").input("volcanoes")),
+                      ("search", lambda at: at.text_input(key="search_query").input("volcanoes")),
+                      ("ask", lambda at: at.chat_input(key="ask_input").set_value(
+                          "what was said at 0:01?"))]:
+        at = page(name).run()
+        if act is not None:
+            act(at).run()
+        assert not at.exception, (name, at.exception)
+        texts = _all_text(at)
+        live = [t for t in texts if LIVE.search(t)]
+        assert not live, (name, live)
+        shown += map(_shown, texts)
+    everything = "\n".join(shown)
+    # ... and the text itself is there, literally, as a reader sees it
+    assert "talk [x](y) *z*" in everything  # the title
+    assert "![x](http://media.invalid/x.png)" in everything  # transcript, chapter, OCR
+    assert "[click](http://media.invalid/a)" in everything

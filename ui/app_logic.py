@@ -140,11 +140,18 @@ def video_summary_row(video, counts: dict[str, int]) -> dict:
 _MARKDOWN_SPECIAL = re.compile(r"[\\`*_{}\[\]()#+\-.!|<>~&$=^\"]|:(?=[A-Za-z/\[])")
 
 
+# GFM turns bare "http://..." and "www...." into links after escapes are resolved: a word
+# joiner (U+2060, invisible) after the scheme keeps them text.
+_AUTOLINK = re.compile(r"(?i)\b(https?|ftp|www)(?=:|\.)")
+WORD_JOINER = "\u2060"
+
+
 def md_text(text: str) -> str:
     """Text that came from media (transcripts, OCR, summaries, titles, chapter labels, quotes,
     file names) for a Streamlit element that renders Markdown: shown as text, never as
     Markdown/HTML. A subtitle line `![x](http://host/x.png)` must not make the browser fetch."""
-    return _MARKDOWN_SPECIAL.sub(lambda m: "\\" + m.group(0), str(text))
+    text = _AUTOLINK.sub(lambda m: m.group(1) + WORD_JOINER, str(text))
+    return _MARKDOWN_SPECIAL.sub(lambda m: "\\" + m.group(0), text)
 
 
 def answer_markdown(text: str) -> str:
