@@ -337,3 +337,68 @@ def test_media_text_is_shown_as_text_on_every_page(hostile_home):
     assert "talk [x](y) *z*" in everything  # the title
     assert "![x](http://media.invalid/x.png)" in everything  # transcript, chapter, OCR
     assert "[click](http://media.invalid/a)" in everything
+
+
+# ---------------------------------------------------------------- add: what may be ingested
+
+
+def test_path_ingest_is_off_unless_bound_to_loopback_or_allowed(monkeypatch):
+    at = page("add").run()  # server.address unset: `streamlit run ui/app.py` binds every interface
+    assert "Ingest by path is off" in _texts(at.info) and "VIDQA_ALLOW_PATH_INGEST=1" in _texts(at.info)
+    assert not [t for t in at.text_input if t.key == "add_path"]
+    monkeypatch.setenv("VIDQA_ALLOW_PATH_INGEST", "1")
+    at = page("add").run()
+    assert at.text_input(key="add_path") is not None and "Ingest by path is off" not in _texts(at.info)
+
+
+def test_a_text_file_by_path_is_refused_like_the_cli_does(broken_files, monkeypatch, loopback):
+    started = []
+    monkeypatch.setattr(logic, "start_ingest_job", lambda paths, **kw: started.append(paths))
+    at = page("add").run()
+    at.text_input(key="add_path").input(str(broken_files["text"])).run()
+    at.button(key="ingest_path").click().run()
+    assert f"{broken_files['text']}: not a media file (a text file" in _texts(at.error)
+    assert started == []
+
+
+def test_a_file_cannot_be_added_again_while_its_removal_runs(home, lecture_with_srt, monkeypatch,
+                                                             loopback):
+    started = []
+    monkeypatch.setattr(logic, "start_ingest_job", lambda paths, **kw: started.append(paths))
+    marker = settings().home / "removing" / f"{_only_video_id()}.json"
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps({"video_id": _only_video_id(), "title": "lecture",
+                                  "path": str(lecture_with_srt), "pid": os.getpid()}))
+    try:
+        at = page("add").run()
+        assert "Removing **lecture**… it can be added again" in _texts(at.info)
+        at.text_input(key="add_path").input(str(lecture_with_srt)).run()
+        at.button(key="ingest_path").click().run()
+        assert "lecture is still being removed" in _texts(at.error) and started == []
+        at.file_uploader(key="uploads").set_value(
+            [("again.mp4", lecture_with_srt.read_bytes(), "video/mp4")]).run()
+        at.button[0].click().run()  # the same content, uploaded
+        assert "again.mp4: lecture is still being removed" in _texts(at.error) and started == []
+        assert not (settings().media_dir / "again.mp4").exists()
+        library = page("library").run()
+        assert "Removing…" in _texts(library.caption)
+        assert not [b for b in library.button if b.key == f"remove-{_only_video_id()}"]
+    finally:
+        marker.unlink()
+    at = page("add").run()  # the removal ended: adding works again
+    at.text_input(key="add_path").input(str(lecture_with_srt)).run()
+    at.button(key="ingest_path").click().run()
+    assert started == [[str(lecture_with_srt.resolve())]]
+
+
+def test_a_reupload_of_library_content_keeps_no_copy(home, lecture_with_srt, monkeypatch):
+    started = []
+    monkeypatch.setattr(logic, "start_ingest_job",
+                        lambda paths, uploads=(), **kw: started.append((paths, list(uploads))))
+    data = lecture_with_srt.read_bytes()
+    at = page("add").run()
+    at.file_uploader(key="uploads").set_value([("lecture.mp4", data, "video/mp4")]).run()
+    at.button[0].click().run()
+    # the library's own file is ingested (it says "unchanged"); no lecture.mp4 piles up
+    assert started == [([str(lecture_with_srt.resolve())], [])]
+    assert not settings().media_dir.exists() or not any(settings().media_dir.iterdir())

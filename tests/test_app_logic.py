@@ -354,3 +354,101 @@ def test_sigterm_to_vidqa_ui_stops_its_streamlit_child(tmp_path):
             except ProcessLookupError:
                 pass
         proc.wait()
+
+
+# ---------------------------------------------------------------- what piles up in VIDQA_HOME
+
+
+def _wait_job(job: str, seconds: float = 60) -> logic.JobState:
+    deadline = time.monotonic() + seconds
+    while not (state := logic.read_job(job)).finished and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert state.finished, (settings().home / "jobs" / job / "log.txt").read_text()
+    return state
+
+
+def test_a_failed_upload_leaves_no_file(broken_files):
+    cfg = settings()
+    saved = logic.save_upload("notes.mp4", 10, io.BytesIO(broken_files["not_media"].read_bytes()))
+    state = _wait_job(logic.start_ingest_job([str(saved)], uploads=[str(saved)]))
+    assert [f.status for f in state.files] == ["failed"]
+    assert not saved.exists() and list(cfg.media_dir.iterdir()) == []
+
+
+def test_an_upload_that_breaks_off_leaves_no_file():
+    class Broken(io.BytesIO):
+        def read(self, *args):
+            raise OSError("connection reset")
+
+    with pytest.raises(OSError):
+        logic.save_upload("talk.mp4", 10, Broken(b"x"))
+    assert list(settings().media_dir.iterdir()) == []
+
+
+def test_the_same_upload_twice_keeps_one_file(library_home, monkeypatch):
+    monkeypatch.setenv("VIDQA_HOME", str(library_home.parent / "fresh-home"))
+    first = logic.save_upload("talk.mp4", 5, io.BytesIO(b"12345"))
+    second = logic.save_upload("talk.mp4", 5, io.BytesIO(b"12345"))
+    assert second.name == "talk-1.mp4"
+
+    class NoVideos:
+        class catalog:  # noqa: N801 - stands in for Library.catalog
+            video = staticmethod(lambda video_id: None)
+
+    assert logic.reuse_known_upload(second, NoVideos()) == first and not second.exists()
+    other = logic.save_upload("talk.mp4", 5, io.BytesIO(b"54321"))  # other content: kept
+    assert logic.reuse_known_upload(other, NoVideos()) == other and other.exists()
+
+
+def test_old_job_folders_are_pruned_but_never_a_running_one():
+    root = settings().home / "jobs"
+    old = time.time() - (logic.JOB_MAX_AGE_DAYS + 1) * 86_400
+    for n in range(6):
+        folder = root / f"2000010{n}-000000-aaaaa{n}"
+        folder.mkdir(parents=True)
+        (folder / "pid").write_text("999999999")  # its worker is gone
+        (folder / "events.jsonl").write_text(json.dumps({"event": "end", "failed": 0}) + "\n")
+    running = root / "19990101-000000-runnin"  # the oldest, but its worker is alive
+    running.mkdir()
+    (running / "pid").write_text(str(os.getpid()))
+    (running / "events.jsonl").write_text("")
+    for folder in root.iterdir():
+        os.utime(folder, (old, old) if folder.name.startswith("200001000") else None)
+    pruned = logic.prune_jobs(keep=3)
+    assert sorted(pruned) == ["20000100-000000-aaaaa0", "20000101-000000-aaaaa1",
+                              "20000102-000000-aaaaa2"]  # beyond the newest 3 (00 also too old)
+    assert sorted(p.name for p in root.iterdir()) == [
+        "19990101-000000-runnin", "20000103-000000-aaaaa3", "20000104-000000-aaaaa4",
+        "20000105-000000-aaaaa5"]
+    os.utime(root / "20000105-000000-aaaaa5", (old, old))
+    assert logic.prune_jobs(keep=3) == ["20000105-000000-aaaaa5"]  # too old, though recent by name
+
+
+def test_a_removal_is_visible_while_it_runs(library_home, lecture_with_srt, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    shutil.copytree(library_home, home)
+    monkeypatch.setenv("VIDQA_HOME", str(home))
+    with logic.LibraryReader().open() as library:
+        (video,) = library.videos()
+    import threading
+
+    seen = []
+    done = threading.Event()
+
+    def watch():
+        while not done.is_set():
+            seen.extend(r.video_id for r in logic.removals_in_progress())
+            if logic.being_removed(lecture_with_srt) is not None:
+                seen.append("by path")
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        out = logic.remove_video(video.id)
+    finally:
+        done.set()
+        watcher.join()
+    assert "removed" in out
+    assert video.id in seen and "by path" in seen  # seen while `vidqa remove` ran
+    assert logic.removals_in_progress() == [] and logic.being_removed(lecture_with_srt) is None
