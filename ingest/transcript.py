@@ -28,6 +28,7 @@ UTF8 = "utf-8-sig"  # also strips a byte-order mark, common in .srt files from W
 FALLBACK_ENCODING = "latin-1"  # older Western European subtitles; never fails to decode
 FFMPEG_TIMEOUT_S = 300  # extracting one subtitle stream reads the whole file once
 REPAIRED_CUE_MAX_S = 5.0  # a cue that ends before it starts is given at most this long (s)
+WRONG_FILE_SHARE = 0.1  # more cues than this share past the end: probably another file's
 
 # "talk.en.srt", "talk.zh-CN.vtt", "talk.pt_BR.srt": the tag between stem and extension.
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
@@ -209,9 +210,11 @@ def fit_to_duration(segments: list[Segment], duration: float) -> tuple[list[Segm
     dropped = [s for s in segments if s.start >= duration]
     if not dropped:
         return kept, []
-    return kept, [f"{len(dropped)} subtitle cue{'s' if len(dropped) > 1 else ''} start after the "
-                  f"media ends ({fmt_ts(duration)}), the last at {fmt_ts(dropped[-1].start)}: "
-                  "dropped (are these subtitles for this file?)"]
+    many = len(dropped) > len(segments) * WRONG_FILE_SHARE
+    return kept, [f"{len(dropped)} subtitle cue{'s start' if len(dropped) > 1 else ' starts'} "
+                  f"after the media ends ({fmt_ts(duration)}), the last at "
+                  f"{fmt_ts(dropped[-1].start)}: dropped"
+                  + (" (are these subtitles for this file?)" if many else "")]
 
 
 def _short(error: Exception) -> str:

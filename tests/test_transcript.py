@@ -235,7 +235,8 @@ def test_sidecar_cues_past_the_end_are_dropped_and_reversed_cues_repaired(tmp_pa
     (result,) = ingest([clip], options=IngestOptions(vlm="none", frames=False)).results
     assert result.status == "ingested", result.error
     notes = " | ".join(result.notes)
-    assert "999 subtitle cues start after the media ends (0:09), the last at 2:46:30: dropped" in notes
+    assert ("999 subtitle cues start after the media ends (0:09), the last at 2:46:30: dropped "
+            "(are these subtitles for this file?)") in notes
     assert "1 subtitle cue ended before it started" in notes
     library = Library()
     try:
