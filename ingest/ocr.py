@@ -35,6 +35,9 @@ MIN_LINE_ALNUM = 2  # a line needs at least this many letters/digits to count
 SIMILARITY = 0.8  # difflib ratio at or above which two frames show "the same" text
 OCR_BATCH = 8  # frames decoded at a time by ocr_video (memory: 8 x 1280x720x3 B = 22 MB)
 SOURCE = "ocr:rapidocr-ppocrv4"  # Span.source for on-screen text
+TITLE_TOP = 0.5  # a slide title starts in the upper half of the frame (fraction of height)
+TITLE_MAX_WORDS = 12
+TITLE_SIZE = 1.15  # with several lines, a title is this much taller than the median line
 
 # A run of >= 3 letters glued to digits, or digits glued to >= 3 letters: "STEP3", "3Steps".
 _LETTERS_DIGITS = re.compile(r"([^\W\d_]{3,})(?=\d)|(\d)(?=[^\W\d_]{3,})")
@@ -45,6 +48,7 @@ class OcrSpan(NamedTuple):
     start: float  # s
     end: float  # s
     text: str
+    title: str = ""  # the slide title among the lines (title_of), "" when none stands out
 
 
 @dataclass
@@ -140,6 +144,34 @@ def ocr_video(
     return out
 
 
+# ---------------------------------------------------------------- titles
+
+
+def _height(box: list[tuple[float, float]]) -> float:
+    ys = [y for _, y in box]
+    return max(ys) - min(ys)
+
+
+def title_of(item: OcrText) -> str:
+    """The slide title of a read: the upper, largest short line (or the only line), if any.
+
+    A lone line anywhere short enough counts (a title slide); among several, the
+    tallest in the upper half must stand out from the body text by TITLE_SIZE.
+    """
+    rows = [(box, line) for box, line in zip(item.boxes, item.lines, strict=False)
+            if len(line.split()) <= TITLE_MAX_WORDS and sum(c.isalpha() for c in line) >= 3]
+    if not rows or not item.boxes:
+        return ""
+    if len(item.lines) == 1:
+        return rows[0][1]
+    upper = [(box, line) for box, line in rows if min(y for _, y in box) < TITLE_TOP]
+    if not upper:
+        return ""
+    box, line = max(upper, key=lambda r: _height(r[0]))
+    median = float(np.median([_height(b) for b in item.boxes]))
+    return line if _height(box) >= TITLE_SIZE * median else ""
+
+
 # ---------------------------------------------------------------- spans
 
 
@@ -176,7 +208,7 @@ def dedupe_ocr(
 
 def _close(run: list[OcrText], end: float) -> OcrSpan:
     best = max(run, key=lambda i: (len(i.text), i.score))
-    return OcrSpan(run[0].time, max(end, run[0].time), best.text)
+    return OcrSpan(run[0].time, max(end, run[0].time), best.text, title_of(best))
 
 
 def ocr_spans(video_id: str, spans: Iterable[OcrSpan], source: str = SOURCE) -> list:
@@ -184,4 +216,4 @@ def ocr_spans(video_id: str, spans: Iterable[OcrSpan], source: str = SOURCE) -> 
     from index.records import Span
 
     return [Span(video_id=video_id, start=s.start, end=s.end, kind="ocr", text=s.text,
-                 source=source) for s in spans]
+                 source=source, extra={"title": s.title} if s.title else {}) for s in spans]
