@@ -124,12 +124,18 @@ def score(pseudos: Sequence[Pseudo], predict: Callable[[Pseudo], list[int]]) -> 
                   n_pred / n_true if n_true else 0.0)
 
 
-def _ours(embed) -> Callable[[Pseudo], list[int]]:
+def _ours(vectors: dict[str, np.ndarray]) -> Callable[[Pseudo], list[int]]:
     def predict(p: Pseudo) -> list[int]:
-        vectors = embed([s.text for s in p.sentences])
-        return find_boundaries(p.sentences, vectors, (0.0, p.duration))[0]
+        rows = np.stack([vectors[s.text] for s in p.sentences])
+        return find_boundaries(p.sentences, rows, (0.0, p.duration))[0]
 
     return predict
+
+
+def _embed_once(videos, embed) -> dict[str, np.ndarray]:
+    """Each distinct sentence embedded once (pseudo-videos reuse the same sentences)."""
+    texts = list(dict.fromkeys(s.text for sentences, _ in videos for s in sentences))
+    return dict(zip(texts, np.asarray(embed(texts)), strict=True))
 
 
 def _baseline(p: Pseudo) -> list[int]:
@@ -149,9 +155,10 @@ def evaluate_chapters(root: str | Path, *, count: int = PSEUDO_VIDEOS, natural_g
     if len(rows) < 2:
         raise VidqaError(f"{root / 'videos.jsonl'}: needs at least 2 videos to join, "
                          f"has {len(rows)}")
-    pseudos = build_pseudo_videos([_video_sentences(root, r) for r in rows], count=count,
-                                  natural_gaps=natural_gaps)
-    ours, baseline = score(pseudos, _ours(embed or text_vectors)), score(pseudos, _baseline)
+    videos = [_video_sentences(root, r) for r in rows]
+    pseudos = build_pseudo_videos(videos, count=count, natural_gaps=natural_gaps)
+    ours = score(pseudos, _ours(_embed_once(videos, embed or text_vectors)))
+    baseline = score(pseudos, _baseline)
     return {"videos": len(rows), "pseudo_videos": len(pseudos),
             "boundaries": sum(len(p.truth) for p in pseudos),
             "minutes": round(sum(p.duration for p in pseudos) / 60, 1),

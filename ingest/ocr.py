@@ -37,7 +37,7 @@ OCR_BATCH = 8  # frames decoded at a time by ocr_video (memory: 8 x 1280x720x3 B
 SOURCE = "ocr:rapidocr-ppocrv4"  # Span.source for on-screen text
 TITLE_TOP = 0.5  # a slide title starts in the upper half of the frame (fraction of height)
 TITLE_MAX_WORDS = 12
-TITLE_SIZE = 1.15  # with several lines, a title is this much taller than the median line
+TITLE_SIZE = 1.15  # with several lines, a title is this much taller than the others' median
 
 # A run of >= 3 letters glued to digits, or digits glued to >= 3 letters: "STEP3", "3Steps".
 _LETTERS_DIGITS = re.compile(r"([^\W\d_]{3,})(?=\d)|(\d)(?=[^\W\d_]{3,})")
@@ -168,8 +168,8 @@ def title_of(item: OcrText) -> str:
     if not upper:
         return ""
     box, line = max(upper, key=lambda r: _height(r[0]))
-    median = float(np.median([_height(b) for b in item.boxes]))
-    return line if _height(box) >= TITLE_SIZE * median else ""
+    others = [_height(b) for b in item.boxes if b is not box]
+    return line if _height(box) >= TITLE_SIZE * float(np.median(others)) else ""
 
 
 # ---------------------------------------------------------------- spans

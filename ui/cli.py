@@ -354,6 +354,36 @@ def eval_retrieval(
     _out(f"latency: p50 {metrics['p50_ms']:.1f} ms  p95 {metrics['p95_ms']:.1f} ms")
 
 
+@eval_app.command("chapters")
+def eval_chapters(
+    directory: Annotated[Path, typer.Argument(help="Eval set folder (videos.jsonl + transcripts).")],
+    pseudo_videos: Annotated[int, typer.Option(help="Pseudo-videos to build.")] = 20,
+    natural_gaps: Annotated[bool, typer.Option(
+        help="Keep each video's own lead-in/tail silence at the joins (a pause cue).")] = False,
+    limit: Annotated[int | None, typer.Option(help="Only the first N videos of the set.")] = None,
+    json_: JsonOpt = False,
+):
+    """Chapter boundaries on pseudo-videos (joined transcripts): F1 within ±10 s, Pk, WindowDiff,
+    ours beside nltk's TextTiling."""
+    from ingest.chapter_eval import evaluate_chapters
+
+    with user_errors():
+        metrics = evaluate_chapters(directory, count=pseudo_videos, natural_gaps=natural_gaps,
+                                    limit=limit)
+    if json_:
+        _out(_dumps(metrics))
+        return
+    _out(f"{metrics['pseudo_videos']} pseudo-videos from {metrics['videos']} videos, "
+         f"{metrics['minutes']} min, {metrics['boundaries']} true boundaries "
+         f"(joins {'with natural gaps' if natural_gaps else 'at the usual gap'})")
+    _out(f"{'':12} {'F1@±10s':>8} {'precision':>9} {'recall':>7} {'Pk':>6} {'WinDiff':>7} "
+         f"{'chapters/true':>13}")
+    for name in ("ours", "texttiling"):
+        m = metrics[name]
+        _out(f"{name:12} {m['f1']:8.3f} {m['precision']:9.3f} {m['recall']:7.3f} {m['pk']:6.3f} "
+             f"{m['windowdiff']:7.3f} {m['chapters_per_video']:13.2f}")
+
+
 @app.command("ui")
 def ui_command(
     port: Annotated[int, typer.Option(help="Port to serve the app on.")] = 8501,
