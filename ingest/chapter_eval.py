@@ -18,6 +18,7 @@ import random
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +64,7 @@ def build_pseudo_videos(videos: Sequence[tuple[list[Sentence], float]], *, count
                         natural_gaps: bool, seed: int = SEED) -> list[Pseudo]:
     """`count` concatenations of distinct videos (seeded, so every run scores the same set)."""
     rng = random.Random(seed)
-    gaps = [b.start - a.end for s, _ in videos for a, b in zip(s, s[1:])]
+    gaps = [b.start - a.end for s, _ in videos for a, b in pairwise(s)]
     join_gap = max(statistics.median(gaps), 0.0) if gaps else 0.5
     low, high = VIDEOS_PER_PSEUDO
     out = []

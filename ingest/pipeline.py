@@ -42,6 +42,7 @@ class FileResult:
     error: str | None = None
     notes: list[str] = field(default_factory=list)  # what was skipped or degraded, and why
     seconds: float = 0.0
+    ocr_frames: int = 0  # frames read by OCR (scene starts and text changes inside scenes)
 
 
 @dataclass
@@ -139,6 +140,7 @@ def _frames(path: Path, info, video: Video, spans: list[Span], result: FileResul
     visual = visual_spans(path, info, video.id, progress=lambda d, t: step("frames", d, t))
     spans += visual.spans
     scenes += visual.boundaries
+    result.ocr_frames = visual.ocr_frames
     result.notes += visual.notes
     if visual.vectors is None:
         return None

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 
@@ -37,6 +38,8 @@ PAUSE_SNAP_S, PAUSE_SNAP = 3.0, 2.0  # a boundary moves to a pause this long and
 # times the silence where it is (shorter pauses are breaths, not topic changes)
 MIN_CHAPTER_S = (10.0, 90.0)  # s, bounds of the shortest chapter (duration / 12 between)
 MAX_CHAPTERS_PER_MIN = 1.0  # guard rail on a runaway penalty: one boundary per minute at most
+SCENE_CUE_MIN_S = 20.0  # s: scene changes guide chapters only when scenes last this long on
+# average (slides); in a cut-heavy camera video the nearest cut says nothing about topics
 
 
 @dataclass(frozen=True)
@@ -163,11 +166,11 @@ def find_boundaries(sentences: Sequence[Sentence], vectors: np.ndarray,
                     span: tuple[float, float], cues: Cues | None = None,
                     penalty: float | None = None) -> tuple[list[int], list[str]]:
     """(indices of sentences that start a new chapter, the signals used)."""
-    cues = cues or Cues()
+    cues = _informative(cues or Cues(), span)
     if len(sentences) < 2 * MIN_SIZE:
         return [], ["transcript"]
     starts = np.array([s.start for s in sentences])
-    gaps = np.array([0.0] + [b.start - a.end for a, b in zip(sentences, sentences[1:])])
+    gaps = np.array([0.0] + [b.start - a.end for a, b in pairwise(sentences)])
     length = span[1] - span[0]
     per_sentence = max(length / len(sentences), 1e-3)
     min_size = max(MIN_SIZE, round(min_chapter_s(length) / per_sentence))
@@ -182,6 +185,14 @@ def find_boundaries(sentences: Sequence[Sentence], vectors: np.ndarray,
             *(["scenes"] if cues.scene_changes else []),
             *(["pauses"] if (gaps > PAUSE_FLOOR_S).any() else [])]
     return snapped, used
+
+
+def _informative(cues: Cues, span: tuple[float, float]) -> Cues:
+    """The cues, without scene changes when there are too many of them to mean anything."""
+    inside = [t for t in cues.scene_changes if span[0] < t < span[1]]
+    if len(inside) > (span[1] - span[0]) / SCENE_CUE_MIN_S:
+        return Cues(scene_changes=[], titles=cues.titles)
+    return Cues(scene_changes=inside, titles=cues.titles)
 
 
 def _strength(i: int, starts: np.ndarray, changes: list[float], cues: Cues) -> int:

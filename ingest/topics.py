@@ -203,7 +203,7 @@ def topic_chapters(segments, start: float, end: float, *, embed: Embed | None = 
     edges = [0, *cuts, len(found)]
     times = [float(start), *(found[i].start for i in cuts), float(end)]
     chapters, taken = [], set()
-    for (a, b), (t0, t1) in zip(pairwise(edges), pairwise(times)):
+    for (a, b), (t0, t1) in zip(pairwise(edges), pairwise(times), strict=True):
         title = slide_title(cues.titles, t0, t1, taken) if cues else ""
         taken.add(title)
         chapters.append(describe(found[a:b], vectors[a:b], embed, t0, t1, title))

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import wave
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 LEAD_IN_S = 0.5  # silence before the first sentence (s): whisper clips hard starts
@@ -349,7 +350,7 @@ def topic_timeline(topics=TOPICS) -> list[dict]:
                 for j, text in enumerate(topic.sentences)]
         out.append({"title": topic.title, "start": cues[0]["start"], "cues": cues})
         clock = cues[-1]["end"]
-    for item, after in zip(out, [*out[1:], None]):
+    for item, after in zip(out, [*out[1:], None], strict=True):
         item["end"] = after["start"] if after else round(clock + TAIL_S, 3)
     return out
 
@@ -374,7 +375,7 @@ def make_topic_lecture(out_dir, topics=TOPICS, *, size=(640, 360), stem="topics"
             pictures = [plain, shown, plain]
         else:
             pictures = [plain]
-        for picture, (a, b) in zip(pictures, zip(cuts, cuts[1:]), strict=True):
+        for picture, (a, b) in zip(pictures, pairwise(cuts), strict=True):
             lines += [f"file '{picture}'", f"duration {b - a:.3f}"]
     lines.append(lines[-2])  # the concat demuxer honours the last duration only when repeated
     listing = work / "slides.txt"

@@ -96,3 +96,12 @@ def test_lecture_slides_are_read_at_the_right_times(lecture):
         middle = (slide["start"] + slide["end"]) / 2
         assert any(s.start - 2.1 <= middle <= s.end + 2.1 for s in hits)
         assert all(slide["start"] - 0.1 <= s.start <= slide["end"] for s in hits)
+
+
+def test_a_line_added_under_the_same_slide_starts_a_new_span():
+    slide = "Why Volcanoes Erupt\nmagma, pressure and lava"
+    items = [OcrText(0, slide), OcrText(20, slide + "\nSample XK-4471"), OcrText(40, slide),
+             OcrText(42, slide.replace("magma", "rnagma"))]  # OCR noise is still the same text
+    spans = dedupe_ocr(items, interval=2.0)
+    assert [(s.start, s.end) for s in spans] == [(0, 20), (20, 40), (40, 44)]
+    assert "XK-4471" in spans[1].text

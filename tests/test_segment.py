@@ -4,6 +4,8 @@ from the chapter's own text; and the pseudo-video benchmark's scoring."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 
 from ingest.chapter_eval import Pseudo, boundary_f1, build_pseudo_videos, score
@@ -19,7 +21,7 @@ WORDS = ["photosynthesis sunlight chlorophyll leaves glucose carbon",
 def talk(per_topic: int = 12, step: float = 5.0, pause_at: dict | None = None) -> list[Sentence]:
     """Three topics of `per_topic` sentences, one every `step` s (extra silence in pause_at)."""
     out, t = [], 0.0
-    for k, words in enumerate(WORDS):
+    for words in WORDS:
         vocab = words.split()
         for j in range(per_topic):
             t += (pause_at or {}).get(len(out), 0.0)
@@ -98,9 +100,15 @@ def test_pseudo_videos_mark_their_joins_and_score_perfect_predictions():
     pseudos = build_pseudo_videos(videos, count=3, natural_gaps=False)
     for p in pseudos:
         assert p.truth and all(0 < i < len(p.sentences) for i in p.truth)
-        assert all(a.start < b.start for a, b in zip(p.sentences, p.sentences[1:]))
+        assert all(a.start < b.start for a, b in pairwise(p.sentences))
     perfect = score(pseudos, lambda p: p.truth)
     assert (perfect.f1, perfect.pk, perfect.windowdiff) == (1.0, 0.0, 0.0)
     none = score(pseudos, lambda p: [])
     assert none.f1 == 0.0 and none.pk > 0.2
     assert isinstance(pseudos[0], Pseudo)
+
+
+def test_a_cut_every_few_seconds_does_not_move_boundaries():
+    sentences = talk()
+    cuts = [float(t) for t in range(3, 180, 7)]  # a camera video: the nearest cut is noise
+    assert cut_times(sentences, Cues(scene_changes=cuts))[0] == [60.0, 120.0]

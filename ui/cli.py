@@ -18,7 +18,8 @@ app = typer.Typer(
     help="Ask a video library questions and get answers that cite the clips they came from.",
     no_args_is_help=True, add_completion=False, rich_markup_mode=None,
 )
-eval_app = typer.Typer(help="Measure retrieval quality on an eval set.", no_args_is_help=True)
+eval_app = typer.Typer(help="Measure retrieval and chapter quality on an eval set.",
+                       no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
