@@ -112,3 +112,40 @@ def test_a_cut_every_few_seconds_does_not_move_boundaries():
     sentences = talk()
     cuts = [float(t) for t in range(3, 180, 7)]  # a camera video: the nearest cut is noise
     assert cut_times(sentences, Cues(scene_changes=cuts))[0] == [60.0, 120.0]
+
+
+def _vtt(cues: list[tuple[float, float, str]]) -> str:
+    def ts(t):
+        return f"00:{int(t // 60):02d}:{t % 60:06.3f}"
+
+    return "WEBVTT\n\n" + "\n".join(f"{ts(a)} --> {ts(b)}\n{text}\n" for a, b, text in cues)
+
+
+def test_eval_chapters_command_scores_ours_beside_texttiling(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from ui.cli import app
+
+    (tmp_path / "transcripts").mkdir()
+    rows = []
+    for n, words in enumerate(WORDS):
+        vocab = words.split()
+        cues = [(1 + 5 * j, 5 + 5 * j, f"The {vocab[j % 6]} and the {vocab[(j + 2) % 6]}.")
+                for j in range(14)]
+        (tmp_path / "transcripts" / f"v{n}.vtt").write_text(_vtt(cues))
+        rows.append({"video_id": f"v{n}", "duration": 72.0, "transcript": f"transcripts/v{n}.vtt"})
+    (tmp_path / "videos.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    runner = CliRunner()
+    result = runner.invoke(app, ["eval", "chapters", str(tmp_path), "--pseudo-videos", "4",
+                                 "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.output)
+    assert metrics["pseudo_videos"] == 4 and metrics["boundaries"] >= 4
+    assert metrics["ours"]["f1"] >= 0.75 and set(metrics["texttiling"]) == set(metrics["ours"])
+    text = runner.invoke(app, ["eval", "chapters", str(tmp_path), "--pseudo-videos", "2"]).output
+    assert "ours" in text and "texttiling" in text and "F1@±10s" in text
+    (tmp_path / "transcripts" / "v1.vtt").unlink()
+    broken = runner.invoke(app, ["eval", "chapters", str(tmp_path)])
+    assert broken.exit_code == 1 and "v1.vtt: transcript not found" in broken.output

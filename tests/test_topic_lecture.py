@@ -39,12 +39,13 @@ def topic_home(tmp_path_factory):
         (result,) = report.results
         assert result.status == "ingested", result
         chapters = library.spans(result.video_id, ("chapter",))
+        on_screen = library.spans(result.video_id, ("ocr",))
         library.close()
-    return home, media, load_timeline(media), chapters
+    return home, media, load_timeline(media), chapters, on_screen
 
 
 def test_one_chapter_per_topic_titled_by_its_slide(topic_home):
-    _, _, timeline, chapters = topic_home
+    _, _, timeline, chapters, _ = topic_home
     assert len(chapters) == len(timeline)
     for chapter, topic in zip(chapters, timeline, strict=True):
         assert abs(chapter.start - (topic["start"] if chapter.start else 0.0)) <= CUE_SLACK_S
@@ -59,20 +60,23 @@ def test_one_chapter_per_topic_titled_by_its_slide(topic_home):
 def test_code_shown_mid_slide_is_found_at_its_own_time(topic_home, monkeypatch):
     from ui.cli import app
 
-    home, _, timeline, _ = topic_home
+    home, _, timeline, _, on_screen = topic_home
     monkeypatch.setenv("VIDQA_HOME", str(home))
     result = CliRunner().invoke(app, ["search", "XK-4471", "--json"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    hits = [h for h in json.loads(result.output) if h["kind"] == "ocr"]
-    assert hits and "XK-4471" in hits[0]["text"]
+    top = json.loads(result.output)[0]  # the on-screen text itself, not the speech beside it
+    assert top["kind"] == "ocr" and "XK-4471" in top["text"]
     slide = timeline[1]
     shown, gone = slide["start"] + 20.0, slide["start"] + 40.0
-    assert abs(hits[0]["start"] - shown) <= SAMPLE_SLACK_S
-    assert abs(hits[0]["end"] - gone) <= SAMPLE_SLACK_S
-    # the slide's own text before the code is its own span, which ends when the code appears
-    before = [h for h in json.loads(CliRunner().invoke(
-        app, ["search", "Why Volcanoes Erupt", "--json"]).output) if h["kind"] == "ocr"]
-    assert any(h["start"] < shown - 5 and h["end"] <= shown + SAMPLE_SLACK_S for h in before)
+    assert abs(top["start"] - shown) <= SAMPLE_SLACK_S
+    assert abs(top["end"] - gone) <= SAMPLE_SLACK_S
+    # the slide without the code is its own span before and after: no span claims the code
+    # for the whole slide, and no span without it covers the code's 20 s
+    with_code = [s for s in on_screen if "XK-4471" in s.text]
+    assert len(with_code) == 1
+    for span in on_screen:
+        if "XK-4471" not in span.text and "Volcanoes" in span.text:
+            assert span.end <= shown + SAMPLE_SLACK_S or span.start >= gone - SAMPLE_SLACK_S
 
 
 def _video_page() -> None:
@@ -84,7 +88,7 @@ def _video_page() -> None:
 def test_app_shows_chapter_labels_in_full(topic_home, monkeypatch):
     from vidqa.timefmt import fmt_range
 
-    home, _, timeline, chapters = topic_home
+    home, _, _, chapters, _ = topic_home
     monkeypatch.setenv("VIDQA_HOME", str(home))
     at = AppTest.from_function(_video_page, default_timeout=60).run()
     assert not at.exception
