@@ -9,7 +9,9 @@ in the same run on the same file: `models.asr.transcribe` alone, so the ratio
 pipeline / ASR-only is the cost of probing, hashing, spans, frames (OCR, CLIP;
 off with --no-frames), chapters, embedding and indexing on top of speech
 recognition. A 10 s clip is ingested first so model loads (whisper, VAD,
-MiniLM, chroma) are reported as cold start, not per hour.
+MiniLM, chroma) are reported as cold start, not per hour. Also printed: OCR frames
+read per minute of video (scene starts plus frames whose picture changed inside a
+scene; before OCR re-read changing scenes it was one per scene, the `frame` span count).
 """
 
 from __future__ import annotations
@@ -99,7 +101,8 @@ def measure(video: Path, repeats: int, frames: bool) -> dict:
     wall, stages, result = sorted(runs, key=lambda run: run[0])[len(runs) // 2]
     return {"cold_start_s": cold, "wall_s": wall, "stages": stages, "repeats": repeats,
             "asr_only_s": statistics.median(asr), "spans": result.spans,
-            "source": result.transcript_source, "notes": list(result.notes)}
+            "source": result.transcript_source, "notes": list(result.notes),
+            "ocr_frames": getattr(result, "ocr_frames", None)}
 
 
 def report(duration: float, m: dict, minutes: float) -> dict:
@@ -110,6 +113,9 @@ def report(duration: float, m: dict, minutes: float) -> dict:
           f"transcript {m['source']}, spans {m['spans']}, median of {m['repeats']}, "
           f"load average {loadavg()}")
     print(f"cold start (10 s clip, model loads included): {m['cold_start_s']:.2f} s")
+    if m.get("ocr_frames") is not None:
+        print(f"OCR frames read: {m['ocr_frames']} ({m['ocr_frames'] / duration * 60:.1f} "
+              "per minute of video)")
     for note in m["notes"]:
         print(f"ingest note: {note}")
     print(f"{'stage':12} {'wall s':>8} {'share':>6} {'s per hour of audio':>20}")
@@ -131,6 +137,7 @@ def report(duration: float, m: dict, minutes: float) -> dict:
         "asr_only_s_per_hour": round(m["asr_only_s"] * per_hour, 1),
         "ratio_pipeline_over_asr": round(ratio, 3), "non_asr_stages_s": round(overhead, 3),
         "spans": m["spans"], "source": m["source"], "notes": m["notes"],
+        "ocr_frames": m.get("ocr_frames"),
     }
 
 

@@ -51,14 +51,23 @@ def merge_close(hits: list, slack: float = MERGE_SLACK_S) -> list:
     records every retriever and evidence kind that pointed at the moment.
     """
     kept: list = []
+    words: dict[int, bool] = {}  # id(kept hit) -> its span's own words matched the query
     for hit in hits:
         for prior in kept:
             if _same_moment(prior.span, hit.span, slack):
                 prior.matched = list(dict.fromkeys(prior.matched + hit.matched))
                 prior.kinds = list(dict.fromkeys(prior.kinds + (hit.kinds or [hit.span.kind])))
-                prior.span = _better_span(prior.span, hit.span)
+                hit_words = "keyword" in hit.matched
+                if hit_words != words[id(prior)]:
+                    # The span whose words matched wins (a code only on screen): a citation
+                    # must show the match, not a neighbour that only resembles the query.
+                    if hit_words:
+                        prior.span, words[id(prior)] = hit.span, True
+                else:
+                    prior.span = _better_span(prior.span, hit.span)
                 break
         else:
             hit.kinds = hit.kinds or [hit.span.kind]
+            words[id(hit)] = "keyword" in hit.matched
             kept.append(hit)
     return kept

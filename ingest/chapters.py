@@ -19,7 +19,8 @@ from itertools import pairwise
 import numpy as np
 
 from index.records import Span
-from ingest.topics import Embed, content_words, extractive, topic_chapters
+from ingest.segment import Cues
+from ingest.topics import Embed, content_words, overview, topic_chapters
 from vidqa.errors import BackendError, ConfigError, MissingDependency, ModelNotFound
 from vidqa.timefmt import fmt_range, fmt_ts
 
@@ -70,7 +71,7 @@ class Chapter:
     summary: str = ""
     key_points: list[str] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)
-    source: str = TRANSCRIPT_SOURCE  # vlm:<model> | transcript
+    source: str = TRANSCRIPT_SOURCE  # vlm:<model> | transcript[+ocr][+scenes][+pauses]
 
     @property
     def text(self) -> str:
@@ -307,11 +308,17 @@ def merge_windows(parts: Sequence[Sequence[Chapter]], windows: Sequence[tuple[fl
 
 
 # --- transcript fallback
-def transcript_chapters(segments, start: float, end: float, *, embed: Embed | None = None
-                        ) -> list[Chapter]:
-    """Chapters for [start, end] from topic shifts in the transcript (source "transcript")."""
-    return [Chapter(**part, source=TRANSCRIPT_SOURCE)
-            for part in topic_chapters(_segments(segments), start, end, embed=embed)]
+def transcript_chapters(segments, start: float, end: float, *, embed: Embed | None = None,
+                        cues: Cues | None = None) -> list[Chapter]:
+    """Chapters for [start, end] from topic shifts in the transcript, slide titles and scene
+    changes (source "transcript", "+"-joined with the other signals used: ocr, scenes, pauses)."""
+    parts, used = topic_chapters(_segments(segments), start, end, embed=embed, cues=cues)
+    return [Chapter(**part, source="+".join(used)) for part in parts]
+
+
+def is_transcript_source(source: str) -> bool:
+    """True for chapters made without a VLM ("transcript" or "transcript+ocr+scenes"...)."""
+    return source.split("+", 1)[0] == TRANSCRIPT_SOURCE
 
 
 # --- the VLM pass
@@ -327,6 +334,7 @@ class _Job:  # what the windows of one summarize_video call share
     read_frames: Callable
     embed: Embed | None
     notes: list[str]
+    cues: Cues | None = None
 
 
 def _clip(job: _Job, window):
@@ -387,7 +395,7 @@ def _window(job: _Job, window) -> tuple[list[Chapter], str, str]:
             job.notes.append(f"VLM failed at {fmt_range(*window)} ({e}); "
                              "transcript chapters from here on")
             job.backend = None
-    return transcript_chapters(job.segments, *window, embed=job.embed), "", ""
+    return transcript_chapters(job.segments, *window, embed=job.embed, cues=job.cues), "", ""
 
 
 def _overall(job: _Job, chapters: list[Chapter], parts: list[tuple[str, str]]) -> tuple[str, str]:
@@ -439,24 +447,26 @@ def _read_frames(path, times, *, size):
     return read_frames(path, times, size=size)
 
 
-def _fallback(segments, duration: float, notes: list[str], embed=None) -> VideoSummary:
-    chapters = transcript_chapters(segments, 0.0, duration, embed=embed)
-    overview = extractive(segments, 0.0, duration)
-    return VideoSummary(chapters=chapters, summary=overview["summary"],
+def _fallback(segments, duration: float, notes: list[str], embed=None, cues=None
+              ) -> VideoSummary:
+    chapters = transcript_chapters(segments, 0.0, duration, embed=embed, cues=cues)
+    return VideoSummary(chapters=chapters, summary=overview(segments, 0.0, duration, embed),
                         assessment="Not assessed: no vision-language model was used.",
-                        source=TRANSCRIPT_SOURCE, windows=[(0.0, duration)], notes=notes)
+                        source=chapters[0].source if chapters else TRANSCRIPT_SOURCE,
+                        windows=[(0.0, duration)], notes=notes)
 
 
 def summarize_video(video, transcript, *, duration: float, width: int | None = None,
                     height: int | None = None, vlm="auto", context: int | None = None,
                     max_new_tokens: int = 2048, plan_options=None, read_frames=None,
-                    embed: Embed | None = None) -> VideoSummary:
+                    embed: Embed | None = None, cues: Cues | None = None) -> VideoSummary:
     """Chapters, summary and assessment for one video (absolute seconds throughout).
 
     `vlm`: a VLMBackend, a --vlm spec string, or None. Without a VLM, or when it
     cannot be loaded, chapters come from transcript topic shifts (source
     "transcript"). `context` caps the model's window. `read_frames(path, times,
     size=(w, h))` defaults to ingest.decode.read_frames; `embed` to text_vectors.
+    `cues` (scene changes, OCR slide titles) guide transcript chapters.
     """
     from models.vlm import VLMBackend, get_vlm
 
@@ -464,18 +474,19 @@ def summarize_video(video, transcript, *, duration: float, width: int | None = N
     try:
         backend = vlm if isinstance(vlm, VLMBackend) or vlm is None else get_vlm(vlm)
         if backend is None:
-            return _fallback(segments, duration, ["no VLM: transcript chapters"], embed)
+            return _fallback(segments, duration, ["no VLM: transcript chapters"], embed, cues)
         job = _make_job(backend, video, segments, duration, width, height, context,
                         max_new_tokens, read_frames, plan_options, embed, notes)
     except (BackendError, ModelNotFound, MissingDependency) as e:
         return _fallback(segments, duration, [f"VLM unavailable ({e}); transcript chapters"],
-                         embed)
+                         embed, cues)
     notes.extend([backend.notice] if backend.notice else [])
+    job.cues = cues
     chapters, summary, assessment = _run(job)
     plan = job.plan
     return VideoSummary(
         chapters=chapters, summary=summary, assessment=assessment,
-        source="+".join(sorted({c.source for c in chapters}, key=lambda s: s == TRANSCRIPT_SOURCE)),
+        source="+".join(sorted({c.source for c in chapters}, key=is_transcript_source)),
         windows=list(plan.windows), notes=notes,
         plan={"fps": plan.fps, "width": plan.width, "height": plan.height, "mode": plan.mode,
               "frames_per_window": plan.n_frames, "window_tokens": plan.window_tokens,
@@ -483,30 +494,6 @@ def summarize_video(video, transcript, *, duration: float, width: int | None = N
 
 
 # --- outputs
-SNAP_S = 10.0  # s: a transcript chapter boundary moves to a scene change this close
-
-
-def snap_to_scenes(chapters: list[Chapter], scene_changes: Sequence[float],
-                   max_shift: float = SNAP_S) -> int:
-    """Move boundaries between transcript chapters onto nearby scene changes (slide changes).
-
-    Topic shifts in speech lag or lead the picture by a few seconds; a cut on the
-    scene change starts the chapter's clip where the new slide appears. Chapters
-    keep their order and never shrink to nothing. Returns how many boundaries moved.
-    """
-    moved = 0
-    for left, right in pairwise(chapters):
-        if TRANSCRIPT_SOURCE not in (left.source, right.source):
-            continue
-        near = [t for t in scene_changes
-                if abs(t - left.end) <= max_shift and left.start < t < right.end]
-        if near:
-            best = min(near, key=lambda t: abs(t - left.end))
-            moved += best != left.end
-            left.end = right.start = best
-    return moved
-
-
 def chapter_spans(summary: VideoSummary, video_id: str) -> list[Span]:
     """One searchable span per chapter (kind "chapter"), text = title + summary + points."""
     return [Span(video_id=video_id, start=c.start, end=c.end, kind="chapter", text=c.text,

@@ -28,6 +28,9 @@ SIGNATURE_SIDE = 64  # px: frames are compared as SIGNATURE_SIDE^2 RGB thumbnail
 PIXEL_DELTA = 0.1  # a signature pixel "changed" when a channel moves by this (0..1)
 SCENE_THRESHOLD = 0.06  # fraction of changed signature pixels that starts a new scene
 MAX_REPRESENTATIVE_GAP_S = 60.0  # a long static scene still gets a representative this often
+OCR_STEP_S = 3.0  # s: inside a scene, re-read on-screen text at most this often. On the 2 s
+# sample grid that is every other sample, so text on screen for 5 s (two samples) is read.
+TEXT_CHANGE = 0.002  # fraction of changed signature pixels that may be new text (~8 of 64x64)
 THUMB_WIDTH = 320  # px
 THUMB_QUALITY = 80  # JPEG quality
 
@@ -224,6 +227,29 @@ def thin_times(times: Iterable[float], min_gap: float) -> list[float]:
         if not kept or t - kept[-1] >= min_gap:
             kept.append(float(t))
     return kept
+
+
+class OcrSchedule:
+    """Which sampled frames to OCR: each scene's first frame, and inside a scene any frame
+    that differs from the last one read (a cheap signature test: a caption, a code, a new
+    bullet) once OCR_STEP_S has passed. Static slides cost one read; a busy picture at
+    most one read per `step` seconds."""
+
+    def __init__(self, step: float = OCR_STEP_S, threshold: float = TEXT_CHANGE):
+        self.step, self.threshold = step, threshold
+        self.times: list[float] = []
+        self._last_sig: np.ndarray | None = None
+
+    def feed(self, batch: FrameBatch, scene_starts: Sequence[float]) -> None:
+        starts = {round(float(t), 3) for t in scene_starts}
+        for sig, t in zip(signatures(batch.frames), batch.times, strict=True):
+            t = float(t)
+            new_scene = round(t, 3) in starts
+            due = bool(self.times) and t - self.times[-1] >= self.step - 1e-6
+            if new_scene or self._last_sig is None or (
+                    due and change_score(self._last_sig, sig) >= self.threshold):
+                self.times.append(t)
+                self._last_sig = sig
 
 
 # ---------------------------------------------------------------- thumbnails

@@ -35,6 +35,10 @@ MIN_LINE_ALNUM = 2  # a line needs at least this many letters/digits to count
 SIMILARITY = 0.8  # difflib ratio at or above which two frames show "the same" text
 OCR_BATCH = 8  # frames decoded at a time by ocr_video (memory: 8 x 1280x720x3 B = 22 MB)
 SOURCE = "ocr:rapidocr-ppocrv4"  # Span.source for on-screen text
+TITLE_TOP = 0.5  # a slide title starts in the upper half of the frame (fraction of height)
+TITLE_MAX_WORDS = 12
+TITLE_GAP = 1.5  # or the top line has this many of its heights of space below it
+TITLE_SIZE = 1.15  # with several lines, a title is this much taller than the others' median
 
 # A run of >= 3 letters glued to digits, or digits glued to >= 3 letters: "STEP3", "3Steps".
 _LETTERS_DIGITS = re.compile(r"([^\W\d_]{3,})(?=\d)|(\d)(?=[^\W\d_]{3,})")
@@ -45,6 +49,7 @@ class OcrSpan(NamedTuple):
     start: float  # s
     end: float  # s
     text: str
+    title: str = ""  # the slide title among the lines (title_of), "" when none stands out
 
 
 @dataclass
@@ -72,6 +77,16 @@ def normalise_text(text: str) -> str:
 
 def _keep_line(text: str, score: float) -> bool:
     return score >= MIN_LINE_SCORE and sum(c.isalnum() for c in text) >= MIN_LINE_ALNUM
+
+
+def same_text(a: str, b: str, threshold: float = SIMILARITY) -> bool:
+    """Two reads of the same screen: similar overall, and no line in one is missing from the
+    other (a code or bullet that appears under a slide's text is new text, not noise)."""
+    if not similar(a, b, threshold):
+        return False
+    lines_a, lines_b = a.split("\n"), b.split("\n")
+    return (all(any(similar(x, y, threshold) for y in lines_b) for x in lines_a)
+            and all(any(similar(x, y, threshold) for x in lines_a) for y in lines_b))
 
 
 def similar(a: str, b: str, threshold: float = SIMILARITY) -> bool:
@@ -140,6 +155,47 @@ def ocr_video(
     return out
 
 
+# ---------------------------------------------------------------- titles
+
+
+def _height(box: list[tuple[float, float]]) -> float:
+    ys = [y for _, y in box]
+    return max(ys) - min(ys)
+
+
+def title_of(item: OcrText) -> str:
+    """The slide title of a read: the upper, largest short line (or the only line), if any.
+
+    A lone line anywhere short enough counts (a title slide); among several, the
+    tallest in the upper half must stand out from the body text by TITLE_SIZE.
+    """
+    rows = [(box, line) for box, line in zip(item.boxes, item.lines, strict=False)
+            if len(line.split()) <= TITLE_MAX_WORDS and sum(c.isalpha() for c in line) >= 3]
+    if not rows or not item.boxes:
+        return ""
+    if len(item.lines) == 1:
+        return rows[0][1]
+    upper = [(box, line) for box, line in rows if min(y for _, y in box) < TITLE_TOP]
+    if not upper:
+        return ""
+    box, line = max(upper, key=lambda r: _height(r[0]))
+    others = [_height(b) for b in item.boxes if b is not box]
+    if _height(box) >= TITLE_SIZE * float(np.median(others)):
+        return line
+    return _set_apart(item)
+
+
+def _set_apart(item: OcrText) -> str:
+    """The top line when a gap of TITLE_GAP line heights separates it from the rest
+    (a slide title over its body; a menu bar sits right on top of its toolbar)."""
+    tops = sorted((min(y for _, y in b), max(y for _, y in b), line)
+                  for b, line in zip(item.boxes, item.lines, strict=False))
+    (top, bottom, line), following = tops[0], tops[1][0]
+    if top < TITLE_TOP and following - bottom >= TITLE_GAP * (bottom - top):
+        return line if len(line.split()) <= TITLE_MAX_WORDS else ""
+    return ""
+
+
 # ---------------------------------------------------------------- spans
 
 
@@ -149,7 +205,7 @@ def dedupe_ocr(
     interval: float,
     similarity: float = SIMILARITY,
 ) -> list[OcrSpan]:
-    """Merge consecutive frames showing near-identical text into timestamped spans.
+    """Merge consecutive frames showing the same text (`same_text`) into timestamped spans.
 
     `items`: every OCR'd frame, including those with no text (they end a span).
     A span ends at the next OCR'd frame that shows different text; the last
@@ -163,7 +219,7 @@ def dedupe_ocr(
     spans: list[OcrSpan] = []
     current: list[OcrText] = []
     for item in sorted(items, key=lambda i: i.time):
-        if current and item.text and similar(current[-1].text, item.text, similarity):
+        if current and item.text and same_text(current[-1].text, item.text, similarity):
             current.append(item)
             continue
         if current:
@@ -176,7 +232,7 @@ def dedupe_ocr(
 
 def _close(run: list[OcrText], end: float) -> OcrSpan:
     best = max(run, key=lambda i: (len(i.text), i.score))
-    return OcrSpan(run[0].time, max(end, run[0].time), best.text)
+    return OcrSpan(run[0].time, max(end, run[0].time), best.text, title_of(best))
 
 
 def ocr_spans(video_id: str, spans: Iterable[OcrSpan], source: str = SOURCE) -> list:
@@ -184,4 +240,4 @@ def ocr_spans(video_id: str, spans: Iterable[OcrSpan], source: str = SOURCE) -> 
     from index.records import Span
 
     return [Span(video_id=video_id, start=s.start, end=s.end, kind="ocr", text=s.text,
-                 source=source) for s in spans]
+                 source=source, extra={"title": s.title} if s.title else {}) for s in spans]

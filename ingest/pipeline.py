@@ -42,6 +42,7 @@ class FileResult:
     error: str | None = None
     notes: list[str] = field(default_factory=list)  # what was skipped or degraded, and why
     seconds: float = 0.0
+    ocr_frames: int = 0  # frames read by OCR (scene starts and text changes inside scenes)
 
 
 @dataclass
@@ -121,7 +122,7 @@ def _ingest_one(path: Path, library: Library, options: IngestOptions, step, resu
     step("chapters")
     summary = summarize(path if info.has_video else None, transcript, options,
                         duration=info.duration, width=info.width, height=info.height,
-                        scene_changes=scenes)
+                        scene_changes=scenes, titles=slide_titles(spans))
     video.models["chapters"] = summary["source"]
     result.notes += summary.get("notes", [])
     spans += chapter_spans_from(summary, video_id)
@@ -143,6 +144,7 @@ def _frames(path: Path, info, video: Video, spans: list[Span], result: FileResul
     visual = visual_spans(path, info, video.id, progress=lambda d, t: step("frames", d, t))
     spans += visual.spans
     scenes += visual.boundaries
+    result.ocr_frames = visual.ocr_frames
     result.notes += visual.notes
     if visual.vectors is None:
         return None
@@ -150,20 +152,27 @@ def _frames(path: Path, info, video: Video, spans: list[Span], result: FileResul
     return visual.clip_name, visual.vectors
 
 
+def slide_titles(spans: Sequence[Span]) -> list[tuple[float, float, str]]:
+    """(start, end, title) of the on-screen text spans where OCR read a slide title."""
+    return [(s.start, s.end, s.extra["title"]) for s in spans
+            if s.kind == "ocr" and (s.extra or {}).get("title")]
+
+
 def summarize(path: Path | None, transcript, options: IngestOptions, *, duration: float,
-              width: int | None, height: int | None, scene_changes=()) -> dict:
+              width: int | None, height: int | None, scene_changes=(), titles=()) -> dict:
     """Chapters + summary as a plain dict (stored with the video); VLM or transcript fallback.
 
-    Scene changes (from the frames stage) pull transcript chapter boundaries onto slide changes.
+    Scene changes and slide titles (from the frames stage) guide transcript chapters:
+    boundaries move onto slide changes and a slide's title names its chapter.
     """
     from dataclasses import asdict
 
-    from ingest.chapters import snap_to_scenes, summarize_video
+    from ingest.chapters import summarize_video
+    from ingest.segment import Cues
 
+    cues = Cues(scene_changes=list(scene_changes), titles=list(titles))
     summary = summarize_video(path, transcript, duration=duration, width=width, height=height,
-                              vlm=options.vlm, context=options.context)
-    if moved := snap_to_scenes(summary.chapters, scene_changes):
-        summary.notes.append(f"{moved} chapter boundaries moved onto scene changes")
+                              vlm=options.vlm, context=options.context, cues=cues)
     summary.scene_changes = [round(t, 2) for t in scene_changes]
     return asdict(summary)
 
@@ -180,8 +189,10 @@ def resummarize(video: Video, library: Library, options: IngestOptions) -> dict:
 
     segments = [Segment(s.start, s.end, s.text) for s in library.spans(video.id, ("transcript",))]
     path = Path(video.path) if video.path and video.has_video and Path(video.path).exists() else None
+    old = library.summary(video.id)
     summary = summarize(path, segments, options, duration=video.duration, width=video.width,
-                        height=video.height)
+                        height=video.height, scene_changes=(old or {}).get("scene_changes", ()),
+                        titles=slide_titles(library.spans(video.id, ("ocr",))))
     library.set_summary(video.id, summary, chapter_spans_from(summary, video.id))
     return summary
 

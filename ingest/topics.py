@@ -1,29 +1,38 @@
 """Chapters without a VLM: topic shifts in the transcript, extractive texts.
 
-TextTiling over sentence embeddings: the transcript is cut into blocks of a few
-seconds to half a minute, neighbouring runs of blocks are compared by cosine
-similarity, and chapter boundaries go where the similarity has its deepest
-valleys. Titles, summaries, key points and keywords are picked from the
-chapter's own sentences (word weights: frequency x inverse chapter frequency).
+Where chapters begin is ingest/segment.py (change points in sentence embeddings,
+slide titles, scene changes, pauses). Here each chapter gets its texts: the
+slide title on screen when it starts, else its key phrases (KeyBERT-style: the
+candidate phrases whose embeddings are closest to the chapter's, kept diverse
+by maximal marginal relevance), never its first sentence; the summary is its
+most central sentences, in the order spoken. Nothing assumes spaces between
+words: CJK text is tokenised by character and joined with vidqa.text.join_words.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import zlib
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
+from functools import lru_cache
 from itertools import pairwise
 
 import numpy as np
 
+from ingest.segment import Cues, Sentence, find_boundaries, sentences_from
 from vidqa.errors import MissingDependency, ModelNotFound
+from vidqa.text import CJK, CJK_CHAR, join_words
 
-BLOCK_S = (5.0, 30.0)  # s, bounds of the transcript blocks compared (duration / 40 between)
-TILE = 2  # blocks on each side of a candidate boundary
-CHAPTER_S = 180.0  # s, typical chapter length: caps the number of chapters
-MIN_CHAPTER_S = (10.0, 120.0)  # s, bounds of the shortest chapter (duration / 12 between)
-TITLE_WORDS = 8
+SUMMARY_SENTENCES = 2  # most central sentences in a chapter's summary
+KEY_POINTS = 3  # the next most central become key points
+OVERVIEW_SENTENCES = 4  # in the video's summary
+MAX_CANDIDATES = 60  # key-phrase candidates embedded per chapter (the most frequent)
+MMR_DIVERSITY = 0.5  # 0: the phrases closest to the chapter; 1: the most different ones
+TITLE_PHRASES = 2  # key phrases joined into a title
+TITLE_LOOKAHEAD_S = 15.0  # s: a slide title appearing this soon after a chapter starts titles it
+CLAUSE = re.compile(r"[,;:.!?()\[\]\"“”。，、；：！？（）「」]+")
+TOKEN = re.compile(f"[{CJK}]|[^\\s{CJK}]+")
 HASH_DIM = 1024  # buckets of the word-overlap fallback vectors
 STOP = set("""about above after again all also and any are because been before being below between
 both but can could did does doing down during each few for from further had has have having her here
@@ -33,6 +42,17 @@ too under until very was were what when where which while who whom why will with
 yours okay yeah going gonna really right well thing things get got know see say said one two""".split())
 
 Embed = Callable[[list[str]], np.ndarray]
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> tuple[str, ...]:
+    """English stop words: ours plus scikit-learn's list (nltk's corpus is not downloadable
+    offline; scikit-learn comes with sentence-transformers)."""
+    try:
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+    except ModuleNotFoundError:
+        return tuple(sorted(STOP))
+    return tuple(sorted(STOP | set(ENGLISH_STOP_WORDS)))
 
 
 def content_words(text: str) -> list[str]:
@@ -60,103 +80,142 @@ def text_vectors(texts: list[str]) -> np.ndarray:
         return hashed_vectors(texts)
 
 
-def blocks(segments, start: float, end: float) -> list[tuple[float, float, str]]:
-    """(start, end, text) runs of whole segments, each about `size` seconds long."""
-    size = min(max((end - start) / 40, BLOCK_S[0]), BLOCK_S[1])
-    out, texts, first = [], [], None
-    for s in segments:
-        if s.end <= start or s.start >= end:
-            continue
-        first = s.start if first is None else first
-        texts.append(s.text.strip())
-        if s.end - first >= size:
-            out.append((max(start, first), min(end, s.end), " ".join(texts)))
-            texts, first = [], None
-    if texts:
-        out.append((max(start, first), end, " ".join(texts)))
-    return out
+# --- key phrases (KeyBERT-style: candidates embedded and ranked by closeness to the chapter)
 
 
-def depth_scores(vectors: np.ndarray, tile: int = TILE) -> np.ndarray:
-    """TextTiling depth at each boundary i (between block i-1 and i); 0 at i = 0."""
-    n = len(vectors)
-    sims = np.ones(n)
-    for i in range(1, n):
-        left, right = vectors[max(0, i - tile):i].mean(axis=0), vectors[i:i + tile].mean(axis=0)
-        sims[i] = left @ right / max(np.linalg.norm(left) * np.linalg.norm(right), 1e-9)
-    depth = np.zeros(n)
-    for i in range(1, n):
-        lo, hi = i, i
-        while lo > 1 and sims[lo - 1] >= sims[lo]:
-            lo -= 1
-        while hi < n - 1 and sims[hi + 1] >= sims[hi]:
-            hi += 1
-        depth[i] = (sims[lo] - sims[i]) + (sims[hi] - sims[i])
-    return depth
+def _tokens(text: str) -> list[str]:
+    """Words, and CJK characters one by one (no spaces to split on there)."""
+    return TOKEN.findall(text)
 
 
-def boundaries(runs, vectors: np.ndarray, span: tuple[float, float]) -> list[float]:
-    """Times of the deepest similarity valleys, at most one per CHAPTER_S, well apart."""
-    depth = depth_scores(vectors)
-    if len(runs) < 3 or not depth[1:].any():
+def candidates(sentences: Sequence[str], limit: int = MAX_CANDIDATES) -> list[str]:
+    """The most frequent 1-3 word phrases (CJK: 2-4 characters) that neither start nor
+    end with a stop word, within sentences and never across punctuation."""
+    stop, counts = set(stopwords()), Counter()
+    for sentence in sentences:
+        for clause in CLAUSE.split(sentence):
+            tokens = _tokens(clause)
+            for n in (1, 2, 3, 4):
+                for i in range(len(tokens) - n + 1):
+                    gram = tokens[i:i + n]
+                    cjk = all(CJK_CHAR.match(t) for t in gram)
+                    if _good_gram(gram, cjk, stop):
+                        counts[join_words(gram)] += 1
+    ranked = sorted(counts, key=lambda g: (-counts[g] * len(g) ** 0.5, g))
+    return ranked[:limit]
+
+
+def _good_gram(gram: list[str], cjk: bool, stop: set[str]) -> bool:
+    if cjk:
+        return 2 <= len(gram) <= 4
+    if len(gram) > 3 or any(CJK_CHAR.match(t) for t in gram):
+        return False
+    edges = (gram[0].lower(), gram[-1].lower())
+    return (all(len(e) > 2 and e not in stop and not e.isdigit() for e in edges)
+            and all(re.fullmatch(r"[\w'-]+", t) for t in gram))
+
+
+def key_phrases(sentences: Sequence[str], centre: np.ndarray, embed: Embed, k: int = 6,
+                diversity: float = MMR_DIVERSITY) -> list[str]:
+    """Up to `k` phrases closest to the chapter's centre, kept apart by maximal marginal
+    relevance (KeyBERT's method) so they do not all say the same thing."""
+    found = candidates(sentences)
+    if not found:
         return []
-    cutoff = max(depth[1:].mean() - depth[1:].std() / 2, 0.0)
-    length = span[1] - span[0]
-    max_count = max(1, round(length / CHAPTER_S)) - 1
-    min_len = min(max(length / 12, MIN_CHAPTER_S[0]), MIN_CHAPTER_S[1])
-    chosen: list[float] = []
-    for i in np.argsort(-depth, kind="stable"):
-        t = runs[i][0]
-        if i == 0 or depth[i] <= cutoff or len(chosen) >= max_count:
-            continue
-        if all(abs(t - c) >= min_len for c in [*chosen, *span]):
-            chosen.append(t)
-    return sorted(chosen)
+    vectors = _unit(np.asarray(embed(found), np.float64))
+    relevance = vectors @ _unit(centre)
+    chosen = [int(np.argmax(relevance))]
+    while len(chosen) < min(k, len(found)):
+        redundancy = (vectors @ vectors[chosen].T).max(axis=1)
+        mmr = (1 - diversity) * relevance - diversity * redundancy
+        mmr[chosen] = -np.inf
+        chosen.append(int(np.argmax(mmr)))
+    return [found[i] for i in chosen]
 
 
-def sentences(segments, start: float, end: float) -> list[str]:
-    text = " ".join(s.text.strip() for s in segments if s.end > start and s.start < end)
-    return [p.strip() for p in re.split(r"(?<=[.!?])\s+", text) if len(p.split()) >= 3]
+def _unit(x: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(x, axis=-1, keepdims=True)
+    return x / np.where(norm == 0, 1, norm)
 
 
-def _title(sentence: str) -> str:
-    words = sentence.rstrip(".!?").split()
-    return " ".join(words[:TITLE_WORDS]) + ("…" if len(words) > TITLE_WORDS else "")
+def phrase_title(phrases: Sequence[str]) -> str:
+    """'Layer masks, blend modes' from the two best phrases (one when they overlap)."""
+    picked: list[str] = []
+    for phrase in phrases:
+        words = set(phrase.lower().split())
+        if all(not (words & set(p.lower().split())) and phrase not in p and p not in phrase
+               for p in picked):
+            picked.append(phrase)
+        if len(picked) == TITLE_PHRASES:
+            break
+    title = ", ".join(picked)
+    return title[:1].upper() + title[1:]
 
 
-def extractive(segments, start: float, end: float, idf: dict[str, float] | None = None) -> dict:
-    """Title, summary, key points and keywords picked from the sentences in [start, end]."""
-    found = sentences(segments, start, end)
-    idf = idf or {}
-    weights: dict[str, float] = {}
-    for word in content_words(" ".join(found)):
-        weights[word] = weights.get(word, 0.0) + idf.get(word, 1.0)
+# --- summaries: the most central sentences, in order
 
-    def score(sentence: str) -> float:
-        words = re.findall(r"[a-z0-9']+", sentence.lower())
-        return sum(weights.get(w, 0.0) for w in words) / math.sqrt(max(len(words), 1))
 
-    ranked = sorted(range(len(found)), key=lambda i: -score(found[i]))
-    keywords = sorted(weights, key=lambda w: -weights[w])[:6]
+def central(vectors: np.ndarray, k: int) -> list[int]:
+    """Indices of the `k` rows closest to the rows' mean direction, in their original order."""
+    if not len(vectors):
+        return []
+    unit = _unit(np.asarray(vectors, np.float64))
+    scores = unit @ _unit(unit.mean(axis=0))
+    return sorted(np.argsort(-scores, kind="stable")[:k].tolist())
+
+
+def describe(sentences: Sequence[Sentence], vectors: np.ndarray, embed: Embed,
+             start: float, end: float, title: str = "") -> dict:
+    """Chapter fields for [start, end]: title (the slide's when given, else key phrases),
+    summary (its most central sentences, in order), key points, keywords."""
+    texts = [s.text for s in sentences]
+    picks = central(vectors, SUMMARY_SENTENCES + KEY_POINTS)
+    summary_picks = central(vectors[picks], SUMMARY_SENTENCES) if picks else []
+    summary = [picks[i] for i in summary_picks]
+    phrases = key_phrases(texts, vectors.mean(axis=0), embed) if texts else []
     return {"start": float(start), "end": float(end),
-            "title": _title(found[ranked[0]]) if found else "",
-            "summary": " ".join(found[i] for i in sorted(ranked[:2])),
-            "key_points": [found[i] for i in sorted(ranked[2:5])], "keywords": keywords}
+            "title": title or phrase_title(phrases),
+            "summary": join_words([texts[i] for i in summary]),
+            "key_points": [texts[i] for i in picks if i not in summary],
+            "keywords": phrases}
 
 
-def topic_chapters(segments, start: float, end: float, *, embed: Embed | None = None
-                   ) -> list[dict]:
-    """Chapter dicts (start, end, title, summary, key_points, keywords) for [start, end]."""
-    runs = blocks(segments, start, end)
-    cuts = []
-    if len(runs) >= 3:
-        cuts = boundaries(runs, (embed or text_vectors)([r[2] for r in runs]), (start, end))
-    edges = [float(start), *cuts, float(end)]
-    spans = list(pairwise(edges))
-    docs = [set(content_words(" ".join(sentences(segments, a, b)))) for a, b in spans]
-    idf = {w: math.log((1 + len(docs)) / (1 + sum(w in d for d in docs))) + 1
-           for d in docs for w in d}
-    chapters = [extractive(segments, a, b, idf) for a, b in spans]
+def slide_title(titles: Sequence[tuple[float, float, str]], start: float, end: float,
+                taken: set[str]) -> str:
+    """The slide title on screen when a chapter starts (up to TITLE_LOOKAHEAD_S into it),
+    unless an earlier chapter already used it (then it titles a deck, not this part)."""
+    for t0, t1, title in sorted(titles):
+        if t1 > start and t0 <= min(start + TITLE_LOOKAHEAD_S, end) and title not in taken:
+            return title
+    return ""
+
+
+def topic_chapters(segments, start: float, end: float, *, embed: Embed | None = None,
+                   cues: Cues | None = None) -> tuple[list[dict], list[str]]:
+    """(chapter dicts: start, end, title, summary, key_points, keywords; the signals used)."""
+    embed = embed or text_vectors
+    found = sentences_from(segments, start, end)
+    if not found:
+        return [{"start": float(start), "end": float(end), "title": "Part 1", "summary": "",
+                 "key_points": [], "keywords": []}], ["transcript"]
+    vectors = np.asarray(embed([s.text for s in found]))
+    cuts, used = find_boundaries(found, vectors, (start, end), cues)
+    edges = [0, *cuts, len(found)]
+    times = [float(start), *(found[i].start for i in cuts), float(end)]
+    chapters, taken = [], set()
+    for (a, b), (t0, t1) in zip(pairwise(edges), pairwise(times), strict=True):
+        title = slide_title(cues.titles, t0, t1, taken) if cues else ""
+        taken.add(title)
+        chapters.append(describe(found[a:b], vectors[a:b], embed, t0, t1, title))
     for i, chapter in enumerate(chapters, 1):
         chapter["title"] = chapter["title"] or f"Part {i}"
-    return chapters
+    return chapters, used
+
+
+def overview(segments, start: float, end: float, embed: Embed | None = None) -> str:
+    """A few of the video's most central sentences, in order (the summary without a VLM)."""
+    found = sentences_from(segments, start, end)
+    if not found:
+        return ""
+    vectors = np.asarray((embed or text_vectors)([s.text for s in found]))
+    return join_words([found[i].text for i in central(vectors, OVERVIEW_SENTENCES)])

@@ -4,8 +4,11 @@ Frames are sampled at ~0.5 fps (key frames only when the GOP allows), streamed
 in small batches, and reduced to one representative per scene (and at least one
 a minute), so cost follows how much the picture changes, not the running time.
 Each representative becomes a "frame" span covering its scene, with a JPEG
-thumbnail; OCR reads the representatives at higher resolution and its
-deduplicated lines become "ocr" spans (searchable like the transcript). CLIP
+thumbnail. OCR reads each scene's first frame, and inside a scene every sampled
+frame whose picture changed since the last read (frames.OcrSchedule), at higher
+resolution; identical consecutive reads merge into one "ocr" span with its true
+start and end (searchable like the transcript), so a code shown 20 s into a
+slide is found at its own time. CLIP
 vectors are computed when CLIP weights resolve; without them, OCR still works and
 the notes say that search by picture is off.
 """
@@ -29,6 +32,7 @@ class VisualResult:
     vectors: np.ndarray | None = None  # CLIP rows, aligned with the frame spans
     clip_name: str | None = None
     boundaries: list[float] = field(default_factory=list)  # scene changes: chapter hints (s)
+    ocr_frames: int = 0  # frames read by OCR (scene starts + text changes inside scenes)
     notes: list[str] = field(default_factory=list)
 
 
@@ -55,20 +59,24 @@ def visual_spans(path: Path, info, video_id: str, *, clip="auto", ocr: bool = Tr
                  progress=None) -> VisualResult:
     """Frame and OCR spans for a video file; an audio-only file gives an empty result."""
     from ingest.decode import DecodeStats
-    from ingest.frames import SceneDetector, representative_frames, sample_frames, save_thumbnails
+    from ingest.frames import OcrSchedule, SceneDetector, sample_frames, save_thumbnails
     from vidqa.settings import settings
 
     result = VisualResult()
     if not info.has_video:
         return result
     embedder = load_clip_or_note(result.notes) if clip == "auto" else clip
-    detector, times, thumbs, vectors, stats = SceneDetector(), [], [], [], DecodeStats()
-    for reps in representative_frames(sample_frames(path, info, stats=stats), detector=detector):
-        times += [float(t) for t in reps.times]
-        thumbs += save_thumbnails(video_id, reps)
-        if embedder is not None:
-            vectors.append(embedder.embed_images(list(reps.frames)))
-        if progress:
+    detector, schedule, times, thumbs, vectors = SceneDetector(), OcrSchedule(), [], [], []
+    stats = DecodeStats()
+    for batch in sample_frames(path, info, stats=stats):
+        reps = detector.feed(batch)
+        schedule.feed(batch, reps.times)
+        if len(reps):
+            times += [float(t) for t in reps.times]
+            thumbs += save_thumbnails(video_id, reps)
+            if embedder is not None:
+                vectors.append(embedder.embed_images(list(reps.frames)))
+        if progress and times:
             progress(times[-1], info.duration)
     if stats.note():
         result.notes.append(stats.note())
@@ -76,15 +84,15 @@ def visual_spans(path: Path, info, video_id: str, *, clip="auto", ocr: bool = Tr
     result.spans = _frame_spans(video_id, times, thumbs, info.duration, settings().home)
     if embedder is not None and vectors:
         result.vectors, result.clip_name = np.concatenate(vectors), embedder.name
-    if ocr and times:
-        result.spans += _ocr(path, video_id, times, info.duration)
+    if ocr and schedule.times:
+        result.spans += _ocr(path, video_id, schedule.times, info.duration)
+        result.ocr_frames = len(schedule.times)
     return result
 
 
 def _ocr(path: Path, video_id: str, times: list[float], duration: float) -> list[Span]:
-    from ingest.ocr import dedupe_ocr, ocr_spans, ocr_video
-
     from ingest.frames import SAMPLE_FPS
+    from ingest.ocr import dedupe_ocr, ocr_spans, ocr_video
 
     items = ocr_video(path, times)
     # The last representative's scene runs to the end of the video.

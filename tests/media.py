@@ -15,6 +15,8 @@ import re
 import shutil
 import subprocess
 import wave
+from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 LEAD_IN_S = 0.5  # silence before the first sentence (s): whisper clips hard starts
@@ -331,6 +333,131 @@ def make_corrupt_packet(src: Path, out: Path, seed: int = 0) -> Path:
     data[middle:middle + CORRUPT_BYTES] = bytes(noise.randrange(256) for _ in range(CORRUPT_BYTES))
     Path(out).write_bytes(bytes(data))
     return Path(out)
+
+
+# --- a slide lecture of a few topics: chapters and text that appears inside a slide ---
+
+TOPIC_CUE_S = 4.0  # s from one subtitle cue to the next within a topic
+TOPIC_PAUSE_S = 6.0  # s of silence between topics
+TOPIC_FPS = 5  # the slides are still: a low frame rate renders fast
+
+
+@dataclass(frozen=True)
+class Topic:
+    title: str  # the slide's title (top of the slide)
+    body: str  # a line under it
+    sentences: tuple[str, ...]  # subtitle cues, one every TOPIC_CUE_S
+    overlay: tuple[str, float, float] | None = None  # (text, from, to) s into the slide
+
+
+TOPICS = (
+    Topic("How Plants Make Food", "chloroplasts and light",
+          ("Plants make their own food from light.",
+           "Inside each leaf, chloroplasts hold the green pigment chlorophyll.",
+           "Chlorophyll absorbs red and blue sunlight.",
+           "The energy splits water into hydrogen and oxygen.",
+           "Carbon dioxide enters the leaf through tiny pores called stomata.",
+           "The plant joins carbon dioxide and hydrogen into glucose.",
+           "Glucose feeds the growing roots, stems and leaves.",
+           "Oxygen leaves the plant as a by-product of photosynthesis.",
+           "Without sunlight, photosynthesis slows and finally stops.",
+           "That is how every green plant feeds itself.")),
+    Topic("Why Volcanoes Erupt", "magma, pressure and lava",
+          ("Deep below the crust, rock melts into magma.",
+           "Magma is lighter than the solid rock around it, so it rises.",
+           "Gas dissolved in the magma builds enormous pressure.",
+           "When the pressure beats the strength of the crust, the volcano erupts.",
+           "Lava pours out of the vent and down the slopes.",
+           "Explosive eruptions throw ash high into the atmosphere.",
+           "Volcanic ash can ground aeroplanes for days.",
+           "Over time, layers of lava and ash build a cone.",
+           "Geologists watch tremors to warn people before an eruption.",
+           "Some volcanoes sleep for centuries before they wake."),
+          overlay=("Sample XK-4471", 20.0, 40.0)),
+    Topic("Where Jazz Began", "New Orleans, blues and ragtime",
+          ("Jazz was born in New Orleans around nineteen hundred.",
+           "Musicians mixed the blues with ragtime and brass band marches.",
+           "Improvisation became the heart of every performance.",
+           "The trumpet and the clarinet carried the melody.",
+           "Louis Armstrong made the improvised solo famous.",
+           "Swing bands filled dance halls in the nineteen thirties.",
+           "Bebop players raced through complex chord changes.",
+           "The saxophone became the voice of modern jazz.",
+           "Jazz musicians still improvise on old standards.",
+           "Every night, a jazz band plays something new.")),
+)
+
+
+def topic_timeline(topics=TOPICS) -> list[dict]:
+    """When each topic's slide is shown and each of its cues is said (s)."""
+    out, clock = [], LEAD_IN_S
+    for i, topic in enumerate(topics):
+        clock += TOPIC_PAUSE_S if i else 0.0
+        cues = [{"start": round(clock + j * TOPIC_CUE_S, 3),
+                 "end": round(clock + j * TOPIC_CUE_S + TOPIC_CUE_S - 0.5, 3), "spoken": text}
+                for j, text in enumerate(topic.sentences)]
+        out.append({"title": topic.title, "start": cues[0]["start"], "cues": cues})
+        clock = cues[-1]["end"]
+    for item, after in zip(out, [*out[1:], None], strict=True):
+        item["end"] = after["start"] if after else round(clock + TAIL_S, 3)
+    return out
+
+
+def make_topic_lecture(out_dir, topics=TOPICS, *, size=(640, 360), stem="topics") -> Path:
+    """A silent slide lecture with a sidecar .srt: one slide per topic (title at the top),
+    pauses between topics, and each topic's overlay text shown only part of its slide.
+    Writes `<stem>.timeline.json` (topics with their slide times and cues)."""
+    out_dir = Path(out_dir).resolve()
+    work = out_dir / f".{stem}-work"
+    work.mkdir(parents=True, exist_ok=True)
+    timeline = topic_timeline(topics)
+    lines = []
+    for i, (topic, item) in enumerate(zip(topics, timeline, strict=True)):
+        color = SLIDE_COLORS[i % len(SLIDE_COLORS)]
+        plain = _draw_topic_slide(topic, color, size, work / f"t{i}.png", overlay=False)
+        cuts = [item["start"] if i else 0.0, item["end"]]
+        if topic.overlay:
+            _, since, until = topic.overlay
+            shown = _draw_topic_slide(topic, color, size, work / f"t{i}o.png", overlay=True)
+            cuts = [cuts[0], item["start"] + since, item["start"] + until, cuts[1]]
+            pictures = [plain, shown, plain]
+        else:
+            pictures = [plain]
+        for picture, (a, b) in zip(pictures, pairwise(cuts), strict=True):
+            lines += [f"file '{picture}'", f"duration {b - a:.3f}"]
+    lines.append(lines[-2])  # the concat demuxer honours the last duration only when repeated
+    listing = work / "slides.txt"
+    listing.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    total = timeline[-1]["end"]
+    out = out_dir / f"{stem}.mp4"
+    _run(["ffmpeg", "-nostdin", "-y", "-v", "error", "-f", "concat", "-safe", "0",
+          "-i", str(listing), "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono",
+          "-map", "0:v", "-map", "1:a", "-vf", f"fps={TOPIC_FPS},format=yuv420p",
+          "-c:v", "libx264", "-preset", "ultrafast", "-g", str(2 * TOPIC_FPS), *AAC,
+          "-t", f"{total:.3f}", str(out)])
+    cues = [cue for item in timeline for cue in item["cues"]]
+    write_srt(cues, out_dir / f"{stem}.srt")
+    (out_dir / f"{stem}.timeline.json").write_text(json.dumps(timeline, indent=1))
+    shutil.rmtree(work)
+    return out
+
+
+def _draw_topic_slide(topic: Topic, color: str, size: tuple[int, int], out: Path, *,
+                      overlay: bool) -> Path:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", size, color)
+    draw = ImageDraw.Draw(image)
+    w, h = size
+    draw.text((w / 2, h * 0.18), topic.title, font=_font(round(h * 1.3)), fill="white",
+              anchor="mm")
+    draw.text((w / 2, h * 0.5), topic.body, font=_font(round(h * 0.8)), fill="white",
+              anchor="mm")
+    if overlay and topic.overlay:
+        draw.text((w / 2, h * 0.8), topic.overlay[0], font=_font(round(h * 0.8)),
+                  fill="yellow", anchor="mm")
+    image.save(out)
+    return out
 
 
 if __name__ == "__main__":  # `python tests/media.py OUT_DIR`: the sample lecture for `make demo`

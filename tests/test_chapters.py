@@ -231,9 +231,12 @@ def test_no_vlm_gives_transcript_chapters_at_topic_shifts():
     assert len(summary.chapters) == 3
     for chapter, boundary in zip(summary.chapters[1:], (200.0, 400.0), strict=True):
         assert abs(chapter.start - boundary) <= 20.0
-    assert "photosynthesis" in summary.chapters[0].keywords
+    # key phrases, not single words any more: the chapter's own vocabulary, titled by them
+    assert any("photosynthesis" in k for k in summary.chapters[0].keywords)
     assert "jazz" in " ".join(summary.chapters[2].keywords)
-    assert summary.chapters[0].title and summary.chapters[0].summary
+    first = summary.chapters[0]
+    assert first.summary and first.title.lower().split(",")[0] in " ".join(first.keywords)
+    assert not first.title.startswith("Now ")  # not the chapter's first sentence
 
 
 def test_real_embedder_finds_the_same_shifts():
@@ -298,16 +301,3 @@ def test_prompt_stays_inside_the_context():
     backend = ScriptedVLM(reply((0, 600, "All")), context=6_000)
     summary = run(backend)
     assert summary.plan["window_tokens"][0] + 256 + ch.REASK_RESERVE <= 6_000
-
-
-def test_transcript_chapter_boundaries_snap_to_nearby_scene_changes():
-    from ingest.chapters import Chapter, snap_to_scenes
-
-    chapters = [Chapter(0, 100, "a"), Chapter(100, 200, "b"), Chapter(200, 300, "c", source="vlm:x"),
-                Chapter(300, 400, "d", source="vlm:x")]
-    moved = snap_to_scenes(chapters, [12.0, 94.0, 107.0, 205.0, 303.0])
-    assert moved == 2
-    # nearest scene change within 10 s wins; a VLM-only boundary is left where the model put it
-    assert [(c.start, c.end) for c in chapters] == [(0, 94.0), (94.0, 205.0), (205.0, 300),
-                                                     (300, 400)]
-    assert snap_to_scenes(chapters, [150.0]) == 0  # too far from any boundary

@@ -124,3 +124,24 @@ def test_thumbnails_are_small_jpegs_under_vidqa_home(clips, tmp_path):
         assert image.size == (200, 100)
     with pytest.raises(ValueError, match="directory name"):
         thumbnail_path("../escape", 1.0)
+
+
+def test_ocr_schedule_rereads_only_when_the_picture_changes_inside_a_scene():
+    from ingest.frames import OcrSchedule, SceneDetector
+
+    slide = np.full((90, 160, 3), (31, 78, 121), np.uint8)
+    captioned = slide.copy()
+    captioned[70:80, 50:110] = 255  # a caption appears: too small to be a new scene
+    frames = [slide] * 10 + [captioned] * 5 + [slide] * 5  # one sample every 2 s
+    batch = FrameBatch(np.stack(frames), np.arange(20) * 2.0, np.arange(20), 25.0, "test")
+    detector, schedule = SceneDetector(), OcrSchedule()
+    reps = detector.feed(batch)
+    schedule.feed(batch, reps.times)
+    assert list(reps.times) == [0.0]  # one scene: one representative for CLIP and thumbnails
+    assert schedule.times == [0.0, 20.0, 30.0]  # the first frame, the caption, its end
+    busy = FrameBatch(np.stack([np.full((90, 160, 3), 40 * (i % 5), np.uint8)
+                                for i in range(10)]), np.arange(10) * 2.0, np.arange(10),
+                      25.0, "test")
+    steady = OcrSchedule()
+    steady.feed(busy, [])
+    assert steady.times == [0.0, 4.0, 8.0, 12.0, 16.0]  # changing picture: one read per 3 s at most

@@ -96,3 +96,36 @@ def test_lecture_slides_are_read_at_the_right_times(lecture):
         middle = (slide["start"] + slide["end"]) / 2
         assert any(s.start - 2.1 <= middle <= s.end + 2.1 for s in hits)
         assert all(slide["start"] - 0.1 <= s.start <= slide["end"] for s in hits)
+
+
+def test_a_line_added_under_the_same_slide_starts_a_new_span():
+    slide = "Why Volcanoes Erupt\nmagma, pressure and lava"
+    items = [OcrText(0, slide), OcrText(20, slide + "\nSample XK-4471"), OcrText(40, slide),
+             OcrText(42, slide.replace("magma", "rnagma"))]  # OCR noise is still the same text
+    spans = dedupe_ocr(items, interval=2.0)
+    assert [(s.start, s.end) for s in spans] == [(0, 20), (20, 40), (40, 44)]
+    assert "XK-4471" in spans[1].text
+
+
+def test_slide_title_is_the_large_or_set_apart_upper_line():
+    from ingest.ocr import title_of
+
+    def box(top, height):
+        return [(0.1, top), (0.9, top), (0.9, top + height), (0.1, top + height)]
+
+    slide = OcrText(0, "Why Volcanoes Erupt\nmagma and lava\nXK-4471",
+                    boxes=[box(0.12, 0.1), box(0.45, 0.07), box(0.75, 0.07)],
+                    lines=["Why Volcanoes Erupt", "magma and lava", "XK-4471"])
+    assert title_of(slide) == "Why Volcanoes Erupt"
+    spaced = OcrText(0, "How Plants Make Food\nchloroplasts and light",  # same height, set apart
+                     boxes=[box(0.14, 0.09), box(0.46, 0.09)],
+                     lines=["How Plants Make Food", "chloroplasts and light"])
+    assert title_of(spaced) == "How Plants Make Food"
+    menu = OcrText(0, "", boxes=[box(0.02, 0.04), box(0.07, 0.04)],
+                   lines=["File Edit Image Layer", "Select Filter View"])
+    assert title_of(menu) == ""  # a menu bar right on top of a toolbar is not a title
+    lone = OcrText(0, "STEP 4 VOLCANOES", boxes=[box(0.45, 0.1)], lines=["STEP 4 VOLCANOES"])
+    assert title_of(lone) == "STEP 4 VOLCANOES"
+    (span,) = dedupe_ocr([slide], interval=2.0)
+    assert span.title == "Why Volcanoes Erupt"
+    assert ocr_spans("v", [span])[0].extra == {"title": "Why Volcanoes Erupt"}

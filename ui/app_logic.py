@@ -120,8 +120,9 @@ def transcript_rows(spans) -> list[dict]:
 
 def chapter_view(span) -> dict:
     extra = span.extra or {}
-    return {"start": span.start, "end": span.end, "when": fmt_range(span.start, span.end),
-            "title": extra.get("title") or " ".join(span.text.split())[:80],
+    when, title = fmt_range(span.start, span.end), extra.get("title") or span.text.split("\n")[0]
+    return {"start": span.start, "end": span.end, "when": when, "title": title,
+            "label": f"{when} · {title}",
             "summary": extra.get("summary", ""), "key_points": extra.get("key_points", []),
             "source": span.source}
 

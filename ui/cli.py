@@ -18,7 +18,8 @@ app = typer.Typer(
     help="Ask a video library questions and get answers that cite the clips they came from.",
     no_args_is_help=True, add_completion=False, rich_markup_mode=None,
 )
-eval_app = typer.Typer(help="Measure retrieval quality on an eval set.", no_args_is_help=True)
+eval_app = typer.Typer(help="Measure retrieval and chapter quality on an eval set.",
+                       no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 export_app = typer.Typer(help="Export the library as training data.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
@@ -463,6 +464,36 @@ def export_sft(
         _err(f"Error: {line}")
     if report and report.failed:
         raise typer.Exit(code=1)
+
+
+@eval_app.command("chapters")
+def eval_chapters(
+    directory: Annotated[Path, typer.Argument(help="Eval set folder (videos.jsonl + transcripts).")],
+    pseudo_videos: Annotated[int, typer.Option(help="Pseudo-videos to build.")] = 20,
+    natural_gaps: Annotated[bool, typer.Option(
+        help="Keep each video's own lead-in/tail silence at the joins (a pause cue).")] = False,
+    limit: Annotated[int | None, typer.Option(help="Only the first N videos of the set.")] = None,
+    json_: JsonOpt = False,
+):
+    """Chapter boundaries on pseudo-videos (joined transcripts): F1 within ±10 s, Pk, WindowDiff,
+    ours beside nltk's TextTiling."""
+    from ingest.chapter_eval import evaluate_chapters
+
+    with user_errors():
+        metrics = evaluate_chapters(directory, count=pseudo_videos, natural_gaps=natural_gaps,
+                                    limit=limit)
+    if json_:
+        _out(_dumps(metrics))
+        return
+    _out(f"{metrics['pseudo_videos']} pseudo-videos from {metrics['videos']} videos, "
+         f"{metrics['minutes']} min, {metrics['boundaries']} true boundaries "
+         f"(joins {'with natural gaps' if natural_gaps else 'at the usual gap'})")
+    _out(f"{'':12} {'F1@±10s':>8} {'precision':>9} {'recall':>7} {'Pk':>6} {'WinDiff':>7} "
+         f"{'chapters/true':>13}")
+    for name in ("ours", "texttiling"):
+        m = metrics[name]
+        _out(f"{name:12} {m['f1']:8.3f} {m['precision']:9.3f} {m['recall']:7.3f} {m['pk']:6.3f} "
+             f"{m['windowdiff']:7.3f} {m['chapters_per_video']:13.2f}")
 
 
 @app.command("ui")

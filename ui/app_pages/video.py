@@ -72,10 +72,10 @@ def _chapters(target) -> None:
         st.caption("No chapters for this video yet (they appear once the chapter stage has run).")
         return
     for n, view in enumerate(map(logic.chapter_view, spans)):
-        when, body = st.columns([1, 3], vertical_alignment="top")
-        when.button(view["when"], key=f"chapter-{n}", icon=":material/play_arrow:",
-                    on_click=common.request_play, args=(SLOT, target.id, view["start"], None))
-        body.markdown(f"**{logic.md_text(view['title'])}**")
+        # One full-width button: in a narrow column its time range was cut to "0:00–…".
+        st.button(logic.md_text(view["label"]), key=f"chapter-{n}", icon=":material/play_arrow:", width="stretch",
+                  on_click=common.request_play, args=(SLOT, target.id, view["start"], None))
+        body = st.container()
         if view["summary"]:
             body.markdown(logic.answer_markdown(view["summary"]))
         for point in view["key_points"]:
