@@ -241,7 +241,6 @@ class _File:
     spans: list = field(default_factory=list)
     visual: object = None
     thumbs: dict = field(default_factory=dict)
-    summary: dict | None = None
     prepared: Prepared | None = None
     waiting: set[str] = field(default_factory=set)  # stages in flight
 
@@ -268,7 +267,7 @@ class _Driver:
         self.task = ray.remote(max_retries=MAX_RETRIES)(run_stage)
         slots = int(ray.cluster_resources().get("CPU", cluster.workers))
         self.max_files = max(1, FILES_PER_WORKER * max(cluster.workers, slots))
-        self.chapter_resources, self.chapter_limit = _chapter_placement(ray, options, cluster)
+        self.chapter_resources, self.chapter_limit = chapter_placement(ray, options, cluster)
         self.pending: dict = {}  # ObjectRef -> (file, stage)
         self.chapter_queue: deque[_File] = deque()
         self.chapters_running = 0
@@ -365,13 +364,19 @@ class _Driver:
 
     def _after_embedding(self, job: _File, known: KnownVectors) -> None:
         job.prepared.text_vectors = known
-        step = lambda stage, done=0.0, total=1.0: self.progress(str(job.path), stage, done, total)  # noqa: E731
+        step = self._step(job)
         try:
             self._save_thumbnails(job.thumbs)
             write(job.prepared, self.library, job.result, step)
             step("index", 1.0, 1.0)
         except (VidqaError, OSError, ValueError, RuntimeError) as e:
             job.result.status, job.result.error = "failed", failure_message(job.path, e)
+
+    def _step(self, job: _File) -> Callable:
+        def step(stage: str, done: float = 0.0, total: float = 1.0) -> None:
+            self.progress(str(job.path), stage, done, total)
+
+        return step
 
     def _save_thumbnails(self, thumbs: dict[str, bytes]) -> None:
         home = self.library.cfg.home
@@ -396,7 +401,7 @@ class _Driver:
             self.progress(path, stage, done, total)
 
 
-def _chapter_placement(ray, options: IngestOptions, cluster: ClusterOptions) -> tuple[dict, float]:
+def chapter_placement(ray, options: IngestOptions, cluster: ClusterOptions) -> tuple[dict, float]:
     """(Ray resources of a chapters task, how many may run at once).
 
     A served VLM: light CPU tasks, at most `vlm_concurrency` in flight (each sends

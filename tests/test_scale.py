@@ -337,3 +337,29 @@ def test_cluster_view_shows_stages_in_flight_per_file_and_files_per_stage():
     assert view.stage_counts()["probe"] == 1 and view.stage_counts()["transcript"] == 0
     view.update("a.mp4", "done", 1, 1)
     assert view.running("a.mp4") == "done" and view.file_fraction("a.mp4") == 1.0
+
+
+class _FakeRay:
+    """What chapter_placement reads of a cluster: its resources."""
+
+    def __init__(self, **resources):
+        self.resources = resources
+
+    def cluster_resources(self):
+        return self.resources
+
+
+@pytest.mark.parametrize(("vlm", "resources", "placed", "limit"), [
+    ("openai:http://gpu-box:8000/v1", {"CPU": 64, "GPU": 8}, {"num_cpus": 0.25}, 3),
+    ("qwen3-vl-2b", {"CPU": 64, "GPU": 8}, {"num_cpus": 1, "num_gpus": 1}, float("inf")),
+    ("auto", {"CPU": 64, "GPU": 1}, {"num_cpus": 1, "num_gpus": 1}, float("inf")),
+    ("auto", {"CPU": 64}, {"num_cpus": 1}, float("inf")),
+    ("none", {"CPU": 64, "GPU": 8}, {"num_cpus": 1}, float("inf")),
+])
+def test_chapters_go_to_gpus_or_to_the_served_model_with_a_bound(vlm, resources, placed, limit):
+    from ingest.cluster import chapter_placement
+    from ingest.pipeline import ClusterOptions, IngestOptions
+
+    got = chapter_placement(_FakeRay(**resources), IngestOptions(vlm=vlm),
+                             ClusterOptions(workers=4, vlm_concurrency=3))
+    assert got == (placed, limit)
