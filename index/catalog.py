@@ -3,6 +3,13 @@
 Chroma holds only vectors keyed by span id; every result is joined back here and
 filtered to videos whose status is 'ready', so a crash mid-ingest leaves nothing
 half-written visible to queries. Schema changes are ordered, named migrations.
+
+Generations: a video row carries the generation readers see; every span carries the
+generation it was written under (and its id names it, so vectors never collide). A new
+version is staged under a fresh generation next to the ready one, then `flip` switches
+the video to it in one transaction; spans of any other generation are garbage that
+the writer deletes afterwards. Status: indexing (first version not finished), ready,
+removing (marked first, so readers stop seeing it before anything is deleted).
 """
 
 from __future__ import annotations
@@ -14,8 +21,12 @@ from contextlib import contextmanager
 from dataclasses import asdict, fields
 from pathlib import Path
 
+from typing import Literal
+
 from index import keyword
 from index.records import Span, Video
+
+Status = Literal["indexing", "ready", "removing"]
 
 MIGRATIONS: list[tuple[str, str]] = [
     (
@@ -47,9 +58,23 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        # Existing rows become generation 0 (their span ids keep the old "<id>/<kind>/<n>").
+        "003_generations",
+        """
+        ALTER TABLE videos ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE spans ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX spans_generation ON spans(video_id, generation);
+        CREATE TABLE library (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        INSERT INTO library VALUES ('id', lower(hex(randomblob(8))));
+        INSERT INTO library VALUES ('generation', '0');
+        """,
+    ),
 ]
+# A span is visible when its generation is its video's and the video is ready.
+_CURRENT = "s.generation = v.generation"
 VIDEO_COLUMNS = [f.name for f in fields(Video)]
-SPAN_COLUMNS = ("id", "video_id", "kind", "start", "end", "text", "source", "extra")
+SPAN_COLUMNS = ("id", "video_id", "kind", "start", "end", "text", "source", "extra", "generation")
 _QUOTED_SPAN_COLUMNS = ", ".join('"' + c + '"' for c in SPAN_COLUMNS)  # "end" is a keyword
 _SPAN_INSERT = (
     f"INSERT INTO spans ({_QUOTED_SPAN_COLUMNS}) VALUES ({', '.join('?' * len(SPAN_COLUMNS))})"
@@ -73,7 +98,7 @@ def _video_row(video: Video) -> tuple:
 
 
 def _video(row: sqlite3.Row) -> Video:
-    data = dict(row)
+    data = {c: row[c] for c in VIDEO_COLUMNS}  # the generation column stays in the catalog
     data["models"] = json.loads(data["models"] or "{}")
     data["has_video"], data["has_audio"] = bool(data["has_video"]), bool(data["has_audio"])
     return Video(**data)
@@ -129,23 +154,102 @@ class Catalog:
     def videos_at_path(self, path: str) -> list[Video]:
         return [_video(r) for r in self.db.execute("SELECT * FROM videos WHERE path = ?", (path,))]
 
-    def set_status(self, video_id: str, status: str) -> None:
+    def set_status(self, video_id: str, status: Status) -> None:
         with self.db:
             self.db.execute("UPDATE videos SET status = ? WHERE id = ?", (status, video_id))
 
-    def put_video(self, video: Video, spans: Iterable[Span], summary: dict | None = None) -> list[Span]:
-        """Replace the video's record, spans and summary in one transaction; returns spans with ids."""
-        placeholders = ", ".join("?" * len(VIDEO_COLUMNS))
+    def videos_with_status(self, status: Status) -> list[Video]:
+        return [_video(r) for r in self.db.execute("SELECT * FROM videos WHERE status = ?", (status,))]
+
+    def library_id(self) -> str:
+        return self.db.execute("SELECT value FROM library WHERE key = 'id'").fetchone()[0]
+
+    def generation(self, video_id: str) -> int | None:
+        row = self.db.execute("SELECT generation FROM videos WHERE id = ?", (video_id,)).fetchone()
+        return row[0] if row else None
+
+    def next_generation(self) -> int:
+        """A generation number never handed out before in this library."""
         with self.db:
-            self._delete_spans(video.id)
-            self.db.execute("DELETE FROM videos WHERE id = ?", (video.id,))
-            self.db.execute(
-                f"INSERT INTO videos ({', '.join(VIDEO_COLUMNS)}) VALUES ({placeholders})",
-                _video_row(video),
-            )
+            self.db.execute("UPDATE library SET value = CAST(value AS INTEGER) + 1 "
+                            "WHERE key = 'generation'")
+            return int(self.db.execute(
+                "SELECT value FROM library WHERE key = 'generation'").fetchone()[0])
+
+    def stage(self, video: Video, spans: Iterable[Span], generation: int) -> list[Span]:
+        """Write spans under `generation`, invisible to readers until `flip`; returns them with ids.
+
+        A ready video keeps its row (readers still see the old version); a video with no
+        ready version gets an 'indexing' row pointing at this generation."""
+        with self.db:
+            row = self.db.execute("SELECT status FROM videos WHERE id = ?", (video.id,)).fetchone()
+            if row is None or row[0] != "ready":
+                self._write_video(video, "indexing", generation)
+            return self._insert_spans(video.id, spans, generation)
+
+    def _write_video(self, video: Video, status: Status, generation: int) -> None:
+        columns = [*VIDEO_COLUMNS, "generation"]
+        row = dict(zip(VIDEO_COLUMNS, _video_row(video), strict=True))
+        row.update(status=status, generation=generation)
+        self.db.execute(
+            f"INSERT INTO videos ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+            f"ON CONFLICT(id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in columns)}",
+            tuple(row[c] for c in columns))
+
+    def flip(self, video: Video, generation: int, summary: dict | None = None) -> list[str]:
+        """One transaction: `video` becomes ready at `generation` (its record and summary too),
+        and other videos at its path are marked 'removing'. Returns their ids."""
+        with self.db:
+            self._write_video(video, "ready", generation)
             if summary is not None:
                 self._put_summary(video.id, summary)
-            return self._insert_spans(video.id, spans, start_at=0)
+            if not video.path:
+                return []
+            stale = [r[0] for r in self.db.execute(
+                "SELECT id FROM videos WHERE path = ? AND id != ?", (video.path, video.id))]
+            self.db.executemany("UPDATE videos SET status = 'removing' WHERE id = ?",
+                                [(i,) for i in stale])
+            return stale
+
+    def stage_spans(self, video_id: str, spans: Iterable[Span], generation: int) -> list[Span]:
+        """Spans to add to a ready video, written under a pending generation (see flip_spans)."""
+        with self.db:
+            return self._insert_spans(video_id, spans, generation)
+
+    def flip_spans(self, video_id: str, generation: int, replace_kinds: Iterable[str],
+                   summary: dict | None = None) -> None:
+        """One transaction: the staged spans join the video's current generation and its
+        earlier spans of `replace_kinds` leave it (garbage, deleted afterwards)."""
+        kinds = tuple(replace_kinds)
+        with self.db:
+            current = self.generation(video_id)
+            if kinds:
+                self.db.execute(
+                    "UPDATE spans SET generation = -1 WHERE video_id = ? AND generation = ? "
+                    f"AND kind IN ({', '.join('?' * len(kinds))})", (video_id, current, *kinds))
+            self.db.execute("UPDATE spans SET generation = ? WHERE video_id = ? AND generation = ?",
+                            (current, video_id, generation))
+            if summary is not None:
+                self._put_summary(video_id, summary)
+
+    def stale_spans(self, video_id: str | None = None) -> list[tuple[str, str, str]]:
+        """(video id, span id, kind) of spans outside their video's generation: garbage of a
+        replaced version, or of a write that never flipped."""
+        sql = ("SELECT s.video_id, s.id, s.kind FROM spans s JOIN videos v ON v.id = s.video_id "
+               f"WHERE NOT ({_CURRENT})")
+        args = ()
+        if video_id:
+            sql, args = sql + " AND s.video_id = ?", (video_id,)
+        return [tuple(r) for r in self.db.execute(sql, args)]
+
+    def delete_span_rows(self, ids: list[str]) -> None:
+        with self.db:
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                marks = ", ".join("?" * len(chunk))
+                self.db.execute(f"DELETE FROM spans_fts WHERE rowid IN "
+                                f"(SELECT rowid FROM spans WHERE id IN ({marks}))", chunk)
+                self.db.execute(f"DELETE FROM spans WHERE id IN ({marks})", chunk)
 
     def _put_summary(self, video_id: str, summary: dict) -> None:
         self.db.execute(
@@ -161,24 +265,14 @@ class Catalog:
         row = self.db.execute("SELECT data FROM summaries WHERE video_id = ?", (video_id,)).fetchone()
         return json.loads(row[0]) if row else None
 
-    def add_spans(self, video_id: str, spans: Iterable[Span], *, replace_kinds=()) -> list[Span]:
-        """Add spans to an existing video (e.g. chapters rebuilt later), optionally replacing kinds."""
-        with self.db:
-            for kind in replace_kinds:
-                self._delete_spans(video_id, kind)
-            (count,) = self.db.execute(
-                "SELECT COALESCE(MAX(rowid), 0) FROM spans"
-            ).fetchone()
-            return self._insert_spans(video_id, spans, start_at=count)
-
-    def _insert_spans(self, video_id: str, spans: Iterable[Span], start_at: int) -> list[Span]:
+    def _insert_spans(self, video_id: str, spans: Iterable[Span], generation: int) -> list[Span]:
         out = []
-        for n, span in enumerate(spans, start=start_at):
-            span.id = span.id or f"{video_id}/{span.kind}/{n}"
+        for n, span in enumerate(spans):
+            span.id = f"{video_id}/g{generation}/{span.kind}/{n}"  # unique across versions
             cur = self.db.execute(
                 _SPAN_INSERT,
                 (span.id, video_id, span.kind, span.start, span.end, span.text, span.source,
-                 json.dumps(span.extra, ensure_ascii=False)),
+                 json.dumps(span.extra, ensure_ascii=False), generation),
             )
             self.db.execute(
                 "INSERT INTO spans_fts (rowid, terms) VALUES (?, ?)",
@@ -187,34 +281,28 @@ class Catalog:
             out.append(span)
         return out
 
-    def _delete_spans(self, video_id: str, kind: str | None = None) -> list[str]:
-        where, args = "video_id = ?", [video_id]
-        if kind:
-            where, args = where + " AND kind = ?", args + [kind]
-        rows = self.db.execute(f"SELECT rowid, id FROM spans WHERE {where}", args).fetchall()
-        self.db.executemany("DELETE FROM spans_fts WHERE rowid = ?", [(r[0],) for r in rows])
-        self.db.execute(f"DELETE FROM spans WHERE {where}", args)
-        return [r[1] for r in rows]
-
-    def delete_video(self, video_id: str) -> list[str]:
-        """Remove a video and its spans; returns the removed span ids (for the vector store)."""
+    def delete_video(self, video_id: str) -> None:
+        """Remove a video's row, every span of every generation, and its summary."""
         with self.db:
-            ids = self._delete_spans(video_id)
+            self.db.execute("DELETE FROM spans_fts WHERE rowid IN "
+                            "(SELECT rowid FROM spans WHERE video_id = ?)", (video_id,))
+            self.db.execute("DELETE FROM spans WHERE video_id = ?", (video_id,))
             self.db.execute("DELETE FROM videos WHERE id = ?", (video_id,))
-        return ids
 
-    def span_ids(self, video_id: str, kind: str | None = None) -> list[str]:
-        sql, args = "SELECT id FROM spans WHERE video_id = ?", [video_id]
-        if kind:
-            sql, args = sql + " AND kind = ?", args + [kind]
-        return [r[0] for r in self.db.execute(sql, args)]
+    def all_span_ids(self, video_id: str) -> list[str]:
+        """Every span id of the video, all generations (what removal deletes from Chroma)."""
+        return [r[0] for r in self.db.execute("SELECT id FROM spans WHERE video_id = ?", (video_id,))]
+
+    def span_ids_everywhere(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT id FROM spans")}
 
     # -- spans --------------------------------------------------------------
     def spans(self, video_id: str, kinds: Iterable[str] = ("transcript",)) -> list[Span]:
         kinds = tuple(kinds)
         sql = (
-            f"SELECT * FROM spans WHERE video_id = ? AND kind IN ({', '.join('?' * len(kinds))}) "
-            "ORDER BY start, rowid"
+            f"SELECT s.* FROM spans s JOIN videos v ON v.id = s.video_id WHERE {_CURRENT} "
+            f"AND s.video_id = ? AND s.kind IN ({', '.join('?' * len(kinds))}) "
+            "ORDER BY s.start, s.rowid"
         )
         return [_span(r) for r in self.db.execute(sql, (video_id, *kinds))]
 
@@ -225,7 +313,7 @@ class Catalog:
         kinds = tuple(kinds)
         sql = (
             "SELECT s.* FROM spans s JOIN videos v ON v.id = s.video_id "
-            f"WHERE s.video_id = ? AND v.status = 'ready' AND s.kind IN ({', '.join('?' * len(kinds))}) "
+            f"WHERE s.video_id = ? AND v.status = 'ready' AND {_CURRENT} AND s.kind IN ({', '.join('?' * len(kinds))}) "
             'AND s.start <= ? AND s."end" >= ? ORDER BY s.start, s.rowid'
         )
         return [_span(r) for r in self.db.execute(sql, (video_id, *kinds, end, start))]
@@ -237,7 +325,7 @@ class Catalog:
             chunk = ids[i : i + 500]
             sql = (
                 "SELECT s.* FROM spans s JOIN videos v ON v.id = s.video_id "
-                f"WHERE v.status = 'ready' AND s.id IN ({', '.join('?' * len(chunk))})"
+                f"WHERE v.status = 'ready' AND {_CURRENT} AND s.id IN ({', '.join('?' * len(chunk))})"
             )
             out.update((r["id"], _span(r)) for r in self.db.execute(sql, chunk))
         return out
@@ -254,7 +342,7 @@ class Catalog:
         sql = (
             "SELECT s.*, bm25(spans_fts) AS rank FROM spans_fts "
             "JOIN spans s ON s.rowid = spans_fts.rowid JOIN videos v ON v.id = s.video_id "
-            f"WHERE spans_fts MATCH ? AND v.status = 'ready' AND s.kind IN ({', '.join('?' * len(kinds))})"
+            f"WHERE spans_fts MATCH ? AND v.status = 'ready' AND {_CURRENT} AND s.kind IN ({', '.join('?' * len(kinds))})"
         )
         args: list = [match, *kinds]
         if video_id:
@@ -265,6 +353,7 @@ class Catalog:
 
     def counts(self, video_id: str) -> dict[str, int]:
         rows = self.db.execute(
-            "SELECT kind, COUNT(*) FROM spans WHERE video_id = ? GROUP BY kind", (video_id,)
+            "SELECT s.kind, COUNT(*) FROM spans s JOIN videos v ON v.id = s.video_id "
+            f"WHERE s.video_id = ? AND {_CURRENT} GROUP BY s.kind", (video_id,)
         )
         return {kind: n for kind, n in rows}

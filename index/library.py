@@ -1,13 +1,21 @@
 """The library: what ingest writes to and qa/ui read from.
 
-Writes are atomic per video: spans go into the catalog with status 'indexing',
-vectors into Chroma, and only then does the video flip to 'ready'. Readers only
-see ready videos, so a crash at any point leaves the previous state intact.
+The write path, one writer at a time (`writing()`, a file lock):
+  1. stage: the new version's spans go into the catalog under a fresh generation,
+     invisible to readers (a ready video keeps showing its current version);
+  2. vectors: upserted into Chroma under ids that name that generation;
+  3. flip: one catalog transaction makes the new generation the video's (and marks an
+     older file at the same path 'removing');
+  4. clean up: spans, vectors and thumbnails of any other generation are deleted.
+Removal marks the video 'removing' first, then deletes vectors, then rows. A crash at
+any point leaves exactly one ready version (old or new) of each video; the next writer
+(`recover()`) or `vidqa doctor --repair` finishes the interrupted clean-up.
 """
 
 from __future__ import annotations
 
 import fcntl
+import shutil
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -18,7 +26,7 @@ import numpy as np
 
 from index.catalog import Catalog
 from index.fusion import merge_close, rrf
-from index.records import Hit, Span, Video
+from index.records import SPAN_KINDS, Hit, Span, Video
 from vidqa.errors import VideoNotFound
 from vidqa.settings import Settings, settings
 
@@ -26,6 +34,7 @@ TEXT_KINDS = ("transcript", "chapter", "ocr")
 SEARCH_KINDS = (*TEXT_KINDS, "frame")
 CANDIDATES = 50  # per retriever, before fusion
 KIND_OVERFETCH = 4  # dense candidates fetched per kept one when only some kinds are wanted
+SEARCH_ATTEMPTS = 3  # a search that overlapped another process's commit runs again
 
 
 class Library:
@@ -33,6 +42,7 @@ class Library:
         self.cfg = cfg or settings()
         self.cfg.home.mkdir(parents=True, exist_ok=True)
         self.catalog = Catalog(self.cfg.catalog_path)
+        self.reopens = 0  # times refresh() reopened Chroma after another process's commit
 
     def close(self) -> None:
         self.reset_vectors()
@@ -50,7 +60,7 @@ class Library:
         from index.vectors import make_client
 
         self._seen_version = self.catalog.data_version()
-        return make_client(self.cfg)
+        return make_client(self.cfg, self.catalog.library_id())
 
     def refresh(self) -> bool:
         """Reopen Chroma if another process committed since our client opened; True if it did.
@@ -63,6 +73,7 @@ class Library:
         if "_client" not in self.__dict__ or self.catalog.data_version() == self._seen_version:
             return False
         self.reset_vectors()
+        self.reopens += 1
         return True
 
     def reset_vectors(self) -> None:
@@ -74,15 +85,11 @@ class Library:
 
     @cached_property
     def text_vectors(self):
-        from index.vectors import VectorStore
-
-        return VectorStore(self._client, f"vidqa-text-{self.embedder.slug}")
+        return self._client.store(f"{TEXT_PREFIX}{self.embedder.slug}")
 
     def frame_vectors(self, clip_name: str, dim: int):
         """The CLIP collection for one model; named by model and dimension so models never mix."""
-        from index.vectors import VectorStore
-
-        return VectorStore(self._client, frames_collection(clip_name, dim))
+        return self._client.store(frames_collection(clip_name, dim))
 
     @cached_property
     def clip(self):
@@ -96,12 +103,17 @@ class Library:
             return None
 
     @contextmanager
-    def writing(self) -> Iterator[None]:
-        """One writer at a time across processes (the app and a CLI ingest, say)."""
+    def writing(self, *, recover: bool = True) -> Iterator[None]:
+        """One writer at a time across processes (the app and a CLI ingest, say).
+
+        Holding it, nothing is half-written except by a writer that crashed; unless told
+        not to, that writer's unfinished removals and versions are cleaned up first."""
         with open(self.cfg.home / "write.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 self.refresh()  # never write through a client that missed another's writes
+                if recover:
+                    self._recover_locked()
                 yield
                 self._seen_version = self.catalog.data_version()
             finally:
@@ -120,16 +132,28 @@ class Library:
         video = self.catalog.video(video_id)
         return video is not None and video.status == "ready"
 
-    def find_video(self, ref: str) -> Video:
-        """A ready video by exact id, unique id prefix, exact title, or unique title substring."""
+    def find_video(self, ref: str, *, exact: bool = False) -> Video:
+        """A ready video by exact id, unique id prefix (>= 4 characters), exact title, or
+        (unless `exact`) case-insensitive title or unique title substring.
+
+        Read-only commands (ask, search, clip, --video) keep the loose matches: a wrong
+        guess there only shows the wrong video's answer, and the error lists candidates.
+        Destructive ones (remove) pass `exact`: a stray letter must never pick a video."""
+        ref = ref.strip()
+        if not ref:
+            raise VideoNotFound("the video reference is empty: give an id (4+ characters) or a "
+                                f"title; {self._candidates()}")
         by_id = self.catalog.videos_by_id_prefix(ref) if len(ref) >= 4 else []
-        candidates = (
+        candidates = [
             lambda: [v for v in by_id if v.id == ref],
             lambda: by_id,
             lambda: [v for v in self.videos() if v.title == ref],
-            lambda: [v for v in self.videos() if v.title.lower() == ref.lower()],
-            lambda: [v for v in self.videos() if ref.lower() in v.title.lower()],
-        )
+        ]
+        if not exact:
+            candidates += [
+                lambda: [v for v in self.videos() if v.title.lower() == ref.lower()],
+                lambda: [v for v in self.videos() if ref.lower() in v.title.lower()],
+            ]
         for matches in candidates:  # cheapest first: ids are indexed, titles are scanned
             match = matches()
             if len(match) == 1:
@@ -137,88 +161,186 @@ class Library:
             if len(match) > 1:
                 names = ", ".join(f"{v.id[:8]} ({v.title})" for v in match[:5])
                 raise VideoNotFound(f"{ref!r} matches several videos: {names}; use an id")
+        if exact:
+            raise VideoNotFound(f"no video has the id prefix or exact title {ref!r}; "
+                                f"{self._candidates()}")
         raise VideoNotFound(f"no video in the library matches {ref!r} (see 'vidqa list')")
+
+    def _candidates(self, shown: int = 5) -> str:
+        videos = self.catalog.videos(limit=shown + 1)
+        if not videos:
+            return "the library is empty"
+        names = ", ".join(f"{v.id[:8]} ({v.title})" for v in videos[:shown])
+        return f"videos: {names}" + (", ... (see 'vidqa list')" if len(videos) > shown else "")
 
     # -- writing ------------------------------------------------------------
     def add_video(self, video: Video, spans: list[Span], *, summary: dict | None = None,
                   frames: tuple[str, np.ndarray] | None = None,
                   progress: Callable[[str], None] | None = None) -> list[Span]:
-        """Replace everything stored for `video` (same id) atomically; drop stale versions at its path.
+        """Store a new version of `video` (same id) next to the current one, then switch to it
+        atomically; a changed file at the same path replaces the old content's record.
 
         `frames`: (CLIP model name, vectors) with one row per "frame" span, in order.
         """
-        video.status = "indexing"
         video.ingested_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self.writing():
-            self.text_vectors.delete_video(video.id)
-            stored = self.catalog.put_video(video, spans, summary)
+            generation = self.catalog.next_generation()
+            stored = self.catalog.stage(video, spans, generation)
             if progress:
                 progress("embedding")
-            self._embed_spans(stored)
+            if text_index := self._embed_spans(stored):
+                video.models["text_index"] = text_index
             if frames is not None:
-                self._add_frames(video.id, [s for s in stored if s.kind == "frame"], *frames)
-            self.catalog.set_status(video.id, "ready")
+                video.models["frame_index"] = self._add_frames(
+                    video.id, [s for s in stored if s.kind == "frame"], *frames)
+            replaced = self.catalog.flip(video, generation, summary)
             video.status = "ready"
-            if video.path:  # a changed file replaces the records of its old content
-                for old in self.catalog.videos_at_path(video.path):
-                    if old.id != video.id:
-                        self._remove_locked(old.id)
+            self._drop_stale(video.id)
+            for old in replaced:
+                self._remove_locked(old)
         return stored
 
-    def add_spans(self, video_id: str, spans: list[Span], *, replace_kinds: Iterable[str] = ()) -> None:
-        """Add spans (chapters, OCR, ...) to a ready video, replacing earlier spans of those kinds."""
-        replace_kinds = tuple(replace_kinds)
+    def add_spans(self, video_id: str, spans: list[Span], *, replace_kinds: Iterable[str] = (),
+                  summary: dict | None = None) -> None:
+        """Add spans (chapters, OCR, ...) to a ready video, replacing earlier spans of those
+        kinds (and its summary, if given) in one switch: readers see the old or the new set."""
         with self.writing():
-            old_ids = [i for k in replace_kinds for i in self.catalog.span_ids(video_id, k)]
-            stored = self.catalog.add_spans(video_id, spans, replace_kinds=replace_kinds)
-            self.text_vectors.delete(old_ids)
+            if not self.has_ready(video_id):
+                raise VideoNotFound(f"video {video_id} is not in the library (or not ready)")
+            generation = self.catalog.next_generation()
+            stored = self.catalog.stage_spans(video_id, spans, generation)
             self._embed_spans(stored)
+            self.catalog.flip_spans(video_id, generation, replace_kinds, summary)
+            self._drop_stale(video_id)
 
-    def _add_frames(self, video_id: str, spans: list[Span], clip_name: str, vectors: np.ndarray) -> None:
+    def _add_frames(self, video_id: str, spans: list[Span], clip_name: str,
+                    vectors: np.ndarray) -> str:
         if len(spans) != len(vectors):
             raise ValueError(f"{len(spans)} frame spans but {len(vectors)} CLIP vectors")
         store = self.frame_vectors(clip_name, vectors.shape[1])
-        store.delete_video(video_id)
         store.upsert([s.id for s in spans], vectors,
                      [{"video_id": video_id, "kind": "frame", "start": s.start, "end": s.end}
                       for s in spans])
+        return store.name
 
     def set_summary(self, video_id: str, summary: dict, chapters: list[Span]) -> None:
         """Replace a video's summary and chapter spans (e.g. rebuilt with another model)."""
-        self.add_spans(video_id, chapters, replace_kinds=("chapter",))
-        self.catalog.put_summary(video_id, summary)
+        self.add_spans(video_id, chapters, replace_kinds=("chapter",), summary=summary)
 
     def summary(self, video_id: str) -> dict | None:
         return self.catalog.summary(video_id)
 
-    def _embed_spans(self, spans: list[Span]) -> None:
+    def _embed_spans(self, spans: list[Span]) -> str | None:
+        """Embed the text spans; returns the collection they went to (None: no text)."""
         texts = [s for s in spans if s.kind in TEXT_KINDS and s.text.strip()]
         if not texts:
-            return
+            return None
         vectors = self.embedder.embed([s.text for s in texts])
         self.text_vectors.upsert(
             [s.id for s in texts], vectors,
-            [{"video_id": s.video_id, "kind": s.kind, "start": s.start, "end": s.end} for s in texts],
+            [{"video_id": s.video_id, "kind": s.kind, "start": s.start, "end": s.end}
+             for s in texts],
         )
+        return self.text_vectors.name
 
     def remove(self, video_id: str) -> bool:
         with self.writing():
             return self._remove_locked(video_id)
 
     def _remove_locked(self, video_id: str) -> bool:
+        """Mark (readers stop seeing it), delete vectors, delete rows, delete thumbnails."""
         if self.catalog.video(video_id) is None:
             return False
-        self.text_vectors.delete(self.catalog.span_ids(video_id))
-        for store in self._frame_stores():
-            store.delete_video(video_id)
+        stores = self._client.stores()  # an unreachable server fails here, before any change
+        self.catalog.set_status(video_id, "removing")
+        ids = self.catalog.all_span_ids(video_id)
+        for store in stores:
+            store.delete(ids)
         self.catalog.delete_video(video_id)
+        for folder in (self.cfg.thumbs_dir / video_id, self.cfg.home / "posters" / video_id):
+            if _is_video_folder(folder):
+                shutil.rmtree(folder, ignore_errors=True)
         return True
 
-    def _frame_stores(self):
-        from index.vectors import VectorStore
+    def _drop_stale(self, video_id: str | None = None) -> int:
+        """Delete spans outside their video's generation: vectors first, then rows; then the
+        thumbnails no current frame span points at. Returns how many spans went."""
+        stale = self.catalog.stale_spans(video_id)
+        if not stale:
+            return 0
+        ids = [span_id for _, span_id, _ in stale]
+        for store in self._client.stores():
+            store.delete(ids)
+        self.catalog.delete_span_rows(ids)
+        for vid in {v for v, _, _ in stale}:
+            self._drop_unused_thumbnails(vid)
+        return len(ids)
 
-        return [VectorStore(self._client, c.name) for c in self._client.list_collections()
-                if c.name.startswith("vidqa-frames-")]
+    def _drop_unused_thumbnails(self, video_id: str) -> None:
+        folder = self.cfg.thumbs_dir / video_id
+        if not _is_video_folder(folder):
+            return
+        used = {self.cfg.home / s.extra["thumb"] for s in self.catalog.spans(video_id, ("frame",))
+                if s.extra.get("thumb")}
+        for image in folder.glob("*.jpg"):
+            if image not in used:
+                image.unlink(missing_ok=True)
+
+    def recover(self) -> dict[str, int]:
+        """Finish what a crashed writer left: removals, and garbage of unfinished versions."""
+        with self.writing():
+            pass
+        return self._recovered
+
+    def _recover_locked(self) -> None:
+        removing = self.catalog.videos_with_status("removing")
+        stale = self.catalog.stale_spans()
+        self._recovered = {"removals": len(removing), "stale_spans": len(stale)}
+        for video in removing:
+            self._remove_locked(video.id)
+        if stale:
+            self._drop_stale()
+
+    # -- checking -------------------------------------------------------------
+    def vector_counts(self, video_id: str) -> dict[str, tuple[int, int]]:
+        """collection -> (vectors the video's current version needs, vectors present)."""
+        video = self.catalog.video(video_id)
+        if video is None:
+            return {}
+        spans = self.catalog.spans(video_id, SPAN_KINDS)
+        want = {
+            "text": [s.id for s in spans if s.kind in TEXT_KINDS and s.text.strip()],
+            "frame": [s.id for s in spans if s.kind == "frame"] if video.models.get("frames") else [],
+        }
+        out = {}
+        for role, ids in want.items():
+            if not ids:
+                continue
+            names = self._index_names(video, role)
+            found = max((len(self._client.store(n).present(ids)) for n in names), default=0)
+            out[names[0] if len(names) == 1 else f"{role} vectors"] = (len(ids), found)
+        return out
+
+    def missing_vectors(self, video_id: str) -> dict[str, tuple[int, int]]:
+        """Like vector_counts, only the collections that lack some; empty when complete."""
+        return {n: (want, found) for n, (want, found) in self.vector_counts(video_id).items()
+                if found < want}
+
+    def reembed(self, video_id: str) -> int:
+        """Write the text vectors of the video's current version again (after a lost write)."""
+        with self.writing(recover=False):
+            spans = self.catalog.spans(video_id, TEXT_KINDS)
+            self._embed_spans(spans)
+        return len(spans)
+
+    def _index_names(self, video: Video, role: str) -> list[str]:
+        """The collections that should hold the video's vectors of one role (text | frame).
+
+        Versions written before the collection was recorded are looked for in every
+        collection of that role."""
+        recorded = video.models.get(f"{role}_index")
+        return [recorded] if recorded else self._client.names(
+            TEXT_PREFIX if role == "text" else FRAMES_PREFIX)
 
     # -- reading spans --------------------------------------------------------
     def spans(self, video_id: str, kinds: Iterable[str] = ("transcript",)) -> list[Span]:
@@ -232,9 +354,21 @@ class Library:
     def search(self, query: str, *, k: int = 10, video_id: str | None = None,
                kinds: Iterable[str] = SEARCH_KINDS) -> list[Hit]:
         """Hybrid search: dense text + BM25 over transcript/chapter/OCR spans, plus CLIP
-        text->frame when frames were embedded; fused by RRF, same-moment hits merged."""
-        self.refresh()
-        kinds = tuple(kinds)
+        text->frame when frames were embedded; fused by RRF, same-moment hits merged.
+
+        Vectors and catalog are read at different instants: if another process switched a
+        video to a new version in between (its old vector ids then resolve to nothing),
+        the search runs again on a fresh client, so no reader sees a half-switched result."""
+        for _ in range(SEARCH_ATTEMPTS):
+            self.refresh()
+            version = self.catalog.data_version()
+            hits = self._search_once(query, k=k, video_id=video_id, kinds=tuple(kinds))
+            if self.catalog.data_version() == version:
+                break
+        return hits
+
+    def _search_once(self, query: str, *, k: int, video_id: str | None,
+                     kinds: tuple[str, ...]) -> list[Hit]:
         text_kinds = tuple(k for k in kinds if k in TEXT_KINDS)
         rankings: dict[str, list[str]] = {}
         by_id: dict[str, Span] = {}
@@ -281,7 +415,7 @@ class Library:
         CLIP is loaded only when some frames were embedded: a library ingested without
         CLIP weights must not pay for (or wait on the network for) a model it cannot use.
         """
-        names = {c.name for c in self._client.list_collections()}
+        names = set(self._client.names())
         if not any(n.startswith(FRAMES_PREFIX) for n in names) or self.clip is None:
             return None
         name = frames_collection(self.clip.name, self.clip.dim)
@@ -292,6 +426,13 @@ class Library:
 
 
 FRAMES_PREFIX = "vidqa-frames-"
+TEXT_PREFIX = "vidqa-text-"
+
+
+def _is_video_folder(folder: Path) -> bool:
+    """A per-video folder (named by a content id), never the root or a stray path."""
+    name = folder.name
+    return folder.is_dir() and bool(name) and not name.startswith(".") and "/" not in name
 
 
 def frames_collection(clip_name: str, dim: int) -> str:

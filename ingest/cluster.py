@@ -30,7 +30,7 @@ import numpy as np
 
 from ingest.pipeline import (
     ClusterOptions, FileResult, IngestOptions, IngestReport, Prepared, Progress, assemble,
-    chapters_stage, failure_message, frames_stage, identify, mark_unchanged, transcript_stage,
+    chapters_stage, failure_message, frames_stage, identify, is_unchanged, transcript_stage,
     write,
 )
 from vidqa.errors import ConfigError, MissingDependency, VidqaError
@@ -333,8 +333,7 @@ class _Driver:
         job.info, video_id = value
         result = job.result
         result.video_id, result.title, result.duration = video_id, job.path.stem, job.info.duration
-        if self.library.has_ready(video_id) and not self.options.force:
-            mark_unchanged(self.library, video_id, result)
+        if is_unchanged(self.library, video_id, self.options, result):
             return
         self._submit(job, "transcript", job.info, video_id, self.options)
         if self.options.frames and job.info.has_video:

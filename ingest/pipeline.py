@@ -127,8 +127,7 @@ def failure_message(path, error: Exception) -> str:
 def _ingest_one(path: Path, library: Library, options: IngestOptions, step, result: FileResult) -> None:
     info, video_id = identify(path, step)
     result.video_id, result.title, result.duration = video_id, path.stem, info.duration
-    if library.has_ready(video_id) and not options.force:
-        mark_unchanged(library, video_id, result)
+    if is_unchanged(library, video_id, options, result):
         return
     transcript, spans = transcript_stage(path, info, video_id, options, step)
     result.notes += transcript.notes
@@ -159,10 +158,20 @@ def identify(path: Path, step) -> tuple[MediaInfo, str]:
     return probe(path), content_id(path)
 
 
-def mark_unchanged(library: Library, video_id: str, result: FileResult) -> None:
+def is_unchanged(library: Library, video_id: str, options: IngestOptions,
+                 result: FileResult) -> bool:
+    """True (and `result` says so) when this content's ready version is complete; a version
+    missing vectors (an interrupted removal's leftovers, say) is noted and re-indexed."""
+    if options.force or not library.has_ready(video_id):
+        return False
+    if missing := library.missing_vectors(video_id):
+        result.notes.append("re-indexed: the stored version was incomplete (" + ", ".join(
+            f"{found} of {want} vectors in {name}" for name, (want, found) in missing.items()) + ")")
+        return False
     old = library.catalog.video(video_id)
     result.status, result.transcript_source = "unchanged", old.transcript_source
     result.spans = library.catalog.counts(video_id)
+    return True
 
 
 def transcript_stage(path: Path, info: MediaInfo, video_id: str, options: IngestOptions, step):

@@ -45,16 +45,22 @@ def can_stream_copy(path: Path, t: float) -> bool:
         return False
 
 
-def cut_clip(src: str | Path, start: float, end: float, out: str | Path) -> tuple[Path, str]:
-    """Write [start, end] of `src` to `out`; returns (out, "copy" | "reencode")."""
+def cut_clip(src: str | Path, start: float, end: float, out: str | Path, *,
+             fps: float | None = None) -> tuple[Path, str]:
+    """Write [start, end] of `src` to `out`; returns (out, "copy" | "reencode").
+
+    `fps`: re-encode at this frame rate (smaller clips for a model that samples few frames).
+    """
     src, out = Path(src), Path(out)
     if not src.exists():
         raise MediaError(src, "file not found (moved or deleted since it was ingested?)")
     if end <= start:
         raise ValueError(f"clip end {end:.2f} s is not after its start {start:.2f} s")
-    copy = can_stream_copy(src, start)
+    copy = fps is None and can_stream_copy(src, start)
     codec = ["-c", "copy"] if copy else ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
                                           "-c:a", "aac", "-movflags", "+faststart"]
+    if fps is not None:
+        codec += ["-vf", f"fps={fps:g}"]
     out.parent.mkdir(parents=True, exist_ok=True)
     cmd = [_ffmpeg(), "-nostdin", "-y", "-loglevel", "error", "-ss", f"{start:.3f}", "-i", str(src),
            "-t", f"{end - start:.3f}", *codec, "-map", "0:v:0?", "-map", "0:a:0?", str(out)]

@@ -156,9 +156,9 @@ def test_changed_file_replaces_and_remove_deletes(lecture_with_srt, tmp_path):
     second = json.loads(vidqa("ingest", str(target), "--json").stdout)["results"][0]["video_id"]
     assert first != second
     assert [v["id"] for v in json.loads(vidqa("list", "--json").stdout)] == [second]
-    assert "removed" in vidqa("remove", second).stdout
+    assert "removed" in vidqa("remove", second, "--yes").stdout
     assert json.loads(vidqa("list", "--json").stdout) == []
-    assert "no video" in vidqa("remove", second, code=1).stderr
+    assert "no video" in vidqa("remove", second, "--yes", code=1).stderr
 
 
 def test_a_crash_mid_ingest_leaves_nothing_half_visible(lecture_with_srt, monkeypatch):

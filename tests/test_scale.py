@@ -145,12 +145,15 @@ def _embedded_spans(library) -> int:
                if s.text.strip())
 
 
-def _server_vectors(url: str) -> int:
-    """Vectors the Chroma server holds, over every collection (names are the library's)."""
+def _server_vectors(url: str, library) -> int:
+    """Vectors the Chroma server holds in the library's namespace, over every collection."""
     import chromadb
 
+    from index.vectors import namespace
+
     host, port = url.removeprefix("http://").split(":")
-    client = chromadb.HttpClient(host=host, port=int(port))
+    client = chromadb.HttpClient(host=host, port=int(port),
+                                 database=namespace(library.catalog.library_id()))
     return sum(c.count() for c in client.list_collections())
 
 
@@ -218,7 +221,7 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(ray_cluster, lectu
     assert {r.path for r in report.results} == {str(p) for p in lectures}
     # every file exactly once, every text span's vector on the server, nothing extra
     assert len(library.videos()) == 3
-    assert library.text_vectors.count() == _embedded_spans(library) == _server_vectors(chroma_server)
+    assert library.text_vectors.count() == _embedded_spans(library) == _server_vectors(chroma_server, library)
     assert not settings().chroma_path.exists()  # the vectors went to the server, not a local store
     # each video holds what an in-process ingest of the same file gives
     local = Library(replace(settings(), home=tmp_path / "local", chroma_url=None))
@@ -302,7 +305,7 @@ def test_search_and_ask_answer_from_the_chroma_server(server_library, monkeypatc
     assert any("glucose" in c["text"].lower() for c in answer["citations"])
     assert not (home / "chroma").exists()  # nothing fell back to an embedded store
     library = _library()
-    assert library.text_vectors.count() == _embedded_spans(library) == _server_vectors(url)
+    assert library.text_vectors.count() == _embedded_spans(library) == _server_vectors(url, library)
 
 
 def test_the_app_searches_the_chroma_server(server_library, monkeypatch):

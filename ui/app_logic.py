@@ -422,7 +422,7 @@ def recent_jobs(cfg: Settings | None = None, limit: int = 10) -> list[JobState]:
 
 def remove_video(video_id: str) -> str:
     """Remove through `vidqa remove` in a child process (the app itself never writes)."""
-    proc = subprocess.run([sys.executable, "-m", "ui.cli", "remove", video_id], check=False,
+    proc = subprocess.run([sys.executable, "-m", "ui.cli", "remove", video_id, "--yes"], check=False,
                           capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if proc.returncode != 0:
         raise VidqaError(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else
@@ -486,7 +486,13 @@ class LibraryReader:
         self.cfg = cfg or settings()
         self._lock = threading.RLock()
         self._library = None
-        self.reopened = 0
+        self._retried = 0
+
+    @property
+    def reopened(self) -> int:
+        """Times Chroma was reopened: another process committed (the library's own count,
+        which includes reopens inside a search that overlapped a commit), or a retry."""
+        return self._retried + (self._library.reopens if self._library is not None else 0)
 
     @contextmanager
     def open(self) -> Iterator:
@@ -496,8 +502,8 @@ class LibraryReader:
         with self._lock:
             if self._library is None:
                 self._library = Library(self.cfg)
-            elif self._library.refresh():
-                self.reopened += 1
+            else:
+                self._library.refresh()
             yield self._library
 
     def run(self, fn: Callable):
@@ -507,7 +513,7 @@ class LibraryReader:
                 return fn(library)
             except _chroma_errors():
                 library.reset_vectors()
-                self.reopened += 1
+                self._retried += 1
                 return fn(library)
 
 

@@ -20,10 +20,22 @@ app = typer.Typer(
 )
 eval_app = typer.Typer(help="Measure retrieval quality on an eval set.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+export_app = typer.Typer(help="Export the library as training data.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 NlOpt = Annotated[bool, typer.Option("--nl", help="With --json: one JSON object per line.")]
-VideoOpt = Annotated[str | None, typer.Option("--video", "-v", help="Video id, id prefix or title.")]
+
+
+def _video_ref(value: str | None) -> str | None:
+    """An empty --video (an unset shell variable) is a mistake, never "the whole library"."""
+    if value is not None and not value.strip():
+        raise typer.BadParameter("the video reference is empty (give an id or a title)")
+    return value
+
+
+VideoOpt = Annotated[str | None, typer.Option("--video", "-v", help="Video id, id prefix or title.",
+                                              callback=_video_ref)]
 
 
 def _out(text: str) -> None:
@@ -270,14 +282,60 @@ def list_videos(
     _print_rows(rows, json_ or nl, nl, video_line, "The library is empty: vidqa ingest PATH")
 
 
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
 @app.command()
-def remove(video: Annotated[str, typer.Argument(help="Video id, id prefix or title.")]):
+def remove(
+    video: Annotated[str, typer.Argument(help="Video id prefix (4+ characters) or its whole title.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Don't ask (needed when stdin is not a terminal).")] = False,
+):
     """Remove a video and everything indexed for it."""
     with user_errors():
         library = _library()
-        target = library.find_video(video)
+        target = library.find_video(video, exact=True)
+        if not yes:
+            if not _stdin_is_terminal():
+                _err(f"Error: not removing {target.id[:12]} ({target.title}) without --yes: "
+                     "stdin is not a terminal to ask on")
+                raise typer.Exit(code=1)
+            if not typer.confirm(f"Remove {target.id[:12]} ({target.title}) and its index?",
+                                 err=True):
+                _err("Nothing removed.")
+                raise typer.Exit(code=1)
         library.remove(target.id)
     _out(f"removed {target.id}  {target.title}")
+
+
+@app.command()
+def doctor(
+    repair: Annotated[bool, typer.Option("--repair", help="Fix what can be fixed.")] = False,
+    json_: JsonOpt = False,
+):
+    """Check the library: catalog vs vector counts, leftovers of interrupted writes, moved files."""
+    from dataclasses import asdict
+
+    from index import doctor as checks
+
+    with user_errors():
+        library = _library()
+        report = checks.check(library)
+        if repair and report.findings:
+            report = checks.repair(library, report)
+    if json_:
+        _out(_dumps({**asdict(report), "healthy": report.healthy}))
+    else:
+        _out(f"{len(report.videos)} videos checked")
+        for f in report.findings:
+            state = " (repaired)" if f.repaired else "" if f.fixable else " (needs you)"
+            _out(f"{f.problem:18}  {f.detail}{state}")
+        if not report.findings:
+            _out("no problems found")
+        elif not report.healthy and not repair:
+            _err("Run vidqa doctor --repair to fix what can be fixed.")
+    if not report.healthy:
+        raise typer.Exit(code=1)
 
 
 @app.command()
@@ -362,6 +420,53 @@ def eval_retrieval(
     _out(f"within video: hit@1 {metrics['hit@1']:.3f}  hit@5 {metrics['hit@5']:.3f}  MRR {metrics['mrr']:.3f}")
     _out(f"library-wide: right video@1 {metrics['library_video_hit@1']:.3f}  hit@1 {metrics['library_hit@1']:.3f}")
     _out(f"latency: p50 {metrics['p50_ms']:.1f} ms  p95 {metrics['p95_ms']:.1f} ms")
+
+
+@export_app.command("sft")
+def export_sft(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write the dataset to (LLaMA-Factory's dataset_dir).")],
+    video: Annotated[list[str] | None, typer.Option(
+        "--video", "-v", help="Video id, id prefix or title; repeat for more (default: all).")] = None,
+    kinds: Annotated[str, typer.Option(
+        help="Example kinds: chapters (summaries), timed (what is said when), ocr (text on screen).")]
+        = "chapters,timed,ocr",
+    max_clip_s: Annotated[float, typer.Option(help="Longest clip, in seconds.")] = 60.0,
+    fps: Annotated[float | None, typer.Option(help="Re-encode clips at this frame rate (default: copy).")] = None,
+    val: Annotated[float, typer.Option(help="Fraction of videos held out for validation.")] = 0.1,
+    seed: Annotated[int, typer.Option(help="Seed for the split and the questions asked.")] = 0,
+    include_fallback: Annotated[bool, typer.Option(
+        "--include-fallback", help="Also chapters summarised from the transcript (no VLM).")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Print counts, clip minutes and disk size; cut nothing.")] = False,
+    json_: JsonOpt = False,
+):
+    """Write a LLaMA-Factory video fine-tuning dataset (sharegpt) with clips cut from the library."""
+    from qa.export import ExportOptions, export_sft as run_export, plan_export
+    from ui.progress import stage_progress
+    from ui.render import export_lines
+
+    with user_errors():
+        options = ExportOptions(videos=tuple(video or ()), seed=seed, max_clip_s=max_clip_s,
+                                kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()),
+                                fps=fps, val=val, include_fallback=include_fallback)
+        with stage_progress() as progress:
+            if dry_run:
+                summary, report = plan_export(out_dir, options, _library(), progress).summary(), None
+            else:
+                report = run_export(out_dir, options, _library(), progress)
+                summary = report.plan
+    if json_:
+        done = {"cut": report.cut, "reused": report.reused, "failed": report.failed,
+                "files": report.files} if report else {}
+        _out(_dumps({"dry_run": report is None, **summary, **done}))
+    else:
+        _out("\n".join(export_lines(summary, report)))
+    for note in summary["notes"]:
+        _err(f"Note: {note}")
+    for line in report.failed if report else ():
+        _err(f"Error: {line}")
+    if report and report.failed:
+        raise typer.Exit(code=1)
 
 
 @app.command("ui")

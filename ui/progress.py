@@ -44,16 +44,27 @@ def run_ingest(paths: list[str], options, cluster=None):
 
 @contextmanager
 def stage_progress() -> Iterator:
-    """progress(stage, done, total) -> one bar per stage name."""
+    """progress(stage, done, total) -> one bar per stage name.
+
+    The display starts with the first stage: a command that fails before any progress
+    (bad input) prints its one-line error and nothing else.
+    """
     console = Console(stderr=True)
     tasks: dict[str, int] = {}
-    with _bars(console) as bars:
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bars.add_task(stage, total=total, stage="")
-            bars.update(tasks[stage], completed=done, total=total)
+    bars = _bars(console)
 
+    def progress(stage: str, done: int, total: int) -> None:
+        if not tasks:
+            bars.start()
+        if stage not in tasks:
+            tasks[stage] = bars.add_task(stage, total=total, stage="")
+        bars.update(tasks[stage], completed=done, total=total)
+
+    try:
         yield progress
+    finally:
+        if tasks:
+            bars.stop()
 
 
 CLUSTER_STAGES = ("probe", "transcript", "frames", "chapters", "embedding", "index")

@@ -41,3 +41,22 @@ def dumps(data, *, nl: bool = False) -> str:
     if nl and isinstance(data, list):
         return "\n".join(json.dumps(d, ensure_ascii=False) for d in data)
     return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def export_lines(summary: dict, report=None) -> list[str]:
+    """`vidqa export sft`: examples per split and kind, clip minutes and size, what was written."""
+    kinds = list(next(iter(summary["examples"].values())))
+    lines = [f"{'':6}" + "".join(f"{k:>10}" for k in kinds) + f"{'videos':>8}"]
+    for split, counts in summary["examples"].items():
+        lines.append(f"{split:6}" + "".join(f"{counts[k]:>10}" for k in kinds)
+                     + f"{summary['videos'][split]:>8}")
+    n = summary["clips_to_cut"] + summary["clips_reused"]
+    lines.append(f"{n} clips, {summary['clip_minutes']:.1f} min, about "
+                 f"{summary['estimated_bytes'] / 1e6:.1f} MB at the source bitrate")
+    if report is None:
+        lines.append(f"dry run: {summary['clips_to_cut']} clips to cut, "
+                     f"{summary['clips_reused']} already cut; nothing written")
+    else:
+        lines.append(f"cut {report.cut} clips, reused {report.reused}; wrote "
+                     f"{', '.join(report.files)} in {summary['out_dir']}")
+    return lines

@@ -34,3 +34,7 @@ class ConfigError(VidqaError):
 
 class BackendError(VidqaError):
     """A model backend (local or served) failed to produce output."""
+
+
+class StoreUnavailable(VidqaError):
+    """The vector store (a Chroma server) could not be reached or refused a request."""
