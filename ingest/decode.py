@@ -73,6 +73,42 @@ class StreamFacts:
     keyframe_times: tuple[float, ...] = field(default=(), repr=False)  # from the demuxer index
 
 
+@dataclass
+class DecodeStats:
+    """Packets the decoder rejected as invalid data while reading one file, and skipped.
+
+    One corrupt packet costs the frames that depend on it, not the whole file: ffmpeg's
+    own command line decodes past it the same way."""
+
+    skipped: int = 0
+    first_at: float | None = None  # s from the start of the file, where the first one sits
+    error: str = ""
+
+    def note(self) -> str | None:
+        if not self.skipped:
+            return None
+        where = f" (the first near {self.first_at:.1f} s)" if self.first_at is not None else ""
+        return (f"{self.skipped} undecodable video packet{'s' if self.skipped > 1 else ''} "
+                f"skipped{where}: frames there are missing, the rest is indexed")
+
+
+def decode_packets(container, stream, start: float = 0.0,
+                   stats: DecodeStats | None = None) -> Iterator:
+    """container.decode(stream), except that a packet the decoder rejects as invalid data is
+    skipped (and counted in `stats`) instead of ending the decode."""
+    av = _av()
+    stats = stats if stats is not None else DecodeStats()
+    for packet in container.demux(stream):
+        try:
+            frames = packet.decode()
+        except av.error.InvalidDataError as e:
+            stats.skipped += 1
+            if stats.first_at is None and packet.pts is not None and packet.time_base:
+                stats.first_at, stats.error = float(packet.pts * packet.time_base) - start, str(e)
+            continue
+        yield from frames
+
+
 # ---------------------------------------------------------------- pure helpers
 
 
@@ -192,7 +228,7 @@ def _first_frame(path: Path, container, stream):
     av = _av()
 
     try:
-        for frame in container.decode(stream):
+        for frame in decode_packets(container, stream):
             return frame
     except av.FFmpegError as e:
         raise MediaError(path, f"cannot decode the video stream ({e})") from e
@@ -244,6 +280,7 @@ class _PyavReader:
         self.tol = 0.5 / facts.fps if facts.fps > 0 else 0.02  # half a frame (s)
         self._decoder: Iterator | None = None
         self._prev = self._cur = None  # (time, frame) around the last target
+        self.stats = DecodeStats()  # replaced by the caller's to collect skipped packets
 
     def close(self) -> None:
         self.container.close()
@@ -277,7 +314,7 @@ class _PyavReader:
         av = _av()
 
         if self._decoder is None:
-            self._decoder = iter(self.container.decode(self.stream))
+            self._decoder = self._decode()
         try:
             frame = next(self._decoder, None)
         except av.FFmpegError as e:
@@ -303,8 +340,11 @@ class _PyavReader:
     def _seek(self, t: float) -> None:
         offset = int((t + self.facts.start) / self.stream.time_base)
         self.container.seek(max(offset, 0), stream=self.stream, backward=True, any_frame=False)
-        self._decoder = iter(self.container.decode(self.stream))
+        self._decoder = self._decode()
         self._prev = self._cur = None
+
+    def _decode(self) -> Iterator:
+        return decode_packets(self.container, self.stream, self.facts.start, self.stats)
 
 
 def _coded_size(facts: StreamFacts, size: tuple[int, int] | None) -> tuple[int, int] | None:
@@ -440,11 +480,13 @@ def iter_frames(
     size: tuple[int, int] | None = None,
     backend: str = "auto",
     facts: StreamFacts | None = None,
+    stats: DecodeStats | None = None,
 ) -> Iterator[FrameBatch]:
     """Like `read_frames`, streamed: FrameBatches of at most `batch` frames in time order.
 
     One decoder stays open across batches, so memory is bounded by `batch` frames.
     `facts`: this file's `stream_facts`, if the caller already has them.
+    `stats`: collects the packets skipped as undecodable (PyAV).
     """
     if batch < 1:
         raise ValueError(f"batch must be at least 1 frame, got {batch}")
@@ -454,6 +496,8 @@ def iter_frames(
                         size=size)
     targets = np.sort(np.asarray(times, np.float64).reshape(-1))
     reader = chosen.open(facts, out_size)
+    if stats is not None:
+        reader.stats = stats
     try:
         for lo in range(0, len(targets), batch):
             frames, got, indices = reader.read(targets[lo:lo + batch])
@@ -471,6 +515,7 @@ def keyframes(
     every: float | None = None,
     batch: int = DEFAULT_BATCH,
     facts: StreamFacts | None = None,
+    stats: DecodeStats | None = None,
 ) -> Iterator[FrameBatch]:
     """Decode key frames only (PyAV skip_frame=NONKEY), in FrameBatches of `batch`.
 
@@ -483,7 +528,7 @@ def keyframes(
     out_size = fit_size(facts.width, facts.height, max_pixels=max_pixels, max_side=max_side,
                         size=size)
     pending: list[tuple[float, np.ndarray]] = []
-    for t, frame in _keyframe_stream(facts, every):
+    for t, frame in _keyframe_stream(facts, every, stats):
         pending.append((t, _to_rgb(frame, facts, out_size)))
         if len(pending) == batch:
             yield _keyframe_batch(pending, facts)
@@ -492,7 +537,8 @@ def keyframes(
         yield _keyframe_batch(pending, facts)
 
 
-def _keyframe_stream(facts: StreamFacts, every: float | None) -> Iterator[tuple[float, object]]:
+def _keyframe_stream(facts: StreamFacts, every: float | None,
+                     stats: DecodeStats | None = None) -> Iterator[tuple[float, object]]:
     av = _av()
 
     container = _open_container(facts.path)
@@ -503,7 +549,7 @@ def _keyframe_stream(facts: StreamFacts, every: float | None) -> Iterator[tuple[
         tol = 0.5 / facts.fps if facts.fps > 0 else 0.02
         next_due = -np.inf
         try:
-            for frame in container.decode(stream):
+            for frame in decode_packets(container, stream, facts.start, stats):
                 t = float(frame.time or 0.0) - facts.start
                 if every is None or t >= next_due - tol:
                     next_due = t + every if every is not None else next_due

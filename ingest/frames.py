@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.decode import FrameBatch, iter_frames, keyframes, stream_facts
+from ingest.decode import DecodeStats, FrameBatch, iter_frames, keyframes, stream_facts
 
 SAMPLE_FPS = 0.5  # frames per second kept for the visual index
 MAX_SIDE = 448  # px, longest side of sampled frames (CLIP/OCR input, not the thumbnail)
@@ -80,22 +80,25 @@ def sample_frames(
     max_side: int = MAX_SIDE,
     batch: int = BATCH,
     backend: str = "auto",
+    stats: DecodeStats | None = None,
 ) -> Iterator[FrameBatch]:
     """FrameBatches at about `fps` (real timestamps), longest side <= `max_side`.
 
     `info` is ingest.probe's MediaInfo (has_video, duration, keyframe_interval).
     An audio-only file yields nothing. The same frame is never yielded twice.
     The key-frame plan always decodes with PyAV (`backend` applies to the seek plan).
+    Undecodable packets are skipped and counted in `stats`.
     """
     if not info.has_video:
         return
     facts = stream_facts(path)
     if sample_plan(info, fps, facts.keyframe_times) == "keyframes":
-        batches = keyframes(path, max_side=max_side, every=1.0 / fps, batch=batch, facts=facts)
+        batches = keyframes(path, max_side=max_side, every=1.0 / fps, batch=batch, facts=facts,
+                            stats=stats)
     else:
         times = sample_times(info.duration, fps)
         batches = iter_frames(path, times, batch=batch, max_side=max_side, backend=backend,
-                              facts=facts)
+                              facts=facts, stats=stats)
     last = -1.0
     for fb in batches:
         fb, last = _drop_repeats(fb, last)

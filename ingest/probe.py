@@ -33,6 +33,8 @@ CONTENT_ID_HEX = 16  # hex chars in a content id (64 bits)
 AV_TIME_BASE = 1_000_000  # container.duration is in microseconds
 # Demuxers that read single pictures: a still image is not a video to index.
 IMAGE_DEMUXERS = ("image2", "_pipe")
+# Demuxers that draw a text file (ANSI art, .txt/.nfo/.bin) as a "video": notes, not media.
+TEXT_DEMUXERS = frozenset({"tty", "bin", "xbin", "idf", "adf"})
 # Text after which ffmpeg's log says it guessed the format from a weak signature.
 MISDETECTION_HINT = "misdetection possible"
 
@@ -200,6 +202,9 @@ def probe(path) -> MediaInfo:
     try:
         if any(tag in container.format.name for tag in IMAGE_DEMUXERS):
             raise MediaError(path, "not a media file (still image)")
+        if TEXT_DEMUXERS & set(container.format.name.split(",")):
+            raise MediaError(path, "not a media file (a text file: ffmpeg would only draw its "
+                                   "characters)")
         video = _real_video_streams(container)
         audio = list(container.streams.audio)
         if not video and not audio:

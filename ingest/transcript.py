@@ -8,6 +8,7 @@ when neither a sidecar nor an embedded text track is there.
 from __future__ import annotations
 
 import html
+import math
 import re
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.records import Word
+from vidqa.timefmt import fmt_ts
 from vidqa.errors import MediaError, MissingDependency
 
 SUBTITLE_EXTENSIONS = (".srt", ".vtt")  # in preference order for the same stem
@@ -25,6 +27,8 @@ IMAGE_SUBTITLE_CODECS = frozenset({"hdmv_pgs_subtitle", "dvd_subtitle", "dvb_sub
 UTF8 = "utf-8-sig"  # also strips a byte-order mark, common in .srt files from Windows
 FALLBACK_ENCODING = "latin-1"  # older Western European subtitles; never fails to decode
 FFMPEG_TIMEOUT_S = 300  # extracting one subtitle stream reads the whole file once
+REPAIRED_CUE_MAX_S = 5.0  # a cue that ends before it starts is given at most this long (s)
+WRONG_FILE_SHARE = 0.1  # more cues than this share past the end: probably another file's
 
 # "talk.en.srt", "talk.zh-CN.vtt", "talk.pt_BR.srt": the tag between stem and extension.
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
@@ -154,6 +158,11 @@ PARSERS = {".vtt": _parse_vtt, ".srt": _parse_srt}
 
 def read_subtitles(path) -> list[Segment]:
     """Cues of an .srt or .vtt file as clean, time-ordered segments."""
+    return read_cues(path)[0]
+
+
+def read_cues(path) -> tuple[list[Segment], list[str]]:
+    """Like read_subtitles, with notes on the cues that had to be repaired."""
     path = Path(path)
     parser = PARSERS.get(path.suffix.lower())
     if parser is None:
@@ -167,7 +176,45 @@ def read_subtitles(path) -> list[Segment]:
         raise MediaError(path, f"unreadable subtitles: {_short(e)}") from e
     if not cues and text.strip() and not text.lstrip("\ufeff").strip().startswith("WEBVTT"):
         raise MediaError(path, "unreadable subtitles: no cues found")
-    return merge_cues(cues)
+    cues, notes = repair_reversed(cues)
+    return merge_cues(cues), notes
+
+
+def repair_reversed(cues: list[tuple[float, float, str]]) -> tuple[list, list[str]]:
+    """A cue that ends before it starts (a typo in its end time) keeps its text and start and
+    ends at the next cue's start, at most REPAIRED_CUE_MAX_S later."""
+    ordered = sorted(cues, key=lambda c: c[0])
+    fixed, repaired = [], 0
+    for i, (start, end, text) in enumerate(ordered):
+        if end < start:
+            following = next((c[0] for c in ordered[i + 1:] if c[0] > start), math.inf)
+            end, repaired = min(following, start + REPAIRED_CUE_MAX_S), repaired + 1
+        fixed.append((start, end, text))
+    if not repaired:
+        return fixed, []
+    return fixed, [f"{repaired} subtitle cue{'s' if repaired > 1 else ''} ended before "
+                   f"{'they' if repaired > 1 else 'it'} started: each now ends at the next cue "
+                   f"(at most {REPAIRED_CUE_MAX_S:g} s later)"]
+
+
+def fit_to_duration(segments: list[Segment], duration: float) -> tuple[list[Segment], list[str]]:
+    """Drop subtitle segments that start after the media ends, cut the one that runs past it.
+
+    Subtitles made for another cut (or another file) would otherwise be indexed and cited
+    at times the video does not have."""
+    if not duration or duration <= 0:
+        return segments, []
+    kept = [s for s in segments if s.start < duration]
+    for segment in kept:
+        segment.end = min(segment.end, round(duration, 3))
+    dropped = [s for s in segments if s.start >= duration]
+    if not dropped:
+        return kept, []
+    many = len(dropped) > len(segments) * WRONG_FILE_SHARE
+    return kept, [f"{len(dropped)} subtitle cue{'s start' if len(dropped) > 1 else ' starts'} "
+                  f"after the media ends ({fmt_ts(duration)}), the last at "
+                  f"{fmt_ts(dropped[-1].start)}: dropped"
+                  + (" (are these subtitles for this file?)" if many else "")]
 
 
 def _short(error: Exception) -> str:
@@ -218,8 +265,8 @@ def _ffmpeg() -> str:
     return exe
 
 
-def read_embedded_subtitles(path, info, language: str | None = None) -> list[Segment] | None:
-    """Segments of the media file's best text subtitle stream, or None if it has none."""
+def read_embedded_subtitles(path, info, language: str | None = None) -> tuple[list[Segment], list[str]] | None:
+    """(segments, notes) of the media file's best text subtitle stream, or None if it has none."""
     stream = pick_subtitle_stream(info.subtitle_streams, language)
     if stream is None:
         return None
@@ -237,7 +284,7 @@ def read_embedded_subtitles(path, info, language: str | None = None) -> list[Seg
             raise MediaError(path, f"embedded subtitles: ffmpeg took over "
                                    f"{FFMPEG_TIMEOUT_S} s") from e
         try:
-            return read_subtitles(out)
+            return read_cues(out)
         except MediaError as e:  # name the media file, not our temp file
             raise MediaError(path, f"embedded subtitles: {e.problem}") from e
 
@@ -256,6 +303,11 @@ def transcript_from_subtitles(path, language: str | None = None) -> Transcript:
     detected = primary_language(tag) if tag and LANGUAGE_TAG.match(tag) else None
     return Transcript(read_subtitles(path), _suffix_source(path),
                       language=detected or primary_language(language))
+
+
+def _fitted(cues: tuple[list[Segment], list[str]], duration: float) -> tuple[list[Segment], list[str]]:
+    segments, notes = fit_to_duration(*cues[:1], duration)
+    return segments, cues[1] + notes
 
 
 # Signs that ASR did not understand the speech (measured with tiny.en on espeak-ng
@@ -304,12 +356,14 @@ def get_transcript(path, info, *, language: str | None = None, asr_model: str | 
     path = Path(path)
     sidecar = find_sidecar(path, language)
     if sidecar is not None:
-        return Transcript(read_subtitles(sidecar), _suffix_source(sidecar),
+        segments, notes = _fitted(read_cues(sidecar), info.duration)
+        return Transcript(segments, _suffix_source(sidecar), notes=notes,
                           language=sidecar_language(path, sidecar) or primary_language(language))
     stream = pick_subtitle_stream(info.subtitle_streams, language)
     embedded = read_embedded_subtitles(path, info, language) if stream else None
-    if embedded:
-        return Transcript(embedded, "embedded",
+    if embedded and embedded[0]:
+        segments, notes = _fitted(embedded, info.duration)
+        return Transcript(segments, "embedded", notes=notes,
                           language=primary_language(stream.get("language") or language))
     if info.has_audio:
         from models.asr import model_label, transcribe

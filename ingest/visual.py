@@ -54,6 +54,7 @@ def _frame_spans(video_id: str, times: list[float], thumbs: list[Path], duration
 def visual_spans(path: Path, info, video_id: str, *, clip="auto", ocr: bool = True,
                  progress=None) -> VisualResult:
     """Frame and OCR spans for a video file; an audio-only file gives an empty result."""
+    from ingest.decode import DecodeStats
     from ingest.frames import SceneDetector, representative_frames, sample_frames, save_thumbnails
     from vidqa.settings import settings
 
@@ -61,14 +62,16 @@ def visual_spans(path: Path, info, video_id: str, *, clip="auto", ocr: bool = Tr
     if not info.has_video:
         return result
     embedder = load_clip_or_note(result.notes) if clip == "auto" else clip
-    detector, times, thumbs, vectors = SceneDetector(), [], [], []
-    for reps in representative_frames(sample_frames(path, info), detector=detector):
+    detector, times, thumbs, vectors, stats = SceneDetector(), [], [], [], DecodeStats()
+    for reps in representative_frames(sample_frames(path, info, stats=stats), detector=detector):
         times += [float(t) for t in reps.times]
         thumbs += save_thumbnails(video_id, reps)
         if embedder is not None:
             vectors.append(embedder.embed_images(list(reps.frames)))
         if progress:
             progress(times[-1], info.duration)
+    if stats.note():
+        result.notes.append(stats.note())
     result.boundaries = list(detector.boundaries)
     result.spans = _frame_spans(video_id, times, thumbs, info.duration, settings().home)
     if embedder is not None and vectors:

@@ -45,27 +45,39 @@ def can_stream_copy(path: Path, t: float) -> bool:
         return False
 
 
+def _prepare_output(out: Path) -> Path:
+    """The clip's path, absolute (so a name like `-z.mp4` can never read as an ffmpeg option),
+    with its folder created; a folder that cannot be made is a one-line MediaError."""
+    out = out.expanduser().absolute()
+    if out.is_dir():
+        raise MediaError(out, "is a folder: give the clip a file name (e.g. -o clip.mp4)")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise MediaError(out, f"cannot create the folder for the clip: {e.strerror or e}") from e
+    return out
+
+
 def cut_clip(src: str | Path, start: float, end: float, out: str | Path, *,
              fps: float | None = None) -> tuple[Path, str]:
     """Write [start, end] of `src` to `out`; returns (out, "copy" | "reencode").
 
     `fps`: re-encode at this frame rate (smaller clips for a model that samples few frames).
     """
-    src, out = Path(src), Path(out)
+    src = Path(src).absolute()
     if not src.exists():
         raise MediaError(src, "file not found (moved or deleted since it was ingested?)")
     if end <= start:
-        raise ValueError(f"clip end {end:.2f} s is not after its start {start:.2f} s")
+        raise MediaError(src, f"clip end {end:.2f} s is not after its start {start:.2f} s")
+    out = _prepare_output(Path(out))
     copy = fps is None and can_stream_copy(src, start)
     codec = ["-c", "copy"] if copy else ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
                                           "-c:a", "aac", "-movflags", "+faststart"]
     if fps is not None:
         codec += ["-vf", f"fps={fps:g}"]
-    out.parent.mkdir(parents=True, exist_ok=True)
     cmd = [_ffmpeg(), "-nostdin", "-y", "-loglevel", "error", "-ss", f"{start:.3f}", "-i", str(src),
            "-t", f"{end - start:.3f}", *codec, "-map", "0:v:0?", "-map", "0:a:0?", str(out)]
     proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
     if proc.returncode != 0:
         raise MediaError(src, f"ffmpeg could not cut {start:.2f}-{end:.2f} s: {proc.stderr.strip()[-300:]}")
     return out, "copy" if copy else "reencode"
-

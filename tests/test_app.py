@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -41,8 +42,14 @@ def _video_proto(at: AppTest):
     return videos[0].proto
 
 
+def _shown(markdown: str) -> str:
+    """Markdown source as a reader sees it: backslash escapes of punctuation resolved (media
+    text is escaped so it shows literally, ui.app_logic.md_text)."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace(logic.WORD_JOINER, "")
+
+
 def _texts(elements) -> str:
-    return "\n".join(e.value for e in elements)
+    return "\n".join(_shown(e.value) for e in elements)
 
 
 def _said(media: Path, first_word: str) -> dict:
@@ -116,7 +123,20 @@ def test_library_lists_videos_problems_and_confirms_removal(home, monkeypatch):
     assert removed == [video_id] and f"removed {video_id}" in _texts(at.success)
 
 
-def test_add_page_saves_uploads_inside_home_and_reports_bad_paths(monkeypatch):
+@pytest.fixture
+def loopback():
+    """The app as `vidqa ui` serves it: bound to 127.0.0.1 (AppTest leaves it unset)."""
+    from streamlit import config
+
+    previous = config.get_option("server.address")
+    config.set_option("server.address", "127.0.0.1")
+    try:
+        yield
+    finally:
+        config.set_option("server.address", previous)
+
+
+def test_add_page_saves_uploads_inside_home_and_reports_bad_paths(monkeypatch, loopback):
     started = []
     monkeypatch.setattr(logic, "start_ingest_job",
                         lambda paths, force=False, **kw: started.append((paths, force)) or "job")
@@ -235,3 +255,150 @@ def test_search_by_image_explains_when_frames_are_not_indexed(home):
     at.file_uploader(key="search_image").set_value(("red.png", png.getvalue(), "image/png")).run()
     assert not at.exception
     assert "CLIP" in _texts(at.info)
+
+
+# ---------------------------------------------------------------- media text is text
+
+
+def build_hostile_library(home: Path, url: str) -> str:
+    """A library whose one video carries Markdown/HTML in every text that comes from media
+    (title, transcript, on-screen text, chapter title/summary/key points, video summary),
+    all pointing at `url`. Returns the video id."""
+    from media import make_tone_video
+
+    from index.library import Library
+    from index.records import Span, Video
+    from ingest.probe import content_id, probe
+
+    media = home.parent / "media-in"
+    media.mkdir(parents=True, exist_ok=True)
+    path = make_tone_video(media / "talk [x](y) *z*.mp4", seconds=9)
+    vid = content_id(path)
+    image, link = f"![x]({url}/x.png)", f"[click]({url}/a)"
+    hostile = f"{image} {link} <img src={url}/y.png> :red[alert] **bold** $x$ volcanoes"
+    spans = [Span(vid, 0.5, 3.0, "transcript", image, "srt"),
+             Span(vid, 3.5, 6.0, "transcript", f"{link} <{url}/b> volcanoes erupt", "srt"),
+             Span(vid, 6.5, 8.5, "transcript", f":red[alert] {url}/c.png volcanoes", "srt"),
+             Span(vid, 1.0, 8.0, "ocr", f"{image} volcanoes on screen", "ocr"),
+             Span(vid, 0.0, 9.0, "chapter", hostile, "transcript",
+                  {"title": image, "summary": hostile, "key_points": [link, image]})]
+    info = probe(path)
+    video = Video(vid, str(path), path.stem, info.duration, has_video=True, has_audio=True,
+                  transcript_source="srt")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VIDQA_HOME", str(home))
+        library = Library()
+        try:
+            library.add_video(video, spans, summary={"summary": hostile, "assessment": link,
+                                                     "source": "test"})
+        finally:
+            library.close()
+    return vid
+
+
+# Markdown or HTML from the media, left live: an image, a link, a tag, a URL, a directive.
+LIVE = re.compile(r"(?<!\\)(!\[|\]\(|<img|<http|https?:|:red\[|\*\*bold)")
+
+
+def _all_text(at: AppTest) -> list[str]:
+    """Every string the app handed to an element that renders Markdown."""
+    values = [e.value for kind in ("markdown", "caption", "title", "header", "subheader", "error",
+                                   "info", "warning", "success") for e in getattr(at, kind)]
+    values += [s for b in at.button for s in (b.label, b.proto.help)]
+    values += [e.label for e in at.expander]
+    return values
+
+
+@pytest.fixture
+def hostile_home(tmp_path, monkeypatch):
+    home = tmp_path / "hostile-home"
+    vid = build_hostile_library(home, "http://media.invalid")
+    monkeypatch.setenv("VIDQA_HOME", str(home))
+    return vid
+
+
+def test_media_text_is_shown_as_text_on_every_page(hostile_home):
+    shown = []
+    for name, act in [("library", None), ("video", None),
+                      ("video", lambda at: at.text_input(key="video_search").input("volcanoes")),
+                      ("search", lambda at: at.text_input(key="search_query").input("volcanoes")),
+                      ("ask", lambda at: at.chat_input(key="ask_input").set_value(
+                          "what was said at 0:01?"))]:
+        at = page(name).run()
+        if act is not None:
+            act(at).run()
+        assert not at.exception, (name, at.exception)
+        texts = _all_text(at)
+        live = [t for t in texts if LIVE.search(t)]
+        assert not live, (name, live)
+        shown += map(_shown, texts)
+    everything = "\n".join(shown)
+    # ... and the text itself is there, literally, as a reader sees it
+    assert "talk [x](y) *z*" in everything  # the title
+    assert "![x](http://media.invalid/x.png)" in everything  # transcript, chapter, OCR
+    assert "[click](http://media.invalid/a)" in everything
+
+
+# ---------------------------------------------------------------- add: what may be ingested
+
+
+def test_path_ingest_is_off_unless_bound_to_loopback_or_allowed(monkeypatch):
+    at = page("add").run()  # server.address unset: `streamlit run ui/app.py` binds every interface
+    assert "Ingest by path is off" in _texts(at.info) and "VIDQA_ALLOW_PATH_INGEST=1" in _texts(at.info)
+    assert not [t for t in at.text_input if t.key == "add_path"]
+    monkeypatch.setenv("VIDQA_ALLOW_PATH_INGEST", "1")
+    at = page("add").run()
+    assert at.text_input(key="add_path") is not None and "Ingest by path is off" not in _texts(at.info)
+
+
+def test_a_text_file_by_path_is_refused_like_the_cli_does(broken_files, monkeypatch, loopback):
+    started = []
+    monkeypatch.setattr(logic, "start_ingest_job", lambda paths, **kw: started.append(paths))
+    at = page("add").run()
+    at.text_input(key="add_path").input(str(broken_files["text"])).run()
+    at.button(key="ingest_path").click().run()
+    assert f"{broken_files['text']}: not a media file (a text file" in _texts(at.error)
+    assert started == []
+
+
+def test_a_file_cannot_be_added_again_while_its_removal_runs(home, lecture_with_srt, monkeypatch,
+                                                             loopback):
+    started = []
+    monkeypatch.setattr(logic, "start_ingest_job", lambda paths, **kw: started.append(paths))
+    marker = settings().home / "removing" / f"{_only_video_id()}.json"
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps({"video_id": _only_video_id(), "title": "lecture",
+                                  "path": str(lecture_with_srt), "pid": os.getpid()}))
+    try:
+        at = page("add").run()
+        assert "Removing **lecture**… it can be added again" in _texts(at.info)
+        at.text_input(key="add_path").input(str(lecture_with_srt)).run()
+        at.button(key="ingest_path").click().run()
+        assert "lecture is still being removed" in _texts(at.error) and started == []
+        at.file_uploader(key="uploads").set_value(
+            [("again.mp4", lecture_with_srt.read_bytes(), "video/mp4")]).run()
+        at.button[0].click().run()  # the same content, uploaded
+        assert "again.mp4: lecture is still being removed" in _texts(at.error) and started == []
+        assert not (settings().media_dir / "again.mp4").exists()
+        library = page("library").run()
+        assert "Removing…" in _texts(library.caption)
+        assert not [b for b in library.button if b.key == f"remove-{_only_video_id()}"]
+    finally:
+        marker.unlink()
+    at = page("add").run()  # the removal ended: adding works again
+    at.text_input(key="add_path").input(str(lecture_with_srt)).run()
+    at.button(key="ingest_path").click().run()
+    assert started == [[str(lecture_with_srt.resolve())]]
+
+
+def test_a_reupload_of_library_content_keeps_no_copy(home, lecture_with_srt, monkeypatch):
+    started = []
+    monkeypatch.setattr(logic, "start_ingest_job",
+                        lambda paths, uploads=(), **kw: started.append((paths, list(uploads))))
+    data = lecture_with_srt.read_bytes()
+    at = page("add").run()
+    at.file_uploader(key="uploads").set_value([("lecture.mp4", data, "video/mp4")]).run()
+    at.button[0].click().run()
+    # the library's own file is ingested (it says "unchanged"); no lecture.mp4 piles up
+    assert started == [([str(lecture_with_srt.resolve())], [])]
+    assert not settings().media_dir.exists() or not any(settings().media_dir.iterdir())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -86,9 +87,14 @@ def test_save_upload_stays_in_media_dir_and_never_overwrites(tmp_path):
     assert all(logic.is_inside(p, cfg.media_dir) for p in (first, second, third))
 
 
-def test_path_ingest_only_on_loopback():
-    assert logic.path_ingest_allowed("127.0.0.1") and logic.path_ingest_allowed(None)
-    assert not logic.path_ingest_allowed("0.0.0.0")
+def test_path_ingest_only_on_loopback(monkeypatch):
+    assert logic.path_ingest_allowed("127.0.0.1") and logic.path_ingest_allowed("localhost")
+    assert logic.path_ingest_allowed("::1") and logic.path_ingest_allowed("127.0.0.2")
+    assert not logic.path_ingest_allowed("0.0.0.0") and not logic.path_ingest_allowed("10.1.2.3")
+    # No address: `streamlit run ui/app.py` bound every interface (it was taken for loopback).
+    assert not logic.path_ingest_allowed(None) and not logic.path_ingest_allowed("")
+    monkeypatch.setenv("VIDQA_ALLOW_PATH_INGEST", "1")  # a trusted network, said explicitly
+    assert logic.path_ingest_allowed(None) and logic.path_ingest_allowed("0.0.0.0")
 
 
 def test_save_upload_size_limit():
@@ -174,8 +180,27 @@ def test_chips_and_grouping():
 
 def test_answer_markdown_and_stream():
     text = "At 0:20:\n[1] costs $5 and $6"
-    assert logic.answer_markdown(text) == "At 0:20:  \n[1] costs \\$5 and \\$6"
+    # brackets are escaped too now: an answer quotes media text, shown literally (issue #10)
+    assert logic.answer_markdown(text) == "At 0:20:  \n\\[1\\] costs \\$5 and \\$6"
     assert "".join(logic.stream_chunks(text)) == text
+
+
+# Markdown, HTML and Streamlit syntax a subtitle, OCR line, summary or title could carry.
+HOSTILE = ["![x](http://host/x.png)", "[click](http://host/a)", "<img src=http://host/y.png>",
+           "<http://host/b>", "http://host/c.png", ":red[alert] :material/home: :smile:",
+           "**bold** _it_ `code` ~~gone~~", "# heading", "1. list", "- item", "$x^2$",
+           "&lt;b&gt; <script>alert(1)</script>", "a | b\n--|--", "see www.host.example"]
+LIVE_MARKDOWN = re.compile(r"(?<!\\)(!\[|\]\(|<[A-Za-z/]|https?:|www\.|[*_`~$#|&]|:[a-z])")
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_media_text_never_renders_as_markdown(text):
+    for rendered in (logic.md_text(text), logic.answer_markdown(text)):
+        assert not LIVE_MARKDOWN.search(rendered), rendered
+        # what a reader sees is the text itself
+        seen = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", rendered).replace(logic.WORD_JOINER, "")
+        assert seen.replace("  \n", "\n") == text
+    assert logic.md_text("Intro talk · 0:05–0:20") == "Intro talk · 0:05–0:20"  # clocks stay plain
 
 
 def test_streamlit_command_is_headless_loopback_without_stats():
@@ -282,3 +307,148 @@ def test_a_selection_cannot_take_a_time_question(library_home, monkeypatch):
             logic.answer_question("what was said at 0:20?", library, [video.id, "other"])
         answer = logic.answer_question("why do volcanoes erupt", library, [video.id, "other"])
     assert answer.citations and "olcano" in answer.citations[0].text
+
+
+# ---------------------------------------------------------------- the app's process
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(c) for c in path.read_text().split()] if path.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")  # a zombie is dead, just not reaped yet
+    return not (stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z")
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads children from /proc")
+def test_sigterm_to_vidqa_ui_stops_its_streamlit_child(tmp_path):
+    import signal
+
+    from test_browser import _free_port, _wait_healthy
+
+    port, log = _free_port(), tmp_path / "ui.log"
+    with open(log, "wb") as out:  # its own session: only the parent gets the signal
+        proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "ui", "--port", str(port)],
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    children = []
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}", proc, log)
+        children = _children(proc.pid)
+        assert children, "vidqa ui runs streamlit as a child process"
+        proc.send_signal(signal.SIGTERM)  # the parent only, as a service manager would
+        proc.wait(timeout=20)
+        deadline = time.monotonic() + 10
+        while any(map(_alive, children)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(map(_alive, children)), f"streamlit {children} outlived vidqa ui"
+    finally:
+        for pid in [proc.pid, *children]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        proc.wait()
+
+
+# ---------------------------------------------------------------- what piles up in VIDQA_HOME
+
+
+def _wait_job(job: str, seconds: float = 60) -> logic.JobState:
+    deadline = time.monotonic() + seconds
+    while not (state := logic.read_job(job)).finished and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert state.finished, (settings().home / "jobs" / job / "log.txt").read_text()
+    return state
+
+
+def test_a_failed_upload_leaves_no_file(broken_files):
+    cfg = settings()
+    saved = logic.save_upload("notes.mp4", 10, io.BytesIO(broken_files["not_media"].read_bytes()))
+    state = _wait_job(logic.start_ingest_job([str(saved)], uploads=[str(saved)]))
+    assert [f.status for f in state.files] == ["failed"]
+    assert not saved.exists() and list(cfg.media_dir.iterdir()) == []
+
+
+def test_an_upload_that_breaks_off_leaves_no_file():
+    class Broken(io.BytesIO):
+        def read(self, *args):
+            raise OSError("connection reset")
+
+    with pytest.raises(OSError):
+        logic.save_upload("talk.mp4", 10, Broken(b"x"))
+    assert list(settings().media_dir.iterdir()) == []
+
+
+def test_the_same_upload_twice_keeps_one_file(library_home, monkeypatch):
+    monkeypatch.setenv("VIDQA_HOME", str(library_home.parent / "fresh-home"))
+    first = logic.save_upload("talk.mp4", 5, io.BytesIO(b"12345"))
+    second = logic.save_upload("talk.mp4", 5, io.BytesIO(b"12345"))
+    assert second.name == "talk-1.mp4"
+
+    class NoVideos:
+        class catalog:  # noqa: N801 - stands in for Library.catalog
+            video = staticmethod(lambda video_id: None)
+
+    assert logic.reuse_known_upload(second, NoVideos()) == first and not second.exists()
+    other = logic.save_upload("talk.mp4", 5, io.BytesIO(b"54321"))  # other content: kept
+    assert logic.reuse_known_upload(other, NoVideos()) == other and other.exists()
+
+
+def test_old_job_folders_are_pruned_but_never_a_running_one():
+    root = settings().home / "jobs"
+    old = time.time() - (logic.JOB_MAX_AGE_DAYS + 1) * 86_400
+    for n in range(6):
+        folder = root / f"2000010{n}-000000-aaaaa{n}"
+        folder.mkdir(parents=True)
+        (folder / "pid").write_text("999999999")  # its worker is gone
+        (folder / "events.jsonl").write_text(json.dumps({"event": "end", "failed": 0}) + "\n")
+    running = root / "19990101-000000-runnin"  # the oldest, but its worker is alive
+    running.mkdir()
+    (running / "pid").write_text(str(os.getpid()))
+    (running / "events.jsonl").write_text("")
+    for folder in root.iterdir():
+        os.utime(folder, (old, old) if folder.name.startswith("200001000") else None)
+    pruned = logic.prune_jobs(keep=3)
+    assert sorted(pruned) == ["20000100-000000-aaaaa0", "20000101-000000-aaaaa1",
+                              "20000102-000000-aaaaa2"]  # beyond the newest 3 (00 also too old)
+    assert sorted(p.name for p in root.iterdir()) == [
+        "19990101-000000-runnin", "20000103-000000-aaaaa3", "20000104-000000-aaaaa4",
+        "20000105-000000-aaaaa5"]
+    os.utime(root / "20000105-000000-aaaaa5", (old, old))
+    assert logic.prune_jobs(keep=3) == ["20000105-000000-aaaaa5"]  # too old, though recent by name
+
+
+def test_a_removal_is_visible_while_it_runs(library_home, lecture_with_srt, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    shutil.copytree(library_home, home)
+    monkeypatch.setenv("VIDQA_HOME", str(home))
+    with logic.LibraryReader().open() as library:
+        (video,) = library.videos()
+    import threading
+
+    seen = []
+    done = threading.Event()
+
+    def watch():
+        while not done.is_set():
+            seen.extend(r.video_id for r in logic.removals_in_progress())
+            if logic.being_removed(lecture_with_srt) is not None:
+                seen.append("by path")
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        out = logic.remove_video(video.id)
+    finally:
+        done.set()
+        watcher.join()
+    assert "removed" in out
+    assert video.id in seen and "by path" in seen  # seen while `vidqa remove` ran
+    assert logic.removals_in_progress() == [] and logic.being_removed(lecture_with_srt) is None

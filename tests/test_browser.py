@@ -31,6 +31,10 @@ _PLAYING_NEAR = """start => { const v = document.querySelector('video');
     return v !== null && v.readyState >= 1 && Math.abs(v.currentTime - start) <= 1.0; }"""
 
 
+# True once the page shows `text` literally (U+2060 word joiners, invisible, ignored).
+_SHOWS = """text => document.body.innerText.replaceAll('\\u2060', '').includes(text)"""
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -127,3 +131,52 @@ def test_cited_clip_plays_from_its_start(app_url, browser, lecture, tmp_path):
         current = page.evaluate("document.querySelector('video')?.currentTime ?? -1")
         page.screenshot(path=str(tmp_path / "ask.png"), full_page=True)
     assert abs(current - cited.start) <= 1.0, (current, cited.start, tmp_path / "ask.png")
+
+
+@pytest.fixture
+def bait_server():
+    """(base URL, paths requested) of a loopback server that media text points at."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    import threading
+
+    requested: list[str] = []
+
+    class Bait(BaseHTTPRequestHandler):
+        def do_GET(self):
+            requested.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Bait)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", requested
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_markdown_in_media_text_is_never_fetched(app_url, browser, bait_server, tmp_path):
+    """A subtitle line `![x](http://host/x.png)` made the browser fetch that URL."""
+    from test_app import build_hostile_library
+
+    url, requested = bait_server
+    build_hostile_library(Path(os.environ["VIDQA_HOME"]), url)
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    fetched = []
+    page.on("request", lambda request: fetched.append(request.url))
+    try:
+        page.goto(f"{app_url}/library")
+        page.wait_for_function(_SHOWS, arg="talk [x](y) *z*", timeout=30_000)  # the title
+        page.goto(f"{app_url}/video")
+        page.wait_for_function(_SHOWS, arg=f"![x]({url}/x.png)", timeout=30_000)  # the chapter
+        page.get_by_text("Summary (test)").click()
+        page.wait_for_function(_SHOWS, arg=f"[click]({url}/a) <img src={url}/y.png>",
+                               timeout=10_000)
+    finally:
+        page.screenshot(path=str(tmp_path / "video.png"), full_page=True)
+    assert not page.locator(f"img[src^='{url}'], a[href^='{url}']").count()
+    assert not [u for u in fetched if u.startswith(url)] and not requested, (fetched, requested)

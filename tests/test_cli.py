@@ -12,13 +12,10 @@ import subprocess
 import sys
 
 import pytest
-from media import load_timeline
+from media import HEARD_SHARE, heard_share, load_timeline
 from typer.testing import CliRunner
 
 from ui.cli import app
-
-# Words tiny.en reliably hears in each narrated sentence of media.LECTURE.
-HEARD = ["chloroplasts", "paris", "neural", "magma", "saxophone", "deduction", "valleys", "chess"]
 
 runner = CliRunner()
 
@@ -65,7 +62,8 @@ def test_ask_at_time_returns_the_words_spoken_then(library_env, lecture, index, 
     answer = json.loads(vidqa("ask", question, "--json").stdout)
     assert answer["mode"] == "extractive"
     assert any(c["start"] <= t <= c["end"] for c in answer["citations"]), answer
-    assert HEARD[index] in answer["answer"].lower()
+    # int8 ASR words differ by CPU: most of the sentence, not one exact word (media.heard_share)
+    assert heard_share(answer["answer"], sentence["spoken"]) >= HEARD_SHARE, answer["answer"]
     # A point question is answered with the sentences around it, not the whole video.
     assert all(c["end"] - c["start"] < 25 for c in answer["citations"])
 
@@ -85,7 +83,7 @@ def test_topical_question_finds_the_right_span(library_env, lecture):
     answer = json.loads(vidqa("ask", "which instrument did the musicians improvise on?", "--json").stdout)
     top = answer["citations"][0]
     assert top["start"] <= _mid(jazz) <= top["end"]
-    assert "saxophone" in top["text"].lower()
+    assert heard_share(top["text"], jazz["spoken"]) >= HEARD_SHARE, top["text"]
 
 
 def test_search_ranks_the_matching_moment_first(library_env, lecture):
@@ -141,9 +139,10 @@ def test_audio_only_file_is_a_valid_video(lecture_audio_only, monkeypatch):
     monkeypatch.setenv("VIDQA_ASR_MODEL", "tiny.en")
     report = json.loads(vidqa("ingest", str(lecture_audio_only), "--json").stdout)
     assert report["results"][0]["status"] == "ingested"
-    t = int(_mid(load_timeline(lecture_audio_only)[1]))
+    paris = load_timeline(lecture_audio_only)[1]
+    t = int(_mid(paris))
     answer = json.loads(vidqa("ask", f"what was said at {t} seconds in?", "--json").stdout)
-    assert "paris" in answer["answer"].lower()
+    assert heard_share(answer["answer"], paris["spoken"]) >= HEARD_SHARE, answer["answer"]
 
 
 def test_changed_file_replaces_and_remove_deletes(lecture_with_srt, tmp_path):
@@ -228,3 +227,31 @@ def test_empty_questions_and_missing_pictures_are_refused_plainly(tmp_path):
         result = runner.invoke(app, args)
         assert result.exit_code == 2, (args, result.output)
         assert "empty" in result.output or "does not exist" in result.output
+
+
+def _one_line_error(result, *fragments: str) -> str:
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and result.stderr.strip().count("\n") == 0, result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+    return result.stderr
+
+
+def test_clip_errors_are_one_line_and_names_are_never_options(lecture_library, tmp_path,
+                                                              monkeypatch):
+    monkeypatch.setenv("VIDQA_HOME", str(lecture_library.home))
+    monkeypatch.chdir(tmp_path)
+    video_id = lecture_library.video.id[:8]
+    # Past the end of a 58 s video: was a ValueError traceback.
+    _one_line_error(runner.invoke(app, ["clip", video_id, "70", "80", "-o", "late.mp4"]),
+                    "Error: ", "starts at 1:10, after the video ends (0:57)")
+    assert not (tmp_path / "late.mp4").exists()
+    # A folder that cannot be created (its parent is a file): was a FileNotFoundError traceback.
+    (tmp_path / "afile").write_text("x")
+    _one_line_error(runner.invoke(app, ["clip", video_id, "1", "3", "-o", "afile/sub/c.mp4"]),
+                    "Error: ", "cannot create the folder for the clip")
+    # A name that looks like an option is written as a file, not handed to ffmpeg as one.
+    vidqa("clip", video_id, "1", "3", "-o", "-z.mp4")
+    from ingest.probe import probe
+
+    assert 1.5 <= probe(tmp_path / "-z.mp4").duration <= 2.5

@@ -48,6 +48,7 @@ def test_probe_rotation_and_subtitles(lecture_with_srt, tmp_path):
     ("truncated", "unreadable media: moov atom not found"),
     ("not_media", "not a media file"),
     ("empty", "empty file (0 bytes)"),
+    ("text", "not a media file (a text file"),  # ffmpeg's tty demuxer would say 0:00 video
 ])
 def test_broken_files(broken_files, kind, problem):
     path = broken_files[kind]

@@ -4,7 +4,7 @@ import subprocess
 from itertools import pairwise
 
 import pytest
-from media import load_timeline
+from media import HEARD_SHARE, content_words, heard_share, load_timeline
 
 from ingest.probe import probe
 from ingest.transcript import (
@@ -18,9 +18,6 @@ from models.asr import check_language, default_asr_model, load_whisper, transcri
 from vidqa.errors import MediaError, ModelNotFound
 
 ASR_TOLERANCE_S = 1.5  # a word must fall within its sentence's true interval +- this
-# One or two words per sentence that tiny.en reliably hears in espeak-ng's voice.
-KEYWORDS = [("chloroplasts",), ("paris",), ("neural",), ("magma", "lava"), ("saxophone",),
-            ("deduction",), ("valleys", "mountains"), ("chess", "king")]
 
 
 def write(path, text, encoding="utf-8"):
@@ -116,14 +113,16 @@ def test_asr_words_near_true_times(lecture_asr, lecture):
     assert info.model == "tiny.en" and info.language == "en"
     words = [w for s in segments for w in s.words]
     assert words and all(w.start <= w.end for w in words)
-    found = 0
-    for sentence, keywords in zip(load_timeline(lecture), KEYWORDS, strict=True):
-        hits = [w for w in words if w.text.strip(".,!?").lower() in keywords]
+    for sentence in load_timeline(lecture):
+        # Which words come back differs by CPU (int8 kernels): a share of each sentence's
+        # content words must be heard, and every one heard must be on time (strict).
+        wanted = {w[:6] for w in content_words(sentence["spoken"])}
+        hits = [w for w in words if w.text.strip(" .,!?").lower()[:6] in wanted]
         for word in hits:
-            assert sentence["start"] - ASR_TOLERANCE_S <= word.start
-            assert word.end <= sentence["end"] + ASR_TOLERANCE_S
-        found += bool(hits)
-    assert found >= len(KEYWORDS) - 1, [s.text for s in segments]
+            assert sentence["start"] - ASR_TOLERANCE_S <= word.start, (word, sentence)
+            assert word.end <= sentence["end"] + ASR_TOLERANCE_S, (word, sentence)
+        heard = " ".join(w.text for w in hits)
+        assert heard_share(heard, sentence["spoken"]) >= HEARD_SHARE, [s.text for s in segments]
 
 
 def test_get_transcript_asr_on_audio_only(lecture_audio_only, tmp_path, monkeypatch):
@@ -136,7 +135,9 @@ def test_get_transcript_asr_on_audio_only(lecture_audio_only, tmp_path, monkeypa
     transcript = get_transcript(clip, probe(clip), asr_model="tiny.en",
                                 progress=lambda done, total: calls.append((done, total)))
     assert transcript.source == "asr:tiny.en" and transcript.language == "en"
-    assert "paris" in transcript.text.lower()
+    first, second = load_timeline(lecture_audio_only)[:2]
+    for sentence in (first, second):  # int8 ASR words differ by CPU: a share, not one word
+        assert heard_share(transcript.text, sentence["spoken"]) >= HEARD_SHARE, transcript.text
     assert transcript.notes == []  # clear English speech: no warning
     assert len(calls) >= 2 and calls[-1][0] == calls[-1][1] == pytest.approx(end, abs=0.5)
     assert all(a[0] <= b[0] for a, b in pairwise(calls))  # progress only moves forward
@@ -214,3 +215,41 @@ def test_no_transcript_without_audio(tmp_path):
                     str(silent)], check=True)
     transcript = get_transcript(silent, probe(silent))
     assert (transcript.source, transcript.segments) == ("none", [])
+
+
+def test_sidecar_cues_past_the_end_are_dropped_and_reversed_cues_repaired(tmp_path):
+    """10,000 s of cues for a 9 s clip were indexed and cited at 1710 s."""
+    from media import make_tone_video
+
+    from index.library import Library
+    from ingest.pipeline import IngestOptions, ingest
+
+    clip = make_tone_video(tmp_path / "short.mp4", seconds=9)
+    cues = [(1.0, 3.0, "Opening words about volcanoes."),
+            (4.0, 2.5, "A cue whose end time is before its start."),  # reversed
+            (6.0, 8.5, "Closing words about glaciers.")]
+    cues += [(t, t + 4.0, f"Words for another film, number {t // 10}.") for t in range(10, 10_000, 10)]
+    srt = "".join(f"{n}\n{_srt(a)} --> {_srt(b)}\n{text}\n\n" for n, (a, b, text) in enumerate(cues, 1))
+    (tmp_path / "short.srt").write_text(srt)
+
+    (result,) = ingest([clip], options=IngestOptions(vlm="none", frames=False)).results
+    assert result.status == "ingested", result.error
+    notes = " | ".join(result.notes)
+    assert ("999 subtitle cues start after the media ends (0:09), the last at 2:46:30: dropped "
+            "(are these subtitles for this file?)") in notes
+    assert "1 subtitle cue ended before it started" in notes
+    library = Library()
+    try:
+        spans = library.spans(result.video_id)
+        assert spans and all(s.end <= 9.0 + 0.05 for s in spans), [(s.start, s.end) for s in spans]
+        text = " ".join(s.text for s in spans)
+        assert "another film" not in text and "end time is before its start" in text
+    finally:
+        library.close()
+    segments = get_transcript(clip, probe(clip)).segments
+    assert [(s.start, s.end) for s in segments] == [(1.0, 3.0), (4.0, 6.0), (6.0, 8.5)]
+
+
+def _srt(seconds: float) -> str:
+    ms = round(seconds * 1000)
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"

@@ -144,3 +144,27 @@ def test_audio_only_has_no_frames_and_no_error(lecture_audio_only, monkeypatch):
     (result,) = ingest([lecture_audio_only], options=FAST).results
     assert result.status == "ingested" and "frame" not in result.spans and result.notes == [
         n for n in result.notes if "VLM" in n]
+
+
+def test_a_corrupt_packet_costs_its_frames_not_the_file(lecture_with_srt, tmp_path):
+    """One corrupt packet made the frames stage reject the whole file ("decoding failed")."""
+    import shutil
+
+    from media import make_corrupt_packet
+
+    from ingest.decode import DecodeStats
+    from ingest.frames import sample_frames
+    from ingest.probe import probe
+
+    damaged = make_corrupt_packet(lecture_with_srt, tmp_path / "damaged.mp4")
+    shutil.copy(lecture_with_srt.with_suffix(".srt"), tmp_path / "damaged.srt")
+    info, stats = probe(damaged), DecodeStats()
+    times = [t for batch in sample_frames(damaged, info, stats=stats) for t in batch.times]
+    assert stats.skipped >= 1 and times[-1] >= info.duration - 5  # decoded past the damage
+
+    (result,) = ingest([damaged], options=FAST).results
+    assert result.status == "ingested", result.error
+    assert result.transcript_source == "srt"
+    assert result.spans["transcript"] >= len(load_timeline(lecture_with_srt)) // 2
+    assert result.spans["frame"] >= 4  # the slides before and after the damage
+    assert any("undecodable video packet" in note and "skipped" in note for note in result.notes)

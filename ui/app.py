@@ -1,4 +1,6 @@
-"""The vidqa Streamlit app. Run it with `vidqa ui` (or `streamlit run ui/app.py`).
+"""The vidqa Streamlit app. Run it with `vidqa ui` (bound to loopback). `streamlit run
+ui/app.py` binds every interface: ingest by server path is then off unless
+VIDQA_ALLOW_PATH_INGEST=1.
 
 Pages: Library, Add videos, Video, Ask, Search (ui/app_pages/); the logic they share with
 tests lives in ui/app_logic.py.

@@ -47,6 +47,8 @@ POSTER_AT = 0.1  # a video's poster frame, as a fraction of its duration
 PROGRESS_EVERY_S = 0.25  # the ingest worker writes at most this often per stage (s)
 STAGE_ORDER = ("probe", "transcript", "spans", "frames", "ocr", "chapters", "index", "done")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+KEEP_JOBS = 50  # job folders kept under $VIDQA_HOME/jobs (newest first) ...
+JOB_MAX_AGE_DAYS = 14  # ... and none older than this, except a running one
 EVIDENCE_NAMES = {"transcript": "said", "chapter": "chapter", "ocr": "on screen", "frame": "frame"}
 _UNSAFE_NAME_CHARS = re.compile(r"[^\w.\-]+")
 _VIDEO_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
@@ -132,9 +134,29 @@ def video_summary_row(video, counts: dict[str, int]) -> dict:
             "ingested": video.ingested_at or ""}
 
 
+# Everything Markdown, HTML or Streamlit's own syntax (`:red[..]`, `:material/..:`, emoji
+# shortcodes, `$` LaTeX) would read: escaped with a backslash, so media text shows literally.
+# A colon only before a letter, `/` or `[` (so "0:20" stays readable, "http://" cannot autolink).
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*_{}\[\]()#+\-.!|<>~&$=^\"]|:(?=[A-Za-z/\[])")
+
+
+# GFM turns bare "http://..." and "www...." into links after escapes are resolved: a word
+# joiner (U+2060, invisible) after the scheme keeps them text.
+_AUTOLINK = re.compile(r"(?i)\b(https?|ftp|www)(?=:|\.)")
+WORD_JOINER = "\u2060"
+
+
+def md_text(text: str) -> str:
+    """Text that came from media (transcripts, OCR, summaries, titles, chapter labels, quotes,
+    file names) for a Streamlit element that renders Markdown: shown as text, never as
+    Markdown/HTML. A subtitle line `![x](http://host/x.png)` must not make the browser fetch."""
+    text = _AUTOLINK.sub(lambda m: m.group(1) + WORD_JOINER, str(text))
+    return _MARKDOWN_SPECIAL.sub(lambda m: "\\" + m.group(0), text)
+
+
 def answer_markdown(text: str) -> str:
-    """Answer text for st.markdown: keep its line breaks, never read `$` as LaTeX."""
-    return text.replace("$", "\\$").replace("\n", "  \n")
+    """Answer text for st.markdown: literal (see md_text), its line breaks kept."""
+    return "  \n".join(md_text(line) for line in text.split("\n"))
 
 
 def stream_chunks(text: str) -> Iterator[str]:
@@ -178,10 +200,25 @@ def _reserve(directory: Path, name: str) -> tuple[Path, BinaryIO]:
     raise ValueError(f"too many uploads named {name!r} in {directory}")
 
 
-def path_ingest_allowed(server_address: str | None) -> bool:
+def path_ingest_allowed(server_address: str | None, cfg: Settings | None = None) -> bool:
     """Ingest by server path only when the app listens on loopback: anyone who can reach a
-    network-bound app could otherwise index (and then play) any media file the server can read."""
-    return (server_address or "127.0.0.1") in LOOPBACK
+    network-bound app could otherwise index (and then play) any media file the server can read.
+
+    `server_address` is the bound address (st.get_option("server.address")); unset means
+    streamlit bound every interface (`streamlit run ui/app.py`). VIDQA_ALLOW_PATH_INGEST=1
+    allows it anyway (a trusted network)."""
+    import ipaddress
+
+    if (cfg or settings()).allow_path_ingest:
+        return True
+    if not server_address:
+        return False
+    if server_address in LOOPBACK:
+        return True
+    try:
+        return ipaddress.ip_address(server_address).is_loopback
+    except ValueError:
+        return False
 
 
 def save_upload(name: str, size: int, data: BinaryIO, cfg: Settings | None = None) -> Path:
@@ -192,10 +229,36 @@ def save_upload(name: str, size: int, data: BinaryIO, cfg: Settings | None = Non
     media = cfg.media_dir
     media.mkdir(parents=True, exist_ok=True)
     dest, out = _reserve(media, safe_upload_name(name))
-    with out:
-        if not is_inside(dest, media):
-            raise ValueError(f"{dest} is outside {media}")
-        shutil.copyfileobj(data, out, 1 << 20)
+    try:
+        with out:
+            if not is_inside(dest, media):
+                raise ValueError(f"{dest} is outside {media}")
+            shutil.copyfileobj(data, out, 1 << 20)
+    except BaseException:
+        dest.unlink(missing_ok=True)  # a failed upload leaves nothing behind
+        raise
+    return dest
+
+
+def reuse_known_upload(dest: Path, library, cfg: Settings | None = None) -> Path:
+    """The file to ingest for a just-saved upload: when the same content is already a library
+    video (whose file still exists) or another upload, that file, and the new copy is deleted;
+    else `dest`. A re-upload must not leave `lecture-1.mp4` next to `lecture.mp4`."""
+    from ingest.probe import content_id
+
+    cfg = cfg or settings()
+    cid = content_id(dest)
+    known = library.catalog.video(cid)
+    if known is not None and known.path and Path(known.path).is_file() \
+            and Path(known.path).resolve() != dest.resolve():
+        dest.unlink()
+        return Path(known.path)
+    size = dest.stat().st_size
+    for other in sorted(cfg.media_dir.iterdir()):
+        if other != dest and other.is_file() and not other.is_symlink() \
+                and other.stat().st_size == size and content_id(other) == cid:
+            dest.unlink()
+            return other
     return dest
 
 
@@ -373,13 +436,18 @@ def fold_events(events: Iterable[dict]) -> tuple[list[FileProgress], bool]:
 
 
 def start_ingest_job(paths: list[str], *, force: bool = False, frames: bool = True,
-                     vlm: str | None = None, cfg: Settings | None = None) -> str:
-    """Run ingest in a child process that reports to $VIDQA_HOME/jobs/<id>/events.jsonl."""
+                     vlm: str | None = None, uploads: Iterable[str] = (),
+                     cfg: Settings | None = None) -> str:
+    """Run ingest in a child process that reports to $VIDQA_HOME/jobs/<id>/events.jsonl.
+
+    `uploads`: the paths that are uploads the app saved; one whose ingest fails is deleted."""
     cfg = cfg or settings()
+    prune_jobs(cfg)
     job_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     folder = jobs_dir(cfg) / job_id
     folder.mkdir(parents=True)
-    (folder / "request.json").write_text(json.dumps({"paths": paths, "force": force, "frames": frames, "vlm": vlm}))
+    (folder / "request.json").write_text(json.dumps({"paths": paths, "force": force, "frames": frames,
+                                                     "vlm": vlm, "uploads": list(uploads)}))
     env = {**os.environ, "VIDQA_HOME": str(cfg.home)}
     with open(folder / "log.txt", "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "ui.app_logic", "ingest-job", str(folder)],
@@ -420,14 +488,102 @@ def recent_jobs(cfg: Settings | None = None, limit: int = 10) -> list[JobState]:
     return [read_job(i, cfg) for i in ids[:limit]]
 
 
-def remove_video(video_id: str) -> str:
-    """Remove through `vidqa remove` in a child process (the app itself never writes)."""
-    proc = subprocess.run([sys.executable, "-m", "ui.cli", "remove", video_id, "--yes"], check=False,
-                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
+def prune_jobs(cfg: Settings | None = None, keep: int = KEEP_JOBS,
+               max_age_days: float = JOB_MAX_AGE_DAYS) -> list[str]:
+    """Delete job folders beyond the newest `keep` or older than `max_age_days`; never a
+    running one. Returns the ids deleted."""
+    root = jobs_dir(cfg)
+    if not root.is_dir():
+        return []
+    folders = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.name, reverse=True)
+    cutoff = time.time() - max_age_days * 86_400
+    pruned = []
+    for n, folder in enumerate(folders):
+        if (n < keep and folder.stat().st_mtime >= cutoff) or _job_running(folder):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        pruned.append(folder.name)
+    return pruned
+
+
+def _job_running(folder: Path) -> bool:
+    events = folder / "events.jsonl"
+    ended = events.exists() and '"event": "end"' in events.read_text(errors="replace")
+    return not ended and _worker_alive(folder.name, folder)
+
+
+# ---------------------------------------------------------------- removals (child processes)
+
+
+@dataclass
+class Removal:
+    video_id: str
+    title: str
+    path: str | None
+    pid: int
+
+
+def removals_dir(cfg: Settings | None = None) -> Path:
+    return (cfg or settings()).home / "removing"
+
+
+def removals_in_progress(cfg: Settings | None = None) -> list[Removal]:
+    """Removals another session (or this one) started that are still running."""
+    root = removals_dir(cfg)
+    found = []
+    for marker in sorted(root.glob("*.json")) if root.is_dir() else []:
+        try:
+            removal = Removal(**json.loads(marker.read_text()))
+            os.kill(removal.pid, 0)
+        except (OSError, ValueError, TypeError):
+            marker.unlink(missing_ok=True)  # finished or crashed: the marker is stale
+            continue
+        found.append(removal)
+    return found
+
+
+def being_removed(path: str | Path, cfg: Settings | None = None) -> Removal | None:
+    """The running removal of this file (same path, or same content), if any."""
+    from ingest.probe import content_id
+
+    removals = removals_in_progress(cfg)
+    if not removals:
+        return None
+    path = Path(path)
+    resolved = path.resolve()
+    cid = content_id(path) if path.is_file() else None
+    return next((r for r in removals if r.video_id == cid
+                 or (r.path and Path(r.path).resolve() == resolved)), None)
+
+
+def remove_video(video_id: str, cfg: Settings | None = None) -> str:
+    """Remove through `vidqa remove` in a child process (the app itself never writes).
+
+    While it runs, $VIDQA_HOME/removing/<id>.json says so, so no session re-adds the file
+    before the removal has finished."""
+    from index.catalog import Catalog
+
+    cfg = cfg or settings()
+    catalog = Catalog(cfg.catalog_path)
+    try:
+        target = catalog.video(video_id)
+    finally:
+        catalog.close()
+    proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "remove", video_id, "--yes"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL, env={**os.environ, "VIDQA_HOME": str(cfg.home)})
+    marker = removals_dir(cfg) / f"{video_id}.json"
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(asdict(Removal(video_id, target.title if target else video_id,
+                                                target.path if target else None, proc.pid))))
+    try:
+        out, err = proc.communicate()
+    finally:
+        marker.unlink(missing_ok=True)
     if proc.returncode != 0:
-        raise VidqaError(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else
-                            f"vidqa remove {video_id} failed ({proc.returncode})")
-    return proc.stdout.strip()
+        raise VidqaError(err.strip().splitlines()[-1] if err.strip() else
+                         f"vidqa remove {video_id} failed ({proc.returncode})")
+    return out.strip()
 
 
 def run_job(folder: Path) -> int:
@@ -441,6 +597,7 @@ def run_job(folder: Path) -> int:
     if request.get("vlm"):
         options = replace(options, vlm=request["vlm"])
     last: dict[tuple[str, str], float] = {}
+    uploads = set(request.get("uploads") or ())
     with open(folder / "events.jsonl", "a", buffering=1) as events:
         def emit(**event) -> None:
             events.write(json.dumps(event) + "\n")
@@ -461,6 +618,8 @@ def run_job(folder: Path) -> int:
             finally:
                 library.close()
             failed += result.status == "failed"
+            if result.status == "failed" and str(path) in uploads:
+                Path(path).unlink(missing_ok=True)  # a failed upload is not kept in media/
             emit(event="result", **asdict(result))
         emit(event="end", failed=failed)
     return 1 if failed else 0

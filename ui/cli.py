@@ -357,6 +357,12 @@ def clip(
             from vidqa.errors import MediaError
 
             raise MediaError(target.title, "no media file was ingested for this video (transcript only)")
+        if t0 >= target.duration:
+            from vidqa.errors import MediaError
+            from vidqa.timefmt import fmt_ts
+
+            raise MediaError(target.path, f"the clip starts at {fmt_ts(t0)}, after the video "
+                                          f"ends ({fmt_ts(target.duration)})")
         out, how = cut_clip(target.path, t0, min(t1, target.duration), output)
     _out(f"wrote {out} ({how}, {min(t1, target.duration) - t0:.2f} s)")
 
@@ -476,7 +482,6 @@ def ui_command(
 ):
     """Open the app: library, ingest with progress, chat that plays cited clips."""
     import importlib.util
-    import subprocess
 
     from ui.app_logic import streamlit_command
 
@@ -484,11 +489,34 @@ def ui_command(
         _err("Error: the app needs streamlit (pip install 'vidqa' installs it)")
         raise typer.Exit(code=1)
     _err(f"vidqa app on http://{host}:{port}  (Ctrl-C stops it)")
+    raise typer.Exit(code=_serve(streamlit_command(port, host)))
+
+
+def _serve(command: list[str]) -> int:
+    """Run the streamlit server as a child that stops with this process: Ctrl-C, SIGTERM or
+    SIGHUP to `vidqa ui` stop the child too (it would otherwise keep serving, orphaned)."""
+    import signal
+    import subprocess
+
+    child = subprocess.Popen(command)
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        code = subprocess.run(streamlit_command(port, host), check=False).returncode
+        return child.wait()
     except KeyboardInterrupt:
-        code = 0
-    raise typer.Exit(code=code)
+        child.terminate()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def main() -> None:

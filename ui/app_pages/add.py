@@ -10,7 +10,7 @@ from ui import app_logic as logic
 from ui.app_pages import common
 from vidqa.settings import settings
 
-LIVE_REFRESH_S = 1.0  # how often running jobs are redrawn (s)
+LIVE_REFRESH_S = 1.0  # how often running jobs (and removals) are redrawn (s)
 JOBS_SHOWN = 5
 
 
@@ -21,6 +21,8 @@ def render() -> None:
     force = st.toggle("Re-ingest files that are already in the library", key="add_force")
     frames = st.toggle("Index frames (thumbnails, on-screen text, CLIP)", value=True,
                        key="add_frames")
+    if logic.removals_in_progress():
+        _removals()
     upload_tab, path_tab = st.tabs(["Upload", "Path on this machine"])
     with upload_tab:
         files = st.file_uploader(
@@ -31,15 +33,16 @@ def render() -> None:
             _ingest_uploads(files, force, frames)
     with path_tab:
         if not logic.path_ingest_allowed(st.get_option("server.address")):
-            st.info("Ingest by path is off while the app listens on a network address; "
-                    "upload files, or run `vidqa ingest PATH` on the server.")
+            st.info("Ingest by path is off: the app is not bound to loopback only (serve it with "
+                    "`vidqa ui`, or set VIDQA_ALLOW_PATH_INGEST=1 on a trusted network); upload "
+                    "files, or run `vidqa ingest PATH` on the server.")
         else:
             raw = st.text_input("File or folder (folders are searched recursively)", key="add_path",
                                 placeholder="/data/lectures")
             if st.button("Ingest path", icon=":material/folder_open:", key="ingest_path"):
                 _ingest_path(raw.strip(), force, frames)
     for message in st.session_state.pop("add_errors", []):
-        st.error(message)
+        st.error(logic.md_text(message))
     st.subheader("Progress")
     jobs = logic.recent_jobs(limit=JOBS_SHOWN)
     if any(not j.finished for j in jobs):
@@ -48,21 +51,50 @@ def render() -> None:
         _show_jobs(jobs)
 
 
-def _start(paths: list[str], force: bool, frames: bool) -> None:
-    job = logic.start_ingest_job(paths, force=force, frames=frames)
+def _start(paths: list[str], force: bool, frames: bool, uploads: list[str] = ()) -> None:
+    job = logic.start_ingest_job(paths, force=force, frames=frames, uploads=uploads)
     st.session_state.setdefault("jobs", []).insert(0, job)
 
 
+@st.fragment(run_every=LIVE_REFRESH_S)
+def _removals() -> None:
+    """While a removal runs, its file cannot be added again (it would find the old copy)."""
+    removals = logic.removals_in_progress()
+    if not removals:
+        st.rerun()  # finished: redraw the page with adding enabled again
+    for removal in removals:
+        st.info(f"Removing **{logic.md_text(removal.title)}**… it can be added again when the "
+                "removal has finished.", icon=":material/hourglass_top:")
+
+
+def _removing_error(name: str, path) -> str | None:
+    removal = logic.being_removed(path)
+    if removal is None:
+        return None
+    return f"{name}: {removal.title} is still being removed; add it again when that has finished"
+
+
 def _ingest_uploads(files, force: bool, frames: bool) -> None:
-    saved, errors = [], []
-    for f in files:
-        try:
-            saved.append(str(logic.save_upload(f.name, f.size, f)))
-        except (ValueError, OSError) as e:
-            errors.append(f"{f.name}: {e}")
+    saved, uploads, errors = [], [], []
+    with common.reader().open() as library:
+        for f in files:
+            try:
+                dest = logic.save_upload(f.name, f.size, f)
+                path = logic.reuse_known_upload(dest, library)  # a re-upload keeps no copy
+            except (ValueError, OSError) as e:
+                errors.append(f"{f.name}: {e}")
+                continue
+            if problem := _removing_error(f.name, path):
+                errors.append(problem)
+                if path == dest:
+                    dest.unlink(missing_ok=True)
+                continue
+            saved.append(str(path))
+            if path == dest:
+                uploads.append(str(dest))
     st.session_state["add_errors"] = errors
     if saved:
-        _start(saved, force, frames)
+        _start(saved, force, frames, uploads)
 
 
 def _ingest_path(raw: str, force: bool, frames: bool) -> None:
@@ -78,6 +110,18 @@ def _ingest_path(raw: str, force: bool, frames: bool) -> None:
     if path.is_dir() and not discover([path]):
         st.session_state["add_errors"] = [f"{raw}: no video or audio files in this folder"]
         return
+    if path.is_file():
+        from ingest.probe import probe
+        from vidqa.errors import MediaError
+
+        try:
+            probe(path)  # the same check `vidqa ingest` makes: notes.txt is not a video
+        except MediaError as e:
+            st.session_state["add_errors"] = [str(e)]
+            return
+        if problem := _removing_error(raw, path):
+            st.session_state["add_errors"] = [problem]
+            return
     _start([str(path.resolve())], force, frames)
 
 
@@ -101,24 +145,24 @@ def _job(job: logic.JobState) -> None:
     with st.container(border=True, key=f"job-{job.id}"):
         st.markdown(f"**Ingest {job.id}** · {logic.plural(len(job.files), 'file')} · {state}")
         if job.error and not job.files:
-            st.error(job.error)
+            st.error(logic.md_text(job.error))
         for f in job.files:
             _file(f, job.id)
 
 
 def _file(f: logic.FileProgress, job_id: str) -> None:
     if f.status == "failed":
-        st.error(f"**{f.name}**: {f.error}", icon=":material/error:")
+        st.error(f"**{logic.md_text(f.name)}**: {logic.md_text(f.error)}", icon=":material/error:")
         return
     if f.status in ("ingested", "unchanged"):
         line, button = st.columns([4, 1], vertical_alignment="center")
-        line.success(f"**{f.name}**: {f.status}", icon=":material/check_circle:")
+        line.success(f"**{logic.md_text(f.name)}**: {f.status}", icon=":material/check_circle:")
         if f.video_id and button.button("Open", key=f"open-{job_id}-{f.path}"):
             common.goto("video", video_id=f.video_id)
         for note in f.notes:
-            st.caption(f"Note: {note}")
+            st.caption(f"Note: {logic.md_text(note)}")
         return
-    st.markdown(f"**{f.name}** · {f.stage}")
+    st.markdown(f"**{logic.md_text(f.name)}** · {f.stage}")
     for stage, fraction in f.stages.items():
         if stage != "done":
             st.progress(fraction, text=f"{stage} · {fraction:.0%}")

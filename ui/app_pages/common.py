@@ -70,10 +70,11 @@ def player(slot: str, fallback_video_id: str | None = None) -> dict | None:
     try:
         playback = logic.playback_for(target, request["start"], request["end"])
     except (VidqaError, OSError, ValueError) as e:  # a failed cut is one line, not a traceback
-        st.error(f"Cannot play {target.title}: {e}")
+        st.error(logic.md_text(f"Cannot play {target.title}: {e}"))
         return None
     if playback is None:
-        st.info(f"No playable media file for {target.title} (moved, deleted, or transcript only).")
+        st.info(f"No playable media file for {logic.md_text(target.title)} (moved, deleted, or "
+                "transcript only).")
         return None
     _media(target, playback, request, f"{slot}-{request['nonce']}")
     return request
@@ -98,8 +99,8 @@ def chips(citations: list[dict], slot: str, key: str) -> None:
     """One button per citation ('Intro talk · 25:00–25:40'); a click plays it in `slot`."""
     with st.container(horizontal=True, key=f"chips-{key}"):
         for n, c in enumerate(citations):
-            st.button(c["label"], key=f"chip-{key}-{n}", icon=":material/play_circle:",
-                      help=" ".join(c["text"].split())[:300], on_click=request_play,
+            st.button(logic.md_text(c["label"]), key=f"chip-{key}-{n}", icon=":material/play_circle:",
+                      help=logic.md_text(" ".join(c["text"].split())[:300]), on_click=request_play,
                       args=(slot, c["video_id"], c["start"], c["end"]))
 
 

@@ -12,7 +12,7 @@ from vidqa.errors import VidqaError
 def render() -> None:
     st.title("Library")
     if "flash" in st.session_state:
-        st.success(st.session_state.pop("flash"))
+        st.success(logic.md_text(st.session_state.pop("flash")))
     with common.reader().open() as library:
         everything = library.videos(include_incomplete=True)
         rows = [(v, logic.video_summary_row(v, library.catalog.counts(v.id))) for v in everything]
@@ -36,10 +36,10 @@ def _problems(incomplete: list) -> None:
     with st.expander(f"Problems ({len(incomplete) + len(failures)})", expanded=True,
                      icon=":material/error:"):
         for v in incomplete:
-            st.warning(f"**{v.title}** is `{v.status}`: its ingest is running or was "
+            st.warning(f"**{logic.md_text(v.title)}** is `{v.status}`: its ingest is running or was "
                        "interrupted; it is hidden from search until it finishes.")
         for f in failures:
-            st.error(f"**{f.name}** failed: {f.error}")
+            st.error(f"**{logic.md_text(f.name)}** failed: {logic.md_text(f.error)}")
 
 
 def _video_card(target, row: dict) -> None:
@@ -50,14 +50,19 @@ def _video_card(target, row: dict) -> None:
             thumb.image(str(image))
         else:
             thumb.markdown(":material/music_note:" if not target.has_video else ":material/movie:")
-        info.markdown(f"**{row['title']}**  \n{row['duration']} · transcript: "
-                      f"`{row['transcript']}` · {logic.plural(row['chapters'], 'chapter')} · "
+        info.markdown(f"**{logic.md_text(row['title'])}**  \n{row['duration']} · transcript: "
+                      f"`{row['transcript']}` · "
+                      f"{logic.plural(row['chapters'], 'chapter')} · "
                       f"{logic.plural(row['spans'], 'span')}")
-        info.caption(f"`{target.id}` · {row['status']} · ingested {row['ingested']}  \n{row['path']}")
+        info.caption(f"`{target.id}` · {row['status']} · ingested {row['ingested']}  \n"
+                     f"{logic.md_text(row['path'])}")
         _actions(actions, target)
 
 
 def _actions(column, target) -> None:
+    if target.id in {r.video_id for r in logic.removals_in_progress()}:
+        column.caption("Removing…")  # another session is removing it
+        return
     if column.button("Open", key=f"open-{target.id}", icon=":material/play_arrow:"):
         common.goto("video", video_id=target.id)
     if column.button("Ask", key=f"ask-{target.id}", icon=":material/chat:"):
@@ -71,13 +76,14 @@ def _actions(column, target) -> None:
         column.button("Remove", key=f"remove-{target.id}", icon=":material/delete:",
                       on_click=st.session_state.update, args=({"confirm_remove": target.id},))
         return
-    column.warning(f"Remove **{target.title}** and everything indexed for it?")
+    column.warning(f"Remove **{logic.md_text(target.title)}** and everything indexed for it?")
     if column.button("Yes, remove", key=f"really-remove-{target.id}", type="primary"):
         st.session_state.pop("confirm_remove", None)
         try:
-            st.session_state["flash"] = logic.remove_video(target.id)
+            with st.spinner(f"Removing {logic.md_text(target.title)}…"):
+                st.session_state["flash"] = logic.remove_video(target.id)
         except VidqaError as e:
-            st.error(str(e))
+            st.error(logic.md_text(str(e)))
         st.rerun()
     column.button("Cancel", key=f"cancel-remove-{target.id}",
                   on_click=st.session_state.pop, args=("confirm_remove", None))

@@ -49,13 +49,13 @@ def _image_hits(upload, k: int) -> list | None:
     try:
         picture = np.asarray(Image.open(upload).convert("RGB"))
     except (UnidentifiedImageError, OSError) as e:
-        st.error(f"{upload.name}: not a readable image ({e})")
+        st.error(logic.md_text(f"{upload.name}: not a readable image ({e})"))
         return None
     try:
         with st.spinner("Searching frames…"):
             return common.reader().run(lambda library: library.search_image(picture, k=k))
     except VidqaError as e:  # no CLIP weights, or no frames embedded yet
-        st.info(str(e))
+        st.info(logic.md_text(str(e)))
         return None
 
 
@@ -65,7 +65,7 @@ def _group(group: logic.VideoGroup, target) -> None:
         image = logic.thumbnail_for(target, group.hits[0].start)
         if image is not None:
             thumb.image(str(image))
-        body.markdown(f"**{group.title}** · {logic.plural(len(group.hits), 'result')}")
+        body.markdown(f"**{logic.md_text(group.title)}** · {logic.plural(len(group.hits), 'result')}")
         if body.button("Open video", key=f"open-{group.video_id}", type="tertiary",
                        icon=":material/open_in_new:"):
             common.goto("video", video_id=group.video_id)
@@ -73,4 +73,4 @@ def _group(group: logic.VideoGroup, target) -> None:
             body.button(f"{hit.when} · {hit.evidence}", key=f"hit-{group.video_id}-{n}",
                         icon=":material/play_arrow:", on_click=common.request_play,
                         args=(SLOT, group.video_id, hit.start, hit.end))
-            body.caption(hit.text[:300])
+            body.caption(logic.md_text(hit.text[:300]))

@@ -21,7 +21,7 @@ def render() -> None:
         st.info("The library is empty: add a video first.")
         return
     target = _pick(videos)
-    st.title(target.title)
+    st.title(logic.md_text(target.title))
     st.caption(f"{fmt_ts(target.duration)} · transcript: `{target.transcript_source or 'none'}` "
                f"· `{target.id}`")
     _summary(target)
@@ -59,10 +59,10 @@ def _summary(target) -> None:
     with common.reader().open() as library:
         stored = library.summary(target.id) if hasattr(library, "summary") else None
     if stored and (stored.get("summary") or stored.get("assessment")):
-        with st.expander(f"Summary ({stored.get('source', 'unknown source')})"):
-            st.markdown(stored.get("summary") or "")
+        with st.expander(f"Summary ({logic.md_text(stored.get('source', 'unknown source'))})"):
+            st.markdown(logic.answer_markdown(stored.get("summary") or ""))
             if stored.get("assessment"):
-                st.markdown(f"**Assessment.** {stored['assessment']}")
+                st.markdown(f"**Assessment.** {logic.answer_markdown(stored['assessment'])}")
 
 
 def _chapters(target) -> None:
@@ -75,12 +75,12 @@ def _chapters(target) -> None:
         when, body = st.columns([1, 3], vertical_alignment="top")
         when.button(view["when"], key=f"chapter-{n}", icon=":material/play_arrow:",
                     on_click=common.request_play, args=(SLOT, target.id, view["start"], None))
-        body.markdown(f"**{view['title']}**")
+        body.markdown(f"**{logic.md_text(view['title'])}**")
         if view["summary"]:
-            body.markdown(view["summary"])
+            body.markdown(logic.answer_markdown(view["summary"]))
         for point in view["key_points"]:
-            body.markdown(f"- {point}")
-        body.caption(f"source: {view['source']}")
+            body.markdown(f"- {logic.md_text(point)}")
+        body.caption(f"source: {logic.md_text(view['source'])}")
 
 
 def _transcript(target) -> None:
@@ -118,4 +118,4 @@ def _search(target) -> None:
         st.button(f"{hit.when} · {hit.evidence}", key=f"video-hit-{n}", type="tertiary",
                   icon=":material/play_arrow:", on_click=common.request_play,
                   args=(SLOT, target.id, hit.start, hit.end))
-        st.caption(hit.text[:300])
+        st.caption(logic.md_text(hit.text[:300]))
