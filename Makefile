@@ -24,7 +24,7 @@ $(BIN)/.installed: pyproject.toml
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -U pip
 	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
-	$(BIN)/pip install -q -e '.[offline,dev]'
+	$(BIN)/pip install -q -e '.[offline,dev,scale]'
 	touch $@
 
 install: $(BIN)/.installed
@@ -56,6 +56,7 @@ bench: install
 	$(BIN)/python bench/planner_coverage.py
 	$(BIN)/python bench/sampling.py
 	$(BIN)/python bench/visual_throughput.py
+	$(BIN)/python bench/ingest_scale.py
 
 clean-demo:
 	rm -rf $(DEMO_DIR)

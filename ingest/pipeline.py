@@ -11,12 +11,19 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from index.library import Library
 from index.records import Span, Video
 from vidqa.errors import VidqaError
 
-# progress(path, stage, done, total): stages are probe, transcript, spans, chapters, index, done
+if TYPE_CHECKING:
+    from ingest.probe import MediaInfo
+
+# progress(path, stage, done, total): stages are probe, transcript, spans, frames, chapters,
+# (on Ray: embedding,) index, done
 Progress = Callable[[str, str, float, float], None]
 
 
@@ -28,6 +35,25 @@ class IngestOptions:
     context: int = 262_144  # VLM context budget, tokens
     force: bool = False  # re-ingest even when the content id is already ready
     frames: bool = True  # sample frames: thumbnails, on-screen text (OCR), CLIP vectors
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """Where the stages run. One worker and no address: in this process, no Ray."""
+
+    workers: int = 1  # stage tasks in flight (a local Ray gets this many CPUs)
+    address: str | None = None  # an existing Ray cluster ("auto", "ray://head:10001")
+    vlm_concurrency: int = 2  # chapter requests in flight to a served VLM, cluster-wide
+
+    def __post_init__(self):
+        if self.workers < 1:
+            raise ValueError(f"--workers must be at least 1, got {self.workers}")
+        if self.vlm_concurrency < 1:
+            raise ValueError(f"--vlm-concurrency must be at least 1, got {self.vlm_concurrency}")
+
+    @property
+    def uses_ray(self) -> bool:
+        return self.workers > 1 or bool(self.address)
 
 
 @dataclass
@@ -59,13 +85,22 @@ def _noop(path: str, stage: str, done: float, total: float) -> None:
 
 
 def ingest(paths: Sequence[str | Path], *, library: Library | None = None,
-           options: IngestOptions = IngestOptions(), progress: Progress | None = None) -> IngestReport:
-    """Ingest files and folders (recursively); returns one result per file, failures included."""
+           options: IngestOptions = IngestOptions(), progress: Progress | None = None,
+           cluster: ClusterOptions = ClusterOptions()) -> IngestReport:
+    """Ingest files and folders (recursively); returns one result per file, failures included.
+
+    With `cluster.workers` > 1 or a Ray address the stages run as Ray tasks
+    (ingest/cluster.py) and this process stays the one writer.
+    """
     from ingest.probe import discover
 
     library = library or Library()
-    results = [ingest_file(p, library, options, progress or _noop) for p in discover(list(paths))]
-    return IngestReport(results)
+    files = discover(list(paths))
+    if cluster.uses_ray:
+        from ingest.cluster import ingest_on_ray
+
+        return ingest_on_ray(files, library, options, progress or _noop, cluster)
+    return IngestReport([ingest_file(p, library, options, progress or _noop) for p in files])
 
 
 def ingest_file(path: Path, library: Library, options: IngestOptions, progress: Progress) -> FileResult:
@@ -76,80 +111,131 @@ def ingest_file(path: Path, library: Library, options: IngestOptions, progress: 
             progress(str(path), stage, done, total)
 
         _ingest_one(Path(path), library, options, step, result)
-    except VidqaError as e:
-        result.status, result.error = "failed", str(e)
-    except (OSError, ValueError, RuntimeError) as e:  # decoder/ASR failures, with the file named
-        result.status, result.error = "failed", f"{path}: {type(e).__name__}: {e}"
+    except (VidqaError, OSError, ValueError, RuntimeError) as e:
+        result.status, result.error = "failed", failure_message(path, e)
     result.seconds = round(time.monotonic() - started, 3)
     progress(str(path), "done", 1.0, 1.0)
     return result
 
 
+def failure_message(path, error: Exception) -> str:
+    """The one line a failed file reports: vidqa's own message, else the error named."""
+    if isinstance(error, VidqaError):
+        return str(error)
+    return f"{path}: {type(error).__name__}: {error}"  # decoder/ASR failures, with the file named
+
+
 def _ingest_one(path: Path, library: Library, options: IngestOptions, step, result: FileResult) -> None:
+    info, video_id = identify(path, step)
+    result.video_id, result.title, result.duration = video_id, path.stem, info.duration
+    if is_unchanged(library, video_id, options, result):
+        return
+    transcript, spans = transcript_stage(path, info, video_id, options, step)
+    result.notes += transcript.notes
+    visual = frames_stage(path, info, video_id, step) if options.frames else None
+    result.notes += visual.notes if visual else []
+    result.ocr_frames = visual.ocr_frames if visual else 0
+    summary = chapters_stage(path, info, transcript, visual, options, step)
+    result.notes += summary.get("notes", [])
+    write(assemble(path, info, video_id, transcript, spans, visual, summary), library, result, step)
+
+
+# -- stages: each takes plain data and returns plain data, so ingest/cluster.py can run it
+# on a Ray worker; only `write` touches the library.
+@dataclass
+class Prepared:
+    """Everything one video's write needs, whether built here or by Ray tasks."""
+
+    video: Video
+    spans: list[Span]
+    summary: dict
+    frames: tuple[str, np.ndarray] | None = None  # (CLIP model, one row per frame span)
+    text_vectors: object | None = None  # cluster.KnownVectors from a worker; None: embed in the write
+
+
+def identify(path: Path, step) -> tuple[MediaInfo, str]:
     from ingest.probe import content_id, probe
+
+    step("probe")
+    return probe(path), content_id(path)
+
+
+def is_unchanged(library: Library, video_id: str, options: IngestOptions,
+                 result: FileResult) -> bool:
+    """True (and `result` says so) when this content's ready version is complete; a version
+    missing vectors (an interrupted removal's leftovers, say) is noted and re-indexed."""
+    if options.force or not library.has_ready(video_id):
+        return False
+    if missing := library.missing_vectors(video_id):
+        result.notes.append("re-indexed: the stored version was incomplete (" + ", ".join(
+            f"{found} of {want} vectors in {name}" for name, (want, found) in missing.items()) + ")")
+        return False
+    old = library.catalog.video(video_id)
+    result.status, result.transcript_source = "unchanged", old.transcript_source
+    result.spans = library.catalog.counts(video_id)
+    return True
+
+
+def transcript_stage(path: Path, info: MediaInfo, video_id: str, options: IngestOptions, step):
+    """(transcript, transcript spans)."""
     from ingest.spans import make_spans
     from ingest.transcript import get_transcript
 
-    step("probe")
-    info = probe(path)
-    video_id = content_id(path)
-    result.video_id, result.title, result.duration = video_id, path.stem, info.duration
-    if library.has_ready(video_id) and not options.force:
-        missing = library.missing_vectors(video_id)  # e.g. an interrupted removal's leftovers
-        if not missing:
-            old = library.catalog.video(video_id)
-            result.status, result.transcript_source = "unchanged", old.transcript_source
-            result.spans = library.catalog.counts(video_id)
-            return
-        result.notes.append("re-indexed: the stored version was incomplete (" + ", ".join(
-            f"{found} of {want} vectors in {name}" for name, (want, found) in missing.items()) + ")")
     step("transcript", 0.0, info.duration)
     transcript = get_transcript(
         path, info, language=options.language, asr_model=options.asr_model,
         progress=lambda done, total: step("transcript", done, total),
     )
-    result.notes += transcript.notes
     step("spans")
-    spans = make_spans(transcript, video_id)
+    return transcript, make_spans(transcript, video_id)
+
+
+def frames_stage(path: Path, info: MediaInfo, video_id: str, step):
+    """Frame and on-screen-text spans, scene changes, CLIP vectors; None without a picture."""
+    from ingest.visual import visual_spans
+
+    if not info.has_video:
+        return None
+    step("frames", 0.0, info.duration)
+    return visual_spans(path, info, video_id, progress=lambda d, t: step("frames", d, t))
+
+
+def chapters_stage(path: Path, info: MediaInfo, transcript, visual, options: IngestOptions,
+                   step) -> dict:
+    step("chapters")
+    return summarize(path if info.has_video else None, transcript, options,
+                     duration=info.duration, width=info.width, height=info.height,
+                     scene_changes=visual.boundaries if visual else [],
+                     titles=slide_titles(visual.spans) if visual else [])
+
+
+def assemble(path: Path, info: MediaInfo, video_id: str, transcript, spans: list[Span], visual,
+             summary: dict) -> Prepared:
     video = Video(
         id=video_id, path=str(path.resolve()), title=path.stem, duration=info.duration,
         has_video=info.has_video, has_audio=info.has_audio, width=info.width, height=info.height,
         fps=info.fps, transcript_source=transcript.source, language=transcript.language,
         size=info.size, mtime=info.mtime, models={"transcript": transcript.source},
     )
-    scenes: list[float] = []
-    frames = _frames(path, info, video, spans, result, step, scenes) if options.frames else None
-    step("chapters")
-    summary = summarize(path if info.has_video else None, transcript, options,
-                        duration=info.duration, width=info.width, height=info.height,
-                        scene_changes=scenes, titles=slide_titles(spans))
+    spans = list(spans) + (visual.spans if visual else [])
+    frames = None
+    if visual is not None and visual.vectors is not None:
+        video.models["frames"] = visual.clip_name
+        frames = (visual.clip_name, visual.vectors)
     video.models["chapters"] = summary["source"]
-    result.notes += summary.get("notes", [])
-    spans += chapter_spans_from(summary, video_id)
+    return Prepared(video, spans + chapter_spans_from(summary, video_id), summary, frames)
+
+
+def write(prepared: Prepared, library: Library, result: FileResult, step) -> None:
+    """The one write per video (Library.add_video, under its lock)."""
+    from ingest.cluster import lend_vectors
+
     step("index")
-    library.add_video(video, spans, summary=summary, frames=frames)
-    result.status, result.transcript_source = "ingested", transcript.source
-    result.spans = library.catalog.counts(video_id)
-
-
-def _frames(path: Path, info, video: Video, spans: list[Span], result: FileResult, step,
-            scenes: list[float]):
-    """Add frame and on-screen-text spans and collect scene changes into `scenes`;
-    returns (CLIP model, vectors) when CLIP ran."""
-    from ingest.visual import visual_spans
-
-    if not info.has_video:
-        return None
-    step("frames", 0.0, info.duration)
-    visual = visual_spans(path, info, video.id, progress=lambda d, t: step("frames", d, t))
-    spans += visual.spans
-    scenes += visual.boundaries
-    result.ocr_frames = visual.ocr_frames
-    result.notes += visual.notes
-    if visual.vectors is None:
-        return None
-    video.models["frames"] = visual.clip_name
-    return visual.clip_name, visual.vectors
+    with lend_vectors(library, prepared.text_vectors):
+        library.add_video(prepared.video, prepared.spans, summary=prepared.summary,
+                          frames=prepared.frames)
+    result.status, result.transcript_source = "ingested", prepared.video.transcript_source
+    result.spans = library.catalog.counts(prepared.video.id)
 
 
 def slide_titles(spans: Sequence[Span]) -> list[tuple[float, float, str]]:

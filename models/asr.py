@@ -83,7 +83,13 @@ def _ctranslate_device(device: str) -> str:
 
 
 def cpu_threads() -> int:
-    """Cores this process may use (the affinity mask, not the host's count, in containers)."""
+    """Cores this process may use (the affinity mask, not the host's count, in containers).
+
+    OMP_NUM_THREADS wins when set: Ray sets it to a task's CPUs, so two ASR workers
+    on two cores do not each start two threads.
+    """
+    if (omp := os.environ.get("OMP_NUM_THREADS", "")).isdigit() and int(omp) > 0:
+        return int(omp)
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0)) or 1
     return os.cpu_count() or 1

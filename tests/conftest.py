@@ -262,6 +262,10 @@ class ServerScript:
         self.stream_delay = 0.01  # s between streamed pieces
         self.gate: threading.Event | None = None  # when set: hold the rest until it is set
         self.stream_done = threading.Event()  # set once a stream's last byte was written
+        self.default = "ok"  # the reply once `plan` is used up
+        self.delay = 0.0  # s each chat request takes before its reply (a busy server)
+        self.in_flight = self.max_in_flight = 0  # chat requests being answered, and the peak
+        self.lock = threading.Lock()
 
 
 def _sse(payload) -> bytes:
@@ -294,7 +298,18 @@ def _openai_handler(script: ServerScript):
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             script.requests.append(("POST", self.path, body))
             script.auth.append(self.headers.get("Authorization"))
-            action = script.plan.pop(0) if script.plan else "ok"
+            with script.lock:
+                script.in_flight += 1
+                script.max_in_flight = max(script.max_in_flight, script.in_flight)
+            try:
+                time.sleep(script.delay)
+                self._reply(body)
+            finally:
+                with script.lock:
+                    script.in_flight -= 1
+
+        def _reply(self, body: dict):
+            action = script.plan.pop(0) if script.plan else script.default
             if isinstance(action, int):
                 self._send(action, {"error": f"status {action}"})
             elif action.startswith("sleep:"):

@@ -93,16 +93,26 @@ def ingest(
     force: Annotated[bool, typer.Option("--force/--no-force", help="Re-ingest unchanged files.")] = False,
     frames: Annotated[bool, typer.Option(
         "--frames/--no-frames", help="Index frames: thumbnails, on-screen text, CLIP.")] = True,
+    workers: Annotated[int, typer.Option(
+        min=1, help="Stage tasks in flight; above 1 runs on Ray (a local one unless --ray).")] = 1,
+    ray: Annotated[str | None, typer.Option(
+        "--ray", help="Ray cluster address, e.g. auto or ray://head:10001 (default: "
+                      "VIDQA_RAY_ADDRESS).")] = None,
+    vlm_concurrency: Annotated[int, typer.Option(
+        min=1, help="Chapter requests in flight to a served VLM, across all workers.")] = 2,
     json_: JsonOpt = False,
 ):
     """Add videos to the library (transcript from subtitles, else speech recognition)."""
-    from ingest.pipeline import IngestOptions
+    from ingest.pipeline import ClusterOptions, IngestOptions
     from ui.progress import run_ingest
+    from vidqa.settings import settings
 
     options = IngestOptions(language=language, asr_model=asr_model, vlm=vlm, context=context,
                             force=force, frames=frames)
     with user_errors():
-        report = run_ingest([str(p) for p in paths], options)
+        cluster = ClusterOptions(workers=workers, address=ray or settings().ray_address,
+                                 vlm_concurrency=vlm_concurrency)
+        report = run_ingest([str(p) for p in paths], options, cluster)
     if json_:
         from dataclasses import asdict
 

@@ -30,6 +30,7 @@ class Settings:
     device: str = "auto"
     raise_errors: bool = False
     openai_api_key: str | None = field(default=None, repr=False)  # for --vlm openai:<url>
+    ray_address: str | None = None  # ingest on this Ray cluster (auto, ray://head:10001)
     allow_path_ingest: bool = False  # the app ingests server paths even when not on loopback
 
     def __post_init__(self):
@@ -87,5 +88,6 @@ def settings() -> Settings:
         device=(env("VIDQA_DEVICE") or "auto").lower(),
         raise_errors=_flag("VIDQA_RAISE_ERRORS"),
         openai_api_key=env("VIDQA_OPENAI_API_KEY") or env("OPENAI_API_KEY") or None,
+        ray_address=env("VIDQA_RAY_ADDRESS") or None,
         allow_path_ingest=_flag("VIDQA_ALLOW_PATH_INGEST"),
     )
