@@ -30,6 +30,7 @@ class Settings:
     device: str = "auto"
     raise_errors: bool = False
     openai_api_key: str | None = field(default=None, repr=False)  # for --vlm openai:<url>
+    cache_dir: Path | None = None  # VIDQA_CACHE_DIR; None: the platform's user cache folder
 
     def __post_init__(self):
         if self.device not in DEVICES:
@@ -54,6 +55,15 @@ class Settings:
     @property
     def sessions_dir(self) -> Path:
         return self.home / "sessions"
+
+    @property
+    def model_cache_dir(self) -> Path:
+        """Models assembled from offline packages (shared by all libraries, not under home)."""
+        if self.cache_dir is not None:
+            return self.cache_dir / "models"
+        from platformdirs import user_cache_dir
+
+        return Path(user_cache_dir("vidqa", appauthor=False)) / "models"
 
 
 def _default_home() -> Path:
@@ -86,4 +96,5 @@ def settings() -> Settings:
         device=(env("VIDQA_DEVICE") or "auto").lower(),
         raise_errors=_flag("VIDQA_RAISE_ERRORS"),
         openai_api_key=env("VIDQA_OPENAI_API_KEY") or env("OPENAI_API_KEY") or None,
+        cache_dir=Path(env("VIDQA_CACHE_DIR")).expanduser() if env("VIDQA_CACHE_DIR") else None,
     )
