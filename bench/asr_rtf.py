@@ -1,12 +1,16 @@
 """ASR real-time factor on CPU: the product's `models.asr.transcribe` against bare faster-whisper.
 
-    .venv/bin/python bench/asr_rtf.py [--small] [--minutes 3] [--repeats 3]
+    .venv/bin/python bench/asr_rtf.py [--small] [--minutes 3] [--repeats 3] [--multilingual base]
 
 Audio: espeak-ng narration of varied English sentences (tests/media.py), cached
 under $VIDQA_BENCH_DIR (default /tmp/vidqa-bench). Baseline, measured in the
 same run: `WhisperModel(tiny.en, compute_type="int8").transcribe(path)` with
 faster-whisper's defaults (beam 5, no VAD, no word timestamps, 4 CPU threads).
-Ours: `models.asr.transcribe` (word timestamps + VAD, threads = usable cores).
+Ours: `models.asr.transcribe` (word timestamps + VAD, batched decoding, threads =
+usable cores) with the model named; "auto": the same with no model named, so the
+language is detected on the first speech with the multilingual model first (its
+load + detection are reported as detect s); "multilingual": ours with the
+multilingual model (default base) on the same English audio, for its cost and WER.
 Model load is timed apart; one short warm-up call per side runs before timing
 (it loads the VAD model and lets CTranslate2 allocate), so RTF is steady state.
 RTF here = audio seconds / wall seconds (higher is faster).
@@ -192,44 +196,78 @@ def run_ours(model: str, path: Path) -> tuple[float, str]:
     return time.perf_counter() - started, " ".join(s.text for s in segments)
 
 
-def measure(path: Path, model: str, repeats: int, baseline_threads: int | None) -> dict:
-    """Load both, warm both up, then alternate timed runs so drift in load hits both."""
+def run_auto(path: Path) -> tuple[float, str, float | None, str]:
+    """No model named: detection with the multilingual model picks one (as ingest does)."""
+    from models.asr import transcribe
+
+    started = time.perf_counter()
+    segments, info = transcribe(path)
+    return (time.perf_counter() - started, " ".join(s.text for s in segments), info.detect_s,
+            info.model)
+
+
+def measure(path: Path, model: str, repeats: int, baseline_threads: int | None,
+            multilingual: str | None = None) -> dict:
+    """Load all, warm all up, then alternate timed runs so drift in load hits every side."""
     from models.asr import cpu_threads
 
     whisper, base_load = load_baseline(model, baseline_threads)
     ours_load = load_ours(model)
+    multi_load = load_ours(multilingual) if multilingual else None
     clip = warmup_clip(path)
     run_baseline(whisper, clip)
     run_ours(model, clip)
-    base_times, ours_times = [], []
+    if multilingual:
+        run_ours(multilingual, clip)
+    times: dict[str, list[float]] = {"baseline": [], "ours": [], "auto": [], "multilingual": []}
+    texts: dict[str, str] = {}
+    detect: list[float] = []
+    picked = None
     for _ in range(repeats):
-        seconds, base_text = run_baseline(whisper, path)
-        base_times.append(seconds)
-        seconds, ours_text = run_ours(model, path)
-        ours_times.append(seconds)
+        seconds, texts["baseline"] = run_baseline(whisper, path)
+        times["baseline"].append(seconds)
+        seconds, texts["ours"] = run_ours(model, path)
+        times["ours"].append(seconds)
+        seconds, texts["auto"], detect_s, picked = run_auto(path)
+        times["auto"].append(seconds)
+        detect.append(detect_s or 0.0)
+        if multilingual:
+            seconds, texts["multilingual"] = run_ours(multilingual, path)
+            times["multilingual"].append(seconds)
     reference = reference_text(path)
-    return {
-        "baseline": {"load_s": base_load, "wall_s": statistics.median(base_times),
-                     "threads": baseline_threads or 4, "wer": word_error_rate(reference, base_text)},
-        "ours": {"load_s": ours_load, "wall_s": statistics.median(ours_times),
-                 "threads": cpu_threads(), "wer": word_error_rate(reference, ours_text)},
-    }
+    loads = {"baseline": base_load, "ours": ours_load, "auto": None, "multilingual": multi_load}
+    result = {side: {"load_s": loads[side], "wall_s": statistics.median(t),
+                     "threads": baseline_threads or 4 if side == "baseline" else cpu_threads(),
+                     "wer": word_error_rate(reference, texts[side])}
+              for side, t in times.items() if t}
+    result["auto"].update(detect_s=statistics.median(detect), picked=picked)
+    if multilingual:
+        result["multilingual"]["model"] = multilingual
+    return result
 
 
 def report(audio_s: float, result: dict, args) -> dict:
-    for side in ("baseline", "ours"):
-        result[side]["rtf"] = audio_s / result[side]["wall_s"]
+    for r in result.values():
+        r["rtf"] = audio_s / r["wall_s"]
     ratio = result["ours"]["rtf"] / result["baseline"]["rtf"]
     print(f"audio: {audio_s:.1f} s of espeak-ng narration, model {args.model} int8, "
           f"median of {args.repeats}, load average {loadavg()}")
-    print(f"{'':10} {'load s':>7} {'wall s':>7} {'RTF (x real time)':>18} {'threads':>7} {'WER':>6}"
+    print(f"{'':14} {'load s':>7} {'wall s':>7} {'RTF (x real time)':>18} {'threads':>7} {'WER':>6}"
           "  (WER vs script: a sanity check; espeak voice, digits count as errors)")
-    for side, label in (("baseline", "baseline"), ("ours", "ours")):
-        r = result[side]
-        print(f"{label:10} {r['load_s']:7.2f} {r['wall_s']:7.2f} {r['rtf']:18.1f} "
+    for side, r in result.items():
+        label = {"auto": f"auto->{r.get('picked')}",
+                 "multilingual": f"multi:{r.get('model')}"}.get(side, side)
+        load = "" if r["load_s"] is None else f"{r['load_s']:7.2f}"
+        print(f"{label:14} {load:>7} {r['wall_s']:7.2f} {r['rtf']:18.1f} "
               f"{r['threads']:7d} {r['wer']:6.1%}")
+    auto = result["auto"]
+    print(f"language detection (multilingual model load + detect on the first speech): "
+          f"{auto['detect_s']:.2f} s, picked {auto['picked']}")
     print(f"ratio ours/baseline RTF: {ratio:.2f}x "
-          "(baseline: faster-whisper defaults; ours: word timestamps + VAD)")
+          "(baseline: faster-whisper defaults; ours: word timestamps + VAD + batched)")
+    if "multilingual" in result:
+        print(f"multilingual {result['multilingual']['model']} RTF / {args.model} RTF: "
+              f"{result['multilingual']['rtf'] / result['ours']['rtf']:.2f}x")
     rounded = {side: {k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()}
                for side, r in result.items()}
     return {"bench": "asr_rtf", "model": args.model, "audio_s": round(audio_s, 2),
@@ -245,13 +283,16 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--repeats", type=int, default=DEFAULT_REPEATS,
                         help=f"timed runs per side, median reported (default {DEFAULT_REPEATS})")
     parser.add_argument("--model", default=MODEL, help=f"whisper size or path (default {MODEL})")
+    parser.add_argument("--multilingual", default="base",
+                        help="multilingual model measured beside (default base; 'none' skips)")
     parser.add_argument("--baseline-threads", type=int, default=None,
                         help="give the baseline this many CPU threads (default: its own, 4)")
     args = parser.parse_args(argv)
     setup_paths()
     minutes = SMALL_MINUTES if args.small else args.minutes
     path = narration(minutes, audio_only=True)
-    result = measure(path, args.model, max(1, args.repeats), args.baseline_threads)
+    multilingual = None if args.multilingual == "none" else args.multilingual
+    result = measure(path, args.model, max(1, args.repeats), args.baseline_threads, multilingual)
     summary = report(media_seconds(path), result, args)
     print(json.dumps(summary))
     return summary

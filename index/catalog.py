@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -28,7 +28,17 @@ from index.records import Span, Video
 
 Status = Literal["indexing", "ready", "removing"]
 
-MIGRATIONS: list[tuple[str, str]] = [
+
+def _rebuild_keywords(db: sqlite3.Connection) -> None:
+    """Re-derive every span's keyword terms with the current `keyword.document`."""
+    db.execute("DELETE FROM spans_fts")
+    db.executemany("INSERT INTO spans_fts (rowid, terms) VALUES (?, ?)",
+                   ((rowid, keyword.document(text))
+                    for rowid, text in db.execute("SELECT rowid, text FROM spans").fetchall()))
+
+
+# A migration is SQL, or a function of the connection for what SQL alone cannot do.
+MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
     (
         "001_videos_spans",
         """
@@ -70,6 +80,8 @@ MIGRATIONS: list[tuple[str, str]] = [
         INSERT INTO library VALUES ('generation', '0');
         """,
     ),
+    # Latin words inside CJK text were glued to it ("photoshop里"): terms rebuilt.
+    ("004_cjk_keywords", _rebuild_keywords),
 ]
 # A span is visible when its generation is its video's and the video is ready.
 _CURRENT = "s.generation = v.generation"
@@ -87,7 +99,10 @@ def migrate(db: sqlite3.Connection) -> None:
     for name, sql in MIGRATIONS:
         if name not in done:
             with db:
-                db.executescript(sql)
+                if callable(sql):
+                    sql(db)
+                else:
+                    db.executescript(sql)
                 db.execute("INSERT INTO _vidqa_migrations VALUES (?, datetime('now'))", (name,))
 
 

@@ -1,8 +1,12 @@
 """Keyword terms for BM25 (SQLite FTS5 with the porter stemmer does the ranking).
 
 FTS5's unicode61 tokenizer treats a run of CJK characters as one token, so Chinese
-text is pre-split into overlapping character bigrams; OCR output often glues words
-to numbers ("STEP3"), so letters and digits are split apart.
+text is pre-split into overlapping character bigrams (the CJK analyzers of Lucene
+do the same). Measured on tests/zh_library.py (25 topics): a Chinese keyword finds
+its span first for 25/25 with bigrams, 24/25 with jieba words, 13/25 with FTS5's
+trigram tokenizer (a two-character word, the commonest kind, has no trigram).
+Latin words inside Chinese text ("在Photoshop里") are cut from the CJK around them;
+OCR output often glues words to numbers ("STEP3"), so letters and digits are split apart.
 """
 
 from __future__ import annotations
@@ -10,7 +14,8 @@ from __future__ import annotations
 import re
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
-_TOKEN = re.compile(rf"[{_CJK}]+|[^\W_]+", re.UNICODE)
+# A CJK run, or a run of other letters/digits: \w alone would glue "Photoshop里" together.
+_TOKEN = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+", re.UNICODE)
 _CJK_RUN = re.compile(rf"^[{_CJK}]+$")
 _LETTER_DIGIT = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
 

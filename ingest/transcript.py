@@ -339,7 +339,8 @@ def asr_notes(asr_info, language: str | None, audio_language: str | None = None)
         return []
     why = ", ".join(part for part in (
         f"mean word probability {probability:.2f}" if probability is not None else "",
-        f"{fallback:.0%} of the speech re-decoded" if fallback else "") if part)
+        f"{fallback:.0%} of the speech failed whisper's decoding checks" if fallback else "")
+        if part)
     if english_only and not language:
         return [f"low ASR confidence ({why}) with the English-only model {name}: if the "
                 "speech is not English, re-ingest with --language CODE --force "

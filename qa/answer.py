@@ -17,13 +17,21 @@ WHOLE_CITATIONS = 30  # an overview lists at most this many passages
 
 
 def _quote(text: str, limit: int = QUOTE_CHARS) -> str:
-    """The passage on one line, cut at a word (or anywhere, for text without spaces) with '…'."""
+    """The passage on one line, cut with '…' at a word, after Chinese/Japanese clause
+    punctuation, or (text without either) between characters, never inside one."""
+    import unicodedata
+
     text = " ".join(text.split())
     if len(text) <= limit:
         return text
-    cut = text[: limit - 1]
-    head = cut.rsplit(" ", 1)[0] if " " in cut[limit // 2:] else cut
-    return head.rstrip(" ,;:") + "…"
+    end = limit - 1
+    while end > 0 and unicodedata.combining(text[end]):  # keep an accent with its letter
+        end -= 1
+    cut, half = text[:end], limit // 2
+    space = cut.rfind(" ", half)
+    pause = max(cut.rfind(mark, half) for mark in "，、；：。！？")
+    head = cut[:pause + 1] if pause >= 0 and pause >= space else cut[:space] if space >= 0 else cut
+    return head.rstrip(" ,;:，、；：") + "…"
 
 
 def _shown(citation) -> str:

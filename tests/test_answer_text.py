@@ -31,3 +31,12 @@ def test_a_textless_frame_beside_its_on_screen_text_is_not_listed():
                  cite(32, 38, "STEP 5 JAZZ", "ocr"), cite(50, 56, "", "frame")]
     kept = _without_bare_frames(citations)
     assert [(c.kind, c.start) for c in kept] == [("transcript", 30), ("ocr", 32), ("frame", 50)]
+
+
+def test_chinese_quote_ends_at_a_clause_and_never_splits_a_character():
+    text = "光合作用是绿色植物在叶绿体中进行的过程，植物吸收阳光。" * 20
+    quoted = _quote(text, 60)
+    assert len(quoted) <= 60 and quoted.endswith("。…") and text.startswith(quoted[:-1])
+    accented = "e\u0301" * 40  # "é" written as e + a combining accent
+    cut = _quote(accented, 32)  # the cut would fall between a letter and its accent
+    assert cut.endswith("…") and cut[-2] == "\u0301"  # no accent left without its letter

