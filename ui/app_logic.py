@@ -47,7 +47,8 @@ POSTER_AT = 0.1  # a video's poster frame, as a fraction of its duration
 PROGRESS_EVERY_S = 0.25  # the ingest worker writes at most this often per stage (s)
 STAGE_ORDER = ("probe", "transcript", "spans", "frames", "ocr", "chapters", "index", "done")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-EVIDENCE_NAMES = {"transcript": "said", "chapter": "chapter", "ocr": "on screen", "frame": "frame"}
+EVIDENCE_NAMES = {"transcript": "said", "window": "said", "chapter": "chapter", "ocr": "on screen",
+                  "frame": "frame"}
 _UNSAFE_NAME_CHARS = re.compile(r"[^\w.\-]+")
 _VIDEO_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 
