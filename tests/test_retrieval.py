@@ -6,6 +6,7 @@ Real parts: all-MiniLM-L6-v2 (offline package), chromadb, the SQLite catalog.
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 import pytest
 from typer.testing import CliRunner
@@ -55,7 +56,7 @@ def test_windows_overlap_by_half_and_hold_whole_sentences():
     assert windows and all(w.kind == "window" for w in windows)
     assert all(w.end - w.start <= 30 + 5 for w in windows)  # a sentence may run past the edge
     starts = [w.start for w in windows]
-    assert all(10 <= b - a <= 20 for a, b in zip(starts, starts[1:]))  # ~half overlap
+    assert all(10 <= b - a <= 20 for a, b in pairwise(starts))  # ~half overlap
     covered = {tuple(s) for w in windows for s in w.extra["sentences"]}
     assert covered == {s for span in spans for s in sentences_of(span)}  # every sentence, whole
     with pytest.raises(ValueError, match="hop_s"):
