@@ -157,7 +157,10 @@ def route(qv, qtext, regs, M, db, tdb, cfg, sent_rank_fn):
     for k in moments:
         if len(per[k[0]]) < m: per[k[0]].append(sent[k])
     vs = {v: sum(x) for v, x in per.items()}
-    rrf_add(scores, sorted(vs, key=lambda v: -vs[v]), cfg.get("vspan", 1.0))
+    if cfg.get("vscore"):  # the moment's own fused score, not its video's rank
+        scores.update(vs)
+    else:
+        rrf_add(scores, sorted(vs, key=lambda v: -vs[v]), cfg.get("vspan", 1.0))
     if cfg.get("vcent"):
         C = np.stack([CENT[v["video_id"]] for v in videos])
         cs = C @ qv
@@ -186,11 +189,12 @@ def evaluate(L, cfg, lib=True):
         if lib:
             if cfg.get("route"):
                 vids, _ = route(qv, q["question"], regs, M, db, tdb, cfg, f)
-                top = f({vids[0]})[0]
+                inside = f({vids[0]})
+                top = inside[0] if inside else ("", 0.0, 0.0)
                 lv5 += q["video_id"] in vids[:5]
             else:
                 allm = f(set(v["video_id"] for v in videos))
-                top = allm[0]
+                top = allm[0] if allm else ("", 0.0, 0.0)
                 lv5 += q["video_id"] in list(dict.fromkeys(m[0] for m in allm))[:5]
             lv += top[0] == q["video_id"]; lh += hit(*top, q)
     n = len(qs)
