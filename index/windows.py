@@ -24,7 +24,7 @@ def sentences_of(span: Span) -> list[Sentence]:
     """The sentences of a transcript span: subtitle cues' sentences, sentences cut from ASR
     word timings at sentence punctuation, or the whole span when it has neither."""
     if span.extra.get("sentences"):
-        return [(float(s), float(e), t) for s, e, t in span.extra["sentences"]]
+        return _snap([(float(s), float(e), t) for s, e, t in span.extra["sentences"]], span)
     words = span.extra.get("words") or []
     if not words:
         return [(span.start, span.end, span.text)] if span.text.strip() else []
@@ -36,7 +36,17 @@ def sentences_of(span: Span) -> list[Sentence]:
             current = []
     if current:
         out.append(_sentence(current))
-    return out
+    return _snap(out, span)
+
+
+def _snap(sentences: list[Sentence], span: Span) -> list[Sentence]:
+    """Stored sentence times are rounded to 10 ms: the first and last take the span's exact bounds."""
+    slack = 10 ** -TIME_DECIMALS
+    if sentences and abs(sentences[0][0] - span.start) <= slack:
+        sentences[0] = (span.start, *sentences[0][1:])
+    if sentences and abs(sentences[-1][1] - span.end) <= slack:
+        sentences[-1] = (sentences[-1][0], span.end, sentences[-1][2])
+    return sentences
 
 
 def _sentence(words: list) -> Sentence:
