@@ -39,7 +39,7 @@ WORDS_PER_SPAN = 38  # 150 words/min of speech for 15 s
 DEFAULT_QUERIES = 200  # per query kind
 K = 10  # results per search
 POINT_CONTEXT_S = 5.0  # qa/retrieve.py: a point question looks 5 s either side
-LAYOUT_VERSION = 1  # bump when the generated text or span layout changes: rebuilds the cache
+LAYOUT_VERSION = 2  # bump when the generated text or span layout changes: rebuilds the cache
 SEED = 7
 
 # Topic vocabularies: a video draws mostly from one topic, so dense and BM25 both
@@ -253,8 +253,10 @@ def topic_of(span_or_id: str, topics: dict[str, str]) -> str:
 
 def measure_retrieval(library, work: dict, ids: list[str], matrix: np.ndarray) -> dict:
     """Latency rows (ms lists) plus top-1 topic agreement for the library-wide searches."""
+    from index.moments import SearchOptions
     from qa.answer import ask
 
+    pooled = SearchOptions(sentence_pool=0)  # the price of re-scoring sentences, by difference
     embedder = library.embedder
     topical = [(q,) for q, _ in work["topical"]]
     vectors = embedder.embed([q for q, _ in work["topical"]])
@@ -264,6 +266,7 @@ def measure_retrieval(library, work: dict, ids: list[str], matrix: np.ndarray) -
         "baseline": (lambda q: numpy_top_k(matrix, embedder.embed([q])[0]), topical),
         "numpy_dot_only": (lambda v: numpy_top_k(matrix, v), [(v,) for v in vectors]),
         "search_library": (lambda q: library.search(q, k=K), topical),
+        "search_library_no_sentences": (lambda q: library.search(q, k=K, options=pooled), topical),
         "search_one_video": (lambda q, v: library.search(q, k=K, video_id=v), work["scoped"]),
         "ask_time_anchored": (lambda q, v: ask(q, library=library, video=v), questions),
         "ask_topical": (lambda q: ask(q, library=library), topical),
@@ -287,14 +290,24 @@ def measure_search_parts(library, work: dict) -> dict:
     dense_ids = [([i for i, _ in store.query(v, n=CANDIDATES)],) for (v,) in vectors]
     rows, _ = timed_ms({
         "part_embed": (lambda q: library.embedder.embed([q]), [(q,) for q in queries]),
-        "part_dense": (lambda v: store.query(v, n=CANDIDATES), vectors),
+        "part_dense": (lambda v: store.query(v, n=CANDIDATES * 2), vectors),
         "part_dense_kinds": (lambda v: store.query(v, n=CANDIDATES, kinds=TEXT_KINDS), vectors),
         "part_dense_video": (lambda v, vid: store.query(v, n=CANDIDATES, video_id=vid), scoped),
         "part_bm25": (lambda q: catalog.keyword_search(q, limit=CANDIDATES, kinds=TEXT_KINDS),
                       [(q,) for q in queries]),
         "part_join": (lambda ids: catalog.spans_by_id(ids), dense_ids),
+        "part_sentences": (lambda texts: library.embedder.embed(texts), sentence_pools(work)),
     })
     return rows
+
+
+def sentence_pools(work: dict) -> list[tuple[list[str]]]:
+    """SENTENCE_POOL sentences of ~12 words per query: what search re-scores by similarity."""
+    from index.moments import SENTENCE_POOL
+
+    maker = TextMaker(SEED + 2)
+    return [([" ".join(maker.words(12, topic, topic)) for _ in range(SENTENCE_POOL)],)
+            for _, topic in work["topical"]]
 
 
 def top1_agreement(work: dict, ids: list[str], out: dict) -> dict[str, float]:
@@ -314,7 +327,8 @@ def measure_time_lookup(library, work: dict) -> dict:
     collection = library.text_vectors.collection
 
     def chroma(vid: str, t: float) -> set[str]:
-        where = {"$and": [{"video_id": vid}, {"start": {"$lte": t + POINT_CONTEXT_S}},
+        where = {"$and": [{"video_id": vid}, {"kind": "transcript"},
+                          {"start": {"$lte": t + POINT_CONTEXT_S}},
                           {"end": {"$gte": t - POINT_CONTEXT_S}}]}
         return set(collection.get(where=where, include=["metadatas"])["ids"])
 
@@ -333,18 +347,20 @@ def measure_time_lookup(library, work: dict) -> dict:
 LABELS = {
     "baseline": "numpy brute force: embed + dot + top-10 (baseline)",
     "numpy_dot_only": "numpy brute force: dot + top-10, query pre-embedded",
-    "search_library": "search, library-wide (hybrid)",
+    "search_library": "search, library-wide (hybrid, sentence re-scoring)",
+    "search_library_no_sentences": "search, library-wide, no sentence re-scoring",
     "search_one_video": "search, one video (--video)",
     "ask_time_anchored": "ask 'what was said at MM:SS?' --video",
     "ask_topical": "ask, topical, library-wide",
     "time_chroma_where": "time lookup: chroma get(where=video, start, end)",
     "time_sqlite_catalog": "time lookup: SQLite catalog spans_between",
     "part_embed": "  embed the query (MiniLM)",
-    "part_dense": "  chroma top-50, no filter (library-wide search)",
+    "part_dense": "  chroma top-100, no filter (library-wide search)",
     "part_dense_kinds": "  chroma top-50, where kind $in (...) (not used)",
     "part_dense_video": "  chroma top-50, where video_id (search --video)",
     "part_bm25": "  BM25 top-50 (SQLite FTS5)",
     "part_join": "  catalog join of 50 dense ids (spans_by_id)",
+    "part_sentences": "  embed 40 candidate sentences (re-scoring)",
 }
 PARTS = [k for k in LABELS if k.startswith("part_")]
 
@@ -374,7 +390,8 @@ def report(meta: dict, built: bool, retrieval: dict, lookup: dict, n: int) -> di
           f"({meta['spans'] / meta['build_s']:.0f} spans/s, {'this run' if built else 'cached'}); "
           f"{n} queries per row; torch threads {torch_threads(None)}; load average {loadavg()}")
     print(f"{'':56} {'p50 ms':>8} {'p95 ms':>8} {'p50 / baseline p50':>19}")
-    for key in ("baseline", "numpy_dot_only", "search_library", "search_one_video",
+    for key in ("baseline", "numpy_dot_only", "search_library", "search_library_no_sentences",
+                "search_one_video",
                 "ask_time_anchored", "ask_topical"):
         s = stats[key]
         print(f"{LABELS[key]:56} {s['p50_ms']:8.1f} {s['p95_ms']:8.1f} {s['p50_ms'] / base:18.3g}x")

@@ -32,7 +32,8 @@ def _same_moment(a, b, slack: float) -> bool:
     return a.start - slack <= b.end and b.start - slack <= a.end
 
 
-SPAN_PREFERENCE = {"transcript": 0, "ocr": 1, "chapter": 2, "frame": 3}  # what a citation shows
+# What a citation shows; a window is normally cited as its sentences (index/moments.py).
+SPAN_PREFERENCE = {"transcript": 0, "ocr": 1, "window": 1, "chapter": 2, "frame": 3}
 
 
 def _better_span(current, other):

@@ -25,13 +25,14 @@ from pathlib import Path
 import numpy as np
 
 from index.catalog import Catalog
-from index.fusion import merge_close, rrf
+from index.fusion import merge_close
+from index.moments import SearchOptions, fuse, level_rankings
 from index.records import SPAN_KINDS, Hit, Span, Video
 from vidqa.errors import VideoNotFound
 from vidqa.settings import Settings, settings
 
-TEXT_KINDS = ("transcript", "chapter", "ocr")
-SEARCH_KINDS = (*TEXT_KINDS, "frame")
+TEXT_KINDS = ("transcript", "chapter", "ocr", "window")  # embedded and BM25-indexed
+SEARCH_KINDS = ("transcript", "chapter", "ocr", "frame")  # what a caller asks for; windows ride on transcript
 CANDIDATES = 50  # per retriever, before fusion
 KIND_OVERFETCH = 4  # dense candidates fetched per kept one when only some kinds are wanted
 SEARCH_ATTEMPTS = 3  # a search that overlapped another process's commit runs again
@@ -182,6 +183,7 @@ class Library:
 
         `frames`: (CLIP model name, vectors) with one row per "frame" span, in order.
         """
+        spans = with_windows(spans)
         video.ingested_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self.writing():
             generation = self.catalog.next_generation()
@@ -352,48 +354,60 @@ class Library:
         return self.catalog.spans_overlapping(video_id, start, end, kinds)
 
     def search(self, query: str, *, k: int = 10, video_id: str | None = None,
-               kinds: Iterable[str] = SEARCH_KINDS) -> list[Hit]:
-        """Hybrid search: dense text + BM25 over transcript/chapter/OCR spans, plus CLIP
-        text->frame when frames were embedded; fused by RRF, same-moment hits merged.
+               kinds: Iterable[str] = SEARCH_KINDS, options: SearchOptions | None = None) -> list[Hit]:
+        """Hybrid search: dense text + BM25 over sentence spans, the windows around them,
+        chapters and OCR, plus CLIP text->frame when frames were embedded; fused by RRF
+        across levels and cited by the best sentence (index/moments.py), same-moment hits merged.
 
         Vectors and catalog are read at different instants: if another process switched a
         video to a new version in between (its old vector ids then resolve to nothing),
         the search runs again on a fresh client, so no reader sees a half-switched result."""
+        options = options or SearchOptions()
         for _ in range(SEARCH_ATTEMPTS):
             self.refresh()
             version = self.catalog.data_version()
-            hits = self._search_once(query, k=k, video_id=video_id, kinds=tuple(kinds))
+            hits = self._search_once(query, k=k, video_id=video_id, kinds=tuple(kinds),
+                                     options=options)
             if self.catalog.data_version() == version:
                 break
         return hits
 
     def _search_once(self, query: str, *, k: int, video_id: str | None,
-                     kinds: tuple[str, ...]) -> list[Hit]:
+                     kinds: tuple[str, ...], options: SearchOptions) -> list[Hit]:
         text_kinds = tuple(k for k in kinds if k in TEXT_KINDS)
+        if "transcript" in text_kinds and options.windows and options.sentences:
+            text_kinds += ("window",)  # windows are found as transcript, cited as its sentences
+        elif not (options.windows and options.sentences):
+            text_kinds = tuple(k for k in text_kinds if k != "window")
+        text_kinds = tuple(dict.fromkeys(text_kinds))
         rankings: dict[str, list[str]] = {}
         by_id: dict[str, Span] = {}
+        vector = None
         if text_kinds:
-            dense = self._dense(query, text_kinds, video_id)
-            keyword = self.catalog.keyword_search(query, limit=CANDIDATES, video_id=video_id,
-                                                  kinds=text_kinds)
+            vector = self.embedder.embed([query], query=True)[0] if options.dense else None
+            dense = self._dense_ids(vector, text_kinds, video_id) if options.dense else []
+            keyword = (self.catalog.keyword_search(query, limit=CANDIDATES * 2, video_id=video_id,
+                                                   kinds=text_kinds) if options.keyword else [])
             by_id.update((i, s) for i, s in self.catalog.spans_by_id(dense).items()
                          if s.kind in text_kinds)
             by_id.update((s.id, s) for s, _ in keyword)
-            rankings["dense"] = [i for i in dense if i in by_id][:CANDIDATES]
-            rankings["keyword"] = [s.id for s, _ in keyword]
+            if options.dense:
+                rankings.update(level_rankings("dense", dense, by_id, CANDIDATES))
+            if options.keyword:
+                rankings.update(level_rankings("keyword", [s.id for s, _ in keyword], by_id, CANDIDATES))
         if "frame" in kinds and (store := self._frame_store_for_clip()) is not None:
             ranked = store.query(self.clip.embed_texts([query])[0], n=CANDIDATES, video_id=video_id)
             by_id.update(self.catalog.spans_by_id([i for i, _ in ranked]))
             rankings["clip"] = [i for i, _ in ranked if i in by_id]
-        fused = rrf(rankings)
-        hits = [Hit(by_id[i], score, matched, [by_id[i].kind]) for i, score, matched in fused]
+        embed = self.embedder.embed if vector is not None else None
+        hits = fuse(rankings, by_id, options, embed, vector)
         return merge_close(hits)[:k]
 
-    def _dense(self, query: str, kinds: tuple[str, ...], video_id: str | None) -> list[str]:
+    def _dense_ids(self, vector, kinds: tuple[str, ...], video_id: str | None) -> list[str]:
         """Span ids by embedding similarity. Kinds are filtered afterwards, from the catalog:
-        a Chroma metadata filter scans (68 ms against 4 ms unfiltered over 24k spans)."""
-        vector = self.embedder.embed([query], query=True)[0]
-        n = CANDIDATES if set(kinds) >= set(TEXT_KINDS) else CANDIDATES * KIND_OVERFETCH
+        a Chroma metadata filter scans (68 ms against 4 ms unfiltered over 24k spans).
+        Windows share the collection with spans, hence twice the candidates."""
+        n = CANDIDATES * 2 if set(kinds) >= set(TEXT_KINDS) else CANDIDATES * 2 * KIND_OVERFETCH
         return [i for i, _ in self.text_vectors.query(vector, n=n, video_id=video_id)]
 
     def search_image(self, image, *, k: int = 10, video_id: str | None = None) -> list[Hit]:
@@ -433,6 +447,15 @@ def _is_video_folder(folder: Path) -> bool:
     """A per-video folder (named by a content id), never the root or a stray path."""
     name = folder.name
     return folder.is_dir() and bool(name) and not name.startswith(".") and "/" not in name
+
+
+def with_windows(spans: list[Span]) -> list[Span]:
+    """`spans` plus overlapping windows over their transcript, unless windows are given."""
+    from index.windows import make_windows
+
+    if any(s.kind == "window" for s in spans):
+        return spans
+    return [*spans, *make_windows(spans)]
 
 
 def frames_collection(clip_name: str, dim: int) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # What a span's text is: the words spoken, a chapter summary, text read off the
-# screen, or a sampled frame (text is then a caption or empty; the vector is CLIP).
-SPAN_KINDS = ("transcript", "chapter", "ocr", "frame")
+# screen, a sampled frame (text is then a caption or empty; the vector is CLIP), or an
+# overlapping window of the words spoken (searched for recall, cited as its sentences).
+SPAN_KINDS = ("transcript", "chapter", "ocr", "frame", "window")
 
 
 @dataclass

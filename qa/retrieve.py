@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 
 from index import keyword
 from index.library import Library
+from index.moments import SearchOptions
 from index.records import Hit, Span, Video
 from qa.timeparse import TimeRef, parse_time_reference
 from vidqa.errors import VideoNotFound
@@ -92,11 +93,13 @@ def spans_at_time(library: Library, video: Video, ref: TimeRef,
 
 
 def retrieve(question: str, library: Library, *, video: Video | None = None, k: int = 5,
-             time: TimeRef | None = None, kinds: tuple[str, ...] = ("transcript",)) -> Evidence:
+             time: TimeRef | None = None, kinds: tuple[str, ...] = ("transcript",),
+             options: SearchOptions | None = None) -> Evidence:
     """The evidence a question needs, never by similarity when it names a time.
 
     `time` (already resolved, e.g. a chat follow-up) skips parsing the question;
-    `kinds` says what a time lookup returns (transcript, or ocr/frame for "on screen").
+    `kinds` says what a time lookup returns (transcript, or ocr/frame for "on screen");
+    `options` switches search components (evaluation ablations).
     """
     video = video or library.only_video()  # one video: "the last 2 minutes" is resolvable
     ref = time or parse_time_reference(question, video.duration if video else None)
@@ -106,7 +109,7 @@ def retrieve(question: str, library: Library, *, video: Video | None = None, k: 
             ref = time or parse_time_reference(question, video.duration) or ref
         spans, note = spans_at_time(library, video, ref, kinds)
         return Evidence("time", spans=spans, time=ref, video=video, note=note)
-    hits = library.search(question, k=k, video_id=video.id if video else None)
+    hits = library.search(question, k=k, video_id=video.id if video else None, options=options)
     if not hits:
         return Evidence("none", video=video, note="nothing in the library matches the question")
     return Evidence("search", spans=[h.span for h in hits], hits=hits, video=video)

@@ -49,7 +49,8 @@ STAGE_ORDER = ("probe", "transcript", "spans", "frames", "ocr", "chapters", "ind
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 KEEP_JOBS = 50  # job folders kept under $VIDQA_HOME/jobs (newest first) ...
 JOB_MAX_AGE_DAYS = 14  # ... and none older than this, except a running one
-EVIDENCE_NAMES = {"transcript": "said", "chapter": "chapter", "ocr": "on screen", "frame": "frame"}
+EVIDENCE_NAMES = {"transcript": "said", "window": "said", "chapter": "chapter", "ocr": "on screen",
+                  "frame": "frame"}
 _UNSAFE_NAME_CHARS = re.compile(r"[^\w.\-]+")
 _VIDEO_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 

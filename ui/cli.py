@@ -412,6 +412,10 @@ def summarize(
 def eval_retrieval(
     directory: Annotated[Path, typer.Argument(help="Eval set folder (videos.jsonl, questions.jsonl).")],
     limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    details: Annotated[Path | None, typer.Option(
+        help="Write one JSON line per question: rank, top span, gold span.")] = None,
+    ablate: Annotated[bool, typer.Option(
+        "--ablate", help="Also score the search with each component off (one row each).")] = False,
     json_: JsonOpt = False,
 ):
     """Retrieval hit@1/hit@5/MRR within a video and library-wide, with latency."""
@@ -419,14 +423,26 @@ def eval_retrieval(
     from ui.progress import stage_progress
 
     with user_errors(), stage_progress() as progress:
-        metrics = evaluate_retrieval(directory, limit=limit, progress=progress)
+        metrics = evaluate_retrieval(directory, limit=limit, progress=progress, details=details,
+                                     ablate=ablate)
     if json_:
         _out(_dumps(metrics))
         return
     _out(f"questions: {metrics['n']}")
     _out(f"within video: hit@1 {metrics['hit@1']:.3f}  hit@5 {metrics['hit@5']:.3f}  MRR {metrics['mrr']:.3f}")
-    _out(f"library-wide: right video@1 {metrics['library_video_hit@1']:.3f}  hit@1 {metrics['library_hit@1']:.3f}")
+    _out(f"library-wide: right video@1 {metrics['library_video_hit@1']:.3f}  "
+         f"@5 {metrics['library_video_hit@5']:.3f}  hit@1 {metrics['library_hit@1']:.3f}")
     _out(f"latency: p50 {metrics['p50_ms']:.1f} ms  p95 {metrics['p95_ms']:.1f} ms")
+    if "ablation" in metrics:
+        _out(_ablation_table(metrics))
+
+
+def _ablation_table(metrics: dict) -> str:
+    rows = [("full", metrics), *metrics["ablation"].items()]
+    lines = [f"{'search':40} {'hit@1':>6} {'hit@5':>6} {'video@1':>8} {'lib hit@1':>9} {'p50 ms':>7}"]
+    lines += [f"{name:40} {m['hit@1']:6.3f} {m['hit@5']:6.3f} {m['library_video_hit@1']:8.3f} "
+              f"{m['library_hit@1']:9.3f} {m['p50_ms']:7.1f}" for name, m in rows]
+    return "\n".join(lines)
 
 
 @export_app.command("sft")

@@ -1,0 +1,214 @@
+# ruff: noqa: E701, E702, E731, E741, B007, B023, B905, E402  -- a compact tuning harness
+"""Retrieval design sweep on an eval set: a numpy re-implementation of search for tuning.
+
+    .venv/bin/python bench/retrieval_sweep.py prepare [MODEL]        # embeds once, cached
+    .venv/bin/python bench/retrieval_sweep.py run LIMIT 'L:{json}' ...  # LIMIT 0 = all questions
+
+Each spec is a window length in seconds (0: no windows) and overrides of CFG, e.g.
+'0:{"focus":false,"windows":0}' (the search before issue 13: whole spans, dense+BM25
+RRF; it reproduces `vidqa eval retrieval` to within 0.006), '30:{"windows":0.5}' (what
+ships), '30:{"windows":0.5,"route":true,"vtitle":0.3}' (video routing with titles).
+Brute-force cosine instead of Chroma, the catalog's FTS5 BM25 and keyword terms,
+sentence units from index/windows.py. The product path is `vidqa eval retrieval
+--ablate`; this script exists because it runs a configuration over all 2,524
+pstuts-dev questions in about a minute, where the product eval takes many.
+Set with VIDQA_SWEEP_SET (default ../shared/eval/pstuts-dev) and VIDQA_SWEEP_CACHE.
+"""
+import os
+import json
+import pickle
+import sqlite3
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+CACHE = os.environ.get("VIDQA_SWEEP_CACHE") or "/tmp/vidqa-bench/retrieval-sweep.pkl"
+
+
+def prepare():
+    from ingest.transcript import transcript_from_subtitles
+    from ingest.spans import make_spans
+    from index.windows import make_windows, sentences_of
+    from models.text_embed import load_text_embedder
+    root = Path(os.environ.get("VIDQA_SWEEP_SET") or Path(__file__).resolve().parents[2] / "shared/eval/pstuts-dev")
+    videos = [json.loads(l) for l in (root/"videos.jsonl").read_text().splitlines() if l.strip()]
+    qs = [json.loads(l) for l in (root/"questions.jsonl").read_text().splitlines() if l.strip()]
+    data = {"videos": videos, "questions": qs, "spans": {}, "windows": {}}
+    for v in videos:
+        tr = transcript_from_subtitles(root / v["transcript"])
+        spans = make_spans(tr, v["video_id"])
+        data["spans"][v["video_id"]] = spans
+        for L in (20, 30, 40, 60):
+            data["windows"][(v["video_id"], L)] = make_windows(spans, length_s=L, hop_s=L/2)
+    emb = load_text_embedder(sys.argv[2] if len(sys.argv) > 2 else None)
+    texts = {}
+    def add(t): texts.setdefault(t, None)
+    for q in qs: add(q["question"])
+    for vid, spans in data["spans"].items():
+        for s in spans:
+            add(s.text)
+            for st in sentences_of(s): add(st[2])
+    for ws in data["windows"].values():
+        for w in ws: add(w.text)
+    for v in videos: add(v["title"])
+    keys = list(texts)
+    t0 = time.time()
+    vecs = emb.embed(keys)
+    print(len(keys), "texts", time.time() - t0, "s", file=sys.stderr)
+    data["vec"] = dict(zip(keys, vecs))
+    Path(CACHE).write_bytes(pickle.dumps(data))
+
+
+from index import keyword
+from index.windows import sentences_of
+K = 60
+
+def build(L):
+    regs = []  # (vid, kind, start, end, text, sentences)
+    for vid, spans in D["spans"].items():
+        for s in spans:
+            regs.append((vid, "t", s.start, s.end, s.text, sentences_of(s)))
+        if L:
+            for w in D["windows"][(vid, L)]:
+                regs.append((vid, "w", w.start, w.end, w.text, [tuple(x) for x in w.extra["sentences"]]))
+    M = np.stack([V[r[4]] for r in regs])
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE f USING fts5(terms, tokenize='porter unicode61')")
+    for i, r in enumerate(regs):
+        db.execute("INSERT INTO f(rowid, terms) VALUES (?,?)", (i, keyword.document(r[4])))
+    tdb = sqlite3.connect(":memory:")
+    tdb.execute("CREATE VIRTUAL TABLE f USING fts5(terms, tokenize='porter unicode61')")
+    for i, v in enumerate(videos):
+        tdb.execute("INSERT INTO f(rowid, terms) VALUES (?,?)", (i, keyword.document(v["title"])))
+    return regs, M, db, tdb
+
+def bm25(db, q, limit=200):
+    m = keyword.match_query(q)
+    if not m: return []
+    return [r[0] for r in db.execute("SELECT rowid FROM f WHERE f MATCH ? ORDER BY bm25(f) LIMIT ?", (m, limit))]
+
+def rrf_add(scores, ids, w=1.0):
+    for r, i in enumerate(ids):
+        scores[i] += w / (K + r + 1)
+
+def hit(vid, s, e, q):
+    return vid == q["video_id"] and q["start"] <= (s + e) / 2 <= q["end"]
+
+CFG = dict(windows=1.0, spans=1.0, sent=1.0, dense=1.0, bm=1.0, focus=True, N=50, ext=0)
+
+def rank_moments(qv, qtext, regs, M, db, allowed, cfg, with_scores=False):
+    """list of (vid, start, end) best first"""
+    idx = [i for i in range(len(regs)) if regs[i][0] in allowed]
+    sims = M[idx] @ qv
+    order = [idx[j] for j in np.argsort(-sims)]
+    bm = [i for i in bm25(db, qtext) if regs[i][0] in allowed]
+    N = cfg["N"]
+    region = defaultdict(float)
+    for lst, w in ((order, cfg["dense"]), (bm, cfg["bm"])):
+        for kind, kw in (("t", cfg["spans"]), ("w", cfg["windows"])):
+            if w and kw:
+                rrf_add(region, [i for i in lst if regs[i][1] == kind][:N], w * kw)
+    if not cfg["focus"]:
+        best = sorted(region, key=lambda i: -region[i])
+        out = []
+        for i in best:
+            if regs[i][1] == "t": out.append((regs[i][0], regs[i][2], regs[i][3]))
+        return out
+    # sentence level: credit from every region containing the sentence
+    sent = defaultdict(float)
+    stext = {}
+    for i, sc in region.items():
+        for s in regs[i][5]:
+            key = (regs[i][0], round(s[0], 2), round(s[1], 2))
+            sent[key] += sc
+            stext[key] = s[2]
+    if cfg["sent"]:
+        top = sorted(sent, key=lambda k: -sent[k])[: cfg.get("S", 60)]
+        ss = np.array([V[stext[k]] @ qv for k in top])
+        rrf_add(sent, [top[j] for j in np.argsort(-ss)], cfg["sent"])
+    ranked = sorted(sent, key=lambda k: -sent[k])
+    if cfg.get("fold"):
+        kept = []
+        for k in ranked:
+            for j, p in enumerate(kept):
+                if p[0] == k[0] and k[1] - 1.5 <= p[2] and p[1] - 1.5 <= k[2]:
+                    if cfg["fold"] == 2:
+                        kept[j] = (p[0], min(p[1], k[1]), max(p[2], k[2]))
+                    break
+            else:
+                kept.append(k)
+            if len(kept) >= 10 and cfg["fold"] == 1: break
+        if cfg["fold"] == 2:
+            pass
+        sent.update({k: 0 for k in kept if k not in sent})
+        ranked = kept
+    return (ranked, sent) if with_scores else ranked
+
+def route(qv, qtext, regs, M, db, tdb, cfg, sent_rank_fn):
+    # video by best span (library-wide fused), title dense, title bm25
+    scores = defaultdict(float)
+    moments, sent = sent_rank_fn(set(v["video_id"] for v in videos), True)
+    m = cfg.get("vtop", 1)
+    per = defaultdict(list)
+    for k in moments:
+        if len(per[k[0]]) < m: per[k[0]].append(sent[k])
+    vs = {v: sum(x) for v, x in per.items()}
+    if cfg.get("vscore"):  # the moment's own fused score, not its video's rank
+        scores.update(vs)
+    else:
+        rrf_add(scores, sorted(vs, key=lambda v: -vs[v]), cfg.get("vspan", 1.0))
+    if cfg.get("vcent"):
+        C = np.stack([CENT[v["video_id"]] for v in videos])
+        cs = C @ qv
+        rrf_add(scores, [videos[j]["video_id"] for j in np.argsort(-cs)], cfg["vcent"])
+    if cfg.get("vtitle", 1.0):
+        T = np.stack([V[v["title"]] for v in videos])
+        ts = T @ qv
+        rrf_add(scores, [videos[j]["video_id"] for j in np.argsort(-ts)], cfg.get("vtitle", 1.0))
+        rrf_add(scores, [videos[j]["video_id"] for j in bm25(tdb, qtext)], cfg.get("vtitle", 1.0))
+    return sorted(scores, key=lambda v: -scores[v]), moments
+
+def evaluate(L, cfg, lib=True):
+    regs, M, db, tdb = build(L)
+    global CENT
+    CENT = {}
+    for v in videos:
+        X = np.stack([V[s.text] for s in D["spans"][v["video_id"]]]).mean(0)
+        CENT[v["video_id"]] = X / np.linalg.norm(X)
+    h1 = h5 = lv = lh = lv5 = 0
+    for q in qs:
+        qv = V[q["question"]]
+        f = lambda allowed, ws=False: rank_moments(qv, q["question"], regs, M, db, allowed, cfg, ws)
+        ms = f({q["video_id"]})
+        ranks = [hit(*m, q) for m in ms[:5]]
+        h1 += bool(ranks and ranks[0]); h5 += any(ranks)
+        if lib:
+            if cfg.get("route"):
+                vids, _ = route(qv, q["question"], regs, M, db, tdb, cfg, f)
+                inside = f({vids[0]})
+                top = inside[0] if inside else ("", 0.0, 0.0)
+                lv5 += q["video_id"] in vids[:5]
+            else:
+                allm = f(set(v["video_id"] for v in videos))
+                top = allm[0] if allm else ("", 0.0, 0.0)
+                lv5 += q["video_id"] in list(dict.fromkeys(m[0] for m in allm))[:5]
+            lv += top[0] == q["video_id"]; lh += hit(*top, q)
+    n = len(qs)
+    return dict(hit1=round(h1/n,3), hit5=round(h5/n,3), lib_video=round(lv/n,3), lib_video5=round(lv5/n,3), lib_hit=round(lh/n,3))
+
+if __name__ == "__main__":
+    import json
+    if sys.argv[1] == "prepare":
+        prepare()
+        sys.exit(0)
+    D = pickle.loads(Path(CACHE).read_bytes())
+    V = D["vec"]; videos = D["videos"]
+    qs = D["questions"][: int(sys.argv[2]) or None]
+    for spec in sys.argv[3:]:
+        L, c = spec.split(":", 1)
+        cfg = {**CFG, **json.loads(c)}
+        print(spec, evaluate(int(L), cfg), flush=True)

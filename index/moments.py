@@ -1,0 +1,144 @@
+"""From ranked regions to cited moments: multi-granularity fusion at sentence level.
+
+Retrievers (dense, BM25) rank regions of three sizes: sentence spans (~15 s), the
+overlapping windows around them (~30 s, index/windows.py) and chapters. Each
+(retriever, level) list gives reciprocal-rank credit; a region passes its credit to
+every sentence inside it, so a sentence that sits in a matching span *and* a matching
+window outranks one that only one level found. The best candidate sentences are then
+ranked once more by their own similarity to the question (one more RRF list), and a
+hit cites the sentence that won -- never a whole window, so citations stay tight.
+Chapters, on-screen text and frames keep their own hits and merge with the sentences
+of the same moment afterwards (index/fusion.merge_close).
+
+Measured on pstuts-dev (bench/README.md, `vidqa eval retrieval --ablate`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from index.fusion import rrf
+from index.records import Hit, Span
+from index.windows import sentences_of
+
+WINDOW_WEIGHT = 0.5  # a window list's RRF weight against a span list's 1.0 (pstuts-dev, bench/README)
+SENTENCE_WEIGHT = 1.0  # the sentence-similarity list's RRF weight
+SENTENCE_POOL = 40  # candidate sentences re-scored by their own similarity to the question
+ADJACENT_S = 1.5  # a sentence this close to a better-ranked one of its video is the same moment (s)
+SENTENCE_KINDS = ("transcript", "window")  # regions whose credit flows to their sentences
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """Which retrieval components run; `vidqa eval retrieval --ablate` switches them one by one."""
+
+    dense: bool = True
+    keyword: bool = True
+    windows: bool = True  # also rank overlapping windows (needs `sentences`)
+    sentences: bool = True  # cite and re-score at sentence level; off: whole spans, as before
+    window_weight: float = WINDOW_WEIGHT
+    sentence_pool: int = SENTENCE_POOL
+
+    def __post_init__(self):
+        if not (self.dense or self.keyword):
+            raise ValueError("search needs at least one of dense and keyword retrieval")
+        if self.window_weight < 0 or self.sentence_pool < 0:
+            raise ValueError(f"window_weight and sentence_pool must be >= 0, got "
+                             f"{self.window_weight} and {self.sentence_pool}")
+
+
+@dataclass
+class Moment:
+    """One sentence and the credit every region containing it passed on."""
+
+    video_id: str
+    start: float
+    end: float
+    text: str
+    region: Span  # the smallest region it came from: what `focused_from` points at
+    score: float = 0.0
+    matched: list[str] = field(default_factory=list)
+
+
+def level_rankings(name: str, ids: list[str], by_id: dict[str, Span], limit: int) -> dict[str, list[str]]:
+    """Split one retriever's ranking into a span/chapter list and a window list."""
+    plain = [i for i in ids if i in by_id and by_id[i].kind != "window"][:limit]
+    windows = [i for i in ids if i in by_id and by_id[i].kind == "window"][:limit]
+    return {name: plain, f"{name}:window": windows} if windows else {name: plain}
+
+
+def _label(ranking: str) -> list[str]:
+    retriever, _, level = ranking.partition(":")
+    return [retriever, level] if level else [retriever]
+
+
+def fuse(rankings: dict[str, list[str]], by_id: dict[str, Span], options: SearchOptions,
+         embed: Callable[[list[str]], np.ndarray] | None = None,
+         query_vector: np.ndarray | None = None) -> list[Hit]:
+    """Hits best first: sentence moments (transcript and windows) and other regions."""
+    weights = {name: options.window_weight for name in rankings if name.endswith(":window")}
+    fused = rrf(rankings, weights=weights)
+    if not options.sentences:
+        return [Hit(by_id[i], score, _matched(names), [by_id[i].kind])
+                for i, score, names in fused if by_id[i].kind != "window"]
+    moments: dict[tuple, Moment] = {}
+    others: list[Hit] = []
+    for i, score, names in fused:
+        span = by_id[i]
+        if span.kind not in SENTENCE_KINDS:
+            others.append(Hit(span, score, _matched(names), [span.kind]))
+            continue
+        for start, end, text in sentences_of(span):
+            moment = moments.setdefault((span.video_id, round(start, 2), round(end, 2)),
+                                        Moment(span.video_id, start, end, text, span))
+            moment.score += score
+            moment.matched = list(dict.fromkeys(moment.matched + _matched(names)))
+            if span.kind == "transcript":
+                moment.region = span
+    ranked = sorted(moments.values(), key=lambda m: (-m.score, m.video_id, m.start))
+    if embed is not None and query_vector is not None and options.sentence_pool:
+        _rescore(ranked[: options.sentence_pool], embed, query_vector)
+    hits = [Hit(_cited(m), m.score, m.matched, ["transcript"]) for m in fold_adjacent(ranked)]
+    return sorted(hits + others, key=lambda h: -h.score)
+
+
+def _matched(names: list[str]) -> list[str]:
+    return list(dict.fromkeys(label for name in names for label in _label(name)))
+
+
+def _rescore(pool: list[Moment], embed, query_vector: np.ndarray) -> None:
+    """One more RRF list: the pool's sentences by their own cosine to the question."""
+    if not pool:
+        return
+    similarity = embed([m.text for m in pool]) @ query_vector
+    for rank, j in enumerate(np.argsort(-similarity, kind="stable")):
+        pool[j].score += SENTENCE_WEIGHT / (60 + rank + 1)
+        pool[j].matched = list(dict.fromkeys(pool[j].matched + ["sentence"]))
+    pool.sort(key=lambda m: (-m.score, m.video_id, m.start))
+
+
+def fold_adjacent(ranked: list[Moment], gap: float = ADJACENT_S) -> list[Moment]:
+    """Drop a sentence that touches a better-ranked one of the same video: same moment.
+
+    The better sentence keeps its own bounds, so a citation stays one sentence long.
+    """
+    kept: list[Moment] = []
+    for moment in sorted(ranked, key=lambda m: (-m.score, m.video_id, m.start)):
+        near = next((k for k in kept if k.video_id == moment.video_id
+                     and moment.start - gap <= k.end and k.start - gap <= moment.end), None)
+        if near is None:
+            kept.append(moment)
+        else:
+            near.matched = list(dict.fromkeys(near.matched + moment.matched))
+    return kept
+
+
+def _cited(moment: Moment) -> Span:
+    region = moment.region
+    return Span(video_id=moment.video_id, start=moment.start, end=moment.end, kind="transcript",
+                text=moment.text, source=region.source, id=region.id,
+                extra={"sentences": [[moment.start, moment.end, moment.text]],
+                       "focused_from": [region.start, region.end]})
