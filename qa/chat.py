@@ -116,9 +116,12 @@ def resolve_followup(message: str, session: Session, library: Library,
     last = session.last_moment
     last_video = library.catalog.video(last[0]) if last else None
     video = last_video if (THAT_VIDEO.search(message) and last_video) else scope_video
-    if OTHER_VIDEO.search(message):
-        previous = session.turns[-1].question if session.turns else message
-        return Followup(previous, _other_video(library, last[0] if last else None, scope))
+    if OTHER_VIDEO.search(message):  # the last question again, of the other video
+        previous = session.turns[-1] if session.turns else None
+        asked = TimeRef(*previous.time, "") if previous and previous.time else None
+        return Followup(previous.question if previous else message,
+                        _other_video(library, last[0] if last else None, scope), asked,
+                        _kinds(previous.question) if previous else ("transcript",))
     if parse_time_reference(message, (video or last_video).duration if (video or last_video) else None):
         return Followup(message, video)
     shift = relative_shift(message)
