@@ -335,7 +335,8 @@ def per_video_answer(request: Request, evidence: list[Evidence], library: Librar
     """A time question with no video chosen, answered at that time in each of a few videos."""
     lang = request.lang
     total = len(request.videos) or len(library.videos())
-    lines = [say(lang, "per_video", when=_when(evidence[0].time), n=len(evidence), total=total)]
+    key = "per_video_all" if len(evidence) == total else "per_video"
+    lines = [say(lang, key, when=_when(evidence[0].time), n=len(evidence), total=total)]
     citations: list[Citation] = []
     for ev in evidence:
         found = _without_bare_frames(citations_from_spans(ev.spans, _videos(library, ev.spans),

@@ -31,6 +31,9 @@ PHRASES: dict[str, dict[Lang, str]] = {
     "per_video": {"en": "The question names a time but not a video; at {when} in the {n} most "
                         "relevant of {total} videos:",
                   "zh": "问题给了时间但没有指明视频；以下是 {total} 个视频中最相关的 {n} 个在 {when} 的内容："},
+    "per_video_all": {"en": "The question names a time but not a video; at {when} in each of the "
+                            "{n} videos:",
+                      "zh": "问题给了时间但没有指明视频；以下是 {n} 个视频各自在 {when} 的内容："},
     "in_video": {"en": "In “{title}”:", "zh": "在“{title}”中："},
     "nothing_at": {"en": "nothing is indexed at that time", "zh": "这个时间没有内容"},
     "question_cut": {"en": "The question is long: only its first {n} characters were used.",

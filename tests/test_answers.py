@@ -214,3 +214,52 @@ def test_app_cuts_a_huge_question_for_display(page):
     assert len(shown) < 700 and shown.endswith("(100,025 characters, shown cut)")
     assert "only its first 2,000 characters were used" in _texts(page.caption)
     assert "fold the dough" in _texts(page.markdown)
+
+
+def _search_page() -> None:
+    from ui.app_pages import search
+
+    search.render()
+
+
+def test_app_search_has_no_results_for_nonsense(two):
+    at = AppTest.from_function(_search_page, default_timeout=90).run()
+    at.text_input(key="search_query").input("xylophone submarine").run()
+    assert not at.exception and "No results." in _texts(at.caption)
+    assert not [b for b in at.button if b.key and b.key.startswith("hit-")]
+    at.text_input(key="search_query").input("sourdough starter").run()
+    assert [b for b in at.button if b.key and b.key.startswith("hit-kitchen-0000-")]
+
+
+# ---------------------------------------------------------------- the decision, without a model
+
+
+def test_wording_follows_the_question_language():
+    from qa.wording import language, say
+
+    assert language("第30秒讲了什么？") == "zh" and language("what was said at 0:30?") == "en"
+    assert say("zh", "at_time", when="1:05", title="X") == "在“X”的 1:05："
+    assert say("en", "at_time", when="1:05", title="X") == "At 1:05 in “X”:"
+
+
+def test_content_words_ignore_asking_words_and_fold_plurals():
+    from qa.abstain import content_words, coverage
+
+    assert content_words("How do I use the layers panel?") == {"layer", "panel"}
+    assert coverage(content_words("how do masks work with layers"), "Add a layer mask here.") == 2 / 3
+
+
+def test_calibration_answers_the_target_share_and_abstains_most():
+    from qa.abstain import Strength, Threshold, calibrate, threshold_for
+
+    answerable = [Strength(0.3 + i / 100, 0.5) for i in range(50)]  # 0.30 .. 0.79
+    unanswerable = [Strength(0.1 + i / 100, 0.0) for i in range(50)]  # 0.10 .. 0.59
+    fitted = calibrate(answerable, unanswerable)
+    assert fitted.answer_rate >= 0.9 and fitted.abstain_rate == 1.0  # coverage separates them
+    assert fitted.coverage_weight > 0
+    only_similarity = calibrate([Strength(s.similarity, 0) for s in answerable], unanswerable)
+    assert only_similarity.answer_rate >= 0.9 and only_similarity.abstain_rate < 1.0
+    assert Threshold(0.5, 0.6).answers(Strength(0.4, 0.4)) and not Threshold(0.5, 0.6).answers(
+        Strength(0.4, 0.3))
+    assert threshold_for("all-MiniLM-L6-v2-384d")[1]  # the default embedder is calibrated
+    assert threshold_for("some-new-model-768d") == (threshold_for("nope")[0], False)

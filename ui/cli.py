@@ -138,7 +138,7 @@ def _print_citations(answer) -> None:
         for n, c in enumerate(answer.citations, 1):
             _out(f"[{n}] {c.label}  {c.path or ''}  (vidqa clip {c.video_id[:12]} {c.start:.2f} {c.end:.2f})")
     if answer.status == "per_video":
-        _err("Note: to ask about one video, name it with --video ID_OR_TITLE")
+        _err("Note: to ask about one video, name it in the question or use --video ID_OR_TITLE")
 
 
 def _show(stream):
