@@ -1,19 +1,249 @@
-"""Evidence -> an answer with citations. Extractive here; the VLM path plugs in beside it.
+"""Question -> answer: the one path `vidqa ask`, `vidqa chat`, the app and LangChain all take.
 
-Citations are built only from retrieved spans, so every timestamp a user sees
-points at text that exists in the index.
+    stream = answer("what was said at 1:05?", library=library)    # always an AnswerStream
+    for piece in stream: print(piece, end="")                      # text as it is ready
+    stream.answer                                                  # the final Answer
+
+1. request: the question, capped, in its language, with its scope (qa.chat.Conversation
+   makes one from a follow-up instead: "and 20 seconds later?")
+2. gather: evidence by time, by whole video, or by search; a time question that names no
+   video among several gets the video it points at, or one evidence per video
+3. decide: topical evidence too weak to answer -> "Not found", with labelled near misses
+4. respond: quote the evidence, or have a VLM write a grounded answer (qa/grounded.py)
+
+Citations are built only from retrieved spans, so every timestamp a user sees points at
+text that exists in the index.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from index.library import Library
-from qa.citations import Answer, Citation, citations_from_spans  # noqa: F401  (re-exported)
-from qa.retrieve import Evidence, retrieve
+from index.records import Video
+from qa import abstain, grounded
+from qa.citations import (Answer, AnswerStream, Citation, ReadyAnswer, VideoChoice,  # noqa: F401
+                          citations_from_spans)
+from qa.retrieve import Evidence, retrieve, spans_at_time
+from qa.timeparse import TimeRef, parse_time_reference
+from qa.wording import Lang, language, say
+from vidqa.errors import VideoNotFound
 from vidqa.timefmt import fmt_range, fmt_ts
 
 QUOTE_CHARS = 600  # longest quote in an extractive answer
 SEARCH_CITATIONS = 3
 WHOLE_CITATIONS = 30  # an overview lists at most this many passages
+NEAR_MISSES = 3  # passages shown, labelled, under "Not found"
+MAX_QUESTION_CHARS = 2000  # longer questions are cut before retrieval (chars)
+TIME_VIDEOS = 3  # a time question with no video chosen is answered for this many videos
+TIME_PICK_CANDIDATES = 5  # spans searched to see which video the rest of a question names
+TEXT_KINDS = ("transcript",)
+
+
+@dataclass(frozen=True)
+class Request:
+    """A question resolved to what to fetch."""
+
+    question: str  # what to search for / ask the model (capped)
+    videos: tuple[Video, ...] = ()  # the scope; () = the whole library
+    video: Video | None = None  # the one video to ask about, when known
+    time: TimeRef | None = None  # already resolved (a follow-up): skips parsing
+    kinds: tuple[str, ...] = TEXT_KINDS  # what a time lookup returns
+    k: int = 5
+    lang: Lang = "en"
+    notes: tuple[str, ...] = ()
+
+
+def make_request(question: str, library: Library, scope: Sequence[str] = (), *, k: int = 5,
+                 time: TimeRef | None = None, kinds: tuple[str, ...] = TEXT_KINDS) -> Request:
+    """`scope`: video ids, id prefixes or titles; empty for the whole library."""
+    lang = language(question)
+    notes: tuple[str, ...] = ()
+    if len(question) > MAX_QUESTION_CHARS:
+        question = question[:MAX_QUESTION_CHARS]
+        notes = (say(lang, "question_cut", n=f"{MAX_QUESTION_CHARS:,}"),)
+    found = {v.id: v for v in (library.find_video(ref) for ref in scope if ref)}
+    videos = tuple(found.values())
+    video = videos[0] if len(videos) == 1 else None if videos else library.only_video()
+    return Request(question, videos, video, time, tuple(kinds), k, lang, notes)
+
+
+def answer(question: str, *, library: Library | None = None, scope: Sequence[str] = (),
+           backend=None, history=None, k: int = 5, time: TimeRef | None = None,
+           kinds: tuple[str, ...] = TEXT_KINDS, stream: bool = True) -> AnswerStream:
+    """Answer `question` from the library, or the videos in `scope`.
+
+    `backend`: a models.vlm backend, a spec ("none", "auto", "openai:..."), or None for the
+    configured default (VIDQA_VLM); with no VLM the answer quotes the evidence.
+    `history`: a qa.chat.Conversation; the question is then read as a follow-up and the
+    turn recorded once the answer is complete. `stream=False` asks a VLM for its whole
+    reply at once; the result is an AnswerStream either way.
+    """
+    library = library or Library()
+    if history is not None:
+        request = history.resolve(question, library)
+    else:
+        request = make_request(question, library, scope, k=k, time=time, kinds=kinds)
+    result = respond(request, gather_all(request, library), library, resolve_backend(backend),
+                     stream=stream)
+    if history is not None:
+        result.on_done(lambda final: history.record(question, final))
+    return result
+
+
+def ask(question: str, *, library: Library | None = None, video: str | None = None, k: int = 5,
+        vlm=None, stream: bool = False, time=None, kinds: tuple[str, ...] = TEXT_KINDS):
+    """`answer()` for one video or the library: the final Answer, or the stream with `stream`."""
+    result = answer(question, library=library, scope=(video,) if video else (), backend=vlm,
+                    k=k, time=time, kinds=kinds, stream=stream)
+    return result if stream else result.answer
+
+
+# --- gather -------------------------------------------------------------------------------
+
+
+def whole_video_evidence(library: Library, video) -> Evidence:
+    """Summaries and "list all ..." questions read the whole video: chapters, else the transcript."""
+    spans = library.spans(video.id, ("chapter",)) or library.spans(video.id, ("transcript",))
+    note = None if spans else f"nothing has been indexed for {video.title}"
+    return Evidence("whole", spans=spans, video=video, note=note)
+
+
+def gather(question: str, library: Library, *, video: str | None = None, k: int = 5,
+           time=None, kinds: tuple[str, ...] = TEXT_KINDS) -> Evidence:
+    """The evidence for a question about one video or the library (the first, when a
+    time question is answered for several videos)."""
+    request = make_request(question, library, (video,) if video else (), k=k, time=time,
+                           kinds=kinds)
+    return gather_all(request, library)[0]
+
+
+def gather_all(request: Request, library: Library) -> list[Evidence]:
+    """One Evidence, or one per video for a time question that names none of several."""
+    from qa.classify import classify
+
+    video = request.video
+    question = classify(request.question, video.duration if video else None)
+    ref = request.time or question.time
+    if ref is None and question.kind == "whole_video" and video is not None:
+        return [whole_video_evidence(library, video)]
+    if ref is None:
+        return [_search(request, library)]
+    if video is None:
+        return _time_across_videos(request, ref, library)
+    if request.time is None:  # "the last 2 minutes" needs this video's length
+        ref = parse_time_reference(request.question, video.duration) or ref
+    return [_at_time(library, video, ref, request.kinds)]
+
+
+def _at_time(library: Library, video: Video, ref: TimeRef, kinds) -> Evidence:
+    spans, note = spans_at_time(library, video, ref, kinds)
+    return Evidence("time", spans=spans, time=ref, video=video, note=note)
+
+
+def _hits(query: str, library: Library, videos: Sequence[Video], k: int) -> list:
+    if len(videos) <= 1:
+        return library.search(query, k=k, video_id=videos[0].id if videos else None)
+    hits = [h for v in videos for h in library.search(query, k=k, video_id=v.id)]
+    return sorted(hits, key=lambda h: h.score, reverse=True)[:k]
+
+
+def _search(request: Request, library: Library) -> Evidence:
+    videos = (request.video,) if request.video else request.videos
+    hits = _hits(request.question, library, videos, request.k)
+    if not hits:
+        return Evidence("none", video=request.video, note="nothing in the library matches the question")
+    return Evidence("search", spans=[h.span for h in hits], hits=hits, video=request.video)
+
+
+def _time_across_videos(request: Request, ref: TimeRef, library: Library) -> list[Evidence]:
+    """The video the rest of the question points at, else the few most relevant, each."""
+    videos = list(request.videos) or library.videos()
+    if not videos:
+        raise VideoNotFound("the library is empty: add a video first")
+    rest = request.question.replace(ref.text, " ")
+    named = [v for v in videos if len(v.title) >= 3 and v.title.lower() in rest.lower()]
+    if len(named) == 1:
+        return [_at_time(library, named[0], _reparse(request, ref, named[0]), request.kinds)]
+    ranked: list[Video] = []
+    if abstain.content_words(rest):
+        hits = _hits(rest, library, videos, TIME_PICK_CANDIDATES)
+        ok, _ = abstain.assess(rest, [h.span.text for h in hits], library) if hits else (False, None)
+        by_id = {v.id: v for v in videos}
+        if ok:
+            chosen = by_id[hits[0].span.video_id]
+            evidence = _at_time(library, chosen, _reparse(request, ref, chosen), request.kinds)
+            evidence.picked = True
+            return [evidence]
+        ranked = [by_id[i] for i in dict.fromkeys(h.span.video_id for h in hits)]
+    order = list({v.id: v for v in [*ranked, *videos]}.values())
+    long_enough = [v for v in order if v.duration + 1.0 >= ref.start] or order
+    return [_at_time(library, v, _reparse(request, ref, v), request.kinds)
+            for v in long_enough[:TIME_VIDEOS]]
+
+
+def _reparse(request: Request, ref: TimeRef, video: Video) -> TimeRef:
+    if request.time is not None:
+        return ref
+    return parse_time_reference(request.question, video.duration) or ref
+
+
+# --- respond ------------------------------------------------------------------------------
+
+
+def respond(request: Request, evidence: list[Evidence], library: Library, backend, *,
+            stream: bool = True) -> AnswerStream:
+    first = evidence[0]
+    if len(evidence) > 1 or (first.mode == "time" and request.video is None and not first.picked):
+        result = ReadyAnswer(per_video_answer(request, evidence, library))
+    elif first.mode == "search" and not _answerable(request, first, library):
+        result = ReadyAnswer(not_found_answer(request, first, library))
+    elif backend is None or not first.spans:
+        result = ReadyAnswer(extractive_answer(first, library, request.lang))
+    else:
+        result = model_answer(request, first, library, backend, stream=stream)
+        if first.picked:
+            result.notes.append(say(request.lang, "points_at", title=first.video.title))
+    result.evidence = first
+    result.notes[:0] = list(request.notes)
+    return result
+
+
+def _answerable(request: Request, evidence: Evidence, library: Library) -> bool:
+    ok, strength = abstain.assess(request.question, [s.text for s in evidence.spans], library)
+    evidence.strength = strength
+    return ok
+
+
+def model_answer(request: Request, evidence: Evidence, library: Library, backend, *,
+                 stream: bool) -> AnswerStream:
+    """A VLM's answer from numbered evidence and frames, validated (qa/grounded.py)."""
+    question = request.question
+
+    def fallback() -> Answer:
+        return extractive_answer(evidence, library, request.lang)
+
+    items, videos, time_range = grounded.evidence_items(evidence, library)
+    budget = backend.context_limit - grounded.OUTPUT_TOKENS
+    text_tokens = backend.count_tokens(
+        grounded.SYSTEM_PROMPT + grounded.evidence_text(items) + question)
+    if text_tokens > budget:  # whole video / long range: map over chunks, then reduce
+        return ReadyAnswer(grounded.map_reduce(question, items, backend, budget, time_range,
+                                               fallback))
+    notes: list[str] = []
+    clips = grounded.frames_or_note(items, videos, budget - text_tokens, notes)
+    messages = grounded.build_messages(question, items, clips)
+    raw = backend.generate(messages, max_new_tokens=grounded.OUTPUT_TOKENS, stream=stream)
+    if stream:
+        result = grounded.AnswerStream(iter(raw), items, time_range, fallback)
+    else:
+        result = ReadyAnswer(grounded.final_answer(raw, items, time_range, fallback))
+    result.notes = notes
+    return result
+
+
+# --- extractive answers ---------------------------------------------------------------------
 
 
 def _quote(text: str, limit: int = QUOTE_CHARS) -> str:
@@ -34,13 +264,13 @@ def _quote(text: str, limit: int = QUOTE_CHARS) -> str:
     return head.rstrip(" ,;:，、；：") + "…"
 
 
-def _shown(citation) -> str:
+def _shown(citation: Citation, lang: Lang = "en") -> str:
     """A quoted passage, saying what it is when it is not speech (a frame may have no text)."""
     quote = f"“{_quote(citation.text)}”" if citation.text.strip() else ""
     if citation.kind == "ocr":
-        return f"on screen: {quote}"
+        return f"{say(lang, 'on_screen')} {quote}"
     if citation.kind == "frame":
-        return f"video frame {quote}".rstrip()
+        return f"{say(lang, 'frame')} {quote}".rstrip()
     return quote
 
 
@@ -52,69 +282,85 @@ def _without_bare_frames(citations: list[Citation]) -> list[Citation]:
                                          and (c.video_id, c.start, c.end) in read)]
 
 
-def extractive_answer(question: str, evidence: Evidence, library: Library) -> Answer:
+def _videos(library: Library, spans) -> dict[str, Video]:
+    return {i: library.catalog.video(i) for i in {s.video_id for s in spans}}
+
+
+def _when(ref: TimeRef) -> str:
+    return fmt_ts(ref.start) if ref.is_point else fmt_range(ref.start, ref.end)
+
+
+def _time_lines(evidence: Evidence, citations: list[Citation], first: int, lang: Lang) -> list[str]:
+    return [f"[{n}] {fmt_range(c.start, c.end)} {_shown(c, lang)}"
+            for n, c in enumerate(citations, first)]
+
+
+def extractive_answer(evidence: Evidence, library: Library, lang: Lang = "en") -> Answer:
     """Quote the evidence; say plainly when there is none."""
     if not evidence.spans:
-        return Answer(evidence.note or "No matching passage was found.", "extractive", [], evidence)
-    ids = {s.video_id for s in evidence.spans}
-    videos = {i: library.catalog.video(i) for i in ids}
+        return Answer(evidence.note or say(lang, "no_evidence"), "extractive", [], evidence)
+    videos = _videos(library, evidence.spans)
     if evidence.mode == "whole":
         citations = citations_from_spans(evidence.spans, videos, merge=True)[:WHOLE_CITATIONS]
-        kind = "chapters" if evidence.spans[0].kind == "chapter" else "transcript"
-        lines = [f'"{evidence.video.title}" ({fmt_ts(evidence.video.duration)}), from its {kind}:']
+        source = say(lang, "chapters" if evidence.spans[0].kind == "chapter" else "transcript")
+        lines = [say(lang, "whole", title=evidence.video.title,
+                     duration=fmt_ts(evidence.video.duration), source=source)]
         lines += [f"[{n}] {fmt_range(c.start, c.end)} {_quote(c.text, 240)}"
                   for n, c in enumerate(citations, 1)]
     elif evidence.mode == "time":
         citations = _without_bare_frames(citations_from_spans(evidence.spans, videos, merge=True))
-        where = (fmt_ts(evidence.time.start) if evidence.time.is_point
-                 else fmt_range(evidence.time.start, evidence.time.end))
-        lines = [f'At {where} in "{evidence.video.title}":']
-        lines += [f"[{n}] {fmt_range(c.start, c.end)} {_shown(c)}" for n, c in enumerate(citations, 1)]
+        lines = [say(lang, "at_time", when=_when(evidence.time), title=evidence.video.title)]
+        lines += _time_lines(evidence, citations, 1, lang)
+        if evidence.picked:
+            lines.append(say(lang, "points_at", title=evidence.video.title))
     else:
         citations = citations_from_spans(evidence.spans[:SEARCH_CITATIONS], videos, merge=False)
         best = citations[0]
-        lines = [(f'Best match in "{best.title}" at {fmt_range(best.start, best.end)}: '
-                  f"“{_quote(best.text)}” [1]")]
-        lines += [f"See also [{n}] {c.label}: “{_quote(c.text, 160)}”"
-                  for n, c in enumerate(citations[1:], 2)]
+        lines = [f"{say(lang, 'in_video_at', title=best.title, when=fmt_range(best.start, best.end))} "
+                 f"“{_quote(best.text)}” [1]"]
+        if len(citations) > 1:
+            lines.append(say(lang, "also"))
+            lines += [f"[{n}] {c.label}: “{_quote(c.text, 160)}”"
+                      for n, c in enumerate(citations[1:], 2)]
     if evidence.note:
         lines.append(f"({evidence.note})")
     return Answer("\n".join(lines), "extractive", citations, evidence)
 
 
-def whole_video_evidence(library: Library, video) -> Evidence:
-    """Summaries and "list all ..." questions read the whole video: chapters, else the transcript."""
-    spans = library.spans(video.id, ("chapter",)) or library.spans(video.id, ("transcript",))
-    note = None if spans else f"nothing has been indexed for {video.title}"
-    return Evidence("whole", spans=spans, video=video, note=note)
+def not_found_answer(request: Request, evidence: Evidence, library: Library) -> Answer:
+    """"Not found in these videos", and the closest passages, labelled as near misses."""
+    one = request.video is not None
+    related = citations_from_spans(evidence.spans[:NEAR_MISSES], _videos(library, evidence.spans),
+                                   merge=False)
+    lines = [say(request.lang, "not_found_one" if one else "not_found_many")]
+    if related:
+        lines.append(say(request.lang, "near_misses"))
+        lines += [f"- {c.label}: “{_quote(c.text, 160)}”" for c in related]
+    return Answer("\n".join(lines), "extractive", [], evidence, status="not_found", related=related)
 
 
-def gather(question: str, library: Library, *, video: str | None = None, k: int = 5,
-           time=None, kinds: tuple[str, ...] = ("transcript",)) -> Evidence:
-    """The evidence for a question: by time, by whole video, or by hybrid search."""
-    from qa.classify import classify
+def per_video_answer(request: Request, evidence: list[Evidence], library: Library) -> Answer:
+    """A time question with no video chosen, answered at that time in each of a few videos."""
+    lang = request.lang
+    total = len(request.videos) or len(library.videos())
+    key = "per_video_all" if len(evidence) == total else "per_video"
+    lines = [say(lang, key, when=_when(evidence[0].time), n=len(evidence), total=total)]
+    citations: list[Citation] = []
+    for ev in evidence:
+        found = _without_bare_frames(citations_from_spans(ev.spans, _videos(library, ev.spans),
+                                                          merge=True))
+        lines.append("")
+        lines.append(say(lang, "in_video", title=ev.video.title))
+        lines += _time_lines(ev, found, len(citations) + 1, lang)
+        if ev.note:
+            lines.append(f"({ev.note})")
+        citations += found
+    choices = [VideoChoice(ev.video.id, ev.video.title) for ev in evidence]
+    return Answer("\n".join(lines), "extractive", citations, evidence[0], status="per_video",
+                  choices=choices)
 
-    scoped = library.find_video(video) if video else None
-    scoped = scoped or library.only_video()
-    kind = classify(question, scoped.duration if scoped else None).kind
-    if time is None and kind == "whole_video" and scoped is not None:
-        return whole_video_evidence(library, scoped)
-    return retrieve(question, library, video=scoped, k=k, time=time, kinds=kinds)
 
-
-def ask(question: str, *, library: Library | None = None, video: str | None = None, k: int = 5,
-        vlm=None, stream: bool = False, time=None, kinds: tuple[str, ...] = ("transcript",)):
-    """Answer `question` from the library (optionally one video, by id or title).
-
-    `vlm`: a models.vlm backend, a spec string ("none", "auto", "openai:..."), or None for
-    the configured default (VIDQA_VLM). With no VLM the answer is extractive. With
-    `stream=True` and a VLM, returns a qa.grounded.AnswerStream (iterate, then `.answer`).
-    Runs the same LangChain chain that `qa.chain.build_chain` gives LangChain users.
-    """
-    from qa.chain import build_chain
-
-    chain = build_chain(library=library or Library(), vlm=vlm, k=k, stream=stream)
-    return chain.invoke({"question": question, "video": video, "time": time, "kinds": kinds})
+# --- the answer model -----------------------------------------------------------------------
 
 
 def resolve_backend(vlm):
@@ -139,3 +385,7 @@ def _gpu_likely() -> bool:
     from models.device import has_gpu
 
     return has_gpu()
+
+
+__all__ = ["Answer", "AnswerStream", "Request", "answer", "ask", "gather", "make_request",
+           "retrieve"]

@@ -6,7 +6,9 @@
 "in the other video?"            -> the previous question, asked of the other video
 "in that video, ..."             -> scoped to the last cited video
 
-Sessions are JSON files under $VIDQA_HOME/sessions/<name>.json, resumable by name.
+A Conversation holds the turns and asks through qa.answer.answer; `vidqa chat` keeps it
+as a JSON file under $VIDQA_HOME/sessions/<name>.json, resumable by name, and the app keeps
+one per browser session.
 """
 
 from __future__ import annotations
@@ -94,25 +96,34 @@ class Followup:
     kinds: tuple[str, ...] = ("transcript",)
 
 
-def _other_video(library: Library, current: str | None) -> Video:
-    others = [v for v in library.videos() if v.id != current]
+def _other_video(library: Library, current: str | None, among: tuple[str, ...] = ()) -> Video:
+    candidates = [library.catalog.video(i) for i in among] if len(among) > 1 else library.videos()
+    others = [v for v in candidates if v is not None and v.id != current]
     if len(others) != 1:
-        raise VideoNotFound(f"'the other video' is ambiguous: {len(others)} other videos in the "
-                            "library; name it with --video or in the question")
+        raise VideoNotFound(f"'the other video' is ambiguous: {len(others)} other videos to "
+                            "choose from; name the video in the question")
     return others[0]
 
 
-def resolve_followup(message: str, session: Session, library: Library) -> Followup:
-    """Turn a chat message into a retrieval request, using the session's last moment."""
-    scope = library.catalog.video(session.video_id) if session.video_id else None
+def resolve_followup(message: str, session: Session, library: Library,
+                     scope: tuple[str, ...] = ()) -> Followup:
+    """Turn a chat message into a retrieval request, using the session's last moment.
+
+    `scope`: the video ids the conversation is about (several: 'the other video' is one
+    of them); a session's own video (`vidqa chat --video`) wins."""
+    only = session.video_id or (scope[0] if len(scope) == 1 else None)
+    scope_video = library.catalog.video(only) if only else None
     last = session.last_moment
     last_video = library.catalog.video(last[0]) if last else None
-    video = last_video if (THAT_VIDEO.search(message) and last_video) else scope
-    if OTHER_VIDEO.search(message):
-        previous = session.turns[-1].question if session.turns else message
-        return Followup(previous, _other_video(library, last[0] if last else None))
+    video = last_video if (THAT_VIDEO.search(message) and last_video) else scope_video
+    if OTHER_VIDEO.search(message):  # the last question again, of the other video
+        previous = session.turns[-1] if session.turns else None
+        asked = TimeRef(*previous.time, "") if previous and previous.time else None
+        return Followup(previous.question if previous else message,
+                        _other_video(library, last[0] if last else None, scope), asked,
+                        _kinds(previous.question) if previous else ("transcript",))
     if parse_time_reference(message, (video or last_video).duration if (video or last_video) else None):
-        return Followup(message, video or scope)
+        return Followup(message, video)
     shift = relative_shift(message)
     if last and shift is not None:
         t = max(0.0, (last[1] if shift < 0 else last[2]) + shift)
@@ -124,3 +135,61 @@ def resolve_followup(message: str, session: Session, library: Library) -> Follow
 
 def _kinds(message: str) -> tuple[str, ...]:
     return SCREEN_KINDS if ON_SCREEN.search(message) else ("transcript",)
+
+
+class Conversation:
+    """Turns, and follow-ups resolved against them; asks through qa.answer.answer.
+
+    `scope`: video ids (or titles) the questions are about, () for the library.
+    `name`: keep the turns in $VIDQA_HOME/sessions/<name>.json (None: in memory only).
+    """
+
+    def __init__(self, *, scope: tuple[str, ...] = (), backend=None, k: int = 5,
+                 name: str | None = None, session: Session | None = None):
+        self.scope = tuple(scope)
+        self.backend = backend
+        self.k = k
+        self.name = name
+        self.session = session or Session(name or "app", scope[0] if len(scope) == 1 and name
+                                          else None)
+
+    @classmethod
+    def resume(cls, name: str, *, video_id: str | None = None, backend=None,
+               k: int = 5) -> Conversation:
+        """The saved session `name` (a new one if there is none), scoped to `video_id` if given."""
+        session = load_session(name, video_id)
+        scope = (session.video_id,) if session.video_id else ()
+        return cls(scope=scope, backend=backend, k=k, name=name, session=session)
+
+    @property
+    def turns(self) -> list[Turn]:
+        return self.session.turns
+
+    def ask(self, message: str, library: Library):
+        """The answer to `message` read as a follow-up: a qa.citations.AnswerStream."""
+        from qa.answer import answer
+
+        return answer(message, library=library, scope=self.scope, backend=self.backend,
+                      history=self, k=self.k)
+
+    def resolve(self, message: str, library: Library):
+        """`message` -> a qa.answer.Request, using the last cited or asked moment."""
+        from qa.answer import make_request
+
+        ids = tuple(library.find_video(v).id for v in self.scope)
+        follow = resolve_followup(message, self.session, library, ids)
+        scope = (follow.video.id,) if follow.video else ids
+        return make_request(follow.question, library, scope, k=self.k, time=follow.time,
+                            kinds=follow.kinds)
+
+    def record(self, message: str, answer) -> None:
+        """Keep the turn (and save the session when it has a name)."""
+        ev = answer.evidence
+        video = ev.video.id if ev is not None and ev.video and answer.status != "per_video" else None
+        time = [ev.time.start, ev.time.end] if ev is not None and ev.time else None
+        self.session.turns.append(Turn(message, answer.to_json(), video, time if video else None))
+        if self.name:
+            save_session(self.session)
+
+    def clear(self) -> None:
+        self.session.turns.clear()

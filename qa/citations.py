@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from typing import Literal
 
 from index.records import Span, Video
 from vidqa.timefmt import fmt_range
@@ -32,20 +34,96 @@ class Citation:
         return data
 
 
+AnswerMode = Literal["extractive", "vlm"]
+# answered: cites evidence; not_found: the library does not say (near misses in `related`);
+# per_video: a time question with no video chosen, answered for the few most relevant videos
+Status = Literal["answered", "not_found", "per_video"]
+
+
+@dataclass(frozen=True)
+class VideoChoice:
+    """A video a user may pick to narrow a question to (a button in the app)."""
+
+    video_id: str
+    title: str
+
+
 @dataclass
 class Answer:
     answer: str
-    mode: str  # extractive | vlm
+    mode: AnswerMode
     citations: list[Citation] = field(default_factory=list)
     evidence: object | None = None  # qa.retrieve.Evidence, for callers that show more
     notes: list[str] = field(default_factory=list)  # corrections and fallbacks, in words
+    status: Status = "answered"
+    related: list[Citation] = field(default_factory=list)  # near misses of a not_found answer
+    choices: list[VideoChoice] = field(default_factory=list)  # per_video: the videos answered
 
     def to_json(self) -> dict:
-        data = {"answer": self.answer, "mode": self.mode,
-                "citations": [c.to_json() for c in self.citations]}
+        data = {"answer": self.answer, "mode": self.mode, "status": self.status,
+                "citations": [c.to_json() for c in self.citations],
+                "related": [c.to_json() for c in self.related]}
+        if self.choices:
+            data["choices"] = [asdict(c) for c in self.choices]
         if self.notes:
             data["notes"] = self.notes
         return data
+
+
+class AnswerStream:
+    """Every answer vidqa gives: iterate for its text as it is ready (a VLM's validated
+    sentences, or a quoted answer in one piece), then read `.answer` for the final Answer.
+    Reading `.answer` first consumes the rest of the text."""
+
+    def __init__(self) -> None:
+        self._answer: Answer | None = None
+        self._started = self._finished = False
+        self._callbacks: list[Callable[[Answer], None]] = []
+        self.evidence = None  # copied onto the final Answer when it has none
+        self.notes: list[str] = []  # from before the model ran (e.g. no frames); put first
+
+    def _produce(self) -> Iterator[str]:  # yields text, sets self._answer
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[str]:
+        if self._started:
+            return
+        self._started = True
+        yield from self._produce()
+        answer = self._answer
+        answer.notes[:0] = self.notes
+        if answer.evidence is None:
+            answer.evidence = self.evidence
+        self._finished = True
+        for callback in self._callbacks:
+            callback(answer)
+
+    @property
+    def answer(self) -> Answer | None:
+        if not self._finished:
+            for _ in self:
+                pass
+        return self._answer
+
+    def on_done(self, callback: Callable[[Answer], None]) -> AnswerStream:
+        """Call `callback(answer)` once the text has all been read (a chat records its turn)."""
+        if self._finished:
+            callback(self._answer)
+        else:
+            self._callbacks.append(callback)
+        return self
+
+
+class ReadyAnswer(AnswerStream):
+    """An answer that is complete before anyone reads it (quoted evidence, map-reduce)."""
+
+    def __init__(self, answer: Answer) -> None:
+        super().__init__()
+        self._ready = answer
+
+    def _produce(self) -> Iterator[str]:
+        self._answer = self._ready
+        yield self._ready.answer
 
 
 def citations_from_spans(spans: list[Span], videos: dict[str, Video], *, merge: bool) -> list[Citation]:

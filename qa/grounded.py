@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qa.citations import Answer, Citation
+from qa.citations import AnswerStream as BaseStream
 from vidqa.timefmt import fmt_range, fmt_ts
 
 TIME_TOLERANCE_S = 2.0  # a timestamp this close to an evidence span counts as inside it
@@ -245,20 +246,18 @@ def finish(raw: str, checked: str, validator: Validator, items: list[Citation],
     return Answer(validator.renumber(checked).strip(), "vlm", citations, notes=validator.notes)
 
 
-class AnswerStream:
-    """Iterate for validated text pieces (sentence by sentence); `.answer` when done."""
+class AnswerStream(BaseStream):
+    """A model's answer, validated sentence by sentence as it streams in."""
 
     def __init__(self, pieces: Iterator[str], items: list[Citation],
                  time_range: tuple[float, float] | None, fallback=None):
+        super().__init__()
         self.pieces, self.items, self.time_range = pieces, items, time_range
         self.fallback = fallback  # () -> Answer, used when the model cites nothing
         self.validator = Validator(items)
-        self.answer: Answer | None = None
-        self.evidence = None  # set by the chain; copied onto .answer when the stream ends
-        self.notes: list[str] = []  # from before the model ran (e.g. no frames); put first
         self.raw = ""
 
-    def __iter__(self) -> Iterator[str]:
+    def _produce(self) -> Iterator[str]:
         buffer, checked, pending = "", [], []
         for piece in self.pieces:
             self.raw += piece
@@ -275,15 +274,13 @@ class AnswerStream:
         if buffer.strip():
             checked.append(self.validator.sentence(buffer).strip())
             pending.append(checked[-1])
-        self.answer = finish(self.raw, " ".join(checked), self.validator, self.items, self.time_range)
-        if self.answer is not None and self.answer.citations:
+        answer = finish(self.raw, " ".join(checked), self.validator, self.items, self.time_range)
+        if answer is not None and answer.citations:
+            self._answer = answer
             yield from (self.validator.renumber(p) + " " for p in pending)
         else:
-            self.answer = self.answer or untrusted(self.fallback)
-            yield self.answer.answer
-        self.answer.notes[:0] = self.notes
-        if self.answer.evidence is None:
-            self.answer.evidence = self.evidence
+            self._answer = answer or untrusted(self.fallback)
+            yield self._answer.answer
 
 
 def untrusted(fallback) -> Answer:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from index import keyword
 from index.library import Library
@@ -49,14 +50,19 @@ def _focus_words(span: Span, start: float, end: float) -> Span:
                    extra={**span.extra, "words": chosen, "focused_from": [span.start, span.end]})
 
 
+EvidenceMode = Literal["time", "search", "whole", "none"]
+
+
 @dataclass
 class Evidence:
-    mode: str  # time | search | none
+    mode: EvidenceMode
     spans: list[Span] = field(default_factory=list)  # time order (time) or rank order (search)
     hits: list[Hit] = field(default_factory=list)
     time: TimeRef | None = None
     video: Video | None = None
     note: str | None = None  # why the evidence is empty or partial, in words
+    picked: bool = False  # time question, no video chosen: the rest of it named this video
+    strength: object | None = None  # qa.abstain.Strength of search evidence, once measured
 
 
 def _pick_video_for_time(question: str, ref: TimeRef, library: Library) -> Video:

@@ -217,12 +217,13 @@ def test_ask_streams_an_answer_and_a_citation_click_plays_the_clip(home):
 
 
 def test_ask_reports_errors_in_the_chat(home, monkeypatch):
+    from qa.chat import Conversation
     from vidqa.errors import VideoNotFound
 
-    def refuse(question, library, video_ids, stream=False):
-        raise VideoNotFound(f"the question names a time: choose one video ({len(video_ids)} given)")
+    def refuse(self, question, library):
+        raise VideoNotFound(f"the question names a time: choose one video ({len(self.scope)} given)")
 
-    monkeypatch.setattr(logic, "answer_question", refuse)
+    monkeypatch.setattr(Conversation, "ask", refuse)
     at = page("ask").run()
     at.radio(key="ask_scope").set_value("One video").run()
     at.chat_input(key="ask_input").set_value("what was said at 0:20?").run()

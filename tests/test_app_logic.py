@@ -130,7 +130,10 @@ def test_only_ready_library_media_is_served(lecture, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("x")
     assert logic.servable_path(_video(secret)) is None  # not a media file, whatever the catalog says
-    assert logic.playback_for(_video(lecture), 25.4, 39.2) == logic.Playback(lecture, 25, 40)
+    # whole seconds for st.video, and the exact cited start for the page to seek to
+    assert logic.playback_for(_video(lecture), 25.4, 39.2) == logic.Playback(lecture, 25, 40,
+                                                                             seek=25.4)
+    assert logic.playback_for(_video(lecture), 25.0, 39.2).seek is None
 
 
 def test_large_files_play_as_cached_clips(lecture, monkeypatch):
@@ -296,17 +299,28 @@ def test_queries_keep_working_while_a_cli_ingest_writes(library_home, lecture_wi
     assert queries > 0 and reader.reopened >= 1
 
 
-def test_a_selection_cannot_take_a_time_question(library_home, monkeypatch):
-    from vidqa.errors import VideoNotFound
-
+def test_a_selection_answers_a_time_question_per_video_and_keeps_topical_ones(library_home,
+                                                                             monkeypatch):
     monkeypatch.setenv("VIDQA_HOME", str(library_home))
     reader = logic.LibraryReader()
+    state: dict = {}
     with reader.open() as library:
         (video,) = library.videos()
-        with pytest.raises(VideoNotFound, match="choose one video"):
-            logic.answer_question("what was said at 0:20?", library, [video.id, "other"])
-        answer = logic.answer_question("why do volcanoes erupt", library, [video.id, "other"])
-    assert answer.citations and "olcano" in answer.citations[0].text
+        conversation = logic.conversation_for(state, [video.id])
+        answer = conversation.ask("why do volcanoes erupt", library).answer
+        assert answer.citations and "olcano" in answer.citations[0].text
+        assert logic.conversation_for(state, []) is conversation and conversation.scope == ()
+        view = logic.answer_view(conversation.ask("xylophone submarine", library).answer)
+    assert view["status"] == "not_found" and view["citations"] == []
+    assert all(r["label"].startswith("near miss · lecture · ") for r in view["related"])
+    assert len(conversation.turns) == 2
+
+
+def test_questions_are_refused_when_empty_and_cut_for_display_when_huge():
+    assert logic.question_problem("   \n\t") == "Type a question first."
+    assert logic.question_problem("what was said at 0:20?") is None
+    shown = logic.shown_question("why? " + "x" * 99_995)
+    assert len(shown) < logic.DISPLAY_QUESTION_CHARS + 60 and shown.endswith("(100,000 characters, shown cut)")
 
 
 # ---------------------------------------------------------------- the app's process

@@ -180,3 +180,68 @@ def test_markdown_in_media_text_is_never_fetched(app_url, browser, bait_server, 
         page.screenshot(path=str(tmp_path / "video.png"), full_page=True)
     assert not page.locator(f"img[src^='{url}'], a[href^='{url}']").count()
     assert not [u for u in fetched if u.startswith(url)] and not requested, (fetched, requested)
+
+
+# A visible <video> (the Ask page may keep none hidden, but be sure), its time and its box.
+_VISIBLE_VIDEO = """() => [...document.querySelectorAll('video')].find(v => v.offsetParent !== null)"""
+_VIDEO_STATE = f"""() => {{ const v = ({_VISIBLE_VIDEO})();
+    if (!v) return null; const r = v.getBoundingClientRect();
+    return {{time: v.currentTime, ready: v.readyState, top: r.top, bottom: r.bottom,
+             height: window.innerHeight}}; }}"""
+_VISIBLE_NEAR = f"""start => {{ const v = ({_VISIBLE_VIDEO})();
+    return v !== undefined && v.readyState >= 1 && Math.abs(v.currentTime - start) <= 1.0; }}"""
+
+
+def _expected_follow_up(first: str, second: str):
+    """The conversation run here on the same library: the second answer's first citation."""
+    from index.library import Library
+    from qa.chat import Conversation
+
+    library = Library()
+    try:
+        conversation = Conversation(backend="none")
+        _ = conversation.ask(first, library).answer  # the first turn must finish
+        return conversation.ask(second, library).answer.citations[0]
+    finally:
+        library.close()
+
+
+def _ask(page, question: str, chip_key: str):
+    box = page.get_by_placeholder(re.compile("Ask about your videos"))
+    box.fill(question)
+    box.press("Enter")
+    chip = page.locator(f".st-key-{chip_key} button:visible").first
+    chip.wait_for(timeout=60_000)
+    return chip
+
+
+@pytest.mark.parametrize("width", [1400, 420])  # pinned beside the chat; under the answer
+def test_a_follow_up_citation_plays_from_its_exact_start(app_url, browser, lecture, tmp_path,
+                                                          width):
+    from ingest.pipeline import IngestOptions, ingest
+
+    from index.library import Library
+
+    library = Library()
+    try:
+        ingest([lecture], library=library, options=IngestOptions(vlm="none", frames=False))
+    finally:
+        library.close()
+    first, second = "what was said at 0:20?", "and 20 seconds later?"
+    cited = _expected_follow_up(first, second)
+    assert cited.start <= 40 + 5 and cited.end >= 40 - 5
+
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(f"{app_url}/ask")
+    _ask(page, first, "chip-1-0")
+    chip = _ask(page, second, "chip-3-0")
+    assert cited.label in chip.inner_text()
+    chip.click()
+    try:
+        page.wait_for_function(_VISIBLE_NEAR, arg=cited.start, timeout=30_000)
+        page.wait_for_timeout(1500)  # let the exact seek land after Streamlit's whole-second one
+    finally:
+        state = page.evaluate(_VIDEO_STATE)
+        page.screenshot(path=str(tmp_path / f"ask-{width}.png"))
+    assert state is not None and abs(state["time"] - cited.start) <= 1.0, (state, cited.start)
+    assert state["top"] >= 0 and state["bottom"] <= state["height"], state  # in view, not off screen

@@ -126,7 +126,7 @@ def test_cli_chat_follows_up_and_resumes(lecture_library, monkeypatch):
                   f"what was said at {t // 60}:{t % 60:02d}?\nand 10 seconds later?\n")
     assert "session 's1' (0 earlier turns)" in first.stderr
     answers = first.stdout.split('At ')[1:]
-    assert len(answers) == 2 and answers[1].startswith(f'{(t + 10) // 60}:{(t + 10) % 60:02d} in "lecture"')
+    assert len(answers) == 2 and answers[1].startswith(f"{(t + 10) // 60}:{(t + 10) % 60:02d} in “lecture”")
     data = json.loads(session_path("s1").read_text(encoding="utf-8"))
     asked = [turn["time"] for turn in data["turns"]]
     assert asked == [[t, t], [t + 10, t + 10]]

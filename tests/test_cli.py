@@ -70,7 +70,8 @@ def test_ask_at_time_returns_the_words_spoken_then(library_env, lecture, index, 
 
 def test_ask_json_schema(library_env):
     answer = json.loads(vidqa("ask", "what was said at 0:10?", "--json").stdout)
-    assert set(answer) == {"answer", "mode", "citations"}
+    assert set(answer) == {"answer", "mode", "status", "citations", "related"}
+    assert answer["status"] == "answered" and answer["related"] == []
     assert answer["citations"], answer
     for c in answer["citations"]:
         assert set(c) == {"video_id", "title", "path", "start", "end", "text"}

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
-from vidqa.errors import MediaError, VidqaError, VideoNotFound
+from vidqa.errors import MediaError, VidqaError
 from vidqa.settings import Settings, settings
 from vidqa.timefmt import fmt_range, fmt_ts
 
@@ -161,6 +161,42 @@ def answer_markdown(text: str) -> str:
     return "  \n".join(md_text(line) for line in text.split("\n"))
 
 
+DISPLAY_QUESTION_CHARS = 600  # a longer question is shown cut (chars)
+
+
+def question_problem(text: str | None) -> str | None:
+    """Why a typed question cannot be asked, or None."""
+    if not text or not text.strip():
+        return "Type a question first."
+    return None
+
+
+def shown_question(text: str) -> str:
+    """The question as the chat shows it: cut when very long, saying how long it was."""
+    text = text.strip()
+    if len(text) <= DISPLAY_QUESTION_CHARS:
+        return text
+    return f"{text[:DISPLAY_QUESTION_CHARS].rstrip()}… ({len(text):,} characters, shown cut)"
+
+
+def seek_script(container_key: str, seconds: float) -> str:
+    """JavaScript that moves the player in `.st-key-<container_key>` to `seconds` exactly:
+    st.video takes whole seconds, a citation starts at 25.4 s. Numbers only go in."""
+    return f"""<script>(() => {{
+  const want = {float(seconds):.3f}, sel = '.st-key-{container_key} video, .st-key-{container_key} audio';
+  let tries = 0, settled = 0;
+  const tick = () => {{
+    const v = document.querySelector(sel);
+    if (v && v.readyState >= 1) {{
+      if (Math.abs(v.currentTime - want) > 0.05 && v.currentTime < want + 0.5) v.currentTime = want;
+      if (++settled > 8) return;
+    }}
+    if (++tries < 200) setTimeout(tick, 100);
+  }};
+  tick();
+}})();</script>"""
+
+
 def stream_chunks(text: str) -> Iterator[str]:
     """An answer in word-sized pieces for st.write_stream (token streaming plugs in here)."""
     yield from re.findall(r"\S+\s*|\s+", text)
@@ -269,12 +305,14 @@ def reuse_known_upload(dest: Path, library, cfg: Settings | None = None) -> Path
 
 @dataclass(frozen=True)
 class Playback:
-    """What the player gets: a file inside the library and whole seconds, as st.video takes them."""
+    """What the player gets: a file inside the library and whole seconds, as st.video takes
+    them (it truncates to int), plus the exact start the page then seeks to."""
 
     path: Path
     start: int  # s
     end: int | None  # s; None plays to the end
     offset: float = 0.0  # s of the source before `path` begins (cut clips)
+    seek: float | None = None  # s: the exact cited start, when it is not a whole second
 
 
 def player_window(start: float, end: float | None, duration: float) -> tuple[int, int | None]:
@@ -329,7 +367,9 @@ def playback_for(video, start: float = 0.0, end: float | None = None,
     if path is None:
         return None
     if path.stat().st_size <= INLINE_PLAY_MAX_BYTES:
-        return Playback(path, *player_window(start, end, video.duration))
+        first, last = player_window(start, end, video.duration)
+        exact = max(0.0, float(start))
+        return Playback(path, first, last, seek=exact if exact != first else None)
     stop = end if end is not None else min(video.duration, start + LARGE_FILE_WINDOW_S)
     return Playback(cached_clip(video, start, stop, cfg), 0, None, offset=start)
 
@@ -678,26 +718,36 @@ class LibraryReader:
                 return fn(library)
 
 
-def answer_question(question: str, library, video_ids: list[str], k: int = 5, stream: bool = False):
-    """ask() scoped to the library (no ids), one video, or a selection of videos.
+def conversation_for(state: dict, video_ids: list[str], key: str = "ask_conversation"):
+    """The page's qa.chat.Conversation (kept in `state`, Streamlit's session state), asking
+    about `video_ids` ([] = the library): the same follow-ups as `vidqa chat`."""
+    from qa.chat import Conversation
 
-    With `stream` and a VLM configured, returns a qa.grounded.AnswerStream."""
-    from qa.answer import ask, extractive_answer
-    from qa.retrieve import Evidence
-    from qa.timeparse import parse_time_reference
+    conversation = state.get(key)
+    if conversation is None:
+        conversation = state[key] = Conversation()
+    conversation.scope = tuple(video_ids)
+    return conversation
 
-    if len(video_ids) <= 1:
-        return ask(question, library=library, video=video_ids[0] if video_ids else None, k=k,
-                   stream=stream)
-    if parse_time_reference(question, None) is not None:
-        raise VideoNotFound("the question names a time: choose one video to ask about")
-    hits = sorted((h for v in video_ids for h in library.search(question, k=k, video_id=v)),
-                  key=lambda h: h.score, reverse=True)[:k]
-    if not hits:
-        evidence = Evidence("none", note="nothing in the selected videos matches the question")
-    else:
-        evidence = Evidence("search", spans=[h.span for h in hits], hits=hits)
-    return extractive_answer(question, evidence, library)
+
+def confident_search(query: str, library, k: int) -> list:
+    """Search hits, or none when even the best does not match the query (as `vidqa search`)."""
+    from qa.abstain import confident_hits
+
+    return confident_hits(query, library.search(query, k=k), library)
+
+
+def answer_view(answer) -> dict:
+    """An answer as plain data for the chat history: text, chips, near misses, choices."""
+    from qa.wording import language, say
+
+    near = say(language(answer.answer), "near_miss")
+    related = [{**citation_state(c), "label": f"{near} · {chip_label(c.title, c.start, c.end)}"}
+               for c in answer.related]
+    return {"role": "assistant", "text": answer.answer, "mode": answer.mode,
+            "status": answer.status, "notes": list(answer.notes),
+            "citations": [citation_state(c) for c in answer.citations], "related": related,
+            "choices": [{"video_id": c.video_id, "title": c.title} for c in answer.choices]}
 
 
 def streamlit_command(port: int, host: str) -> list[str]:

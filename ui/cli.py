@@ -160,21 +160,17 @@ def _print_citations(answer) -> None:
         _out("")
         for n, c in enumerate(answer.citations, 1):
             _out(f"[{n}] {c.label}  {c.path or ''}  (vidqa clip {c.video_id[:12]} {c.start:.2f} {c.end:.2f})")
+    if answer.status == "per_video":
+        _err("Note: to ask about one video, name it in the question or use --video ID_OR_TITLE")
 
 
-def _answer(question: str, library, *, video=None, k=5, vlm=None, stream=True, time=None,
-            kinds=("transcript",)):
-    """Run the QA chain; stream a VLM's validated text to the terminal as it comes."""
-    from qa.answer import ask as ask_question
-
-    result = ask_question(question, library=library, video=video, k=k, vlm=vlm, stream=stream,
-                          time=time, kinds=kinds)
-    if not hasattr(result, "citations"):  # an AnswerStream
-        for piece in result:
-            typer.echo(piece, nl=False)
-        typer.echo("")
-        return result.answer, True
-    return result, False
+def _show(stream):
+    """Print an AnswerStream as it comes (a VLM's validated sentences), then its citations."""
+    for piece in stream:
+        typer.echo(piece, nl=False)
+    typer.echo("")
+    _print_citations(stream.answer)
+    return stream.answer
 
 
 @app.command()
@@ -185,18 +181,18 @@ def ask(
     vlm: VlmOpt = None,
     json_: JsonOpt = False,
 ):
-    """Answer a question with cited clips (video + start–end)."""
+    """Answer a question with cited clips (video + start–end), or say it is not in the videos."""
+    from qa.answer import answer
+
     if not question.strip():
         raise typer.BadParameter("the question is empty", param_hint="QUESTION")
     with user_errors():
-        answer, streamed = _answer(question, _library(), video=video, k=k, vlm=vlm,
-                                   stream=not json_)
-    if json_:
-        _out(_dumps(answer.to_json()))
-        return
-    if not streamed:
-        _out(answer.answer)
-    _print_citations(answer)
+        stream = answer(question, library=_library(), scope=(video,) if video else (), k=k,
+                        backend=vlm, stream=not json_)
+        if json_:
+            _out(_dumps(stream.answer.to_json()))
+            return
+        _show(stream)
 
 
 @app.command()
@@ -207,28 +203,19 @@ def chat(
     k: Annotated[int, typer.Option(help="How many passages to retrieve.")] = 5,
 ):
     """Ask follow-up questions ("and two minutes later?"); history persists per session."""
-    from qa.chat import Turn, load_session, resolve_followup, save_session
+    from qa.chat import Conversation
 
     with user_errors():
         library = _library()
         scope = library.find_video(video).id if video else None
-        state = load_session(session, scope)
-        _err(f"session {state.name!r} ({len(state.turns)} earlier turns); empty line or Ctrl-D ends")
+        conversation = Conversation.resume(session, video_id=scope, backend=vlm, k=k)
+        _err(f"session {session!r} ({len(conversation.turns)} earlier turns); "
+             "empty line or Ctrl-D ends")
         while True:
             message = _read_line()
             if not message or message.strip().lower() in ("exit", "quit", ":q"):
                 break
-            follow = resolve_followup(message, state, library)
-            answer, streamed = _answer(follow.question, library, k=k, vlm=vlm, time=follow.time,
-                                       kinds=follow.kinds, video=follow.video.id if follow.video else None)
-            if not streamed:
-                _out(answer.answer)
-            _print_citations(answer)
-            ev = answer.evidence
-            state.turns.append(Turn(message, answer.to_json(),
-                                    ev.video.id if ev is not None and ev.video else None,
-                                    [ev.time.start, ev.time.end] if ev is not None and ev.time else None))
-            save_session(state)
+            _show(conversation.ask(message, library))
 
 
 def _read_line() -> str | None:
@@ -261,7 +248,9 @@ def search(
         if image is not None:
             hits = library.search_image(image, k=k, video_id=scope)
         else:
-            hits = library.search(query, k=k, video_id=scope)
+            from qa.abstain import confident_hits
+
+            hits = confident_hits(query, library.search(query, k=k, video_id=scope), library)
         videos = {v.id: v for v in library.videos()}
         rows = [hit_row(h, videos[h.span.video_id].title, videos[h.span.video_id].path) for h in hits]
     _print_rows(rows, json_ or nl, nl, hit_line, "No results.")
@@ -520,6 +509,57 @@ def eval_chapters(
         m = metrics[name]
         _out(f"{name:12} {m['f1']:8.3f} {m['precision']:9.3f} {m['recall']:7.3f} {m['pk']:6.3f} "
              f"{m['windowdiff']:7.3f} {m['chapters_per_video']:13.2f}")
+
+
+SampleOpt = Annotated[int, typer.Option(help="Questions drawn evenly from the set (half each for "
+                                             "calibrate and answers).")]
+
+
+@eval_app.command("answers")
+def eval_answers(
+    directory: Annotated[Path, typer.Argument(help="Eval set folder (videos.jsonl, questions.jsonl).")],
+    sample: SampleOpt = 600,
+    json_: JsonOpt = False,
+):
+    """Answered when the library says, "Not found" when it does not (held-out video, off-topic)."""
+    from qa.evaluate_answers import evaluate_answers
+    from ui.progress import stage_progress
+
+    with user_errors(), stage_progress() as progress:
+        metrics = evaluate_answers(directory, sample=sample, progress=progress)
+    if json_:
+        _out(_dumps(metrics))
+        return
+    _out(f"embedder: {metrics['embedder']}" + ("" if metrics["calibrated"] else " (not calibrated: "
+                                                "run vidqa eval calibrate)"))
+    _out(f"answered when answerable: {metrics['answer_rate']:.3f} of {metrics['n_answerable']}")
+    _out(f"abstained when unanswerable: {metrics['abstain_rate']:.3f} of {metrics['n_unanswerable']} "
+         f"(held-out video {metrics['abstain_rate_held_out_video']:.3f}, "
+         f"off-topic {metrics['abstain_rate_off_topic']:.3f})")
+
+
+@eval_app.command("calibrate")
+def eval_calibrate(
+    directory: Annotated[Path, typer.Argument(help="Eval set folder (videos.jsonl, questions.jsonl).")],
+    sample: SampleOpt = 600,
+    write: Annotated[bool, typer.Option("--write/--no-write",
+                                        help="Store the fitted threshold for this embedder.")] = False,
+    json_: JsonOpt = False,
+):
+    """Fit when to say "Not found" for the configured text embedder (after changing it)."""
+    from qa.evaluate_answers import calibrate_dir
+    from ui.progress import stage_progress
+
+    with user_errors(), stage_progress() as progress:
+        fitted = calibrate_dir(directory, sample=sample, write=write, progress=progress)
+    if json_:
+        _out(_dumps(fitted))
+        return
+    _out(f"{fitted['embedder']}: coverage weight {fitted['coverage_weight']}, threshold "
+         f"{fitted['threshold']} -> answer rate {fitted['answer_rate']:.3f}, abstain rate "
+         f"{fitted['abstain_rate']:.3f} on the calibration half")
+    if write:
+        _out(f"written to {fitted['written']}")
 
 
 @app.command("ui")

@@ -1,4 +1,5 @@
-"""Ask: a chat scoped to one video, a selection or the library; citations play as clips."""
+"""Ask: a conversation (qa.chat.Conversation, as in `vidqa chat`) about one video, a selection
+or the library; citations play as clips right where they were clicked."""
 
 from __future__ import annotations
 
@@ -9,7 +10,19 @@ from ui.app_pages import common
 from vidqa.errors import VidqaError
 
 SLOT = "ask_play"  # this page's player request in session state
+PENDING = "ask_pending"  # a question to ask again about one chosen video
 SCOPES = ("Library", "One video", "Selection")
+PLAYER_KEY = "ask-player"
+# The player sits under the answer whose citation was clicked; on a wide screen it is
+# pinned beside the chat instead, so it stays in view however far up that answer is.
+PINNED_PLAYER_CSS = f"""<style>
+@media (min-width: 1100px) {{
+  .stMainBlockContainer {{ padding-right: calc(min(36vw, 620px) + 3rem) !important; }}
+  .st-key-{PLAYER_KEY} {{ position: fixed; top: 4.5rem; right: 1.5rem; width: min(36vw, 620px);
+    z-index: 99; padding: 0.5rem; border-radius: 0.5rem;
+    background: var(--background-color, #fff); box-shadow: 0 2px 12px rgba(0, 0, 0, 0.15); }}
+}}
+</style>"""
 
 
 def render() -> None:
@@ -22,28 +35,27 @@ def render() -> None:
     history: list[dict] = st.session_state.setdefault("chat", [])
     question = st.chat_input("Ask about your videos, e.g. “what was said at 0:20?”",
                              key="ask_input")
-    chat, side = st.columns([3, 2], gap="medium")
-    with chat:
-        if not history and not question:
-            st.caption("Answers cite clips; click a citation to play it.")
-        for n, message in enumerate(history):
-            _show(message, n)
-        if question:
-            _answer(question, video_ids, history)
-    with side:
-        request = common.player(SLOT)
-        if request is None:
-            st.caption("The cited clip plays here.")
+    if not history and not question:
+        st.caption("Answers cite clips; click a citation to play it.")
+    for n, message in enumerate(history):
+        _show(message, n)
+    pending = st.session_state.pop(PENDING, None)
+    if pending is not None:
+        _answer(pending["question"], [pending["video_id"]], history)
+    elif question is not None:
+        problem = logic.question_problem(question)
+        if problem:
+            st.warning(problem)
         else:
-            st.caption(logic.chip_label(common.video(request["video_id"]).title,
-                                        request["start"], request["end"] or request["start"]))
-            common.download_clip(request)
+            _answer(question, video_ids, history)
+    if history:
         st.button("New chat", icon=":material/refresh:", on_click=_clear)
 
 
 def _clear() -> None:
     st.session_state["chat"] = []
     st.session_state.pop(SLOT, None)
+    st.session_state.pop("ask_conversation", None)
 
 
 def _scope(videos: list) -> list[str]:
@@ -66,33 +78,57 @@ def _show(message: dict, n: int) -> None:
     with st.chat_message(message["role"]):
         if message.get("error"):
             st.error(message["error"])
+        elif message["role"] == "user":
+            st.text(message["text"])  # what the user typed, shown as typed (cut when huge)
         else:
             st.markdown(logic.answer_markdown(message["text"]))
-        if message.get("citations"):
-            common.chips(message["citations"], SLOT, key=str(n))
+        _extras(message, str(n))
+    request = st.session_state.get(SLOT)
+    if request is not None and request.get("origin") == str(n):
+        _player(request)
+
+
+def _extras(message: dict, key: str) -> None:
+    for note in message.get("notes", []):
+        st.caption(note)
+    if message.get("citations"):
+        common.chips(message["citations"], SLOT, key=key, origin=key)
+    if message.get("related"):
+        common.chips(message["related"], SLOT, key=f"near-{key}", origin=key)
+    for c in message.get("choices", []):
+        st.button(f"Ask only about “{c['title']}”", key=f"choose-{key}-{c['video_id']}",
+                  icon=":material/filter_alt:", on_click=_choose,
+                  args=(message.get("question", ""), c["video_id"]))
+
+
+def _choose(question: str, video_id: str) -> None:
+    st.session_state[PENDING] = {"question": question, "video_id": video_id}
+
+
+def _player(request: dict) -> None:
+    st.html(PINNED_PLAYER_CSS)
+    with st.container(key=PLAYER_KEY):
+        if common.player(SLOT) is not None:
+            target = common.video(request["video_id"])
+            st.caption(logic.chip_label(target.title, request["start"],
+                                        request["end"] or request["start"]))
+            common.download_clip(request)
 
 
 def _answer(question: str, video_ids: list[str], history: list[dict]) -> None:
-    history.append({"role": "user", "text": question})
+    history.append({"role": "user", "text": logic.shown_question(question)})
     _show(history[-1], len(history) - 1)
+    conversation = logic.conversation_for(st.session_state, video_ids)
     with st.chat_message("assistant"):
         try:
             with st.spinner("Looking through the videos…"):
-                result = common.reader().run(
-                    lambda library: logic.answer_question(question, library, video_ids, stream=True))
+                stream = common.reader().run(lambda library: conversation.ask(question, library))
+            st.write_stream(logic.answer_markdown(piece) for piece in stream)
+            answer = stream.answer
         except VidqaError as e:
             history.append({"role": "assistant", "text": "", "error": str(e)})
             st.error(str(e))
             return
-        if hasattr(result, "citations"):  # extractive: already complete
-            answer = result
-            st.write_stream(logic.stream_chunks(logic.answer_markdown(answer.answer)))
-        else:  # a VLM's validated sentences, as the model writes them
-            st.write_stream(result)
-            answer = result.answer
-        for note in answer.notes:
-            st.caption(note)
-        citations = [logic.citation_state(c) for c in answer.citations]
-        history.append({"role": "assistant", "text": answer.answer, "mode": answer.mode,
-                        "citations": citations})
-        common.chips(citations, SLOT, key=str(len(history) - 1))
+        view = {**logic.answer_view(answer), "question": question}
+        history.append(view)
+        _extras(view, str(len(history) - 1))

@@ -47,12 +47,13 @@ def goto(name: str, **state) -> None:
 
 
 def request_play(slot: str, video_id: str, start: float, end: float | None = None,
-                 autoplay: bool = True) -> None:
-    """Ask the player in `slot` to show [start, end] of a video (a button's on_click)."""
+                 autoplay: bool = True, origin: str | None = None) -> None:
+    """Ask the player in `slot` to show [start, end] of a video (a button's on_click);
+    `origin` says where the click came from (the Ask page plays under that answer)."""
     nonce = st.session_state.get(slot, {}).get("nonce", 0) + 1
     st.session_state[slot] = {"video_id": video_id, "start": float(start),
                               "end": None if end is None else float(end),
-                              "autoplay": autoplay, "nonce": nonce}
+                              "autoplay": autoplay, "nonce": nonce, "origin": origin}
 
 
 def player(slot: str, fallback_video_id: str | None = None) -> dict | None:
@@ -90,18 +91,21 @@ def _media(target, playback: logic.Playback, request: dict, key: str) -> None:
         else:
             st.audio(str(playback.path), format=mime, start_time=playback.start,
                      end_time=playback.end, autoplay=request["autoplay"])
+        if playback.seek is not None:  # st.video took whole seconds; go to the exact start
+            st.html(logic.seek_script(f"player-{key}", playback.seek), unsafe_allow_javascript=True)
     if playback.offset:
         st.caption(f"Playing a clip from {fmt_ts(playback.offset)}: the file is too large to "
                    "stream whole.")
 
 
-def chips(citations: list[dict], slot: str, key: str) -> None:
+def chips(citations: list[dict], slot: str, key: str, origin: str | None = None) -> None:
     """One button per citation ('Intro talk · 25:00–25:40'); a click plays it in `slot`."""
     with st.container(horizontal=True, key=f"chips-{key}"):
         for n, c in enumerate(citations):
             st.button(logic.md_text(c["label"]), key=f"chip-{key}-{n}", icon=":material/play_circle:",
                       help=logic.md_text(" ".join(c["text"].split())[:300]), on_click=request_play,
-                      args=(slot, c["video_id"], c["start"], c["end"]))
+                      args=(slot, c["video_id"], c["start"], c["end"]),
+                      kwargs={"origin": origin})
 
 
 def download_clip(request: dict | None) -> None:

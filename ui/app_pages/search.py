@@ -39,7 +39,7 @@ def _text_hits(query: str, k: int) -> list | None:
     if not query.strip():
         return None
     with st.spinner("Searching…"):
-        return common.reader().run(lambda library: library.search(query, k=k))
+        return common.reader().run(lambda library: logic.confident_search(query, library, k))
 
 
 def _image_hits(upload, k: int) -> list | None:

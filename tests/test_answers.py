@@ -1,0 +1,265 @@
+"""Answers, not search results: "Not found in these videos", time questions across a library,
+follow-ups and the question's language, through `vidqa` (CliRunner) and the Ask page (AppTest).
+
+The library holds two videos: the generated lecture (transcript from its .srt, media playable)
+and a cooking talk whose subtitles are written here (no media file).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from typer.testing import CliRunner
+
+from ui.cli import app
+
+runner = CliRunner()
+KITCHEN = [  # (start s, end s, text): one sentence every 10 s
+    (0, 9, "Welcome to the kitchen, today we bake sourdough bread."),
+    (10, 19, "First, feed the starter with flour and water the night before."),
+    (20, 29, "Mix the dough and let it rest for an hour, which is called autolyse."),
+    (30, 39, "Now fold the dough every thirty minutes to build gluten strength."),
+    (40, 49, "Shape the loaf gently and proof it in the fridge overnight."),
+    (50, 59, "Bake it in a hot Dutch oven until the crust turns deep brown."),
+]
+OFF_TOPIC = "what did the speaker say about quantum computing?"
+
+
+def _srt(cues) -> str:
+    def ts(t: float) -> str:
+        return f"00:00:{int(t):02d},000"
+
+    return "".join(f"{n}\n{ts(a)} --> {ts(b)}\n{text}\n\n" for n, (a, b, text) in enumerate(cues, 1))
+
+
+@pytest.fixture(scope="module")
+def two_home(lecture_with_srt, tmp_path_factory) -> Path:
+    """A VIDQA_HOME with the lecture and the kitchen talk."""
+    from index.library import Library
+    from ingest.pipeline import ingest_transcript
+    from vidqa.settings import settings
+
+    home = tmp_path_factory.mktemp("two-home")
+    kitchen = home / "kitchen.srt"
+    kitchen.write_text(_srt(KITCHEN), encoding="utf-8")
+    library = Library(replace(settings(), home=home))
+    try:
+        ingest_transcript(lecture_with_srt.with_suffix(".srt"), video_id="lecture-0000",
+                          title="lecture", duration=57.9, library=library,
+                          path=str(lecture_with_srt))
+        ingest_transcript(kitchen, video_id="kitchen-0000", title="kitchen", duration=60.0,
+                          library=library)
+    finally:
+        library.close()
+    return home
+
+
+@pytest.fixture
+def two(two_home, monkeypatch):
+    monkeypatch.setenv("VIDQA_HOME", str(two_home))
+    return two_home
+
+
+def vidqa(*args: str, input: str | None = None):
+    result = runner.invoke(app, list(args), input=input, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def ask_json(*args: str) -> dict:
+    return json.loads(vidqa("ask", *args, "--json", "--vlm", "none").stdout)
+
+
+# ---------------------------------------------------------------- the CLI
+
+
+def test_ask_says_not_found_with_labelled_near_misses(two):
+    answer = ask_json(OFF_TOPIC)
+    assert answer["status"] == "not_found" and answer["citations"] == []
+    assert answer["answer"].startswith("Not found in these videos.")
+    assert 1 <= len(answer["related"]) <= 3
+    assert "Best match" not in answer["answer"] and "[1]" not in answer["answer"]
+    shown = vidqa("ask", OFF_TOPIC, "--vlm", "none")
+    assert shown.stdout.startswith("Not found in these videos.\nClosest passages (they may not")
+    assert "(vidqa clip" not in shown.stdout  # near misses are not cited
+    zh = ask_json("量子计算机是怎么工作的？")
+    assert zh["status"] == "not_found" and zh["answer"].startswith("这些视频里没有找到。")
+    found = ask_json("how long should the loaf proof in the fridge?")
+    assert found["status"] == "answered" and found["related"] == []
+    assert found["citations"][0]["video_id"] == "kitchen-0000"
+    assert "overnight" in found["citations"][0]["text"]
+
+
+def test_search_has_no_results_for_nonsense(two):
+    result = vidqa("search", "xylophone submarine")
+    assert result.stdout == "" and "No results." in result.stderr
+    assert json.loads(vidqa("search", "xylophone submarine", "--json").stdout) == []
+    rows = json.loads(vidqa("search", "sourdough starter", "--json").stdout)
+    assert rows and rows[0]["video_id"] == "kitchen-0000"
+
+
+def test_a_time_question_across_videos_says_there_was_a_choice(two):
+    answer = ask_json("what was said at 0:30?")
+    assert answer["status"] == "per_video"
+    assert {c["video_id"] for c in answer["citations"]} == {"lecture-0000", "kitchen-0000"}
+    assert all(c["start"] <= 30 + 5 and c["end"] >= 30 - 5 for c in answer["citations"])
+    assert {c["title"] for c in answer["choices"]} == {"lecture", "kitchen"}
+    shown = vidqa("ask", "what was said at 0:30?", "--vlm", "none")
+    assert "In “kitchen”:" in shown.stdout and "In “lecture”:" in shown.stdout
+    assert "--video" in shown.stderr  # the CLI tells how to pick one
+    zh = ask_json("第30秒讲了什么？")
+    assert zh["status"] == "per_video" and zh["answer"].startswith("问题给了时间但没有指明视频")
+    assert "在“kitchen”中：" in zh["answer"] and "在“lecture”中：" in zh["answer"]
+
+
+def test_a_time_question_that_points_at_one_video_uses_it_and_says_so(two):
+    answer = ask_json("what did they say about the sourdough at 0:30?")
+    assert answer["status"] == "answered"
+    assert {c["video_id"] for c in answer["citations"]} == {"kitchen-0000"}
+    assert answer["answer"].startswith("At 0:30 in “kitchen”:")
+    assert "(The question points at “kitchen”.)" in answer["answer"]
+    assert "fold the dough" in answer["answer"]
+    scoped = ask_json("what was said at 0:30?", "--video", "lecture")
+    assert scoped["status"] == "answered" and scoped["answer"].startswith("At 0:30 in “lecture”:")
+
+
+def test_chat_follows_up_across_videos_and_persists(two):
+    from qa.chat import session_path
+
+    messages = ("what did they say about the sourdough at 0:30?\nand 20 seconds later?\n"
+                "and in the other video?\n")
+    result = vidqa("chat", "--session", "cook", "--vlm", "none", input=messages)
+    heads = [line for line in result.stdout.splitlines() if line.startswith("At ")]
+    assert heads == ["At 0:30 in “kitchen”:", "At 0:50 in “kitchen”:", "At 0:50 in “lecture”:"]
+    data = json.loads(session_path("cook").read_text(encoding="utf-8"))
+    assert [(t["video_id"], t["time"]) for t in data["turns"]] == [
+        ("kitchen-0000", [30, 30]), ("kitchen-0000", [50, 50]), ("lecture-0000", [50, 50])]
+
+
+def test_a_huge_question_is_capped_with_a_note(two):
+    from qa.answer import MAX_QUESTION_CHARS
+
+    question = "how do I fold the dough? " + "and " * 25_000
+    answer = ask_json(question)
+    assert answer["notes"][0] == (f"The question is long: only its first {MAX_QUESTION_CHARS:,} "
+                                  "characters were used.")
+
+
+# ---------------------------------------------------------------- the app's Ask page
+
+
+def _ask_page() -> None:
+    from ui.app_pages import ask
+
+    ask.render()
+
+
+def _texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def _say(at: AppTest, question: str) -> AppTest:
+    at.chat_input(key="ask_input").set_value(question).run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture
+def page(two):
+    return AppTest.from_function(_ask_page, default_timeout=90).run()
+
+
+def test_app_follows_up_in_the_library_scope(page):
+    _say(page, "what did they say about the sourdough at 0:30?")
+    _say(page, "and 20 seconds later?")
+    text = _texts(page.markdown)
+    assert "At 0:30 in “kitchen”:" in text and "At 0:50 in “kitchen”:" in text
+    assert "crust turns deep brown" in text
+    page.radio(key="ask_scope").set_value("Selection").run()
+    page.multiselect(key="ask_selection").set_value(["kitchen-0000", "lecture-0000"]).run()
+    _say(page, "and in the other video?")
+    assert "At 0:50 in “lecture”:" in _texts(page.markdown)
+
+
+def test_app_offers_the_videos_for_a_time_question_without_flags(page):
+    _say(page, "what was said at 0:30?")
+    choose = [b for b in page.button if b.key and b.key.startswith("choose-")]
+    assert sorted(b.label for b in choose) == ["Ask only about “kitchen”", "Ask only about “lecture”"]
+    everything = _texts(page.markdown) + _texts(page.caption) + _texts(page.error)
+    assert "--video" not in everything and "vidqa " not in everything
+    next(b for b in choose if "kitchen" in b.label).click().run()
+    assert not page.exception
+    assert "At 0:30 in “kitchen”:" in _texts(page.markdown)
+    _say(page, "第30秒讲了什么？")
+    assert "问题给了时间但没有指明视频" in _texts(page.markdown)
+
+
+def test_app_abstains_and_refuses_empty_questions(page):
+    _say(page, "   ")
+    assert "Type a question first." in _texts(page.warning) and not page.chat_message
+    _say(page, OFF_TOPIC)
+    assert "Not found in these videos." in _texts(page.markdown)
+    chips = [b for b in page.button if b.key and b.key.startswith("chip-")]
+    assert chips and all(b.key.startswith("chip-near-") for b in chips)
+    assert all(b.label.startswith("near miss · ") for b in chips)
+
+
+def test_app_cuts_a_huge_question_for_display(page):
+    _say(page, "how do I fold the dough? " + "x" * 100_000)
+    (shown,) = [t.value for t in page.text]
+    assert len(shown) < 700 and shown.endswith("(100,025 characters, shown cut)")
+    assert "only its first 2,000 characters were used" in _texts(page.caption)
+    assert "fold the dough" in _texts(page.markdown)
+
+
+def _search_page() -> None:
+    from ui.app_pages import search
+
+    search.render()
+
+
+def test_app_search_has_no_results_for_nonsense(two):
+    at = AppTest.from_function(_search_page, default_timeout=90).run()
+    at.text_input(key="search_query").input("xylophone submarine").run()
+    assert not at.exception and "No results." in _texts(at.caption)
+    assert not [b for b in at.button if b.key and b.key.startswith("hit-")]
+    at.text_input(key="search_query").input("sourdough starter").run()
+    assert [b for b in at.button if b.key and b.key.startswith("hit-kitchen-0000-")]
+
+
+# ---------------------------------------------------------------- the decision, without a model
+
+
+def test_wording_follows_the_question_language():
+    from qa.wording import language, say
+
+    assert language("第30秒讲了什么？") == "zh" and language("what was said at 0:30?") == "en"
+    assert say("zh", "at_time", when="1:05", title="X") == "在“X”的 1:05："
+    assert say("en", "at_time", when="1:05", title="X") == "At 1:05 in “X”:"
+
+
+def test_content_words_ignore_asking_words_and_fold_plurals():
+    from qa.abstain import content_words, coverage
+
+    assert content_words("How do I use the layers panel?") == {"layer", "panel"}
+    assert coverage(content_words("how do masks work with layers"), "Add a layer mask here.") == 2 / 3
+
+
+def test_calibration_answers_the_target_share_and_abstains_most():
+    from qa.abstain import Strength, Threshold, calibrate, threshold_for
+
+    answerable = [Strength(0.3 + i / 100, 0.5) for i in range(50)]  # 0.30 .. 0.79
+    unanswerable = [Strength(0.1 + i / 100, 0.0) for i in range(50)]  # 0.10 .. 0.59
+    fitted = calibrate(answerable, unanswerable)
+    assert fitted.answer_rate >= 0.9 and fitted.abstain_rate == 1.0  # coverage separates them
+    assert fitted.coverage_weight > 0
+    only_similarity = calibrate([Strength(s.similarity, 0) for s in answerable], unanswerable)
+    assert only_similarity.answer_rate >= 0.9 and only_similarity.abstain_rate < 1.0
+    assert Threshold(0.5, 0.6).answers(Strength(0.4, 0.4)) and not Threshold(0.5, 0.6).answers(
+        Strength(0.4, 0.3))
+    assert threshold_for("all-MiniLM-L6-v2-384d")[1]  # the default embedder is calibrated
+    assert threshold_for("some-new-model-768d") == (threshold_for("nope")[0], False)
