@@ -189,16 +189,27 @@ def _check_options(target_s: float, max_s: float, min_s: float, max_gap: float) 
         raise ValueError(f"max_gap must be >= 0 s, got {max_gap} s")
 
 
+def _earlier(t: float) -> float:
+    """`t` rounded down to WORD_TIME_DECIMALS: a clip cut from a stored time never starts
+    after the word or sentence does (rounding to nearest cut off its first 5 ms)."""
+    scale = 10**WORD_TIME_DECIMALS
+    return math.floor(round(t * scale, 6)) / scale
+
+
+def _later(t: float) -> float:
+    """`t` rounded up to WORD_TIME_DECIMALS: a stored end never cuts a word short."""
+    scale = 10**WORD_TIME_DECIMALS
+    return math.ceil(round(t * scale, 6)) / scale
+
+
 def _to_span(group: list[Piece], video_id: str, source: str) -> Span:
     start, end = _bounds(group)
     words = [w for p in group for w in p.words]
     extra = {}
     if all(p.timed for p in group):
-        extra["words"] = [[round(w.start, WORD_TIME_DECIMALS), round(w.end, WORD_TIME_DECIMALS),
-                           w.text] for w in words]
+        extra["words"] = [[_earlier(w.start), _later(w.end), w.text] for w in words]
     else:  # subtitles: no word times, but each sentence keeps its cue's times
-        extra["sentences"] = [[round(p.start, WORD_TIME_DECIMALS), round(p.end, WORD_TIME_DECIMALS),
-                               p.text] for p in group]
+        extra["sentences"] = [[_earlier(p.start), _later(p.end), p.text] for p in group]
     return Span(video_id=video_id, start=round(float(start), 3), end=round(float(end), 3),
                 kind="transcript",
                 text=join_words([p.text for p in group]), source=source, extra=extra)

@@ -42,11 +42,12 @@ def test_sentences_merge_towards_target():
     assert "Sentence number 0" in spans[0].text
 
 
-def test_words_kept_rounded():
+def test_words_kept_rounded_outward():
+    """Stored to 10 ms, starts down and ends up: a clip cut from them holds the whole word."""
     segment = Segment(0.0, 1.234, "Hello world.",
                       [Word(0.0, 0.5049, "Hello"), Word(0.6, 1.23456, "world.")])
     (span,) = make_spans(asr(segment), "v")
-    assert span.extra["words"] == [[0.0, 0.5, "Hello"], [0.6, 1.23, "world."]]
+    assert span.extra["words"] == [[0.0, 0.51, "Hello"], [0.6, 1.24, "world."]]
     assert span.text == "Hello world."
 
 
