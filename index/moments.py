@@ -7,6 +7,9 @@ every sentence inside it, so a sentence that sits in a matching span *and* a mat
 window outranks one that only one level found. The best candidate sentences are then
 ranked once more by their own similarity to the question (one more RRF list), and a
 hit cites the sentence that won -- never a whole window, so citations stay tight.
+On-screen text and chapters take part in that last list too: they get no window credit,
+so without it a code shown only on screen, found first by both retrievers, would rank
+below sentences that merely resemble the question.
 Chapters, on-screen text and frames keep their own hits and merge with the sentences
 of the same moment afterwards (index/fusion.merge_close).
 
@@ -100,7 +103,19 @@ def fuse(rankings: dict[str, list[str]], by_id: dict[str, Span], options: Search
                 moment.region = span
     ranked = sorted(moments.values(), key=lambda m: (-m.score, m.video_id, m.start))
     if embed is not None and query_vector is not None and options.sentence_pool:
-        _rescore(ranked[: options.sentence_pool], embed, query_vector)
+        # On-screen text and chapters compete in the same re-scoring list as the sentences:
+        # a sentence already collects credit from its span and the windows around it, so
+        # without this list a region found first by both retrievers (a code shown only on
+        # screen) ranks below sentences that merely resemble the question.
+        texts = [h for h in others if h.span.text.strip()][: options.sentence_pool]
+        regions = [Moment(h.span.video_id, h.span.start, h.span.end, h.span.text, h.span, h.score)
+                   for h in texts]
+        _rescore(ranked[: options.sentence_pool] + regions, embed, query_vector)
+        for hit, region in zip(texts, regions, strict=True):
+            hit.score = region.score
+            if "sentence" in region.matched:
+                hit.matched = list(dict.fromkeys(hit.matched + ["similarity"]))
+        ranked.sort(key=lambda m: (-m.score, m.video_id, m.start))
     hits = [Hit(_cited(m), m.score, m.matched, ["transcript"]) for m in fold_adjacent(ranked)]
     return sorted(hits + others, key=lambda h: -h.score)
 

@@ -14,6 +14,7 @@ embedder means running one command.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -64,10 +65,23 @@ def _stem(word: str) -> str:
     return word
 
 
+# A code, error number, version or part number: letters and digits in one token, maybe
+# joined by - . / _ ("XK-4471", "E404", "v2.3.1", "ISO-9001"). keyword.terms splits it
+# into letters and digits; its digits are what tells one code from another.
+_CODE = re.compile(r"(?<![A-Za-z0-9._/-])(?=[A-Za-z0-9._/-]*[A-Za-z])(?=[A-Za-z0-9._/-]*[0-9])[A-Za-z0-9](?:[A-Za-z0-9._/-]*[A-Za-z0-9])?")
+
+
+def _code_digits(text: str) -> set[str]:
+    return {t for code in _CODE.findall(text) for t in keyword.terms(code) if t.isdigit()}
+
+
 def content_words(text: str) -> set[str]:
-    return {_stem(t) for t in keyword.terms(text)
-            if t not in keyword.STOPWORDS and t not in ASKING_WORDS
-            and (len(t) > 1 or not t.isascii()) and not t.isdigit()}
+    """The words that name a topic; a bare number is not one ("step 2"), but the digits of
+    a code are ("XK-4471" is {"xk", "4471"}, so "XK-9999" does not cover it)."""
+    words = {_stem(t) for t in keyword.terms(text)
+             if t not in keyword.STOPWORDS and t not in ASKING_WORDS
+             and (len(t) > 1 or not t.isascii()) and not t.isdigit()}
+    return words | _code_digits(text)
 
 
 def coverage(question_words: set[str], text: str) -> float:
