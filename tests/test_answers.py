@@ -159,7 +159,9 @@ def _ask_page() -> None:
 
 
 def _texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
+    from test_app import _shown  # answers escape media text; read them as a person sees them
+
+    return "\n".join(_shown(str(e.value)) for e in elements)
 
 
 def _say(at: AppTest, question: str) -> AppTest:

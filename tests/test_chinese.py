@@ -93,8 +93,11 @@ def test_old_catalogs_get_their_keyword_terms_rebuilt(tmp_path):
 
     path = tmp_path / "catalog.sqlite"
     catalog = Catalog(path)
-    catalog.put_video(Video(id="v", path=None, title="t", duration=10.0, status="ready"),
-                      [Span("v", 0.0, 5.0, "transcript", "在Photoshop里编辑图层", "srt")])
+    video = Video(id="v", path=None, title="t", duration=10.0)
+    generation = catalog.next_generation()
+    catalog.stage(video, [Span("v", 0.0, 5.0, "transcript", "在Photoshop里编辑图层", "srt")],
+                  generation)
+    catalog.flip(video, generation)
     catalog.db.execute("UPDATE spans_fts SET terms = 'photoshop里 编辑'")
     catalog.db.execute("DELETE FROM _vidqa_migrations WHERE name = '004_cjk_keywords'")
     catalog.db.commit()

@@ -22,10 +22,10 @@ import pytest
 from media import LECTURE, make_lecture
 from typer.testing import CliRunner
 
+from index.library import TEXT_KINDS  # the kinds that get text vectors (windows too)
 from ui.cli import app
 
 runner = CliRunner()
-TEXT_KINDS = ("transcript", "chapter", "ocr")
 
 
 def vidqa(*args: str, code: int = 0):
