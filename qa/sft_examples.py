@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from index.records import Span
-from vidqa.text import ends_sentence, join_words
+from index.windows import sentences_of
+from vidqa.text import join_words
 from vidqa.timefmt import fmt_ts
 
 ExampleKind = Literal["chapters", "timed", "ocr"]
@@ -112,25 +113,8 @@ def chapter_examples(video_id: str, chapters: list[Span], duration: float, max_s
 
 
 def span_sentences(span: Span) -> list[Sentence]:
-    """A transcript span's sentences, timed: subtitle sentences, or ASR words cut at sentence ends."""
-    if span.extra.get("sentences"):
-        return [Sentence(float(s), float(e), t) for s, e, t in span.extra["sentences"] if t.strip()]
-    words = span.extra.get("words") or []
-    if not words:
-        return [Sentence(span.start, span.end, span.text)] if span.text.strip() else []
-    out, current = [], []
-    for word in words:
-        current.append(word)
-        if ends_sentence(word[2]):
-            out.append(_sentence(current))
-            current = []
-    if current:
-        out.append(_sentence(current))
-    return out
-
-
-def _sentence(words: list) -> Sentence:
-    return Sentence(float(words[0][0]), float(words[-1][1]), join_words([w[2] for w in words]))
+    """A transcript span's sentences, timed: the same split search cites (index.windows)."""
+    return [Sentence(start, end, text) for start, end, text in sentences_of(span) if text.strip()]
 
 
 def sentence_windows(sentences: list[Sentence], max_s: float) -> tuple[list[list[Sentence]], int]:
