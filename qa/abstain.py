@@ -123,6 +123,13 @@ def assess(question: str, texts: list[str], library) -> tuple[bool, Strength]:
     return threshold.answers(strength), strength
 
 
+def each_answers(question: str, texts: list[str], library) -> list[bool]:
+    """Whether each text, on its own, passes the rule (the runners-up of an answer)."""
+    embedder = library.embedder
+    threshold, _ = threshold_for(embedder.slug)
+    return [threshold.answers(measure(question, [text], embedder)) for text in texts]
+
+
 def confident_hits(query: str, hits: list, library) -> list:
     """Search hits, or [] when even the best of them does not match the query
     ("xylophone submarine" against a geology lecture): the same rule as answers."""

@@ -200,7 +200,8 @@ def respond(request: Request, evidence: list[Evidence], library: Library, backen
     elif first.mode == "search" and not _answerable(request, first, library):
         result = ReadyAnswer(not_found_answer(request, first, library))
     elif backend is None or not first.spans:
-        result = ReadyAnswer(extractive_answer(first, library, request.lang))
+        result = ReadyAnswer(extractive_answer(first, library, request.lang,
+                                               question=request.question))
     else:
         result = model_answer(request, first, library, backend, stream=stream)
         if first.picked:
@@ -222,7 +223,7 @@ def model_answer(request: Request, evidence: Evidence, library: Library, backend
     question = request.question
 
     def fallback() -> Answer:
-        return extractive_answer(evidence, library, request.lang)
+        return extractive_answer(evidence, library, request.lang, question=question)
 
     items, videos, time_range = grounded.evidence_items(evidence, library)
     budget = backend.context_limit - grounded.OUTPUT_TOKENS
@@ -295,8 +296,12 @@ def _time_lines(evidence: Evidence, citations: list[Citation], first: int, lang:
             for n, c in enumerate(citations, first)]
 
 
-def extractive_answer(evidence: Evidence, library: Library, lang: Lang = "en") -> Answer:
-    """Quote the evidence; say plainly when there is none."""
+def extractive_answer(evidence: Evidence, library: Library, lang: Lang = "en", *,
+                      question: str | None = None) -> Answer:
+    """Quote the evidence; say plainly when there is none.
+
+    With `question`, a search answer lists under "Also" only passages that pass the
+    not-found rule on their own: the best match answered, its runners-up may not."""
     if not evidence.spans:
         return Answer(evidence.note or say(lang, "no_evidence"), "extractive", [], evidence)
     videos = _videos(library, evidence.spans)
@@ -314,7 +319,11 @@ def extractive_answer(evidence: Evidence, library: Library, lang: Lang = "en") -
         if evidence.picked:
             lines.append(say(lang, "points_at", title=evidence.video.title))
     else:
-        citations = citations_from_spans(evidence.spans[:SEARCH_CITATIONS], videos, merge=False)
+        spans = evidence.spans[:SEARCH_CITATIONS]
+        if question is not None and len(spans) > 1:
+            keep = abstain.each_answers(question, [s.text for s in spans[1:]], library)
+            spans = [spans[0], *(s for s, ok in zip(spans[1:], keep, strict=True) if ok)]
+        citations = citations_from_spans(spans, videos, merge=False)
         best = citations[0]
         lines = [f"{say(lang, 'in_video_at', title=best.title, when=fmt_range(best.start, best.end))} "
                  f"“{_quote(best.text)}” [1]"]

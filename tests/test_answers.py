@@ -94,6 +94,15 @@ def test_ask_says_not_found_with_labelled_near_misses(two):
     assert "overnight" in found["citations"][0]["text"]
 
 
+def test_a_topical_answer_lists_no_unrelated_passages_beside_it(two):
+    """The best match answers; a runner-up that would not answer on its own is not shown
+    as "Also" (a volcano question quoted photosynthesis and tax law beside the volcano)."""
+    answer = ask_json("how do volcanoes erupt?")
+    assert answer["status"] == "answered"
+    assert "olcano" in answer["citations"][0]["text"]
+    assert all("olcano" in c["text"] or "magma" in c["text"] for c in answer["citations"])
+
+
 def test_search_has_no_results_for_nonsense(two):
     result = vidqa("search", "xylophone submarine")
     assert result.stdout == "" and "No results." in result.stderr
