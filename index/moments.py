@@ -23,11 +23,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from index.fusion import rrf
+from index.fusion import RRF_K, rrf
 from index.records import Hit, Span
 from index.windows import sentences_of
 
-WINDOW_WEIGHT = 0.5  # a window list's RRF weight against a span list's 1.0 (pstuts-dev, bench/README)
+WINDOW_WEIGHT = 0.25  # a window list's RRF weight against a span list's 1.0. A sentence takes one
+# window's credit per list (its best, not the sum over the two overlapping windows), and at 0.5 the
+# noisy BM25 window matches of Chinese bigram queries still outweighed dense (tests/test_chinese.py);
+# pstuts-dev within-video hit@1 barely moves with this weight (bench/README, 0.5 vs 1)
 SENTENCE_WEIGHT = 1.0  # the sentence-similarity list's RRF weight
 SENTENCE_POOL = 40  # candidate sentences re-scored by their own similarity to the question
 ADJACENT_S = 1.5  # a sentence this close to a better-ranked one of its video is the same moment (s)
@@ -88,19 +91,33 @@ def fuse(rankings: dict[str, list[str]], by_id: dict[str, Span], options: Search
         return [Hit(by_id[i], score, _matched(names), [by_id[i].kind])
                 for i, score, names in fused if by_id[i].kind != "window"]
     moments: dict[tuple, Moment] = {}
+    credit: dict[tuple, dict[str, float]] = {}  # sentence -> list -> best credit from that list
     others: list[Hit] = []
+    sentences: dict[str, list] = {}
     for i, score, names in fused:
         span = by_id[i]
         if span.kind not in SENTENCE_KINDS:
             others.append(Hit(span, score, _matched(names), [span.kind]))
             continue
-        for start, end, text in sentences_of(span):
+        sentences[i] = sentences_of(span)
+        for start, end, text in sentences[i]:
             moment = moments.setdefault((span.video_id, round(start, 2), round(end, 2)),
                                         Moment(span.video_id, start, end, text, span))
-            moment.score += score
             moment.matched = list(dict.fromkeys(moment.matched + _matched(names)))
             if span.kind == "transcript":
                 moment.region = span
+    # From each list a sentence takes the credit of its best region there, not the sum: half-
+    # overlapping windows hold most sentences twice, and summing would reward being covered
+    # by two windows (every sentence but the first and last few of a video) over matching.
+    for name, ids in rankings.items():
+        weight = weights.get(name, 1.0)
+        for rank, i in enumerate(ids):
+            for start, end, _ in sentences.get(i, ()):
+                key = (by_id[i].video_id, round(start, 2), round(end, 2))
+                lists = credit.setdefault(key, {})
+                lists[name] = max(lists.get(name, 0.0), weight / (RRF_K + rank + 1))
+    for key, moment in moments.items():
+        moment.score = sum(credit.get(key, {}).values())
     ranked = sorted(moments.values(), key=lambda m: (-m.score, m.video_id, m.start))
     if embed is not None and query_vector is not None and options.sentence_pool:
         # On-screen text and chapters compete in the same re-scoring list as the sentences:
