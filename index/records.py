@@ -15,6 +15,7 @@ class Word:
     start: float
     end: float
     text: str
+    space: bool | None = None  # whitespace preceded it in the source; None: not known
 
 
 @dataclass

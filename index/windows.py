@@ -11,7 +11,7 @@ Pure functions over `Span`, no I/O.
 from __future__ import annotations
 
 from index.records import Span
-from vidqa.text import ends_sentence, join_words
+from vidqa.text import ends_sentence, join_stored_words, join_words
 
 WINDOW_S = 30.0  # window length (s): a few spans, one explanation
 WINDOW_HOP_S = WINDOW_S / 2  # half overlap: every moment sits well inside some window (s)
@@ -51,7 +51,7 @@ def _snap(sentences: list[Sentence], span: Span) -> list[Sentence]:
 
 def _sentence(words: list) -> Sentence:
     return (round(float(words[0][0]), TIME_DECIMALS), round(float(words[-1][1]), TIME_DECIMALS),
-            join_words([w[2] for w in words]))
+            join_stored_words(words))
 
 
 def make_windows(spans: list[Span], *, length_s: float = WINDOW_S,

@@ -15,11 +15,11 @@ from __future__ import annotations
 import math
 import re
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from index.records import Span, Word
-from vidqa.text import CJK, ends_sentence, join_words
+from vidqa.text import CJK, ends_sentence, join_words, spaced_by_rule
 
 TARGET_S = 15.0  # preferred span length (s): a few sentences, one idea
 MAX_S = 30.0  # hard cap (s): a citation should point at a moment, not a chapter
@@ -47,7 +47,7 @@ class Piece:
 
     @property
     def text(self) -> str:
-        return join_words([w.text for w in self.words])
+        return join_words([w.text for w in self.words], [w.space for w in self.words])
 
 
 # --- text helpers -----------------------------------------------------------------
@@ -61,7 +61,7 @@ def spread_words(start: float, end: float, text: str) -> list[Word]:
     length = len(text)
     duration = max(0.0, end - start)
     return [Word(start + duration * m.start() / length, start + duration * m.end() / length,
-                 m.group()) for m in matches]
+                 m.group(), text[m.start() - 1].isspace() if m.start() else None) for m in matches]
 
 
 # --- pieces -----------------------------------------------------------------------
@@ -99,7 +99,7 @@ def split_long(piece: Piece, target_s: float, max_s: float) -> list[Piece]:
     """
     if piece.duration <= max_s:
         return [piece]
-    words = [w if w.end - w.start <= max_s else Word(w.end - max_s, w.end, w.text)
+    words = [w if w.end - w.start <= max_s else replace(w, start=w.end - max_s)
              for w in piece.words]
     duration = words[-1].end - words[0].start
     parts = max(math.ceil(duration / max_s), round(duration / target_s))
@@ -207,12 +207,23 @@ def _to_span(group: list[Piece], video_id: str, source: str) -> Span:
     words = [w for p in group for w in p.words]
     extra = {}
     if all(p.timed for p in group):
-        extra["words"] = [[_earlier(w.start), _later(w.end), w.text] for w in words]
+        extra["words"] = [_stored_word(w, before) for w, before in zip(words, [None, *words[:-1]], strict=True)]
     else:  # subtitles: no word times, but each sentence keeps its cue's times
         extra["sentences"] = [[_earlier(p.start), _later(p.end), p.text] for p in group]
     return Span(video_id=video_id, start=round(float(start), 3), end=round(float(end), 3),
                 kind="transcript",
-                text=join_words([p.text for p in group]), source=source, extra=extra)
+                text=join_words([w.text for w in words], [w.space for w in words]), source=source,
+                extra=extra)
+
+
+def _stored_word(word: Word, before: Word | None) -> list:
+    """[start, end, text], and whether a space preceded it where the CJK rule would guess
+    wrong (vidqa.text.join_stored_words reads it back)."""
+    stored = [_earlier(word.start), _later(word.end), word.text]
+    if before is not None and word.space is not None \
+            and word.space != spaced_by_rule(before.text, word.text):
+        stored.append(word.space)
+    return stored
 
 
 def _remove_overlaps(spans: list[Span]) -> list[Span]:

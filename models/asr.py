@@ -140,7 +140,9 @@ def load_whisper(name: str, device: str | None = None):
 
 
 def _words(raw_words) -> list[Word]:
-    return [Word(_seconds(w.start), _seconds(w.end), w.word.strip())
+    # Whisper marks a new word with a leading space; Chinese output has none, and a Latin
+    # word in it can come as pieces ("Photo", "shop") that must stay joined.
+    return [Word(_seconds(w.start), _seconds(w.end), w.word.strip(), w.word[:1].isspace())
             for w in raw_words or [] if w.word.strip()]
 
 

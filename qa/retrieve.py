@@ -11,7 +11,7 @@ from index.moments import SearchOptions
 from index.records import Hit, Span, Video
 from qa.timeparse import TimeRef, parse_time_reference
 from vidqa.errors import VideoNotFound
-from vidqa.text import ends_sentence, join_words
+from vidqa.text import ends_sentence, join_stored_words, join_words
 from vidqa.timefmt import fmt_ts
 
 POINT_CONTEXT_S = 5.0  # a point question also gets what was said just before/after (s)
@@ -37,7 +37,7 @@ def focus_span(span: Span, start: float, end: float) -> Span:
 
 def _focus_words(span: Span, start: float, end: float) -> Span:
     words = span.extra["words"]
-    inside = [i for i, (ws, we, _) in enumerate(words) if we >= start and ws <= end]
+    inside = [i for i, w in enumerate(words) if w[1] >= start and w[0] <= end]
     if not inside:
         return span
     first, last = inside[0], inside[-1]
@@ -46,7 +46,7 @@ def _focus_words(span: Span, start: float, end: float) -> Span:
     while last < len(words) - 1 and not ends_sentence(words[last][2]):
         last += 1
     chosen = words[first : last + 1]
-    return replace(span, start=chosen[0][0], end=chosen[-1][1], text=join_words([w[2] for w in chosen]),
+    return replace(span, start=chosen[0][0], end=chosen[-1][1], text=join_stored_words(chosen),
                    extra={**span.extra, "words": chosen, "focused_from": [span.start, span.end]})
 
 

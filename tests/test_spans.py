@@ -129,3 +129,43 @@ def test_helpers():
     words = spread_words(10.0, 14.0, "ab cd")
     assert [w.text for w in words] == ["ab", "cd"]
     assert words[0].start == 10.0 and words[-1].end == 14.0
+
+
+# ---------------------------------------------------------------- spacing as in the source
+
+
+def test_subtitle_text_keeps_its_spaces_next_to_chinese():
+    """A subtitle "在 Photoshop 里" was stored as "在Photoshop里": cue text is kept as written."""
+    cues = [Segment(0.0, 3.0, "在 Photoshop 里打开图片。"), Segment(3.0, 6.0, "我用Photoshop 2024。"),
+            Segment(6.0, 9.0, "Then click OK.")]
+    (span,) = make_spans(Transcript(cues, "srt", "zh"), "v", min_s=0.5, target_s=20.0)
+    assert span.text == "在 Photoshop 里打开图片。我用Photoshop 2024。Then click OK."
+    assert [s[2] for s in span.extra["sentences"]] == [
+        "在 Photoshop 里打开图片。", "我用Photoshop 2024。", "Then click OK."]
+
+
+def zh_asr_words() -> list[Word]:
+    """Whisper's Chinese output: characters and word pieces without leading spaces (a Latin
+    word can come in pieces); an English word keeps Whisper's leading space."""
+    pieces = [("在", False), ("Photo", False), ("shop", False), ("里", False), (" is", True),
+              (" fast", True), ("。", False)]
+    return [Word(i * 0.3, (i + 1) * 0.3, text.strip(), space) for i, (text, space) in enumerate(pieces)]
+
+
+def test_asr_word_pieces_stay_joined_and_quotes_read_the_same():
+    from index.windows import sentences_of
+    from qa.retrieve import focus_span
+
+    words = zh_asr_words()
+    (span,) = make_spans(asr(Segment(0.0, words[-1].end, "", words)), "v", min_s=0.5)
+    assert span.text == "在Photoshop里 is fast。"
+    # Only "shop" (no space where the rule would put one) and "is" (a space beside CJK) say so.
+    assert [len(w) for w in span.extra["words"]] == [3, 3, 4, 3, 4, 3, 3]
+    assert focus_span(span, 0.5, 0.7).text == span.text  # a quote of the whole sentence
+    assert sentences_of(span) == [(span.start, span.end, span.text)]
+
+
+def test_english_asr_words_are_stored_as_before():
+    words = [Word(0.0, 0.5, "Hello", True), Word(0.6, 1.2, "world.", True)]
+    (span,) = make_spans(asr(Segment(0.0, 1.2, " Hello world.", words)), "v")
+    assert span.text == "Hello world." and span.extra["words"] == [[0.0, 0.5, "Hello"], [0.6, 1.2, "world."]]
