@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
+from ui.i18n import Lang, tr
 from vidqa.errors import MediaError, VidqaError
 from vidqa.settings import Settings, settings
 from vidqa.timefmt import fmt_range, fmt_ts
@@ -75,10 +76,16 @@ def citation_state(citation) -> dict:
             "label": chip_label(citation.title, citation.start, citation.end)}
 
 
-def evidence_label(kinds: Iterable[str], matched: Iterable[str]) -> str:
-    """'said+on screen · keyword+dense': what evidence matched, and which retrievers found it."""
-    said = "+".join(dict.fromkeys(EVIDENCE_NAMES.get(k, k) for k in kinds))
-    return f"{said} · {'+'.join(matched) or 'time'}"
+def evidence_label(kinds: Iterable[str], matched: Iterable[str], lang: Lang = "en") -> str:
+    """'said+on screen · keyword+dense': what evidence matched, and which retrievers found it
+    (the retrievers' names are technical terms, kept in English)."""
+    said = "+".join(dict.fromkeys(_evidence_name(k, lang) for k in kinds))
+    return f"{said} · {'+'.join(matched) or tr(lang, 'ev_time')}"
+
+
+def _evidence_name(kind: str, lang: Lang) -> str:
+    name = EVIDENCE_NAMES.get(kind)
+    return tr(lang, "ev_" + name.replace(" ", "_")) if name else kind
 
 
 @dataclass
@@ -100,7 +107,7 @@ class VideoGroup:
     hits: list[HitView] = field(default_factory=list)
 
 
-def group_hits(hits, videos: dict) -> list[VideoGroup]:
+def group_hits(hits, videos: dict, lang: Lang = "en") -> list[VideoGroup]:
     """Search hits grouped by video; groups in the order of each video's best hit."""
     groups: dict[str, VideoGroup] = {}
     for hit in hits:
@@ -109,7 +116,7 @@ def group_hits(hits, videos: dict) -> list[VideoGroup]:
             continue
         group = groups.setdefault(video.id, VideoGroup(video.id, video.title, video.duration))
         group.hits.append(HitView(video.id, span.start, span.end, fmt_range(span.start, span.end),
-                                  evidence_label(hit.kinds or [span.kind], hit.matched),
+                                  evidence_label(hit.kinds or [span.kind], hit.matched, lang),
                                   " ".join(span.text.split()), round(hit.score, 5)))
     return list(groups.values())
 
@@ -164,19 +171,19 @@ def answer_markdown(text: str) -> str:
 DISPLAY_QUESTION_CHARS = 600  # a longer question is shown cut (chars)
 
 
-def question_problem(text: str | None) -> str | None:
+def question_problem(text: str | None, lang: Lang = "en") -> str | None:
     """Why a typed question cannot be asked, or None."""
     if not text or not text.strip():
-        return "Type a question first."
+        return tr(lang, "type_question")
     return None
 
 
-def shown_question(text: str) -> str:
+def shown_question(text: str, lang: Lang = "en") -> str:
     """The question as the chat shows it: cut when very long, saying how long it was."""
     text = text.strip()
     if len(text) <= DISPLAY_QUESTION_CHARS:
         return text
-    return f"{text[:DISPLAY_QUESTION_CHARS].rstrip()}… ({len(text):,} characters, shown cut)"
+    return tr(lang, "question_cut", text=text[:DISPLAY_QUESTION_CHARS].rstrip(), n=f"{len(text):,}")
 
 
 def seek_script(container_key: str, seconds: float) -> str:

@@ -17,33 +17,31 @@ JOBS_SHOWN = 5
 def render() -> None:
     from ingest.probe import MEDIA_EXTENSIONS
 
-    st.title("Add videos")
-    force = st.toggle("Re-ingest files that are already in the library", key="add_force")
-    frames = st.toggle("Index frames (thumbnails, on-screen text, CLIP)", value=True,
-                       key="add_frames")
+    t = common.t
+    st.title(t("page_add"))
+    force = st.toggle(t("force"), key="add_force")
+    frames = st.toggle(t("index_frames"), value=True, key="add_frames")
     if logic.removals_in_progress():
         _removals()
-    upload_tab, path_tab = st.tabs(["Upload", "Path on this machine"])
+    upload_tab, path_tab = st.tabs([t("tab_upload"), t("tab_path")])
     with upload_tab:
         files = st.file_uploader(
-            "Video or audio files", type=sorted(e.lstrip(".") for e in MEDIA_EXTENSIONS),
+            t("upload_label"), type=sorted(e.lstrip(".") for e in MEDIA_EXTENSIONS),
             accept_multiple_files=True, max_upload_size=logic.MAX_UPLOAD_MB, key="uploads")
-        st.caption(f"Up to {logic.MAX_UPLOAD_MB} MB each; stored in `{settings().media_dir}`.")
-        if st.button("Ingest uploads", disabled=not files, icon=":material/upload:"):
+        st.caption(t("upload_limit", mb=logic.MAX_UPLOAD_MB, where=settings().media_dir))
+        if st.button(t("ingest_uploads"), disabled=not files, icon=":material/upload:"):
             _ingest_uploads(files, force, frames)
     with path_tab:
         if not logic.path_ingest_allowed(st.get_option("server.address")):
-            st.info("Ingest by path is off: the app is not bound to loopback only (serve it with "
-                    "`vidqa ui`, or set VIDQA_ALLOW_PATH_INGEST=1 on a trusted network); upload "
-                    "files, or run `vidqa ingest PATH` on the server.")
+            st.info(t("path_off"))
         else:
-            raw = st.text_input("File or folder (folders are searched recursively)", key="add_path",
+            raw = st.text_input(t("path_label"), key="add_path",
                                 placeholder="/data/lectures")
-            if st.button("Ingest path", icon=":material/folder_open:", key="ingest_path"):
+            if st.button(t("ingest_path"), icon=":material/folder_open:", key="ingest_path"):
                 _ingest_path(raw.strip(), force, frames)
     for message in st.session_state.pop("add_errors", []):
         st.error(logic.md_text(message))
-    st.subheader("Progress")
+    st.subheader(t("progress"))
     jobs = logic.recent_jobs(limit=JOBS_SHOWN)
     if any(not j.finished for j in jobs):
         _live_jobs()
@@ -63,15 +61,14 @@ def _removals() -> None:
     if not removals:
         st.rerun()  # finished: redraw the page with adding enabled again
     for removal in removals:
-        st.info(f"Removing **{logic.md_text(removal.title)}**… it can be added again when the "
-                "removal has finished.", icon=":material/hourglass_top:")
+        st.info(common.t("removal_running", title=logic.md_text(removal.title)), icon=":material/hourglass_top:")
 
 
 def _removing_error(name: str, path) -> str | None:
     removal = logic.being_removed(path)
     if removal is None:
         return None
-    return f"{name}: {removal.title} is still being removed; add it again when that has finished"
+    return common.t("still_removing", name=name, title=removal.title)
 
 
 def _ingest_uploads(files, force: bool, frames: bool) -> None:
@@ -101,14 +98,14 @@ def _ingest_path(raw: str, force: bool, frames: bool) -> None:
     from ingest.probe import discover
 
     if not raw:
-        st.session_state["add_errors"] = ["Type the path of a file or folder first."]
+        st.session_state["add_errors"] = [common.t("type_path")]
         return
     path = Path(raw).expanduser()
     if not path.exists():
-        st.session_state["add_errors"] = [f"{raw}: no such file or folder on this machine"]
+        st.session_state["add_errors"] = [common.t("no_such_path", path=raw)]
         return
     if path.is_dir() and not discover([path]):
-        st.session_state["add_errors"] = [f"{raw}: no video or audio files in this folder"]
+        st.session_state["add_errors"] = [common.t("no_media_in_folder", path=raw)]
         return
     if path.is_file():
         from ingest.probe import probe
@@ -135,15 +132,17 @@ def _live_jobs() -> None:
 
 def _show_jobs(jobs: list[logic.JobState]) -> None:
     if not jobs:
-        st.caption("No ingest has run yet.")
+        st.caption(common.t("no_jobs"))
     for job in jobs:
         _job(job)
 
 
 def _job(job: logic.JobState) -> None:
-    state = "running" if not job.finished else f"{len(job.failed)} failed" if job.failed else "done"
+    t = common.t
+    state = (t("job_running") if not job.finished else t("job_failed", n=len(job.failed))
+             if job.failed else t("job_done"))
     with st.container(border=True, key=f"job-{job.id}"):
-        st.markdown(f"**Ingest {job.id}** · {logic.plural(len(job.files), 'file')} · {state}")
+        st.markdown(f"**{t('job_title', id=job.id)}** · {common.count(len(job.files), 'file')} · {state}")
         if job.error and not job.files:
             st.error(logic.md_text(job.error))
         for f in job.files:
@@ -156,11 +155,11 @@ def _file(f: logic.FileProgress, job_id: str) -> None:
         return
     if f.status in ("ingested", "unchanged"):
         line, button = st.columns([4, 1], vertical_alignment="center")
-        line.success(f"**{logic.md_text(f.name)}**: {f.status}", icon=":material/check_circle:")
-        if f.video_id and button.button("Open", key=f"open-{job_id}-{f.path}"):
+        line.success(f"**{logic.md_text(f.name)}**: {common.t('status_' + f.status)}", icon=":material/check_circle:")
+        if f.video_id and button.button(common.t("open"), key=f"open-{job_id}-{f.path}"):
             common.goto("video", video_id=f.video_id)
         for note in f.notes:
-            st.caption(f"Note: {logic.md_text(note)}")
+            st.caption(common.t("note", text=logic.md_text(note)))
         return
     st.markdown(f"**{logic.md_text(f.name)}** · {f.stage}")
     for stage, fraction in f.stages.items():

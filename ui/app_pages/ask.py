@@ -6,12 +6,14 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import app_logic as logic
+from ui import i18n
 from ui.app_pages import common
 from vidqa.errors import VidqaError
 
 SLOT = "ask_play"  # this page's player request in session state
 PENDING = "ask_pending"  # a question to ask again about one chosen video
-SCOPES = ("Library", "One video", "Selection")
+SCOPES = ("Library", "One video", "Selection")  # values kept in English: other pages set them
+SCOPE_KEYS = dict(zip(SCOPES, ("scope_library", "scope_one", "scope_selection"), strict=True))
 PLAYER_KEY = "ask-player"
 # The player sits under the answer whose citation was clicked; on a wide screen it is
 # pinned beside the chat instead, so it stays in view however far up that answer is.
@@ -26,30 +28,29 @@ PINNED_PLAYER_CSS = f"""<style>
 
 
 def render() -> None:
-    st.title("Ask")
+    st.title(common.t("page_ask"))
     videos = common.videos()
     if not videos:
-        st.info("The library is empty: add a video first, then ask about it here.")
+        st.info(common.t("ask_empty"))
         return
     video_ids = _scope(videos)
     history: list[dict] = st.session_state.setdefault("chat", [])
-    question = st.chat_input("Ask about your videos, e.g. “what was said at 0:20?”",
-                             key="ask_input")
+    question = st.chat_input(common.t("ask_placeholder"), key="ask_input")
     if not history and not question:
-        st.caption("Answers cite clips; click a citation to play it.")
+        st.caption(common.t("ask_hint"))
     for n, message in enumerate(history):
         _show(message, n)
     pending = st.session_state.pop(PENDING, None)
     if pending is not None:
         _answer(pending["question"], [pending["video_id"]], history)
     elif question is not None:
-        problem = logic.question_problem(question)
+        problem = logic.question_problem(question, common.lang())
         if problem:
             st.warning(problem)
         else:
             _answer(question, video_ids, history)
     if history:
-        st.button("New chat", icon=":material/refresh:", on_click=_clear)
+        st.button(common.t("new_chat"), icon=":material/refresh:", on_click=_clear)
 
 
 def _clear() -> None:
@@ -66,11 +67,14 @@ def _scope(videos: list) -> list[str]:
         st.session_state.pop("ask_video", None)
     if any(i not in ids for i in st.session_state.get("ask_selection", [])):
         st.session_state["ask_selection"] = [i for i in st.session_state["ask_selection"] if i in ids]
-    scope = st.radio("Ask about", SCOPES, key="ask_scope", horizontal=True)
+    lang = common.lang()  # read now: Streamlit may call format_func outside this run
+    scope = st.radio(common.t("ask_about"), SCOPES, key="ask_scope", horizontal=True,
+                     format_func=lambda s: i18n.tr(lang, SCOPE_KEYS[s]))
     if scope == "One video":
-        return [st.selectbox("Video", ids, key="ask_video", format_func=titles.__getitem__)]
+        return [st.selectbox(common.t("video"), ids, key="ask_video", format_func=titles.__getitem__)]
     if scope == "Selection":
-        return st.multiselect("Videos", ids, key="ask_selection", format_func=titles.__getitem__)
+        return st.multiselect(common.t("videos"), ids, key="ask_selection",
+                              format_func=titles.__getitem__)
     return []
 
 
@@ -96,7 +100,7 @@ def _extras(message: dict, key: str) -> None:
     if message.get("related"):
         common.chips(message["related"], SLOT, key=f"near-{key}", origin=key)
     for c in message.get("choices", []):
-        st.button(f"Ask only about “{c['title']}”", key=f"choose-{key}-{c['video_id']}",
+        st.button(common.t("ask_only", title=c["title"]), key=f"choose-{key}-{c['video_id']}",
                   icon=":material/filter_alt:", on_click=_choose,
                   args=(message.get("question", ""), c["video_id"]))
 
@@ -116,12 +120,12 @@ def _player(request: dict) -> None:
 
 
 def _answer(question: str, video_ids: list[str], history: list[dict]) -> None:
-    history.append({"role": "user", "text": logic.shown_question(question)})
+    history.append({"role": "user", "text": logic.shown_question(question, common.lang())})
     _show(history[-1], len(history) - 1)
     conversation = logic.conversation_for(st.session_state, video_ids)
     with st.chat_message("assistant"):
         try:
-            with st.spinner("Looking through the videos…"):
+            with st.spinner(common.t("looking")):
                 stream = common.reader().run(lambda library: conversation.ask(question, library))
             st.write_stream(logic.answer_markdown(piece) for piece in stream)
             answer = stream.answer

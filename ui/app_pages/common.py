@@ -1,4 +1,5 @@
-"""Pieces every page uses: the shared library reader, navigation, the player, citation chips."""
+"""Pieces every page uses: the shared library reader, navigation, the player, citation chips,
+the app's language."""
 
 from __future__ import annotations
 
@@ -7,11 +8,36 @@ import mimetypes
 import streamlit as st
 
 from ui import app_logic as logic
+from ui import i18n
 from vidqa.errors import VidqaError
 from vidqa.settings import settings
 from vidqa.timefmt import fmt_ts
 
 PAGES_KEY = "_vidqa_pages"  # session state: page name -> st.Page, set by app.py each run
+LANG_KEY = "ui_lang"  # session state: the language switch's choice ("en" | "zh")
+
+
+def lang() -> i18n.Lang:
+    """The language the user chose with the switch, else their browser's."""
+    chosen = st.session_state.get(LANG_KEY)
+    return chosen if chosen in i18n.LANGS else i18n.browser_language(st.context.locale)
+
+
+def t(key: str, **values) -> str:
+    """The app's string `key` in the user's language."""
+    return i18n.tr(lang(), key, **values)
+
+
+def count(n: int, noun: str) -> str:
+    return i18n.count(lang(), n, noun)
+
+
+def language_switch() -> None:
+    """English / 中文 in the sidebar, starting from the browser's language."""
+    st.session_state.setdefault(LANG_KEY, i18n.browser_language(st.context.locale))
+    st.sidebar.segmented_control(t("language"), i18n.LANGS, key=LANG_KEY,
+                                 format_func=i18n.LANG_NAMES.__getitem__,
+                                 selection_mode="single", required=True)
 
 
 @st.cache_resource(show_spinner=False)
@@ -66,16 +92,15 @@ def player(slot: str, fallback_video_id: str | None = None) -> dict | None:
                    "nonce": 0}
     target = video(request["video_id"])
     if target is None:
-        st.info("That video is no longer in the library.")
+        st.info(t("gone"))
         return None
     try:
         playback = logic.playback_for(target, request["start"], request["end"])
     except (VidqaError, OSError, ValueError) as e:  # a failed cut is one line, not a traceback
-        st.error(logic.md_text(f"Cannot play {target.title}: {e}"))
+        st.error(logic.md_text(t("cannot_play", title=target.title, error=e)))
         return None
     if playback is None:
-        st.info(f"No playable media file for {logic.md_text(target.title)} (moved, deleted, or "
-                "transcript only).")
+        st.info(t("not_playable", title=logic.md_text(target.title)))
         return None
     _media(target, playback, request, f"{slot}-{request['nonce']}")
     return request
@@ -94,8 +119,7 @@ def _media(target, playback: logic.Playback, request: dict, key: str) -> None:
         if playback.seek is not None:  # st.video took whole seconds; go to the exact start
             st.html(logic.seek_script(f"player-{key}", playback.seek), unsafe_allow_javascript=True)
     if playback.offset:
-        st.caption(f"Playing a clip from {fmt_ts(playback.offset)}: the file is too large to "
-                   "stream whole.")
+        st.caption(t("playing_clip", when=fmt_ts(playback.offset)))
 
 
 def chips(citations: list[dict], slot: str, key: str, origin: str | None = None) -> None:
@@ -117,6 +141,6 @@ def download_clip(request: dict | None) -> None:
         return
     start, end = request["start"], request["end"]
     st.download_button(
-        "Download clip", data=lambda: logic.cached_clip(target, start, end).read_bytes(),
+        t("download_clip"), data=lambda: logic.cached_clip(target, start, end).read_bytes(),
         file_name=logic.download_name(target.title, start, end), mime="video/mp4",
         icon=":material/download:", on_click="ignore", key=f"download-{request['nonce']}")

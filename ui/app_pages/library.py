@@ -10,7 +10,7 @@ from vidqa.errors import VidqaError
 
 
 def render() -> None:
-    st.title("Library")
+    st.title(common.t("page_library"))
     if "flash" in st.session_state:
         st.success(logic.md_text(st.session_state.pop("flash")))
     with common.reader().open() as library:
@@ -19,12 +19,11 @@ def render() -> None:
     _problems([v for v, _ in rows if v.status != "ready"])
     ready = [(v, row) for v, row in rows if v.status == "ready"]
     if not ready:
-        st.info("The library is empty. Add videos on the **Add videos** page, or run "
-                "`vidqa ingest PATH`.")
-        if st.button("Add videos", icon=":material/add:"):
+        st.info(common.t("library_empty"))
+        if st.button(common.t("add_videos"), icon=":material/add:"):
             common.goto("add")
         return
-    st.caption(logic.plural(len(ready), "video"))
+    st.caption(common.count(len(ready), "video"))
     for target, row in ready:
         _video_card(target, row)
 
@@ -33,13 +32,12 @@ def _problems(incomplete: list) -> None:
     failures = [f for job in logic.recent_jobs() for f in job.failed]
     if not incomplete and not failures:
         return
-    with st.expander(f"Problems ({len(incomplete) + len(failures)})", expanded=True,
+    with st.expander(common.t("problems", n=len(incomplete) + len(failures)), expanded=True,
                      icon=":material/error:"):
         for v in incomplete:
-            st.warning(f"**{logic.md_text(v.title)}** is `{v.status}`: its ingest is running or was "
-                       "interrupted; it is hidden from search until it finishes.")
+            st.warning(common.t("incomplete", title=logic.md_text(v.title), status=v.status))
         for f in failures:
-            st.error(f"**{logic.md_text(f.name)}** failed: {logic.md_text(f.error)}")
+            st.error(common.t("failed_file", name=logic.md_text(f.name), error=logic.md_text(f.error)))
 
 
 def _video_card(target, row: dict) -> None:
@@ -50,40 +48,40 @@ def _video_card(target, row: dict) -> None:
             thumb.image(str(image))
         else:
             thumb.markdown(":material/music_note:" if not target.has_video else ":material/movie:")
-        info.markdown(f"**{logic.md_text(row['title'])}**  \n{row['duration']} · transcript: "
-                      f"`{row['transcript']}` · "
-                      f"{logic.plural(row['chapters'], 'chapter')} · "
-                      f"{logic.plural(row['spans'], 'span')}")
-        info.caption(f"`{target.id}` · {row['status']} · ingested {row['ingested']}  \n"
+        info.markdown(f"**{logic.md_text(row['title'])}**  \n{row['duration']} · "
+                      f"{common.t('transcript_is', source=row['transcript'])} · "
+                      f"{common.count(row['chapters'], 'chapter')} · "
+                      f"{common.count(row['spans'], 'span')}")
+        info.caption(f"`{target.id}` · {row['status']} · {common.t('ingested_at', when=row['ingested'])}  \n"
                      f"{logic.md_text(row['path'])}")
         _actions(actions, target)
 
 
 def _actions(column, target) -> None:
     if target.id in {r.video_id for r in logic.removals_in_progress()}:
-        column.caption("Removing…")  # another session is removing it
+        column.caption(common.t("removing"))  # another session is removing it
         return
-    if column.button("Open", key=f"open-{target.id}", icon=":material/play_arrow:"):
+    if column.button(common.t("open"), key=f"open-{target.id}", icon=":material/play_arrow:"):
         common.goto("video", video_id=target.id)
-    if column.button("Ask", key=f"ask-{target.id}", icon=":material/chat:"):
+    if column.button(common.t("ask"), key=f"ask-{target.id}", icon=":material/chat:"):
         common.goto("ask", ask_scope="One video", ask_video=target.id)
-    if column.button("Re-ingest", key=f"reingest-{target.id}", icon=":material/refresh:",
+    if column.button(common.t("reingest"), key=f"reingest-{target.id}", icon=":material/refresh:",
                      disabled=logic.servable_path(target) is None):
         job = logic.start_ingest_job([target.path], force=True)
         st.session_state.setdefault("jobs", []).insert(0, job)
         common.goto("add")
     if st.session_state.get("confirm_remove") != target.id:
-        column.button("Remove", key=f"remove-{target.id}", icon=":material/delete:",
+        column.button(common.t("remove"), key=f"remove-{target.id}", icon=":material/delete:",
                       on_click=st.session_state.update, args=({"confirm_remove": target.id},))
         return
-    column.warning(f"Remove **{logic.md_text(target.title)}** and everything indexed for it?")
-    if column.button("Yes, remove", key=f"really-remove-{target.id}", type="primary"):
+    column.warning(common.t("remove_confirm", title=logic.md_text(target.title)))
+    if column.button(common.t("yes_remove"), key=f"really-remove-{target.id}", type="primary"):
         st.session_state.pop("confirm_remove", None)
         try:
-            with st.spinner(f"Removing {logic.md_text(target.title)}…"):
+            with st.spinner(common.t("removing_title", title=logic.md_text(target.title))):
                 st.session_state["flash"] = logic.remove_video(target.id)
         except VidqaError as e:
             st.error(logic.md_text(str(e)))
         st.rerun()
-    column.button("Cancel", key=f"cancel-remove-{target.id}",
+    column.button(common.t("cancel"), key=f"cancel-remove-{target.id}",
                   on_click=st.session_state.pop, args=("confirm_remove", None))

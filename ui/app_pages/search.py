@@ -13,24 +13,23 @@ IMAGE_TYPES = ["png", "jpg", "jpeg", "webp"]
 
 
 def render() -> None:
-    st.title("Search")
+    st.title(common.t("page_search"))
     videos = common.videos()
     if not videos:
-        st.info("The library is empty: add a video first.")
+        st.info(common.t("empty_add_first"))
         return
-    query = st.text_input("Search transcripts, chapters and on-screen text", key="search_query")
-    with st.expander("Search by image"):
-        image = st.file_uploader("Find moments that look like this image", type=IMAGE_TYPES,
-                                 key="search_image")
-    k = st.slider("Results", 5, 50, 20, key="search_k")
+    query = st.text_input(common.t("search_label"), key="search_query")
+    with st.expander(common.t("search_image")):
+        image = st.file_uploader(common.t("image_label"), type=IMAGE_TYPES, key="search_image")
+    k = st.slider(common.t("results"), 5, 50, 20, key="search_k")
     request = common.player(SLOT)
     common.download_clip(request)
     hits = _image_hits(image, k) if image is not None else _text_hits(query, k)
     if hits is None:
         return
-    groups = logic.group_hits(hits, {v.id: v for v in videos})
+    groups = logic.group_hits(hits, {v.id: v for v in videos}, common.lang())
     if not groups:
-        st.caption("No results.")
+        st.caption(common.t("no_results"))
     for g in groups:
         _group(g, next(v for v in videos if v.id == g.video_id))
 
@@ -38,7 +37,7 @@ def render() -> None:
 def _text_hits(query: str, k: int) -> list | None:
     if not query.strip():
         return None
-    with st.spinner("Searching…"):
+    with st.spinner(common.t("searching")):
         return common.reader().run(lambda library: logic.confident_search(query, library, k))
 
 
@@ -49,10 +48,10 @@ def _image_hits(upload, k: int) -> list | None:
     try:
         picture = np.asarray(Image.open(upload).convert("RGB"))
     except (UnidentifiedImageError, OSError) as e:
-        st.error(logic.md_text(f"{upload.name}: not a readable image ({e})"))
+        st.error(logic.md_text(common.t("not_image", name=upload.name, error=e)))
         return None
     try:
-        with st.spinner("Searching frames…"):
+        with st.spinner(common.t("searching_frames")):
             return common.reader().run(lambda library: library.search_image(picture, k=k))
     except VidqaError as e:  # no CLIP weights, or no frames embedded yet
         st.info(logic.md_text(str(e)))
@@ -65,8 +64,8 @@ def _group(group: logic.VideoGroup, target) -> None:
         image = logic.thumbnail_for(target, group.hits[0].start)
         if image is not None:
             thumb.image(str(image))
-        body.markdown(f"**{logic.md_text(group.title)}** · {logic.plural(len(group.hits), 'result')}")
-        if body.button("Open video", key=f"open-{group.video_id}", type="tertiary",
+        body.markdown(f"**{logic.md_text(group.title)}** · {common.count(len(group.hits), 'result')}")
+        if body.button(common.t("open_video"), key=f"open-{group.video_id}", type="tertiary",
                        icon=":material/open_in_new:"):
             common.goto("video", video_id=group.video_id)
         for n, hit in enumerate(group.hits):

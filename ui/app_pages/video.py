@@ -17,20 +17,21 @@ SEARCH_K = 10
 def render() -> None:
     videos = common.videos()
     if not videos:
-        st.title("Video")
-        st.info("The library is empty: add a video first.")
+        st.title(common.t("page_video"))
+        st.info(common.t("empty_add_first"))
         return
     target = _pick(videos)
     st.title(logic.md_text(target.title))
-    st.caption(f"{fmt_ts(target.duration)} · transcript: `{target.transcript_source or 'none'}` "
-               f"· `{target.id}`")
+    st.caption(f"{fmt_ts(target.duration)} · "
+               f"{common.t('transcript_is', source=target.transcript_source or 'none')} · `{target.id}`")
     _summary(target)
     left, right = st.columns([1, 1], gap="medium")
     with left:
         request = common.player(SLOT, fallback_video_id=target.id)
         common.download_clip(request)
     with right:
-        chapters_tab, transcript_tab, search_tab = st.tabs(["Chapters", "Transcript", "Search"])
+        chapters_tab, transcript_tab, search_tab = st.tabs(
+            [common.t("tab_chapters"), common.t("tab_transcript"), common.t("tab_search")])
         with chapters_tab:
             _chapters(target)
         with transcript_tab:
@@ -49,7 +50,7 @@ def _pick(videos: list):
         last = st.session_state.get("last_video")
         st.session_state["video_pick"] = last if last in ids else ids[0]
     titles = {v.id: v.title for v in videos}
-    picked = st.sidebar.selectbox("Video", ids, key="video_pick", format_func=titles.__getitem__)
+    picked = st.sidebar.selectbox(common.t("video"), ids, key="video_pick", format_func=titles.__getitem__)
     st.session_state["last_video"] = picked
     return next(v for v in videos if v.id == picked)
 
@@ -59,17 +60,17 @@ def _summary(target) -> None:
     with common.reader().open() as library:
         stored = library.summary(target.id) if hasattr(library, "summary") else None
     if stored and (stored.get("summary") or stored.get("assessment")):
-        with st.expander(f"Summary ({logic.md_text(stored.get('source', 'unknown source'))})"):
+        with st.expander(common.t("summary", source=logic.md_text(stored.get("source", "?")))):
             st.markdown(logic.answer_markdown(stored.get("summary") or ""))
             if stored.get("assessment"):
-                st.markdown(f"**Assessment.** {logic.answer_markdown(stored['assessment'])}")
+                st.markdown(f"**{common.t('assessment')}** {logic.answer_markdown(stored['assessment'])}")
 
 
 def _chapters(target) -> None:
     with common.reader().open() as library:
         spans = library.spans(target.id, kinds=("chapter",))
     if not spans:
-        st.caption("No chapters for this video yet (they appear once the chapter stage has run).")
+        st.caption(common.t("no_chapters"))
         return
     for n, view in enumerate(map(logic.chapter_view, spans)):
         # One full-width button: in a narrow column its time range was cut to "0:00–…".
@@ -80,18 +81,18 @@ def _chapters(target) -> None:
             body.markdown(logic.answer_markdown(view["summary"]))
         for point in view["key_points"]:
             body.markdown(f"- {logic.md_text(point)}")
-        body.caption(f"source: {logic.md_text(view['source'])}")
+        body.caption(common.t("source", source=logic.md_text(view["source"])))
 
 
 def _transcript(target) -> None:
     with common.reader().open() as library:
         rows = logic.transcript_rows(library.spans(target.id))
     if not rows:
-        st.caption("No transcript for this video.")
+        st.caption(common.t("no_transcript"))
         return
-    st.caption("Click a line to play from there.")
-    columns = {"time": st.column_config.TextColumn("time", width="small"),
-               "text": st.column_config.TextColumn("text", width="large")}
+    st.caption(common.t("click_line"))
+    columns = {"time": st.column_config.TextColumn(common.t("col_time"), width="small"),
+               "text": st.column_config.TextColumn(common.t("col_text"), width="large")}
     st.dataframe(rows, key="transcript_table", hide_index=True, column_order=("time", "text"),
                  column_config=columns,
                  on_select=partial(_seek_to_row, target.id, rows), selection_mode="single-row",
@@ -105,14 +106,14 @@ def _seek_to_row(video_id: str, rows: list[dict]) -> None:
 
 
 def _search(target) -> None:
-    query = st.text_input("Search this video", key="video_search")
+    query = st.text_input(common.t("search_video"), key="video_search")
     if not query.strip():
         return
-    with st.spinner("Searching…"):
+    with st.spinner(common.t("searching")):
         hits = common.reader().run(lambda lib: lib.search(query, k=SEARCH_K, video_id=target.id))
-    groups = logic.group_hits(hits, {target.id: target})
+    groups = logic.group_hits(hits, {target.id: target}, common.lang())
     if not groups:
-        st.caption("Nothing in this video matches.")
+        st.caption(common.t("nothing_in_video"))
         return
     for n, hit in enumerate(groups[0].hits):
         st.button(f"{hit.when} · {hit.evidence}", key=f"video-hit-{n}", type="tertiary",
