@@ -179,6 +179,23 @@ class Catalog:
     def library_id(self) -> str:
         return self.db.execute("SELECT value FROM library WHERE key = 'id'").fetchone()[0]
 
+    def library_value(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM library WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def switch_text_index(self, model_key: str, model: str, collection: str,
+                          video_ids: Iterable[str]) -> None:
+        """Record the library's text model and point the videos at its collection, in one
+        transaction (their vectors must already be there)."""
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO library VALUES (?, ?)", (model_key, model))
+            for video_id in video_ids:
+                video = self.video(video_id)
+                if video is not None:
+                    models = {**video.models, "text_index": collection}
+                    self.db.execute("UPDATE videos SET models = ? WHERE id = ?",
+                                    (json.dumps(models), video_id))
+
     def generation(self, video_id: str) -> int | None:
         row = self.db.execute("SELECT generation FROM videos WHERE id = ?", (video_id,)).fetchone()
         return row[0] if row else None

@@ -15,6 +15,7 @@ any point leaves exactly one ready version (old or new) of each video; the next 
 from __future__ import annotations
 
 import fcntl
+import logging
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index import text_model
 from index.catalog import Catalog
 from index.fusion import merge_close
 from index.moments import SearchOptions, fuse, level_rankings
@@ -32,6 +34,7 @@ from vidqa.errors import VideoNotFound
 from vidqa.settings import Settings, settings
 
 TEXT_KINDS = ("transcript", "chapter", "ocr", "window")  # embedded and BM25-indexed
+log = logging.getLogger(__name__)
 SEARCH_KINDS = ("transcript", "chapter", "ocr", "frame")  # what a caller asks for; windows ride on transcript
 CANDIDATES = 50  # per retriever, before fusion
 KIND_OVERFETCH = 4  # dense candidates fetched per kept one when only some kinds are wanted
@@ -54,7 +57,13 @@ class Library:
     def embedder(self):
         from models.text_embed import load_text_embedder
 
-        return load_text_embedder(self.cfg.embed_model)
+        self._loaded_text_model = self.text_model()
+        return load_text_embedder(self._loaded_text_model)
+
+    def text_model(self) -> str:
+        """The text embedder of this library (index/text_model.py: MiniLM, or the multilingual
+        model once it holds non-English text; VIDQA_EMBED_MODEL when set)."""
+        return text_model.chosen(self.cfg, self.catalog)
 
     @cached_property
     def _client(self):
@@ -73,6 +82,8 @@ class Library:
         """
         if "_client" not in self.__dict__ or self.catalog.data_version() == self._seen_version:
             return False
+        if self.__dict__.get("_loaded_text_model", self.text_model()) != self.text_model():
+            self.__dict__.pop("embedder", None)  # another process switched the library's model
         self.reset_vectors()
         self.reopens += 1
         return True
@@ -190,6 +201,7 @@ class Library:
             stored = self.catalog.stage(video, spans, generation)
             if progress:
                 progress("embedding")
+            self._fit_text_model(video, stored)
             if text_index := self._embed_spans(stored):
                 video.models["text_index"] = text_index
             if frames is not None:
@@ -231,6 +243,29 @@ class Library:
 
     def summary(self, video_id: str) -> dict | None:
         return self.catalog.summary(video_id)
+
+    def _fit_text_model(self, video: Video, spans: list[Span]) -> None:
+        """Before `video`'s text is embedded: switch the library to the multilingual model if
+        this is its first non-English text, embedding what it holds again (index/text_model.py)."""
+        from models.text_embed import load_text_embedder
+        from vidqa.errors import MissingDependency, ModelNotFound
+
+        target = text_model.wanted(self.cfg, self.catalog, video, spans)
+        if target is None:
+            return
+        try:
+            embedder = load_text_embedder(target)
+        except (MissingDependency, ModelNotFound) as e:  # stays searchable by MiniLM + keywords
+            log.warning("%s: not English, but the multilingual text model is unavailable (%s)",
+                        video.title, e)
+            return
+        self.__dict__.pop("text_vectors", None)
+        self.embedder, self._loaded_text_model = embedder, target
+        others = [v.id for v in self.catalog.videos() if v.id != video.id]
+        for video_id in others:
+            self._embed_spans(self.catalog.spans(video_id, TEXT_KINDS))
+        self.catalog.switch_text_index(text_model.TEXT_MODEL_KEY, target, self.text_vectors.name,
+                                       others)
 
     def _embed_spans(self, spans: list[Span]) -> str | None:
         """Embed the text spans; returns the collection they went to (None: no text)."""

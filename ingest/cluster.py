@@ -80,15 +80,18 @@ def lend_vectors(library, known: KnownVectors | None) -> Iterator[None]:
     if known is None:
         yield
         return
-    if known.name != library.cfg.embed_model:
-        raise ConfigError(f"the workers embedded with {known.name} but this library uses "
-                          f"{library.cfg.embed_model}: set VIDQA_EMBED_MODEL alike everywhere")
+    if known.name != library.text_model():
+        if library.cfg.embed_model_set:
+            raise ConfigError(f"the workers embedded with {known.name} but this library uses "
+                              f"{library.text_model()}: set VIDQA_EMBED_MODEL alike everywhere")
+        yield  # the library chose another model itself (index/text_model.py): embed here
+        return
     previous = library.__dict__.get("embedder")  # a cached_property, loaded only if used
 
     def real():
         from models.text_embed import load_text_embedder
 
-        return previous or load_text_embedder(library.cfg.embed_model)
+        return previous or load_text_embedder(library.text_model())
 
     known.fallback = real
     library.embedder = known

@@ -23,6 +23,7 @@ class Settings:
     home: Path
     chroma_url: str | None = None  # e.g. http://localhost:8000 for a Chroma server
     embed_model: str = DEFAULT_EMBED_MODEL
+    embed_model_set: bool = False  # VIDQA_EMBED_MODEL given: no automatic multilingual switch
     asr_model: str | None = None  # None: chosen by device (small on GPU, tiny.en on CPU)
     clip_model: str = DEFAULT_CLIP_MODEL
     clip_pretrained: str = DEFAULT_CLIP_PRETRAINED
@@ -91,6 +92,7 @@ def settings() -> Settings:
         home=Path(home).expanduser() if home else _default_home(),
         chroma_url=env("VIDQA_CHROMA_URL") or None,
         embed_model=env("VIDQA_EMBED_MODEL") or DEFAULT_EMBED_MODEL,
+        embed_model_set=bool(env("VIDQA_EMBED_MODEL")),
         asr_model=env("VIDQA_ASR_MODEL") or None,
         clip_model=env("VIDQA_CLIP_MODEL") or DEFAULT_CLIP_MODEL,
         clip_pretrained=env("VIDQA_CLIP_PRETRAINED") or DEFAULT_CLIP_PRETRAINED,
