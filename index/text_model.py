@@ -58,5 +58,17 @@ def non_english(video, spans) -> bool:
         return False
     if tag not in UNKNOWN_TAGS:
         return True
-    letters = [c for s in spans if s.kind in TEXT_KINDS for c in s.text if c.isalpha()]
+    return non_english_text([s.text for s in spans if s.kind in TEXT_KINDS])
+
+
+def non_english_text(texts: list[str]) -> bool:
+    letters = [c for text in texts for c in text if c.isalpha()]
     return bool(letters) and sum(not c.isascii() for c in letters) / len(letters) > NON_ASCII_LETTERS
+
+
+def for_texts(cfg: Settings, texts: list[str]) -> str:
+    """The model for vectors that are not stored (chapter topic shifts): the multilingual
+    one for non-English text unless VIDQA_EMBED_MODEL is set."""
+    if automatic(cfg) and non_english_text(texts):
+        return multilingual_model()
+    return cfg.embed_model

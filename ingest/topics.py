@@ -72,10 +72,12 @@ def hashed_vectors(texts: list[str], dim: int = HASH_DIM) -> np.ndarray:
 
 def text_vectors(texts: list[str]) -> np.ndarray:
     """Sentence embeddings (models.text_embed); word overlap when no embedder is installed."""
-    from models.text_embed import embed_texts
+    from index.text_model import for_texts
+    from models.text_embed import load_text_embedder
+    from vidqa.settings import settings
 
     try:
-        return embed_texts(texts)
+        return load_text_embedder(for_texts(settings(), texts)).embed(texts)
     except (ModelNotFound, MissingDependency):
         return hashed_vectors(texts)
 

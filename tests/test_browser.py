@@ -245,3 +245,14 @@ def test_a_follow_up_citation_plays_from_its_exact_start(app_url, browser, lectu
         page.screenshot(path=str(tmp_path / f"ask-{width}.png"))
     assert state is not None and abs(state["time"] - cited.start) <= 1.0, (state, cited.start)
     assert state["top"] >= 0 and state["bottom"] <= state["height"], state  # in view, not off screen
+
+
+def test_a_chinese_browser_gets_the_app_in_chinese(app_url, browser):
+    """navigator.language zh-CN: the app starts in Chinese; the sidebar switch turns it English."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    page.goto(app_url)
+    page.get_by_role("heading", name="视频库").wait_for(timeout=START_TIMEOUT_S * 1000)
+    page.wait_for_function(_SHOWS, arg="视频库是空的", timeout=30_000)
+    page.get_by_role("button", name="English").click()
+    page.get_by_role("heading", name="Library").wait_for(timeout=30_000)
+    page.wait_for_function(_SHOWS, arg="The library is empty.", timeout=30_000)

@@ -163,3 +163,22 @@ def test_a_model_set_by_hand_is_kept_for_chinese(monkeypatch, zh_set, tmp_path):
         assert library.embedder.name == DEFAULT_EMBED_MODEL
     finally:
         library.close()
+
+
+def test_chapter_topics_of_chinese_text_use_the_multilingual_model(auto, monkeypatch):
+    """Chapter boundaries come from topic shifts between sentence vectors (not stored): for
+    Chinese text those vectors come from the multilingual model too, unless set by hand."""
+    chinese = list(zh_library.TOPICS[0].sentences)
+    english = [text for text, _ in ENGLISH_TOPICS]
+    import hash_embed
+    import models.text_embed as text_embed
+    from ingest.topics import text_vectors
+
+    asked = []
+    monkeypatch.setattr(text_embed, "load_text_embedder",
+                        lambda name=None, device=None: asked.append(name) or hash_embed.EMBEDDER)
+    text_vectors(chinese)
+    text_vectors(english)
+    assert asked == [MULTILINGUAL, DEFAULT_EMBED_MODEL]
+    monkeypatch.setenv("VIDQA_EMBED_MODEL", "some/model")
+    assert text_model.for_texts(settings(), chinese) == "some/model"
