@@ -253,6 +253,6 @@ def test_a_chinese_browser_gets_the_app_in_chinese(app_url, browser):
     page.goto(app_url)
     page.get_by_role("heading", name="视频库").wait_for(timeout=START_TIMEOUT_S * 1000)
     page.wait_for_function(_SHOWS, arg="视频库是空的", timeout=30_000)
-    page.get_by_role("button", name="English").click()
+    page.get_by_text("English", exact=True).click()  # the sidebar switch
     page.get_by_role("heading", name="Library").wait_for(timeout=30_000)
     page.wait_for_function(_SHOWS, arg="The library is empty.", timeout=30_000)
