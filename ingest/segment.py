@@ -13,6 +13,12 @@ boundary so the number of chapters follows the content. The picture adds to it:
   - a boundary within CUE_TOLERANCE_S of a new slide title, else a scene change,
     else a longer pause in speech, moves onto the sentence that starts there.
 Without those cues (audio only, a screen recording with no slides) the text decides alone.
+
+Chapters are at least min_chapter_s long (10-90 s), except where two independent signals
+agree: a new slide title on screen and a change of subject in the sentences said under it
+(slide_boundaries). Such a boundary may open a chapter down to SLIDE_MIN_CHAPTER_S, so a
+talk that spends 7 s on each of eight slides gets eight chapters; video without slide titles
+(camera, screen recordings) keeps the floor.
 """
 
 from __future__ import annotations

@@ -212,7 +212,8 @@ def readable_title(title: str, spoken: str = "") -> str:
     "...the French Revolution..." -> 'Step 3: French Revolution'. Words glued by OCR are
     split where the talk says both halves; all-caps is recased, except words the talk
     itself writes in capitals (DNA); 'Step 1 X' gets its colon. Mixed case is kept."""
-    said = {w.lower() for w in re.findall(r"[^\W\d_]+", spoken)}
+    heard = [w.lower() for w in re.findall(r"[^\W\d_]+", spoken)]
+    said = set(heard) | {f"{a} {b}" for a, b in pairwise(heard)}  # words and pairs in a row
     capitals = set(re.findall(r"\b[A-Z]{2,}\b", spoken))
     title = re.sub(f"(?i)\\b({ENUMERATOR})(?=\\d)", r"\1 ", " ".join(title.split()))
     title = " ".join(_unglue(word, said) for word in title.split())
@@ -234,12 +235,13 @@ def _recase(word: str, first: bool, capitals: set[str]) -> str:
 
 
 def _unglue(word: str, said: set[str]) -> str:
-    """'FRENCHREVOLUTION' -> 'FRENCH REVOLUTION' when the talk says 'french' and 'revolution'."""
+    """'FRENCHREVOLUTION' -> 'FRENCH REVOLUTION' when the talk says "French revolution"
+    (the two words in a row: one word that merely contains two spoken ones stays whole)."""
     low = word.lower()
     if not low.isalpha() or low in said or len(low) < 6:
         return word
     for cut in range(3, len(low) - 2):
-        if low[:cut] in said and low[cut:] in said:
+        if f"{low[:cut]} {low[cut:]}" in said:
             return f"{word[:cut]} {word[cut:]}"
     return word
 
