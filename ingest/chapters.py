@@ -20,8 +20,9 @@ import numpy as np
 
 from index.records import Span
 from ingest.segment import Cues
-from ingest.topics import Embed, content_words, overview, topic_chapters
+from ingest.topics import TOKEN, Embed, content_words, overview, topic_chapters
 from vidqa.errors import BackendError, ConfigError, MissingDependency, ModelNotFound
+from vidqa.text import CJK_CHAR, join_words
 from vidqa.timefmt import fmt_range, fmt_ts
 
 TRANSCRIPT_SOURCE = "transcript"
@@ -32,6 +33,9 @@ CHAPTER_TARGET_S = 300.0  # s of video per chapter the prompt asks for (about 5 
 MAX_CHAPTERS_PER_WINDOW = 15
 REASK_RESERVE = 600  # tokens kept free for re-asking (echoed reply + correction)
 ECHO_CHARS = 1500  # chars of an invalid reply echoed back when re-asking
+TITLE_WORDS = 8  # a chapter the VLM left untitled takes this much of its summary
+FIRST_SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")  # "1.5" is no sentence end
+TITLE_TRIM = " .,;:!?。，、；：！？"  # punctuation a title does not end with
 MAX_KEY_POINTS, MAX_KEYWORDS = 6, 10
 
 SYSTEM_PROMPT = (
@@ -265,9 +269,18 @@ def close_gaps(chapters: list[Chapter], start: float, end: float) -> list[Chapte
     return out
 
 
-def _title_from(text: str, words: int = 8) -> str:
-    tokens = (text or "").split()
-    return " ".join(tokens[:words]) + ("…" if len(tokens) > words else "")
+def _title_from(text: str, words: int = TITLE_WORDS) -> str:
+    """A title from a summary: its first sentence, cut to `words` words. Chinese and Japanese
+    have no spaces to split on: there each character counts as half a word."""
+    first = FIRST_SENTENCE.split((text or "").strip(), maxsplit=1)[0]
+    tokens, kept, used = TOKEN.findall(first), [], 0.0
+    for token in tokens:
+        used += 0.5 if CJK_CHAR.match(token) else 1.0
+        if used > words:
+            break
+        kept.append(token)
+    title = join_words(kept).rstrip(TITLE_TRIM)
+    return title + ("…" if title and len(kept) < len(tokens) else "")
 
 
 # --- merging windows

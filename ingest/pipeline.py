@@ -271,9 +271,12 @@ def chapter_spans_from(summary: dict, video_id: str) -> list[Span]:
 
 def resummarize(video: Video, library: Library, options: IngestOptions) -> dict:
     """Rebuild chapters for an ingested video from its stored transcript (no ASR)."""
+    from index.records import Word
     from ingest.transcript import Segment
 
-    segments = [Segment(s.start, s.end, s.text) for s in library.spans(video.id, ("transcript",))]
+    segments = [Segment(s.start, s.end, s.text,
+                        [Word(*w) for w in (s.extra or {}).get("words", ())])  # ASR timings
+                for s in library.spans(video.id, ("transcript",))]
     path = Path(video.path) if video.path and video.has_video and Path(video.path).exists() else None
     old = library.summary(video.id)
     summary = summarize(path, segments, options, duration=video.duration, width=video.width,

@@ -13,6 +13,12 @@ boundary so the number of chapters follows the content. The picture adds to it:
   - a boundary within CUE_TOLERANCE_S of a new slide title, else a scene change,
     else a longer pause in speech, moves onto the sentence that starts there.
 Without those cues (audio only, a screen recording with no slides) the text decides alone.
+
+Chapters are at least min_chapter_s long (10-90 s), except where two independent signals
+agree: a new slide title on screen and a change of subject in the sentences said under it
+(slide_boundaries). Such a boundary may open a chapter down to SLIDE_MIN_CHAPTER_S, so a
+talk that spends 7 s on each of eight slides gets eight chapters; video without slide titles
+(camera, screen recordings) keeps the floor.
 """
 
 from __future__ import annotations
@@ -24,7 +30,9 @@ from itertools import pairwise
 
 import numpy as np
 
-from vidqa.text import ends_sentence
+from vidqa.text import ends_sentence, join_words
+
+SENTENCE_INSIDE = re.compile(r"[.!?。！？]\s*\S")  # a sentence end with more text after it
 
 PENALTY = 0.55  # per boundary, x mean squared spread x log(sentences): tuned on pstuts-dev
 MIN_SIZE = 3  # sentences in the shortest chapter, at least
@@ -40,6 +48,16 @@ MIN_CHAPTER_S = (10.0, 90.0)  # s, bounds of the shortest chapter (duration / 12
 MAX_CHAPTERS_PER_MIN = 1.0  # guard rail on a runaway penalty: one boundary per minute at most
 SCENE_CUE_MIN_S = 20.0  # s: scene changes guide chapters only when scenes last this long on
 # average (slides); in a cut-heavy camera video the nearest cut says nothing about topics
+SLIDE_SYNC_S = 2.5  # s: a title change this close to a scene change is a slide change (OCR reads
+# frames on a 2 s grid, scene changes land on keyframes)
+SLIDE_MIN_CHAPTER_S = 5.0  # s: shortest chapter a confirmed slide change may open (a title is
+# legible in well under that; below it a chapter is a flash, not a topic)
+SHIFT_CONTEXT = 3  # sentences on each side of a slide change compared for a topic shift
+# Cosine between the mean MiniLM embeddings of the 1, 2, 3 sentences either side at or below
+# which the talk changed subject: the 10th percentile of adjacent positions inside one video
+# on pstuts-dev (60 videos, ~500 positions each), so a slide change within one subject passes
+# for a topic change about 1 time in 10 (joins of two Photoshop tutorials pass ~1 in 4).
+SHIFT_MAX_SIMILARITY = (0.11, 0.28, 0.36)
 
 
 @dataclass(frozen=True)
@@ -77,11 +95,9 @@ def _title_key(title: str) -> str:
 def sentences_from(segments, start: float = 0.0, end: float = float("inf")) -> list[Sentence]:
     """Segments in [start, end) joined into sentences: cut after sentence punctuation,
     at a pause longer than PAUSE_FLOOR_S, or when a run reaches MAX_SENTENCE_S."""
-    from vidqa.text import join_words
-
     out: list[Sentence] = []
     run: list = []
-    for seg in segments:
+    for seg in _sentence_pieces(segments):
         text = (seg.text or "").strip()
         if not text or seg.end <= start or seg.start >= end:
             continue
@@ -96,6 +112,24 @@ def sentences_from(segments, start: float = 0.0, end: float = float("inf")) -> l
     if run:
         out.append(_sentence(run, join_words))
     return out
+
+
+def _sentence_pieces(segments):
+    """Each segment, or its sentences when ASR timed its words and it holds several (whisper
+    joins sentences said without a long pause). A subtitle cue stays whole: its author's
+    unit, and without word times a split would guess where the second sentence starts."""
+    for seg in segments:
+        words = list(getattr(seg, "words", None) or ())
+        if not words or not SENTENCE_INSIDE.search((seg.text or "").strip()):
+            yield seg
+            continue
+        piece: list = []
+        for word in words:
+            piece.append(word)
+            if ends_sentence(word.text) or word is words[-1]:
+                yield Sentence(float(piece[0].start), float(piece[-1].end),
+                               join_words([w.text.strip() for w in piece]))
+                piece = []
 
 
 def _sentence(run, join) -> Sentence:
@@ -165,26 +199,108 @@ def _snap(i: int, starts: np.ndarray, gaps: np.ndarray, cues: Cues, changes: lis
 def find_boundaries(sentences: Sequence[Sentence], vectors: np.ndarray,
                     span: tuple[float, float], cues: Cues | None = None,
                     penalty: float | None = None) -> tuple[list[int], list[str]]:
-    """(indices of sentences that start a new chapter, the signals used)."""
-    cues = _informative(cues or Cues(), span)
-    if len(sentences) < 2 * MIN_SIZE:
+    """(indices of sentences that start a new chapter, the signals used).
+
+    Change points in the text give chapters of at least min_chapter_s; slide changes the
+    talk agrees with (slide_boundaries) may open shorter ones, down to SLIDE_MIN_CHAPTER_S.
+    """
+    raw = cues or Cues()
+    cues = _informative(raw, span)
+    if len(sentences) < 2:
         return [], ["transcript"]
+    slides = slide_boundaries(sentences, vectors, raw, span)
+    text = _text_boundaries(sentences, vectors, span, cues, penalty)
+    found = _merge(sentences, slides, text, min_chapter_s(span[1] - span[0]))
+    gaps = [b.start - a.end for a, b in pairwise(sentences)]
+    used = ["transcript", *(["ocr"] if cues.titles else []),
+            *(["scenes"] if cues.scene_changes or slides else []),
+            *(["pauses"] if any(g > PAUSE_FLOOR_S for g in gaps) else [])]
+    return found, used
+
+
+def _text_boundaries(sentences: Sequence[Sentence], vectors: np.ndarray,
+                     span: tuple[float, float], cues: Cues, penalty: float | None) -> list[int]:
+    """Change points of the sentences' features, at least min_chapter_s apart, snapped."""
+    if len(sentences) < 2 * MIN_SIZE:
+        return []
     starts = np.array([s.start for s in sentences])
     gaps = np.array([0.0] + [b.start - a.end for a, b in pairwise(sentences)])
     length = span[1] - span[0]
     per_sentence = max(length / len(sentences), 1e-3)
     min_size = max(MIN_SIZE, round(min_chapter_s(length) / per_sentence))
     if len(sentences) < 2 * min_size:
-        return [], ["transcript"]
+        return []
     found = change_points(features(sentences, vectors, cues), min_size, penalty)
     changes = cues.title_changes()
     cap = int(length / 60 * MAX_CHAPTERS_PER_MIN)
     found = sorted(found, key=lambda i: -_strength(i, starts, changes, cues))[:cap]
-    snapped = sorted({_snap(i, starts, gaps, cues, changes) for i in found})
-    used = ["transcript", *(["ocr"] if cues.titles else []),
-            *(["scenes"] if cues.scene_changes else []),
-            *(["pauses"] if (gaps > PAUSE_FLOOR_S).any() else [])]
-    return snapped, used
+    return sorted({_snap(i, starts, gaps, cues, changes) for i in found})
+
+
+# --- slide changes the talk agrees with
+
+
+def sentence_titles(sentences: Sequence[Sentence], titles: Sequence[tuple[float, float, str]]
+                    ) -> list[str]:
+    """The slide title on screen for most of each sentence ("" when none was): OCR reads
+    frames on a grid, so a title's span is only near the true slide times; most of a
+    sentence is still under its own slide."""
+    out = []
+    for sentence in sentences:
+        cover: dict[str, float] = {}
+        for start, end, title in titles:
+            overlap = min(end, sentence.end) - max(start, sentence.start)
+            if overlap > 0:
+                cover[title] = cover.get(title, 0.0) + overlap
+        out.append(max(cover, key=cover.__getitem__) if cover else "")
+    return out
+
+
+def slide_boundaries(sentences: Sequence[Sentence], vectors: np.ndarray, cues: Cues,
+                     span: tuple[float, float]) -> list[tuple[int, float]]:
+    """(sentence index, similarity) where a new slide title comes with a topic shift in the
+    talk: the sentences under the old title and under the new one (SHIFT_CONTEXT each side
+    at most) are at most SHIFT_MAX_SIMILARITY alike. Two independent signals agreeing is
+    what lets such a boundary open a chapter shorter than the usual floor. Video without
+    slide titles (camera, screen recordings) gets none."""
+    if not cues.titles:
+        return []
+    keys = [_title_key(t) for t in sentence_titles(sentences, cues.titles)]
+    for i in range(1, len(keys)):  # a sentence between slides stays with the one before
+        keys[i] = keys[i] or keys[i - 1]
+    runs = [0, *(i for i in range(1, len(keys)) if keys[i - 1] and keys[i] != keys[i - 1]),
+            len(keys)]
+    unit = _unit_rows(np.asarray(vectors, np.float64))
+    out = []
+    for before, at, after in zip(runs, runs[1:], runs[2:], strict=False):
+        left = unit[max(before, at - SHIFT_CONTEXT):at]
+        right = unit[at:min(after, at + SHIFT_CONTEXT)]
+        similarity = float(_unit_rows(left.mean(axis=0)) @ _unit_rows(right.mean(axis=0)))
+        if similarity <= SHIFT_MAX_SIMILARITY[min(len(left), len(right)) - 1]:
+            out.append((at, similarity))
+    return out
+
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(x, axis=-1, keepdims=True)
+    return x / np.where(norm == 0, 1, norm)
+
+
+def _merge(sentences: Sequence[Sentence], slides: list[tuple[int, float]], text: list[int],
+           floor: float) -> list[int]:
+    """Slide boundaries (clearest shift first) at least SLIDE_MIN_CHAPTER_S from each other
+    and from the ends, then text boundaries at least `floor` from every slide boundary."""
+    starts = [s.start for s in sentences]
+    first, last = sentences[0].start, sentences[-1].end
+    kept: list[int] = []
+    for i, _ in sorted(slides, key=lambda item: item[1]):
+        t = starts[i]
+        if (t - first >= SLIDE_MIN_CHAPTER_S and last - t >= SLIDE_MIN_CHAPTER_S
+                and all(abs(t - starts[j]) >= SLIDE_MIN_CHAPTER_S for j in kept)):
+            kept.append(i)
+    extra = [i for i in text if i in kept or all(abs(starts[i] - starts[j]) >= floor
+                                                  for j in kept)]
+    return sorted(set(kept) | set(extra))
 
 
 def _informative(cues: Cues, span: tuple[float, float]) -> Cues:

@@ -20,7 +20,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from ingest.segment import Cues, Sentence, find_boundaries, sentences_from
+from ingest.segment import Cues, Sentence, find_boundaries, sentence_titles, sentences_from
 from vidqa.errors import MissingDependency, ModelNotFound
 from vidqa.text import CJK, CJK_CHAR, join_words
 
@@ -31,6 +31,12 @@ MAX_CANDIDATES = 60  # key-phrase candidates embedded per chapter (the most freq
 MMR_DIVERSITY = 0.5  # 0: the phrases closest to the chapter; 1: the most different ones
 TITLE_PHRASES = 2  # key phrases joined into a title
 TITLE_LOOKAHEAD_S = 15.0  # s: a slide title appearing this soon after a chapter starts titles it
+JOINED_TITLE_CHARS = 60  # a chapter over several slides is titled by all of them up to this long
+JOINED_TITLE_SLIDES = 3  # ... and this many; beyond that, by its key phrases
+ENUMERATOR = ("step|part|chapter|lesson|lecture|section|module|unit|week|day|topic|slide|"
+              "session|stage|phase|level|exercise|example|question|task|problem|figure|table")
+ROMAN = re.compile(r"[IVX]{2,}")  # II, IV, XII: numerals that stay in capitals
+SMALL_WORDS = set("a an and as at but by for from in into nor of on or per the to vs via with".split())
 CLAUSE = re.compile(r"[,;:.!?()\[\]\"“”。，、；：！？（）「」]+")
 TOKEN = re.compile(f"[{CJK}]|[^\\s{CJK}]+")
 HASH_DIM = 1024  # buckets of the word-overlap fallback vectors
@@ -192,6 +198,56 @@ def slide_title(titles: Sequence[tuple[float, float, str]], start: float, end: f
     return ""
 
 
+def chapter_title(shown: Sequence[str], spoken: str, taken: set[str]) -> str:
+    """The title from the slides a chapter's sentences were spoken under, as a person would
+    write it: one slide's title, or all of them joined when few and short; "" when that is
+    a title an earlier chapter already has, or too long (then key phrases title it)."""
+    titles = list(dict.fromkeys(readable_title(t, spoken) for t in shown))
+    if len(titles) == 1:
+        return "" if titles[0] in taken else titles[0]
+    joined = " · ".join(titles)
+    return joined if len(titles) <= JOINED_TITLE_SLIDES and len(joined) <= JOINED_TITLE_CHARS else ""
+
+
+def readable_title(title: str, spoken: str = "") -> str:
+    """OCR's slide title as a person would type it: 'STEP3 FRENCHREVOLUTION' said over
+    "...the French Revolution..." -> 'Step 3: French Revolution'. Words glued by OCR are
+    split where the talk says both halves; all-caps is recased, except words the talk
+    itself writes in capitals (DNA); 'Step 1 X' gets its colon. Mixed case is kept."""
+    heard = [w.lower() for w in re.findall(r"[^\W\d_]+", spoken)]
+    said = set(heard) | {f"{a} {b}" for a, b in pairwise(heard)}  # words and pairs in a row
+    capitals = set(re.findall(r"\b[A-Z]{2,}\b", spoken))
+    title = re.sub(f"(?i)\\b({ENUMERATOR})(?=\\d)", r"\1 ", " ".join(title.split()))
+    title = " ".join(_unglue(word, said) for word in title.split())
+    title = re.sub(f"(?i)^({ENUMERATOR}) (\\d+[a-z]?|[ivx]+) (?=\\w)", r"\1 \2: ", title)
+    if title.upper() != title or not re.search(r"[^\W\d_]{2}", title):
+        return title  # mixed case (the author's), or nothing to recase
+    words = title.split()
+    return " ".join(_recase(w, i == 0 or words[i - 1].endswith(":"), capitals)
+                    for i, w in enumerate(words))
+
+
+def _recase(word: str, first: bool, capitals: set[str]) -> str:
+    bare = word.strip(":,.;!?()")
+    if bare in capitals or ROMAN.fullmatch(bare):
+        return word  # an acronym the talk writes in capitals too (DNA), or a numeral (II)
+    if not first and bare.lower() in SMALL_WORDS:
+        return word.lower()
+    return word[:1] + word[1:].lower()
+
+
+def _unglue(word: str, said: set[str]) -> str:
+    """'FRENCHREVOLUTION' -> 'FRENCH REVOLUTION' when the talk says "French revolution"
+    (the two words in a row: one word that merely contains two spoken ones stays whole)."""
+    low = word.lower()
+    if not low.isalpha() or low in said or len(low) < 6:
+        return word
+    for cut in range(3, len(low) - 2):
+        if f"{low[:cut]} {low[cut:]}" in said:
+            return f"{word[:cut]} {word[cut:]}"
+    return word
+
+
 def topic_chapters(segments, start: float, end: float, *, embed: Embed | None = None,
                    cues: Cues | None = None) -> tuple[list[dict], list[str]]:
     """(chapter dicts: start, end, title, summary, key_points, keywords; the signals used)."""
@@ -204,9 +260,13 @@ def topic_chapters(segments, start: float, end: float, *, embed: Embed | None = 
     cuts, used = find_boundaries(found, vectors, (start, end), cues)
     edges = [0, *cuts, len(found)]
     times = [float(start), *(found[i].start for i in cuts), float(end)]
+    shown = sentence_titles(found, cues.titles) if cues else [""] * len(found)
     chapters, taken = [], set()
     for (a, b), (t0, t1) in zip(pairwise(edges), pairwise(times), strict=True):
-        title = slide_title(cues.titles, t0, t1, taken) if cues else ""
+        spoken = join_words([s.text for s in found[a:b]])
+        titles = [t for t in shown[a:b] if t] or [slide_title(cues.titles, t0, t1, taken)
+                                                   if cues else ""]
+        title = chapter_title(titles, spoken, taken) if any(titles) else ""
         taken.add(title)
         chapters.append(describe(found[a:b], vectors[a:b], embed, t0, t1, title))
     for i, chapter in enumerate(chapters, 1):

@@ -137,6 +137,17 @@ def test_validate_and_repair_overlaps_gaps_and_out_of_range():
     assert validate_chapters(fixed, window) == [] and fixes
 
 
+def test_an_untitled_vlm_chapter_is_titled_from_its_summary_in_any_script():
+    summaries = ["光合作用把阳光、水和二氧化碳变成葡萄糖，这是植物获取能量的方式。第二句。",
+                 "火山喷发。岩浆上升。",
+                 "A neural network learns its weights with backpropagation and gradient descent."]
+    raw = [Chapter(60.0 * i, 60.0 * i + 60, "", s) for i, s in enumerate(summaries)]
+    fixed, _ = repair_chapters(raw, (0.0, 180.0))
+    # Chinese has no spaces: cut by characters (the old split gave the whole summary)
+    assert [c.title for c in fixed] == ["光合作用把阳光、水和二氧化碳变成…", "火山喷发",
+                                        "A neural network learns its weights with backpropagation…"]
+
+
 def test_repair_shifts_times_relative_to_the_window():
     fixed, fixes = repair_chapters([Chapter(0, 100, "x"), Chapter(100, 300, "y")], (1500, 1800))
     assert (fixed[0].start, fixed[1].start, fixed[1].end) == (1500, 1600, 1800)

@@ -294,7 +294,8 @@ def test_include_fallback_adds_transcript_chapters(in_home):
                                                include_fallback=True), library)
     sources = sorted(c.example.source for c in wide.clips)
     assert [c.example.source for c in plain.clips] == [VLM_SOURCE, VLM_SOURCE]
-    assert sources == sorted([VLM_SOURCE, VLM_SOURCE, "transcript"])
+    # the second lecture's three one-slide topics: a transcript chapter each (slides + talk)
+    assert sources == sorted([VLM_SOURCE, VLM_SOURCE, *["transcript+ocr+scenes"] * 3])
 
 
 # --- bad input: one line, exit 1 ------------------------------------------------------------

@@ -7,10 +7,12 @@ from __future__ import annotations
 from itertools import pairwise
 
 import numpy as np
+import pytest
 
 from ingest.chapter_eval import Pseudo, boundary_f1, build_pseudo_videos, score
 from ingest.segment import Cues, Sentence, find_boundaries, sentences_from
-from ingest.topics import candidates, central, hashed_vectors, topic_chapters
+from ingest.topics import (candidates, central, hashed_vectors, readable_title,
+                           topic_chapters)
 from ingest.transcript import Segment
 
 WORDS = ["photosynthesis sunlight chlorophyll leaves glucose carbon",
@@ -149,3 +151,88 @@ def test_eval_chapters_command_scores_ours_beside_texttiling(tmp_path):
     (tmp_path / "transcripts" / "v1.vtt").unlink()
     broken = runner.invoke(app, ["eval", "chapters", str(tmp_path)])
     assert broken.exit_code == 1 and "v1.vtt: transcript not found" in broken.output
+
+
+# --- topics shorter than the chapter floor, under slides of their own
+
+SHORT_TOPICS = ["Photosynthesis turns sunlight into glucose inside green leaves.",
+                "Revolutionary crowds in Paris stormed the Bastille prison.",
+                "A neural network adjusts its weights with backpropagation.",
+                "Volcanoes erupt when molten magma bursts through the crust.",
+                "Jazz musicians in New Orleans improvise on the saxophone.",
+                "A tax deduction lowers your taxable income.",
+                "Glaciers carve deep valleys and fjords into mountains.",
+                "In chess, castling moves the king two squares."]
+
+
+def short_talk(texts=SHORT_TOPICS, step: float = 7.2) -> tuple[list[Sentence], list]:
+    """One ~6 s sentence per topic, each under its own slide; OCR reads the slides on a
+    2 s grid, so each title's span starts up to 2 s late (as in the demo lecture)."""
+    sentences, titles = [], []
+    for i, text in enumerate(texts):
+        start = 0.5 + i * step
+        sentences.append(Sentence(start, start + step - 1.0, text))
+        grid = 2.0 * np.ceil((start - 0.4) / 2.0)
+        titles.append((grid, 2.0 * np.ceil((start + step - 0.4) / 2.0), f"STEP {i + 1} {text[:12]}"))
+    return sentences, titles
+
+
+def test_short_topics_each_under_its_own_slide_get_a_chapter_each():
+    sentences, titles = short_talk()
+    times, used = cut_times(sentences, Cues(titles=titles), span=(0.0, 58.0))
+    assert times == [s.start for s in sentences[1:]]  # 7 s chapters, below the 10 s floor
+    assert used[:2] == ["transcript", "ocr"]
+
+
+def test_slide_changes_within_one_subject_keep_the_chapter_floor():
+    same = [f"Photosynthesis in the leaves turns sunlight and water into glucose, part {i}."
+            for i in range(8)]
+    sentences, titles = short_talk(same)
+    assert cut_times(sentences, Cues(titles=titles), span=(0.0, 58.0))[0] == []
+
+
+def test_short_topics_without_slide_titles_keep_the_chapter_floor():
+    sentences, _ = short_talk()  # a camera video: the same talk, no titles on screen
+    times, _ = cut_times(sentences, Cues(scene_changes=[7.0, 14.0]), span=(0.0, 58.0))
+    assert all(b - a >= 10.0 for a, b in pairwise([0.0, *times, 58.0]))
+
+
+def test_no_chapter_shorter_than_five_seconds_even_under_slides():
+    sentences, titles = short_talk(step=3.0)  # 3 s flashes of unrelated slides
+    times, _ = cut_times(sentences, Cues(titles=titles), span=(0.0, 25.0))
+    assert all(b - a >= 5.0 for a, b in pairwise([0.0, *times]))
+
+
+def test_a_segment_holding_two_sentences_is_split_at_its_word_times():
+    from index.records import Word
+
+    words = [Word(0.2, 1.0, "Plants"), Word(1.0, 2.0, "eat"), Word(2.0, 3.0, "light."),
+             Word(9.4, 10.0, "Crowds"), Word(10.0, 11.0, "stormed"), Word(11.0, 12.0, "Paris.")]
+    segment = Segment(0.2, 12.0, "Plants eat light. Crowds stormed Paris.", words)
+    assert [(s.start, s.end, s.text) for s in sentences_from([segment])] == [
+        (0.2, 3.0, "Plants eat light."), (9.4, 12.0, "Crowds stormed Paris.")]
+
+
+def test_a_chapter_over_several_slides_is_titled_by_all_of_them_never_the_first():
+    said = [f"Photosynthesis in leaves makes glucose from sunlight, part {j}." for j in range(8)]
+    segments = [Segment(7.0 * j, 7.0 * j + 6, text) for j, text in enumerate(said)]
+    two = [(0.0, 28.0, "LIGHT"), (28.0, 56.0, "GLUCOSE")]  # one subject over two slides
+    chapters, _ = topic_chapters(segments, 0.0, 56.0, embed=hashed_vectors, cues=Cues(titles=two))
+    assert [c["title"] for c in chapters] == ["Light · Glucose"]
+    many = [(7.0 * j, 7.0 * j + 7, f"A LONG SLIDE TITLE NUMBER {j}") for j in range(8)]
+    chapters, _ = topic_chapters(segments, 0.0, 56.0, embed=hashed_vectors, cues=Cues(titles=many))
+    (title,) = [c["title"] for c in chapters]  # too many to join: key phrases of what was said
+    assert "Slide" not in title and any(w in title.lower() for w in WORDS[0].split())
+
+
+@pytest.mark.parametrize(("ocr", "spoken", "title"), [
+    ("STEP 1 PHOTOSYNTHESIS", "Photosynthesis turns light into sugar.", "Step 1: Photosynthesis"),
+    ("STEP3 FRENCHREVOLUTION", "Then the French revolution began.", "Step 3: French Revolution"),
+    ("DNA REPLICATION IN THE CELL", "DNA is copied before a cell divides.",
+     "DNA Replication in the Cell"),
+    ("How Plants Make Food", "", "How Plants Make Food"),
+    ("PART II THE WAR OF 1812", "", "Part II: The War of 1812"),
+    ("光合作用", "光合作用把阳光变成糖。", "光合作用"),
+])
+def test_slide_titles_read_as_a_person_would_write_them(ocr, spoken, title):
+    assert readable_title(ocr, spoken) == title

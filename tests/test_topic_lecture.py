@@ -1,6 +1,6 @@
 """A generated 3-topic slide lecture, ingested without a VLM: one chapter per topic titled
 from its slide, a code shown 20 s into a slide found by `vidqa search` at its own 20 s,
-and the app's chapter labels in full."""
+and the app's chapter labels in full. The demo lecture's eight 7 s topics: a chapter each."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import shutil
 
 import pytest
-from media import load_timeline, make_topic_lecture
+from media import HEARD_SHARE, heard_share, load_timeline, make_topic_lecture
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
@@ -95,3 +95,58 @@ def test_app_shows_chapter_labels_in_full(topic_home, monkeypatch):
     labels = [b.label for b in at.button if b.key and b.key.startswith("chapter-")]
     assert labels == [f"{fmt_range(c.start, c.end)} · {c.extra['title']}" for c in chapters]
     assert all("…" not in label for label in labels)
+
+
+# --- the demo lecture (`make demo`): eight unrelated topics of ~7 s, one slide each ---
+
+
+@pytest.fixture(scope="module")
+def demo_chapters(lecture, tmp_path_factory):
+    """The sample lecture (no sidecar: tiny.en hears it) ingested without a VLM, with the real
+    frames and OCR: (its chapters, the video's summary, the true timeline)."""
+    from dataclasses import replace
+
+    from index.library import Library
+    from ingest.pipeline import IngestOptions, ingest
+    from vidqa.settings import settings
+
+    home = tmp_path_factory.mktemp("demo-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VIDQA_HOME", str(home))
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        mp.setenv("VIDQA_DEVICE", "cpu")
+        library = Library(replace(settings(), home=home))
+        report = ingest([lecture], library=library, options=IngestOptions(vlm="none"))
+        (result,) = report.results
+        assert result.status == "ingested", result
+        chapters = library.spans(result.video_id, ("chapter",))
+        summary = library.summary(result.video_id)
+        library.close()
+    return chapters, summary, load_timeline(lecture)
+
+
+def test_demo_lecture_gets_a_chapter_per_topic_titled_as_a_person_would(demo_chapters):
+    chapters, _, timeline = demo_chapters
+    assert abs(len(chapters) - len(timeline)) <= 1, [c.extra["title"] for c in chapters]
+    for chapter in chapters:
+        title = chapter.extra["title"]
+        # the slide it was said under, e.g. "STEP 5 JAZZ" -> "Step 5: Jazz": not shouted
+        topic = min(timeline, key=lambda t: abs(t["start"] - chapter.start))
+        assert similar(title.replace(":", ""), topic["slide"]), (title, topic["slide"])
+        assert title != title.upper() and title.startswith("Step ")
+        assert abs(chapter.start - (topic["start"] if chapter.start else 0.0)) <= CUE_SLACK_S
+        assert chapter.source.startswith("transcript+ocr")
+    # each chapter sums up its own topic, and the video's summary is not the whole talk
+    for chapter in chapters:
+        topic = min(timeline, key=lambda t: abs(t["start"] - chapter.start))
+        assert heard_share(chapter.extra["summary"], topic["spoken"]) >= HEARD_SHARE
+    told = [t for t in timeline if heard_share(demo_chapters[1]["summary"], t["spoken"]) >= 0.5]
+    assert 1 <= len(told) < len(timeline) / 2 + 1
+
+
+def test_demo_lecture_from_subtitles_gets_the_same_chapters(lecture_library):
+    chapters = lecture_library.library.spans(lecture_library.video.id, ("chapter",))
+    titles = [c.extra["title"] for c in chapters]
+    assert len(titles) == len(lecture_library.timeline), titles
+    for title, topic in zip(titles, lecture_library.timeline, strict=True):
+        assert similar(title.replace(":", ""), topic["slide"]), (title, topic["slide"])
