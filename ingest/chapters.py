@@ -22,7 +22,7 @@ from index.records import Span
 from ingest.segment import Cues
 from ingest.topics import Embed, content_words, overview, topic_chapters
 from vidqa.errors import BackendError, ConfigError, MissingDependency, ModelNotFound
-from vidqa.timefmt import fmt_range, fmt_ts
+from vidqa.timefmt import fmt_range, fmt_ts, parse_clock
 
 TRANSCRIPT_SOURCE = "transcript"
 MIN_CHAPTER_S = 1.0  # s; shorter chapters are dropped as noise
@@ -154,16 +154,6 @@ def extract_json(text: str):
     raise ReplyError("no JSON object found in the reply")
 
 
-def parse_seconds(value) -> float | None:
-    """Seconds from 93.5, "93.5", "93.5 s", "1:33" or "01:02:03"; None if unreadable."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value) if math.isfinite(value) else None
-    text = str(value if isinstance(value, str) else "").strip().lower().rstrip("s").strip()
-    if not re.fullmatch(r"\d+(:\d{1,2}){0,2}(\.\d+)?", text):
-        return None
-    return sum(float(part) * 60 ** i for i, part in enumerate(reversed(text.split(":"))))
-
-
 def _strings(value, limit: int) -> list[str]:
     if isinstance(value, str):
         value = re.split(r"[;,\n]", value) if "," in value or ";" in value else [value]
@@ -184,8 +174,8 @@ def parse_reply(text: str, source: str) -> tuple[list[Chapter], str, str]:
     for item in data["chapters"]:
         if not isinstance(item, dict):
             continue
-        start = parse_seconds(item.get("start", item.get("start_time")))
-        end = parse_seconds(item.get("end", item.get("end_time")))
+        start = parse_clock(item.get("start", item.get("start_time")))
+        end = parse_clock(item.get("end", item.get("end_time")))
         if start is None or end is None:
             continue
         chapters.append(Chapter(

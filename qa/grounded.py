@@ -22,7 +22,7 @@ import numpy as np
 
 from qa.citations import Answer, Citation
 from qa.citations import AnswerStream as BaseStream
-from vidqa.timefmt import fmt_range, fmt_ts
+from vidqa.timefmt import fmt_range, fmt_ts, parse_clock
 
 TIME_TOLERANCE_S = 2.0  # a timestamp this close to an evidence span counts as inside it
 FRAME_FPS = 1.0  # evidence frames per second: denser than ingest sampling
@@ -53,13 +53,6 @@ class Validated:
     text: str
     used: list[int] = field(default_factory=list)  # evidence numbers cited, first use first
     notes: list[str] = field(default_factory=list)
-
-
-def _clock_seconds(text: str) -> float:
-    seconds = 0.0
-    for part in text.split(":"):
-        seconds = seconds * 60 + int(part)
-    return seconds
 
 
 def _inside(t: float, item: Citation) -> bool:
@@ -135,7 +128,7 @@ class Validator:
             self.notes.append(f"removed {written}: not inside any evidence")
             return ""
 
-        text = TIMES.sub(lambda m: check(m.group(0), [_clock_seconds(c) for c in m.groups() if c]),
+        text = TIMES.sub(lambda m: check(m.group(0), [parse_clock(c) for c in m.groups() if c]),
                          sentence)
         for start, end, lo, hi in reversed(_worded_times(text)):
             text = text[:start] + check(text[start:end], sorted({lo, hi})) + text[end:]

@@ -18,7 +18,6 @@ from ingest.chapters import (
     extract_json,
     merge_windows,
     parse_reply,
-    parse_seconds,
     repair_chapters,
     summarize_video,
     summary_from_dict,
@@ -28,6 +27,7 @@ from ingest.chapters import (
 from ingest.planner import PlanOptions
 from ingest.topics import hashed_vectors
 from ingest.transcript import Segment
+from vidqa.timefmt import parse_clock as parse_seconds
 from models import vlm as vlm_module
 from models.vlm import VideoClip, VLMBackend
 from vidqa.errors import BackendError

@@ -14,6 +14,8 @@ from typing import Annotated
 
 import typer
 
+from vidqa.timefmt import parse_clock
+
 app = typer.Typer(
     help="Ask a video library questions and get answers that cite the clips they came from.",
     no_args_is_help=True, add_completion=False, rich_markup_mode=None,
@@ -68,16 +70,10 @@ def _library():
 
 
 def parse_seconds(value: str) -> float:
-    """'90', '90.5', '1:30', '1:02:03' -> seconds."""
-    try:
-        parts = [float(p) for p in value.strip().split(":")]
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a time (use seconds, M:SS or H:MM:SS)") from None
-    if not 1 <= len(parts) <= 3 or any(p < 0 for p in parts):
+    """'90', '90.5', '1:30', '1:02:03' -> seconds, or a usage error."""
+    seconds = parse_clock(value)
+    if seconds is None:
         raise typer.BadParameter(f"{value!r} is not a time (use seconds, M:SS or H:MM:SS)")
-    seconds = 0.0
-    for part in parts:
-        seconds = seconds * 60 + part
     return seconds
 
 
