@@ -18,6 +18,16 @@ class Word:
 
 
 @dataclass
+class Segment:
+    """A stretch of a transcript: one subtitle cue or one ASR segment, in seconds."""
+
+    start: float  # seconds
+    end: float
+    text: str
+    words: list[Word] = field(default_factory=list)  # ASR word timings; empty for subtitles
+
+
+@dataclass
 class Span:
     """A searchable, citable piece of one video, in absolute seconds."""
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from index.library import Library
-from index.records import Span, Video
+from index.records import Segment, Span, Video
 from vidqa.errors import VidqaError
 
 if TYPE_CHECKING:
@@ -271,8 +271,6 @@ def chapter_spans_from(summary: dict, video_id: str) -> list[Span]:
 
 def resummarize(video: Video, library: Library, options: IngestOptions) -> dict:
     """Rebuild chapters for an ingested video from its stored transcript (no ASR)."""
-    from ingest.transcript import Segment
-
     segments = [Segment(s.start, s.end, s.text) for s in library.spans(video.id, ("transcript",))]
     path = Path(video.path) if video.path and video.has_video and Path(video.path).exists() else None
     old = library.summary(video.id)

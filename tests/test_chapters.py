@@ -26,7 +26,7 @@ from ingest.chapters import (
 )
 from ingest.planner import PlanOptions
 from ingest.topics import hashed_vectors
-from ingest.transcript import Segment
+from index.records import Segment
 from vidqa.timefmt import parse_clock as parse_seconds
 from models import vlm as vlm_module
 from models.vlm import VideoClip, VLMBackend

@@ -122,7 +122,7 @@ def test_kv_cache_cap_for_qwen3_vl_2b():
 def _real_tokens(processor, duration, width, height, context, window=None, fps=None):
     """(planned tokens, processor input_ids length) for one window of a synthetic video."""
     from ingest.chapters import build_messages, transcript_lines
-    from ingest.transcript import Segment
+    from index.records import Segment
     from models.vlm import VideoClip, render_chat
 
     segments = [Segment(t, t + 4.0, f"Sentence {i} about topic {i % 7} at second {t:.0f}.")

@@ -11,7 +11,7 @@ import pytest
 from ingest.chapters import summarize_video
 from ingest.planner import PlanOptions
 from ingest.topics import hashed_vectors
-from ingest.transcript import Segment
+from index.records import Segment
 from models.qwen_transformers import TransformersVLM
 from models.tiny_qwen3vl import RANDOM_WEIGHTS_NOTE, is_random_weights
 from models.vlm import VideoClip
