@@ -19,6 +19,7 @@ from itertools import pairwise
 import numpy as np
 
 from index.records import Span
+from ingest.planner import PlanOptions, plan_video
 from ingest.segment import Cues
 from ingest.topics import Embed, content_words, overview, topic_chapters
 from vidqa.errors import BackendError, ConfigError, MissingDependency, ModelNotFound
@@ -339,8 +340,6 @@ def _clip(job: _Job, window):
 
 def _window_transcript(job: _Job, window, clip) -> str:
     """Transcript lines for `window`, thinned when the real count would overflow."""
-    from ingest.planner import video_tokens
-
     lines = transcript_lines(job.segments, *window)
     vision = video_tokens(clip.times, *clip.size, job.plan.mode) if clip is not None else 0
     budget = job.plan.context - job.prompt_tokens - vision - job.plan.output_tokens
@@ -413,8 +412,6 @@ def _run(job: _Job) -> tuple[list[Chapter], str, str]:
 
 def _make_job(backend, video, segments, duration, width, height, context, max_new_tokens,
               read_frames, options, embed, notes) -> _Job:
-    from ingest.planner import PlanOptions, plan_video
-
     options = replace(options or PlanOptions(), mode=backend.input_mode)
     limit = min(backend.context_limit, context or math.inf)
     picture = bool(video is not None and width and height)

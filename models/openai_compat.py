@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 
-from ingest.planner import DEFAULT_CONTEXT, timestamp_text
+from models.qwen3vl_tokens import DEFAULT_CONTEXT_TOKENS, timestamp_text
 from models.vlm import DEFAULT_MAX_NEW_TOKENS, VideoClip, VLMBackend
 from vidqa.errors import BackendError, MissingDependency
 from vidqa.settings import settings
@@ -118,7 +118,7 @@ class OpenAICompatVLM(VLMBackend):
         if self._context:
             return self._context
         served = self._models().get("max_model_len")
-        return int(served) if served else DEFAULT_CONTEXT
+        return int(served) if served else DEFAULT_CONTEXT_TOKENS
 
     # --- requests ----------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ingest.planner import (
+from models.qwen3vl_tokens import (
     FACTOR,
     TIME_TICKS_PER_S,
     group_times,

@@ -181,7 +181,6 @@ def evidence_text(items: list[Citation], first: int = 1) -> str:
 
 def evidence_frames(items: list[Citation], videos: dict, *, max_tokens: int) -> list:
     """One VideoClip per video: frames around the cited times, at FRAME_FPS, within budget."""
-    from ingest.planner import frame_size, video_tokens
     from models.vlm import VideoClip
 
     clips, budget = [], max_tokens
@@ -204,8 +203,9 @@ def evidence_frames(items: list[Citation], videos: dict, *, max_tokens: int) -> 
 
 def _item_times(item: Citation) -> np.ndarray:
     n = int(min(MAX_FRAMES_PER_ITEM, max(2, (item.end - item.start) * FRAME_FPS)))
-    step = (item.end - item.start) / n
-    return item.start + step * (np.arange(n) + 0.5)
+    if item.end <= item.start:  # a point citation: every frame at that moment
+        return np.full(n, float(item.start))
+    return centred_times(item.start, item.end, n)
 
 
 def _read(path: str, times: list[float], size: tuple[int, int]):
