@@ -15,13 +15,17 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
+from pathlib import Path
 
 import numpy as np
 
-from index.records import Span
-from ingest.planner import PlanOptions, plan_video
+from index.records import Segment, Span
+from ingest.planner import Plan, PlanOptions, plan_video
 from ingest.segment import Cues
 from ingest.topics import Embed, content_words, overview, topic_chapters
+from models.qwen3vl_tokens import video_tokens
+from models.vlm import VideoClip, VLMBackend, get_vlm
+from vidqa.decode import read_frames
 from vidqa.errors import BackendError, ConfigError, MissingDependency, ModelNotFound
 from vidqa.timefmt import fmt_range, fmt_ts, parse_clock
 
@@ -313,24 +317,37 @@ def is_transcript_source(source: str) -> bool:
 
 
 # --- the VLM pass
+@dataclass(frozen=True)
+class _Request:  # what summarize_video was asked for, before a plan is made
+    video: str | Path | None  # path, or None for no picture
+    segments: list[Segment]
+    duration: float
+    width: int | None
+    height: int | None
+    context: int | None  # caps the backend's window (tokens)
+    max_new_tokens: int
+    read_frames: Callable | None  # None: vidqa.decode.read_frames
+    options: PlanOptions | None
+    embed: Embed | None
+
+
 @dataclass
 class _Job:  # what the windows of one summarize_video call share
-    backend: object  # VLMBackend; None once it has failed
-    video: object  # path, or None for no picture
-    segments: list
+    backend: VLMBackend | None  # None once it has failed
+    video: str | Path | None  # path, or None for no picture
+    segments: list[Segment]
     duration: float
-    plan: object  # ingest.planner.Plan
+    plan: Plan
     prompt_tokens: int  # template + instructions, without transcript and frames
     max_new_tokens: int
     read_frames: Callable
     embed: Embed | None
     notes: list[str]
     cues: Cues | None = None
+    cues: Cues | None = None
 
 
 def _clip(job: _Job, window):
-    from models.vlm import VideoClip
-
     if not job.plan.n_frames:
         return None
     batch = job.read_frames(job.video, job.plan.times(window), size=(job.plan.width,
@@ -410,27 +427,25 @@ def _run(job: _Job) -> tuple[list[Chapter], str, str]:
     return (chapters, *_overall(job, chapters, parts))
 
 
-def _make_job(backend, video, segments, duration, width, height, context, max_new_tokens,
-              read_frames, options, embed, notes) -> _Job:
-    options = replace(options or PlanOptions(), mode=backend.input_mode)
-    limit = min(backend.context_limit, context or math.inf)
-    picture = bool(video is not None and width and height)
-    probe = build_messages((0.0, duration), duration, "", "clip" if picture else None)
+def _make_job(backend, request: _Request, notes: list[str]) -> _Job:
+    r = request
+    options = replace(r.options or PlanOptions(), mode=backend.input_mode)
+    limit = min(backend.context_limit, r.context or math.inf)
+    picture = bool(r.video is not None and r.width and r.height)
+    probe = build_messages((0.0, r.duration), r.duration, "", "clip" if picture else None)
     prompt_tokens = backend.count_tokens(backend.render_prompt(probe)) - picture
-    transcript_tokens = backend.count_tokens("\n".join(transcript_lines(segments)))
+    transcript_tokens = backend.count_tokens("\n".join(transcript_lines(r.segments)))
     try:
-        plan = plan_video(duration, width if picture else None, height, transcript_tokens,
+        plan = plan_video(r.duration, r.width if picture else None, r.height, transcript_tokens,
                           limit, prompt_tokens=prompt_tokens,
-                          output_tokens=max_new_tokens + REASK_RESERVE, options=options)
+                          output_tokens=r.max_new_tokens + REASK_RESERVE, options=options)
     except ValueError as e:
         raise ConfigError(str(e)) from e
-    return _Job(backend, video, segments, duration, plan, prompt_tokens, max_new_tokens,
-                read_frames or _read_frames, embed, notes)
+    return _Job(backend, r.video, r.segments, r.duration, plan, prompt_tokens, r.max_new_tokens,
+                r.read_frames or _read_frames, r.embed, notes)
 
 
 def _read_frames(path, times, *, size):
-    from ingest.decode import read_frames
-
     return read_frames(path, times, size=size)
 
 
@@ -452,18 +467,17 @@ def summarize_video(video, transcript, *, duration: float, width: int | None = N
     `vlm`: a VLMBackend, a --vlm spec string, or None. Without a VLM, or when it
     cannot be loaded, chapters come from transcript topic shifts (source
     "transcript"). `context` caps the model's window. `read_frames(path, times,
-    size=(w, h))` defaults to ingest.decode.read_frames; `embed` to text_vectors.
+    size=(w, h))` defaults to vidqa.decode.read_frames; `embed` to text_vectors.
     `cues` (scene changes, OCR slide titles) guide transcript chapters.
     """
-    from models.vlm import VLMBackend, get_vlm
-
     segments, notes = _segments(transcript), []
     try:
         backend = vlm if isinstance(vlm, VLMBackend) or vlm is None else get_vlm(vlm)
         if backend is None:
             return _fallback(segments, duration, ["no VLM: transcript chapters"], embed, cues)
-        job = _make_job(backend, video, segments, duration, width, height, context,
-                        max_new_tokens, read_frames, plan_options, embed, notes)
+        request = _Request(video, segments, duration, width, height, context, max_new_tokens,
+                           read_frames, plan_options, embed)
+        job = _make_job(backend, request, notes)
     except (BackendError, ModelNotFound, MissingDependency) as e:
         return _fallback(segments, duration, [f"VLM unavailable ({e}); transcript chapters"],
                          embed, cues)

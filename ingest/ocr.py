@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ingest.decode import FrameBatch, iter_frames
+from vidqa.decode import FrameBatch, iter_frames
 from vidqa.errors import MissingDependency
 
 OCR_MAX_SIDE = 1280  # px: frames are decoded this large for OCR (recognition crops keep it)

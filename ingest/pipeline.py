@@ -20,7 +20,7 @@ from index.records import Segment, Span, Video
 from vidqa.errors import VidqaError
 
 if TYPE_CHECKING:
-    from ingest.probe import MediaInfo
+    from vidqa.probe import MediaInfo
 
 # progress(path, stage, done, total): stages are probe, transcript, spans, frames, chapters,
 # (on Ray: embedding,) index, done
@@ -92,7 +92,7 @@ def ingest(paths: Sequence[str | Path], *, library: Library | None = None,
     With `cluster.workers` > 1 or a Ray address the stages run as Ray tasks
     (ingest/cluster.py) and this process stays the one writer.
     """
-    from ingest.probe import discover
+    from vidqa.probe import discover
 
     library = library or Library()
     files = discover(list(paths))
@@ -154,7 +154,7 @@ class Prepared:
 
 
 def identify(path: Path, step) -> tuple[MediaInfo, str]:
-    from ingest.probe import content_id, probe
+    from vidqa.probe import content_id, probe
 
     step("probe")
     return probe(path), content_id(path)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import math
 import re
-import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -18,8 +17,9 @@ from pathlib import Path
 
 from index.records import Segment
 from models.asr import Progress, asr_notes, model_label, transcribe
-from vidqa.errors import MediaError, MissingDependency
+from vidqa.errors import MediaError
 from vidqa.languages import primary_language
+from vidqa.probe import ffmpeg_path
 from vidqa.timefmt import fmt_ts
 
 SUBTITLE_EXTENSIONS = (".srt", ".vtt")  # in preference order for the same stem
@@ -235,13 +235,6 @@ def pick_subtitle_stream(streams: list[dict], language: str | None = None) -> di
     return (preferred or text_streams or [None])[0]
 
 
-def _ffmpeg() -> str:
-    exe = shutil.which("ffmpeg")
-    if exe is None:
-        raise MissingDependency("ffmpeg is not on PATH: install it (e.g. apt install ffmpeg)")
-    return exe
-
-
 def read_embedded_subtitles(path, info, language: str | None = None) -> tuple[list[Segment], list[str]] | None:
     """(segments, notes) of the media file's best text subtitle stream, or None if it has none."""
     stream = pick_subtitle_stream(info.subtitle_streams, language)
@@ -249,7 +242,7 @@ def read_embedded_subtitles(path, info, language: str | None = None) -> tuple[li
         return None
     with tempfile.TemporaryDirectory(prefix="vidqa-subs-") as tmp:
         out = Path(tmp) / "embedded.vtt"
-        cmd = [_ffmpeg(), "-nostdin", "-v", "error", "-i", str(path),
+        cmd = [ffmpeg_path(), "-nostdin", "-v", "error", "-i", str(path),
                "-map", f"0:{stream['index']}", "-f", "webvtt", str(out)]
         try:
             subprocess.run(cmd, check=True, capture_output=True, text=True,

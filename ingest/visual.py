@@ -58,7 +58,7 @@ def _frame_spans(video_id: str, times: list[float], thumbs: list[Path], duration
 def visual_spans(path: Path, info, video_id: str, *, clip="auto", ocr: bool = True,
                  progress=None) -> VisualResult:
     """Frame and OCR spans for a video file; an audio-only file gives an empty result."""
-    from ingest.decode import DecodeStats
+    from vidqa.decode import DecodeStats
     from ingest.frames import OcrSchedule, SceneDetector, sample_frames, save_thumbnails
     from vidqa.settings import settings
 

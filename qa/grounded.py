@@ -20,8 +20,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from models.qwen3vl_tokens import centred_times, frame_size, video_tokens
+from models.vlm import VideoClip
 from qa.citations import Answer, Citation
 from qa.citations import AnswerStream as BaseStream
+from vidqa.decode import read_frames
 from vidqa.timefmt import fmt_range, fmt_ts, parse_clock
 
 TIME_TOLERANCE_S = 2.0  # a timestamp this close to an evidence span counts as inside it
@@ -181,8 +184,6 @@ def evidence_text(items: list[Citation], first: int = 1) -> str:
 
 def evidence_frames(items: list[Citation], videos: dict, *, max_tokens: int) -> list:
     """One VideoClip per video: frames around the cited times, at FRAME_FPS, within budget."""
-    from models.vlm import VideoClip
-
     clips, budget = [], max_tokens
     for video_id in dict.fromkeys(c.video_id for c in items):
         video = videos[video_id]
@@ -209,8 +210,6 @@ def _item_times(item: Citation) -> np.ndarray:
 
 
 def _read(path: str, times: list[float], size: tuple[int, int]):
-    from ingest.decode import read_frames
-
     return read_frames(path, times, size=size)
 
 

@@ -7,7 +7,7 @@ import pytest
 from media import HEARD_SHARE, content_words, heard_share, load_timeline
 
 from index.records import Segment
-from ingest.probe import probe
+from vidqa.probe import probe
 from ingest.transcript import (
     find_sidecar,
     get_transcript,

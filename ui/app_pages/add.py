@@ -15,7 +15,7 @@ JOBS_SHOWN = 5
 
 
 def render() -> None:
-    from ingest.probe import MEDIA_EXTENSIONS
+    from vidqa.probe import MEDIA_EXTENSIONS
 
     st.title("Add videos")
     force = st.toggle("Re-ingest files that are already in the library", key="add_force")
@@ -98,7 +98,7 @@ def _ingest_uploads(files, force: bool, frames: bool) -> None:
 
 
 def _ingest_path(raw: str, force: bool, frames: bool) -> None:
-    from ingest.probe import discover
+    from vidqa.probe import discover
 
     if not raw:
         st.session_state["add_errors"] = ["Type the path of a file or folder first."]
@@ -111,7 +111,7 @@ def _ingest_path(raw: str, force: bool, frames: bool) -> None:
         st.session_state["add_errors"] = [f"{raw}: no video or audio files in this folder"]
         return
     if path.is_file():
-        from ingest.probe import probe
+        from vidqa.probe import probe
         from vidqa.errors import MediaError
 
         try:
