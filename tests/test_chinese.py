@@ -20,7 +20,8 @@ from typer.testing import CliRunner
 import zh_library
 from index.catalog import Catalog
 from index.library import Library
-from qa.evaluate import evaluate_retrieval, read_jsonl
+from qa.evaluate import evaluate_retrieval
+from vidqa.evalset import read_jsonl
 from ui.cli import app
 from vidqa.settings import settings
 
