@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from functools import cache
 
 from vidqa.settings import settings
@@ -34,6 +35,9 @@ def pick_device(preference: str | None = None) -> str:
 
 
 def has_gpu() -> bool:
+    """The one GPU check (VLM "auto" in ingest and in answers); False without torch."""
+    if importlib.util.find_spec("torch") is None:
+        return False
     return pick_device("auto") != "cpu"
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from models.device import has_gpu
 from vidqa.errors import ConfigError, MissingDependency, ModelNotFound
 
 PRESETS = {
@@ -238,18 +239,10 @@ def get_vlm(spec: str | None = None, **options) -> VLMBackend | None:
     if parsed.kind == "none":
         return None
     if parsed.kind == "auto":
-        if not _gpu_available():
+        if not has_gpu():
             return None
         parsed = VLMSpec("transformers", model=DEFAULT_VLM)
     factory = BACKENDS.get(parsed.kind)
     if factory is None:
         raise ConfigError(f"no VLM backend registered for {parsed.kind!r}")
     return factory(parsed, **options)
-
-
-def _gpu_available() -> bool:
-    if importlib.util.find_spec("torch") is None:
-        return False
-    from models.device import has_gpu
-
-    return has_gpu()

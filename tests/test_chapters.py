@@ -251,9 +251,9 @@ def test_real_embedder_finds_the_same_shifts():
 
 def test_get_vlm_specs(monkeypatch):
     assert vlm_module.get_vlm("none") is None
-    monkeypatch.setattr(vlm_module, "_gpu_available", lambda: False)
+    monkeypatch.setattr(vlm_module, "has_gpu", lambda: False)
     assert vlm_module.get_vlm("auto") is None
-    monkeypatch.setattr(vlm_module, "_gpu_available", lambda: True)
+    monkeypatch.setattr(vlm_module, "has_gpu", lambda: True)
     local = vlm_module.get_vlm("auto")
     assert local.name == "Qwen/Qwen3-VL-2B-Instruct" and local._model is None  # lazy
     assert vlm_module.parse_spec("qwen3-vl-8b@4bit").quantization == "4bit"
