@@ -18,6 +18,7 @@ import numpy as np
 from index.library import Library
 from index.records import Segment, Span, Video
 from vidqa.errors import VidqaError
+from vidqa.settings import DEFAULT_CONTEXT_TOKENS
 
 if TYPE_CHECKING:
     from vidqa.probe import MediaInfo
@@ -32,7 +33,7 @@ class IngestOptions:
     language: str | None = None  # forces ASR/subtitle language; None = detect
     asr_model: str | None = None  # None = by device (see models.asr.default_asr_model)
     vlm: str = "auto"  # chapter summaries: auto | none | preset | hf id | path | openai:<url>
-    context: int = 262_144  # VLM context budget, tokens
+    context: int = DEFAULT_CONTEXT_TOKENS  # VLM context budget, tokens
     force: bool = False  # re-ingest even when the content id is already ready
     frames: bool = True  # sample frames: thumbnails, on-screen text (OCR), CLIP vectors
 

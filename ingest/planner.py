@@ -13,7 +13,6 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from models.qwen3vl_tokens import (
-    DEFAULT_CONTEXT_TOKENS,
     MAX_FPS,
     MAX_FRAMES,
     MAX_GROUP_TOKENS,
@@ -27,6 +26,7 @@ from models.qwen3vl_tokens import (
     timestamp_tokens,
     video_tokens,
 )
+from vidqa.settings import DEFAULT_CONTEXT_TOKENS
 
 DEFAULT_OUTPUT_TOKENS = 4096  # tokens reserved for the answer
 DEFAULT_PROMPT_TOKENS = 800  # tokens of template + instructions when not measured

@@ -18,10 +18,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 
-from models.qwen3vl_tokens import DEFAULT_CONTEXT_TOKENS, timestamp_text
+from models.qwen3vl_tokens import timestamp_text
 from models.vlm import DEFAULT_MAX_NEW_TOKENS, VideoClip, VLMBackend
 from vidqa.errors import BackendError, MissingDependency
-from vidqa.settings import settings
+from vidqa.settings import DEFAULT_CONTEXT_TOKENS, settings
 
 DEFAULT_TIMEOUT_S = 600.0  # s per request: a 256K-token prefill takes minutes
 DEFAULT_RETRIES = 3  # extra attempts after the first

@@ -26,7 +26,6 @@ VISION_WRAP_TOKENS = 2  # <|vision_start|> + <|vision_end|> per group
 # (the Qwen tokenizer splits numbers into single digits).
 TIMESTAMP_FIXED_TOKENS = 5
 
-DEFAULT_CONTEXT_TOKENS = 262_144  # tokens, Qwen3-VL's native window
 MAX_FPS = 2.0  # frames/s, Qwen's training and evaluation rate
 MAX_FRAMES = 2048  # frames per request (Qwen's long-video evaluation setting)
 MIN_GROUP_TOKENS = 128  # tokens per group, about 480x256 px (qwen-vl-utils VIDEO_MIN_TOKEN_NUM)

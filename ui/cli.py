@@ -6,7 +6,6 @@ for the full traceback.
 
 from __future__ import annotations
 
-import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from vidqa.settings import DEFAULT_CONTEXT_TOKENS
 from vidqa.timefmt import parse_clock
 
 app = typer.Typer(
@@ -57,10 +57,20 @@ def user_errors():
     try:
         yield
     except VidqaError as e:
-        if os.environ.get("VIDQA_RAISE_ERRORS", "").lower() in ("1", "true", "yes", "on"):
+        if _raise_errors():
             raise
         _err(f"Error: {e}")
         raise typer.Exit(code=1) from None
+
+
+def _raise_errors() -> bool:
+    from vidqa.errors import ConfigError
+    from vidqa.settings import env_flag
+
+    try:
+        return env_flag("VIDQA_RAISE_ERRORS")
+    except ConfigError:  # a bad value is shown as the error it is, not as a traceback
+        return False
 
 
 def _library():
@@ -85,7 +95,7 @@ def ingest(
     vlm: Annotated[str, typer.Option(
         help="Chapter model: auto (local Qwen3-VL on a GPU, else transcript chapters)|none|"
              "qwen3-vl-2b|qwen3-vl-4b|qwen3-vl-8b|HF id|path|openai:URL[#model].")] = "auto",
-    context: Annotated[int, typer.Option(help="VLM context budget in tokens.")] = 262_144,
+    context: Annotated[int, typer.Option(help="VLM context budget in tokens.")] = DEFAULT_CONTEXT_TOKENS,
     force: Annotated[bool, typer.Option("--force/--no-force", help="Re-ingest unchanged files.")] = False,
     frames: Annotated[bool, typer.Option(
         "--frames/--no-frames", help="Index frames: thumbnails, on-screen text, CLIP.")] = True,
@@ -376,7 +386,7 @@ def summarize(
     video: Annotated[str | None, typer.Argument(help="Video id, id prefix or title.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every video in the library.")] = False,
     vlm: Annotated[str, typer.Option(help="Chapter model (see vidqa ingest --vlm).")] = "auto",
-    context: Annotated[int, typer.Option(help="VLM context budget in tokens.")] = 262_144,
+    context: Annotated[int, typer.Option(help="VLM context budget in tokens.")] = DEFAULT_CONTEXT_TOKENS,
 ):
     """(Re)build chapter summaries for ingested videos, without redoing speech recognition."""
     from ingest.pipeline import IngestOptions, resummarize
