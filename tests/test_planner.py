@@ -26,7 +26,7 @@ RATE = 2.5  # transcript tokens per second of speech (~150 words/min)
 
 @pytest.fixture(scope="module")
 def processor():
-    from models.tiny_qwen3vl import build_processor
+    from tiny_qwen3vl import build_processor
 
     return build_processor()
 

@@ -13,7 +13,7 @@ from ingest.planner import PlanOptions
 from ingest.topics import hashed_vectors
 from index.records import Segment
 from models.qwen_transformers import TransformersVLM
-from models.tiny_qwen3vl import RANDOM_WEIGHTS_NOTE, is_random_weights
+from tiny_qwen3vl import RANDOM_WEIGHTS_NOTE, is_random_weights
 from models.vlm import VideoClip
 
 pytest.importorskip("torchvision")  # the Qwen3-VL video processor needs it
