@@ -26,7 +26,6 @@ from typing import NamedTuple
 import numpy as np
 
 from vidqa.decode import FrameBatch, iter_frames
-from vidqa.errors import MissingDependency
 
 OCR_MAX_SIDE = 1280  # px: frames are decoded this large for OCR (recognition crops keep it)
 DET_LIMIT_SIDE = 640  # px: the detector sees the frame shrunk to this longest side
@@ -104,12 +103,8 @@ def similar(a: str, b: str, threshold: float = SIMILARITY) -> bool:
 
 @lru_cache(maxsize=1)
 def _engine():
-    try:
-        from rapidocr_onnxruntime import RapidOCR
-    except ModuleNotFoundError as e:
-        raise MissingDependency(
-            "rapidocr-onnxruntime is not installed: pip install rapidocr-onnxruntime "
-            "(part of vidqa's dependencies)") from e
+    from rapidocr_onnxruntime import RapidOCR
+
     return RapidOCR(det_limit_side_len=DET_LIMIT_SIDE, det_limit_type="max")
 
 

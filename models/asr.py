@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from index.records import Segment, Word
-from vidqa.errors import MediaError, MissingDependency, ModelNotFound
+from vidqa.errors import MediaError, ModelNotFound
 from vidqa.languages import primary_language
 
 GPU_MODEL = "small"  # good multilingual accuracy, fast on any CUDA card
@@ -108,11 +108,8 @@ def _load(ref: str, device: str, compute_type: str):
 
 
 def _import_faster_whisper():
-    try:
-        import faster_whisper
-    except ModuleNotFoundError as e:
-        raise MissingDependency(
-            "faster-whisper is not installed: pip install faster-whisper") from e
+    import faster_whisper  # a required dependency, imported only when ASR runs
+
     return faster_whisper
 
 

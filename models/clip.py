@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vidqa.errors import MissingDependency, ModelNotFound
+from vidqa.errors import ModelNotFound
 
 IMAGE_BATCH = 64  # images per forward pass
 TEXT_BATCH = 256  # texts per forward pass
@@ -32,12 +32,8 @@ TINY_CONFIG = {
 
 
 def _open_clip():
-    try:
-        import open_clip
-    except ModuleNotFoundError as e:
-        raise MissingDependency(
-            "open_clip is not installed: pip install open_clip_torch (part of vidqa's dependencies)"
-        ) from e
+    import open_clip  # a required dependency, imported only when CLIP runs
+
     return open_clip
 
 

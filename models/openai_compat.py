@@ -20,7 +20,7 @@ from contextlib import closing
 
 from models.qwen3vl_tokens import timestamp_text
 from models.vlm import DEFAULT_MAX_NEW_TOKENS, VideoClip, VLMBackend
-from vidqa.errors import BackendError, MissingDependency
+from vidqa.errors import BackendError
 from vidqa.settings import DEFAULT_CONTEXT_TOKENS, settings
 
 DEFAULT_TIMEOUT_S = 600.0  # s per request: a 256K-token prefill takes minutes
@@ -81,10 +81,8 @@ class OpenAICompatVLM(VLMBackend):
                  timeout: float = DEFAULT_TIMEOUT_S, retries: int = DEFAULT_RETRIES,
                  backoff: float = DEFAULT_BACKOFF_S, concurrency: int = DEFAULT_CONCURRENCY,
                  context: int | None = None, api_key: str | None = None):
-        try:
-            import httpx
-        except ModuleNotFoundError as e:
-            raise MissingDependency("httpx is not installed: pip install httpx") from e
+        import httpx
+
         self.base_url = base_url.rstrip("/")
         self.timeout, self.retries, self.backoff = timeout, retries, backoff
         self._semaphore = _limit(self.base_url, concurrency)

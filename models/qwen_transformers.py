@@ -69,11 +69,8 @@ class TransformersVLM(VLMBackend):
         with self._lock:
             if self._model is not None:
                 return
-            try:
-                import torch  # noqa: F401
-                from transformers import AutoModelForImageTextToText, AutoProcessor
-            except ModuleNotFoundError as e:
-                raise MissingDependency(f"{e.name} is not installed: pip install vidqa") from e
+            from transformers import AutoModelForImageTextToText, AutoProcessor
+
             from models.device import pick_device
             from models.resolve import hub_failure, resolve
 

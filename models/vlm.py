@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from models.device import has_gpu
-from vidqa.errors import ConfigError, MissingDependency, ModelNotFound
+from vidqa.errors import ConfigError, ModelNotFound
 
 PRESETS = {
     "qwen3-vl-2b": "Qwen/Qwen3-VL-2B-Instruct",
@@ -160,10 +160,8 @@ def qwen_tokenizer_dir() -> Path:
 @lru_cache(maxsize=1)
 def qwen_tokenizer():
     """The real Qwen3 tokenizer (vision tokens included), loaded once."""
-    try:
-        from transformers import AutoTokenizer
-    except ModuleNotFoundError as e:
-        raise MissingDependency("transformers is not installed: pip install vidqa") from e
+    from transformers import AutoTokenizer
+
     return AutoTokenizer.from_pretrained(str(qwen_tokenizer_dir()))
 
 
