@@ -177,11 +177,14 @@ class Library:
     # -- writing ------------------------------------------------------------
     def add_video(self, video: Video, spans: list[Span], *, summary: dict | None = None,
                   frames: tuple[str, np.ndarray] | None = None,
-                  progress: Callable[[str], None] | None = None) -> list[Span]:
+                  progress: Callable[[str], None] | None = None,
+                  embedder=None) -> list[Span]:
         """Store a new version of `video` (same id) next to the current one, then switch to it
         atomically; a changed file at the same path replaces the old content's record.
 
         `frames`: (CLIP model name, vectors) with one row per "frame" span, in order.
+        `embedder`: embeds the text spans instead of `self.embedder` (same model and slug:
+        vectors a cluster's workers already computed).
         """
         spans = with_windows(spans)
         video.ingested_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -190,7 +193,7 @@ class Library:
             stored = self.catalog.stage(video, spans, generation)
             if progress:
                 progress("embedding")
-            if text_index := self._embed_spans(stored):
+            if text_index := self._embed_spans(stored, embedder):
                 video.models["text_index"] = text_index
             if frames is not None:
                 video.models["frame_index"] = self._add_frames(
@@ -232,18 +235,20 @@ class Library:
     def summary(self, video_id: str) -> dict | None:
         return self.catalog.summary(video_id)
 
-    def _embed_spans(self, spans: list[Span]) -> str | None:
+    def _embed_spans(self, spans: list[Span], embedder=None) -> str | None:
         """Embed the text spans; returns the collection they went to (None: no text)."""
         texts = [s for s in spans if s.kind in TEXT_KINDS and s.text.strip()]
         if not texts:
             return None
-        vectors = self.embedder.embed([s.text for s in texts])
-        self.text_vectors.upsert(
+        vectors = (embedder or self.embedder).embed([s.text for s in texts])
+        # A lent embedder names the collection itself: the library's model may stay unloaded.
+        store = self._client.store(f"{TEXT_PREFIX}{embedder.slug}") if embedder else self.text_vectors
+        store.upsert(
             [s.id for s in texts], vectors,
             [{"video_id": s.video_id, "kind": s.kind, "start": s.start, "end": s.end}
              for s in texts],
         )
-        return self.text_vectors.name
+        return store.name
 
     def remove(self, video_id: str) -> bool:
         with self.writing():

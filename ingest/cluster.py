@@ -74,30 +74,15 @@ class KnownVectors:
         return np.stack([self.table[t] for t in texts]).astype(np.float32, copy=False)
 
 
-@contextmanager
-def lend_vectors(library, known: KnownVectors | None) -> Iterator[None]:
-    """While writing, `library.embedder` answers from `known` (no-op for None)."""
+def worker_embedder(library, known: KnownVectors | None) -> KnownVectors | None:
+    """`known` ready to embed for `library.add_video` (misses load the library's own model)."""
     if known is None:
-        yield
-        return
+        return None
     if known.name != library.cfg.embed_model:
         raise ConfigError(f"the workers embedded with {known.name} but this library uses "
                           f"{library.cfg.embed_model}: set VIDQA_EMBED_MODEL alike everywhere")
-    previous = library.__dict__.get("embedder")  # a cached_property, loaded only if used
-
-    def real():
-        from models.text_embed import load_text_embedder
-
-        return previous or load_text_embedder(library.cfg.embed_model)
-
-    known.fallback = real
-    library.embedder = known
-    try:
-        yield
-    finally:
-        library.__dict__.pop("embedder", None)
-        if previous is not None:
-            library.embedder = previous
+    known.fallback = lambda: library.embedder
+    return known
 
 
 # --- what runs on a worker -------------------------------------------------------------

@@ -229,12 +229,12 @@ def assemble(path: Path, info: MediaInfo, video_id: str, transcript, spans: list
 
 def write(prepared: Prepared, library: Library, result: FileResult, step) -> None:
     """The one write per video (Library.add_video, under its lock)."""
-    from ingest.cluster import lend_vectors
+    from ingest.cluster import worker_embedder
 
     step("index")
-    with lend_vectors(library, prepared.text_vectors):
-        library.add_video(prepared.video, prepared.spans, summary=prepared.summary,
-                          frames=prepared.frames)
+    library.add_video(prepared.video, prepared.spans, summary=prepared.summary,
+                      frames=prepared.frames,
+                      embedder=worker_embedder(library, prepared.text_vectors))
     result.status, result.transcript_source = "ingested", prepared.video.transcript_source
     result.spans = library.catalog.counts(prepared.video.id)
 
