@@ -3,11 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal, TypedDict, get_args
 
 # What a span's text is: the words spoken, a chapter summary, text read off the
 # screen, a sampled frame (text is then a caption or empty; the vector is CLIP), or an
 # overlapping window of the words spoken (searched for recall, cited as its sentences).
-SPAN_KINDS = ("transcript", "chapter", "ocr", "frame", "window")
+SpanKind = Literal["transcript", "chapter", "ocr", "frame", "window"]
+SPAN_KINDS: tuple[SpanKind, ...] = get_args(SpanKind)
+VideoStatus = Literal["indexing", "ready"]
+# start s, end s, text: one ASR word or one sentence (JSON stores it as a 3-item list).
+TimedText = tuple[float, float, str]
+
+
+class SpanExtra(TypedDict, total=False):
+    """What a span carries besides its text, by kind; stored as JSON in the catalog."""
+
+    words: list[TimedText]  # transcript from ASR: every word with its times
+    sentences: list[TimedText]  # transcript from subtitles, windows, moments: cue-timed
+    focused_from: list[float]  # [start, end] of the span a citation was narrowed from
+    title: str  # chapter title; ocr: the slide title read off the screen
+    summary: str  # chapter
+    key_points: list[str]  # chapter
+    keywords: list[str]  # chapter
+    chapter: int  # chapter number, from 1
+    thumb: str  # frame: thumbnail path relative to the library home
 
 
 @dataclass
@@ -34,10 +53,10 @@ class Span:
     video_id: str
     start: float
     end: float
-    kind: str
+    kind: SpanKind
     text: str
     source: str  # e.g. "asr:tiny.en", "srt", "vtt", "embedded", "vlm:Qwen3-VL-2B", "transcript"
-    extra: dict = field(default_factory=dict)  # words, keywords, title, thumbnail, ...
+    extra: SpanExtra = field(default_factory=dict)
     id: str = ""  # assigned by the index: "<video_id>/<kind>/<n>"
 
     def __post_init__(self):
@@ -62,7 +81,7 @@ class Video:
     fps: float | None = None
     transcript_source: str | None = None  # srt | vtt | embedded | asr:<model> | none
     language: str | None = None
-    status: str = "ready"  # indexing | ready
+    status: VideoStatus = "ready"
     models: dict = field(default_factory=dict)  # stage -> model id used, for provenance
     ingested_at: str | None = None
     size: int | None = None

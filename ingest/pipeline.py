@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -57,10 +57,13 @@ class ClusterOptions:
         return self.workers > 1 or bool(self.address)
 
 
+FileStatus = Literal["ingested", "unchanged", "failed"]
+
+
 @dataclass
 class FileResult:
     path: str
-    status: str  # ingested | unchanged | failed
+    status: FileStatus
     video_id: str | None = None
     title: str | None = None
     duration: float | None = None

@@ -18,6 +18,7 @@ from models.qwen3vl_tokens import (
     MAX_GROUP_TOKENS,
     MIN_GROUP_TOKENS,
     MODES,
+    FrameMode,
     TEMPORAL_PATCH,
     VISION_WRAP_TOKENS,
     centred_times,
@@ -43,7 +44,7 @@ class PlanOptions:
     min_group_tokens: int = MIN_GROUP_TOKENS
     max_group_tokens: int = MAX_GROUP_TOKENS
     overlap_s: float = DEFAULT_OVERLAP_S
-    mode: str = "video"  # video (pairs share tokens) | images (one image per frame)
+    mode: FrameMode = "video"
 
     def __post_init__(self):
         if not 0 < self.min_fps <= self.max_fps <= MAX_FPS:
@@ -73,7 +74,7 @@ class Plan:
     window_tokens: list[int] = field(default_factory=list)  # prompt tokens per window
     context: int = DEFAULT_CONTEXT_TOKENS
     output_tokens: int = DEFAULT_OUTPUT_TOKENS
-    mode: str = "video"
+    mode: FrameMode = "video"
 
     @property
     def tokens_per_group(self) -> int:
@@ -86,11 +87,11 @@ class Plan:
         return centred_times(window[0], window[1], self.n_frames)
 
 
-def _frames_per_group(mode: str) -> int:
+def _frames_per_group(mode: FrameMode) -> int:
     return TEMPORAL_PATCH if mode == "video" else 1
 
 
-def _even(n: float, mode: str) -> int:
+def _even(n: float, mode: FrameMode) -> int:
     k = _frames_per_group(mode)
     return max(k, int(n) // k * k)
 

@@ -14,6 +14,7 @@ The ingest planner, both VLM backends and grounded answers all count with it.
 from __future__ import annotations
 
 import math
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -31,7 +32,9 @@ MAX_FRAMES = 2048  # frames per request (Qwen's long-video evaluation setting)
 MIN_GROUP_TOKENS = 128  # tokens per group, about 480x256 px (qwen-vl-utils VIDEO_MIN_TOKEN_NUM)
 MAX_GROUP_TOKENS = 768  # tokens per group (qwen-vl-utils VIDEO_MAX_TOKEN_NUM)
 TIME_TICKS_PER_S = 1000  # frame-index resolution used to pass times as video metadata
-MODES = ("video", "images")
+# video: frames in pairs that share tokens; images: a served backend sends each frame alone.
+FrameMode = Literal["video", "images"]
+MODES: tuple[FrameMode, ...] = get_args(FrameMode)
 
 
 def round_by_factor(number: float, factor: int = FACTOR) -> int:
@@ -98,7 +101,7 @@ def quantize_times(times) -> np.ndarray:
     return np.round(np.asarray(times, dtype=float) * TIME_TICKS_PER_S) / TIME_TICKS_PER_S
 
 
-def group_times(times, mode: str = "video") -> list[float]:
+def group_times(times, mode: FrameMode = "video") -> list[float]:
     """The time printed for each token group, as Qwen3VLProcessor computes it."""
     t = list(quantize_times(times))
     if mode == "images" or not t:
@@ -108,7 +111,7 @@ def group_times(times, mode: str = "video") -> list[float]:
     return [(t[i] + t[i + TEMPORAL_PATCH - 1]) / 2 for i in range(0, len(t), TEMPORAL_PATCH)]
 
 
-def video_tokens(times, width: int, height: int, mode: str = "video") -> int:
+def video_tokens(times, width: int, height: int, mode: FrameMode = "video") -> int:
     """Exact prompt tokens the frames at `times`, sized width x height px, expand to."""
     per_group = grid_tokens(width, height) + VISION_WRAP_TOKENS
     return sum(per_group + timestamp_tokens(t) for t in group_times(times, mode))

@@ -22,6 +22,7 @@ import time
 from urllib.parse import urlparse
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from vidqa.errors import ModelNotFound
 
@@ -66,7 +67,7 @@ WHISPER_SIZES = (
 class Resolved:
     name: str  # what the user asked for
     ref: str  # a local path, or a hub id for the loader to fetch
-    source: str  # path | cache | offline-package | hub
+    source: Literal["path", "cache", "offline-package", "hub"]
 
     @property
     def is_local(self) -> bool:

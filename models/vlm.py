@@ -21,10 +21,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from models.device import has_gpu
+from models.qwen3vl_tokens import FrameMode
 from vidqa.errors import ConfigError, ModelNotFound
 
 PRESETS = {
@@ -65,7 +67,7 @@ class VLMBackend(ABC):
     """A model that reads text and timestamped frames and writes text."""
 
     name: str = ""  # model id or path, e.g. Qwen/Qwen3-VL-2B-Instruct
-    input_mode: str = "video"  # how frames cost tokens: video (pairs) | images (each frame)
+    input_mode: FrameMode = "video"  # how frames cost tokens: pairs (video) or each frame
     notice: str | None = None  # one line for the user, e.g. "running on CPU: this will be slow"
 
     @property
@@ -170,7 +172,7 @@ def qwen_tokenizer():
 
 @dataclass(frozen=True)
 class VLMSpec:
-    kind: str  # auto | none | transformers | openai
+    kind: Literal["auto", "none", "transformers", "openai"]
     model: str | None = None  # hub id or path (transformers), model name (openai)
     base_url: str | None = None  # openai only
     quantization: str | None = None  # 4bit | 8bit (transformers only)

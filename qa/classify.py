@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from qa.timeparse import TimeRef, parse_time_reference
 
@@ -24,10 +25,13 @@ WHOLE_VIDEO = re.compile(
 )
 
 
+QuestionKind = Literal["time_point", "time_range", "whole_video", "topical"]
+
+
 @dataclass(frozen=True)
 class Question:
     text: str
-    kind: str  # time_point | time_range | whole_video | topical
+    kind: QuestionKind
     time: TimeRef | None = None
 
 
