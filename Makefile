@@ -45,7 +45,9 @@ test: sysdeps-test install
 	$(BIN)/python -m cogapp --check README.md
 	$(BIN)/pytest -m "not gpu" -q
 
+# Formatting and import order (ruff format, ruff's isort rule "I"), then the lint rules.
 lint: install
+	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 
 bench: install
