@@ -96,3 +96,44 @@ class Hit:
     score: float
     matched: list[str] = field(default_factory=list)  # retrievers: dense | keyword | clip | image
     kinds: list[str] = field(default_factory=list)  # evidence kinds merged in: transcript, ocr, ...
+
+
+# --- chapters and summaries ---------------------------------------------------------------
+
+TRANSCRIPT_SOURCE = "transcript"  # chapters found without a VLM
+
+
+@dataclass
+class Chapter:
+    start: float  # absolute seconds
+    end: float
+    title: str
+    summary: str = ""
+    key_points: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+    source: str = TRANSCRIPT_SOURCE  # vlm:<model> | transcript[+ocr][+scenes][+pauses]
+
+    @property
+    def text(self) -> str:
+        """What gets indexed: title, summary, key points and keywords."""
+        keywords = "Keywords: " + ", ".join(self.keywords) if self.keywords else ""
+        lines = [self.title, self.summary, *(f"- {p}" for p in self.key_points), keywords]
+        return "\n".join(line for line in lines if line)
+
+
+@dataclass
+class VideoSummary:
+    chapters: list[Chapter]
+    summary: str
+    assessment: str
+    source: str  # vlm:<model> | transcript | vlm:<model>+transcript
+    windows: list[tuple[float, float]]
+    notes: list[str] = field(default_factory=list)  # fallbacks, repairs, CPU warnings
+    plan: dict | None = None  # fps, frame size, frames and tokens per window
+    scene_changes: list[float] = field(default_factory=list)  # s, from the frames stage
+
+
+def summary_from_dict(data: dict) -> VideoSummary:
+    chapters = [Chapter(**c) for c in data.get("chapters", [])]
+    windows = [tuple(w) for w in data.get("windows", [])]
+    return VideoSummary(**{**data, "chapters": chapters, "windows": windows})

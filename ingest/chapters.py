@@ -13,13 +13,13 @@ import json
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 
-from index.records import Segment, Span
+from index.records import TRANSCRIPT_SOURCE, Chapter, Segment, Span, VideoSummary
 from ingest.planner import Plan, PlanOptions, plan_video
 from ingest.segment import Cues
 from ingest.topics import Embed, content_words, overview, topic_chapters
@@ -29,7 +29,6 @@ from vidqa.decode import read_frames
 from vidqa.errors import BackendError, ConfigError, MissingDependency, ModelNotFound
 from vidqa.timefmt import fmt_range, fmt_ts, parse_clock
 
-TRANSCRIPT_SOURCE = "transcript"
 MIN_CHAPTER_S = 1.0  # s; shorter chapters are dropped as noise
 GAP_TOLERANCE = 0.01  # fraction of a window tolerated as gap/overlap before it is a problem
 MIN_GAP_TOLERANCE_S = 2.0  # s
@@ -68,44 +67,8 @@ Reply with one JSON object and nothing else:
 "assessment": "<overall assessment: quality, clarity, audience, conclusions>"}}"""
 
 
-@dataclass
-class Chapter:
-    start: float  # absolute seconds
-    end: float
-    title: str
-    summary: str = ""
-    key_points: list[str] = field(default_factory=list)
-    keywords: list[str] = field(default_factory=list)
-    source: str = TRANSCRIPT_SOURCE  # vlm:<model> | transcript[+ocr][+scenes][+pauses]
-
-    @property
-    def text(self) -> str:
-        """What gets indexed: title, summary, key points and keywords."""
-        keywords = "Keywords: " + ", ".join(self.keywords) if self.keywords else ""
-        lines = [self.title, self.summary, *(f"- {p}" for p in self.key_points), keywords]
-        return "\n".join(line for line in lines if line)
-
-
-@dataclass
-class VideoSummary:
-    chapters: list[Chapter]
-    summary: str
-    assessment: str
-    source: str  # vlm:<model> | transcript | vlm:<model>+transcript
-    windows: list[tuple[float, float]]
-    notes: list[str] = field(default_factory=list)  # fallbacks, repairs, CPU warnings
-    plan: dict | None = None  # fps, frame size, frames and tokens per window
-    scene_changes: list[float] = field(default_factory=list)  # s, from the frames stage
-
-
 class ReplyError(ValueError):
     """A model reply that cannot be turned into chapters."""
-
-
-def summary_from_dict(data: dict) -> VideoSummary:
-    chapters = [Chapter(**c) for c in data.get("chapters", [])]
-    windows = [tuple(w) for w in data.get("windows", [])]
-    return VideoSummary(**{**data, "chapters": chapters, "windows": windows})
 
 
 # --- transcript text

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from index.library import Library
-from index.records import Segment, Span, Video
+from index.records import Segment, Span, Video, summary_from_dict
 from vidqa.errors import VidqaError
 from vidqa.settings import DEFAULT_CONTEXT_TOKENS
 
@@ -268,7 +268,7 @@ def summarize(path: Path | None, transcript, options: IngestOptions, *, duration
 
 
 def chapter_spans_from(summary: dict, video_id: str) -> list[Span]:
-    from ingest.chapters import chapter_spans, summary_from_dict
+    from ingest.chapters import chapter_spans
 
     return chapter_spans(summary_from_dict(summary), video_id)
 

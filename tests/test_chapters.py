@@ -9,24 +9,21 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
+from index.records import Chapter, Segment, VideoSummary, summary_from_dict
 from ingest import chapters as ch
 from ingest.chapters import (
-    Chapter,
     ReplyError,
-    VideoSummary,
     chapter_spans,
     extract_json,
     merge_windows,
     parse_reply,
     repair_chapters,
     summarize_video,
-    summary_from_dict,
     summary_markdown,
     validate_chapters,
 )
 from ingest.planner import PlanOptions
 from ingest.topics import hashed_vectors
-from index.records import Segment
 from vidqa.timefmt import parse_clock as parse_seconds
 from models import vlm as vlm_module
 from models.vlm import VideoClip, VLMBackend

@@ -369,7 +369,8 @@ def summary(
     json_: JsonOpt = False,
 ):
     """Print a video's chapters, summary and key points (Markdown)."""
-    from ingest.chapters import summary_from_dict, summary_markdown
+    from index.records import summary_from_dict
+    from ingest.chapters import summary_markdown
 
     with user_errors():
         library = _library()
