@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.records import Segment
-from models.asr import Progress, asr_notes, model_label, transcribe
+from models.asr import SecondsProgress, asr_notes, model_label, transcribe
 from vidqa.errors import MediaError
 from vidqa.languages import primary_language
 from vidqa.probe import ffmpeg_path
@@ -286,7 +286,7 @@ def _known_tag(tag: str | None) -> str | None:
 
 
 def get_transcript(path, info, *, language: str | None = None, asr_model: str | None = None,
-                   progress: Progress | None = None) -> Transcript:
+                   progress: SecondsProgress | None = None) -> Transcript:
     """Sidecar > embedded text stream > ASR (when there is audio) > an empty transcript."""
     path = Path(path)
     sidecar = find_sidecar(path, language)

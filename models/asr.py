@@ -26,7 +26,7 @@ ENGLISH = "en"
 COMPUTE_TYPES = {"cpu": "int8", "cuda": "float16"}  # CTranslate2 has no MPS backend
 WORD_DECIMALS = 3  # word times are rounded to ms
 
-Progress = Callable[[float, float], None]  # (seconds done, seconds total)
+SecondsProgress = Callable[[float, float], None]  # (seconds done, seconds total)
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ def _seconds(value) -> float:
 
 
 def transcribe(path, model: str | None = None, language: str | None = None,
-               progress: Progress | None = None, language_hint: str | None = None):
+               progress: SecondsProgress | None = None, language_hint: str | None = None):
     """Transcribe a media file's audio; returns (segments, AsrInfo).
 
     `model` defaults to VIDQA_ASR_MODEL, else to what `choose_model` picks: a
@@ -255,7 +255,7 @@ def _batched(whisper):
     return BatchedInferencePipeline(whisper)
 
 
-def _run(whisper, audio, language: str | None, progress: Progress | None):
+def _run(whisper, audio, language: str | None, progress: SecondsProgress | None):
     raw_segments, info = _batched(whisper).transcribe(
         audio, language=language, word_timestamps=True, vad_filter=True, batch_size=BATCH_SIZE)
     segments, quality = _collect(raw_segments, float(info.duration), progress)
@@ -277,7 +277,7 @@ def _failed_checks(raw) -> bool:
             or (logprob is not None and logprob < LOG_PROB_THRESHOLD))
 
 
-def _collect(raw_segments, total: float, progress: Progress | None):
+def _collect(raw_segments, total: float, progress: SecondsProgress | None):
     """Drain faster-whisper's lazy generator (decoding happens here), reporting progress.
 
     Returns the segments and (mean word probability, fallback share), None without speech.

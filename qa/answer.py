@@ -236,7 +236,7 @@ def model_answer(request: Request, evidence: Evidence, library: Library, backend
                                                fallback))
     notes: list[str] = []
     clips = grounded.frames_or_note(items, videos, budget - text_tokens, notes)
-    messages = grounded.build_messages(question, items, clips)
+    messages = grounded.answer_messages(question, items, clips)
     raw = backend.generate(messages, max_new_tokens=grounded.OUTPUT_TOKENS, stream=stream)
     if stream:
         result = grounded.AnswerStream(iter(raw), items, time_range, fallback)

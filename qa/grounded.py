@@ -156,7 +156,7 @@ class Validator:
                                          if int(n) in order), text)
 
 
-def split_sentences(buffer: str) -> tuple[list[str], str]:
+def complete_sentences(buffer: str) -> tuple[list[str], str]:
     """Complete sentences in `buffer`, and the unfinished rest."""
     parts = SENTENCE.split(buffer)
     return [p for p in parts[:-1] if p], parts[-1]
@@ -164,7 +164,7 @@ def split_sentences(buffer: str) -> tuple[list[str], str]:
 
 def check_all(text: str, validator: Validator) -> str:
     """Every sentence of `text` through `validator` (evidence numbering kept)."""
-    sentences, rest = split_sentences(text)
+    sentences, rest = complete_sentences(text)
     return " ".join(validator.sentence(x) for x in [*sentences, rest] if x.strip())
 
 
@@ -213,7 +213,7 @@ def _read(path: str, times: list[float], size: tuple[int, int]):
     return read_frames(path, times, size=size)
 
 
-def build_messages(question: str, items: list[Citation], clips: list) -> list[dict]:
+def answer_messages(question: str, items: list[Citation], clips: list) -> list[dict]:
     content: list[dict] = [{"type": "video", "video": clip} for clip in clips]
     content.append({"type": "text", "text": f"Evidence:\n{evidence_text(items)}\n\nQuestion: {question}"})
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": content}]
@@ -256,7 +256,7 @@ class AnswerStream(BaseStream):
             buffer += piece
             if self.raw.lstrip().upper().startswith(NOT_FOUND[: len(self.raw.strip())]):
                 continue  # hold back what may become NOT FOUND
-            sentences, buffer = split_sentences(buffer)
+            sentences, buffer = complete_sentences(buffer)
             for s in sentences:
                 checked.append(self.validator.sentence(s).strip())
                 pending.append(checked[-1])

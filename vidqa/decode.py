@@ -113,7 +113,7 @@ def decode_packets(container, stream, start: float = 0.0,
 # ---------------------------------------------------------------- pure helpers
 
 
-def round_by_factor(value: float, factor: int = SIZE_FACTOR) -> int:
+def round_to_multiple(value: float, factor: int = SIZE_FACTOR) -> int:
     return max(MIN_SIDE, round(float(value) / factor) * factor)
 
 
@@ -145,7 +145,7 @@ def fit_size(
         scale = min(scale, max_side / max(width, height))
     if scale >= 1.0:
         return None
-    w, h = round_by_factor(width * scale), round_by_factor(height * scale)
+    w, h = round_to_multiple(width * scale), round_to_multiple(height * scale)
     while w * h > (max_pixels or w * h) or max(w, h) > (max_side or max(w, h)):
         w, h = max(MIN_SIDE, w - SIZE_FACTOR), max(MIN_SIDE, h - SIZE_FACTOR)
     return w, h
