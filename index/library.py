@@ -28,8 +28,11 @@ from index.catalog import Catalog
 from index.fusion import merge_close
 from index.moments import SearchOptions, fuse, level_rankings
 from index.records import SPAN_KINDS, Hit, Span, Video
-from vidqa.errors import VideoNotFound
+from models import clip as clip_models
+from models import text_embed
+from vidqa.errors import MediaError, MissingDependency, ModelNotFound, VideoNotFound
 from vidqa.settings import Settings, settings
+from vidqa.text import collection_slug
 
 TEXT_KINDS = ("transcript", "chapter", "ocr", "window")  # embedded and BM25-indexed
 SEARCH_KINDS = ("transcript", "chapter", "ocr", "frame")  # what a caller asks for; windows ride on transcript
@@ -52,9 +55,7 @@ class Library:
     # Loaded on first use: listing videos or a time lookup needs neither torch nor chroma.
     @cached_property
     def embedder(self):
-        from models.text_embed import load_text_embedder
-
-        return load_text_embedder(self.cfg.embed_model)
+        return text_embed.load_text_embedder(self.cfg.embed_model)
 
     @cached_property
     def _client(self):
@@ -95,11 +96,8 @@ class Library:
     @cached_property
     def clip(self):
         """The configured CLIP model, or None when its weights are not available here."""
-        from models.clip import load_clip
-        from vidqa.errors import MissingDependency, ModelNotFound
-
         try:
-            return load_clip(self.cfg.clip_model, self.cfg.clip_pretrained)
+            return clip_models.load_clip(self.cfg.clip_model, self.cfg.clip_pretrained)
         except (ModelNotFound, MissingDependency):
             return None
 
@@ -420,8 +418,6 @@ class Library:
         self.refresh()
         store = self._frame_store_for_clip()
         if store is None:
-            from vidqa.errors import ModelNotFound
-
             raise ModelNotFound("search by picture needs CLIP weights and frames embedded at ingest "
                                 "(set VIDQA_CLIP_PRETRAINED to a local weights file, then re-ingest)")
         ranked = store.query(self.clip.embed_images([_load_image(image)])[0], n=k, video_id=video_id)
@@ -464,8 +460,6 @@ def with_windows(spans: list[Span]) -> list[Span]:
 
 
 def frames_collection(clip_name: str, dim: int) -> str:
-    from vidqa.text import collection_slug
-
     return f"{FRAMES_PREFIX}{collection_slug(clip_name)}-{dim}d"
 
 
@@ -477,7 +471,5 @@ def _load_image(image):
             with Image.open(image) as img:
                 return np.asarray(img.convert("RGB"))
         except (OSError, UnidentifiedImageError) as e:
-            from vidqa.errors import MediaError
-
             raise MediaError(image, f"not a readable image ({e})") from e
     return image

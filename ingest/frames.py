@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from vidqa.decode import DecodeStats, FrameBatch, iter_frames, keyframes, stream_facts
+from vidqa.settings import settings
 
 SAMPLE_FPS = 0.5  # frames per second kept for the visual index
 MAX_SIDE = 448  # px, longest side of sampled frames (CLIP/OCR input, not the thumbnail)
@@ -260,8 +261,6 @@ def thumbnail_path(video_id: str, time: float, root: Path | None = None) -> Path
     if not video_id or "/" in video_id or video_id.startswith("."):
         raise ValueError(f"video id {video_id!r} cannot be used as a directory name")
     if root is None:
-        from vidqa.settings import settings
-
         root = settings().thumbs_dir
     return Path(root) / video_id / f"{round(float(time) * 1000)}.jpg"
 

@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from index.records import Span
 from vidqa.decode import FrameBatch, iter_frames
 
 OCR_MAX_SIDE = 1280  # px: frames are decoded this large for OCR (recognition crops keep it)
@@ -232,7 +233,6 @@ def _close(run: list[OcrText], end: float) -> OcrSpan:
 
 def ocr_spans(video_id: str, spans: Iterable[OcrSpan], source: str = SOURCE) -> list:
     """index.records.Span(kind="ocr") for each deduplicated span."""
-    from index.records import Span
 
     return [Span(video_id=video_id, start=s.start, end=s.end, kind="ocr", text=s.text,
                  source=source, extra={"title": s.title} if s.title else {}) for s in spans]

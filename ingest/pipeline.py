@@ -11,17 +11,15 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 
 from index.library import Library
 from index.records import Segment, Span, Video, summary_from_dict
 from vidqa.errors import VidqaError
+from vidqa.probe import MediaInfo, content_id, discover, probe
 from vidqa.settings import DEFAULT_CONTEXT_TOKENS
-
-if TYPE_CHECKING:
-    from vidqa.probe import MediaInfo
 
 # progress(path, stage, done, total): stages are probe, transcript, spans, frames, chapters,
 # (on Ray: embedding,) index, done
@@ -96,8 +94,6 @@ def ingest(paths: Sequence[str | Path], *, library: Library | None = None,
     With `cluster.workers` > 1 or a Ray address the stages run as Ray tasks
     (ingest/cluster.py) and this process stays the one writer.
     """
-    from vidqa.probe import discover
-
     library = library or Library()
     files = discover(list(paths))
     if cluster.uses_ray:
@@ -158,8 +154,6 @@ class Prepared:
 
 
 def identify(path: Path, step) -> tuple[MediaInfo, str]:
-    from vidqa.probe import content_id, probe
-
     step("probe")
     return probe(path), content_id(path)
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from index.records import Segment, Word
 from vidqa.errors import MediaError, ModelNotFound
 from vidqa.languages import primary_language
+from vidqa.settings import settings
 
 GPU_MODEL = "small"  # good multilingual accuracy, fast on any CUDA card
 CPU_MODEL_ENGLISH = "tiny.en"  # ~30x real time on 2 cores with VAD; ships offline
@@ -157,7 +158,6 @@ def transcribe(path, model: str | None = None, language: str | None = None,
     `progress(done_s, total_s)` is called as each segment is decoded, and once at the end.
     """
     from models.device import pick_device
-    from vidqa.settings import settings
 
     device = _ctranslate_device(pick_device())
     audio = _decode(path)

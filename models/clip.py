@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from vidqa.errors import ModelNotFound
+from vidqa.settings import settings
 
 IMAGE_BATCH = 64  # images per forward pass
 TEXT_BATCH = 256  # texts per forward pass
@@ -229,7 +230,6 @@ def load_clip(name: str | None = None, pretrained: str | None = None,
               device: str | None = None) -> ClipEmbedder:
     """The CLIP embedder for `name`/`pretrained` (settings() defaults), loaded once."""
     from models.device import pick_device
-    from vidqa.settings import settings
 
     current = settings()
     name = name or current.clip_model

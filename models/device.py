@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from functools import cache
 
+from vidqa.errors import ConfigError
 from vidqa.settings import settings
 
 
@@ -28,8 +29,6 @@ def pick_device(preference: str | None = None) -> str:
                 return kind
         return "cpu"
     if not _available(pref):
-        from vidqa.errors import ConfigError
-
         raise ConfigError(f"device {pref!r} was requested but is not available on this machine")
     return pref
 

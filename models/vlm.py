@@ -28,6 +28,7 @@ import numpy as np
 from models.device import has_gpu
 from models.qwen3vl_tokens import FrameMode
 from vidqa.errors import ConfigError, ModelNotFound
+from vidqa.settings import DEFAULT_VLM, settings
 
 PRESETS = {
     "qwen3-vl-2b": "Qwen/Qwen3-VL-2B-Instruct",
@@ -233,7 +234,6 @@ def get_vlm(spec: str | None = None, **options) -> VLMBackend | None:
     "auto" means the local transformers backend with the default model when a GPU
     is available, and None on a CPU-only machine.
     """
-    from vidqa.settings import DEFAULT_VLM, settings
 
     parsed = parse_spec(spec if spec is not None else settings().vlm)
     if parsed.kind == "none":

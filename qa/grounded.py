@@ -25,6 +25,7 @@ from models.vlm import VideoClip
 from qa.citations import Answer, Citation
 from qa.citations import AnswerStream as BaseStream
 from vidqa.decode import read_frames
+from vidqa.errors import MediaError
 from vidqa.timefmt import fmt_range, fmt_ts, parse_clock
 
 TIME_TOLERANCE_S = 2.0  # a timestamp this close to an evidence span counts as inside it
@@ -305,8 +306,6 @@ def evidence_items(evidence, library) -> tuple[list[Citation], dict, tuple[float
 
 
 def frames_or_note(items, videos, budget: int, notes: list[str]) -> list:
-    from vidqa.errors import MediaError
-
     try:
         return evidence_frames(items, videos, max_tokens=min(budget, FRAME_TOKEN_CAP))
     except MediaError as e:  # a moved or unreadable file: answer from text, and say so
