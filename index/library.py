@@ -191,7 +191,9 @@ class Library:
             stored = self.catalog.stage(video, spans, generation)
             if progress:
                 progress("embedding")
-            if text_index := self._embed_spans(stored, embedder):
+            text_index = (self._embed_spans(stored) if embedder is None
+                          else self._embed_with(stored, embedder))
+            if text_index:
                 video.models["text_index"] = text_index
             if frames is not None:
                 video.models["frame_index"] = self._add_frames(
@@ -233,8 +235,11 @@ class Library:
     def summary(self, video_id: str) -> dict | None:
         return self.catalog.summary(video_id)
 
-    def _embed_spans(self, spans: list[Span], embedder=None) -> str | None:
+    def _embed_spans(self, spans: list[Span]) -> str | None:
         """Embed the text spans; returns the collection they went to (None: no text)."""
+        return self._embed_with(spans, None)
+
+    def _embed_with(self, spans: list[Span], embedder) -> str | None:
         texts = [s for s in spans if s.kind in TEXT_KINDS and s.text.strip()]
         if not texts:
             return None
