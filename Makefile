@@ -41,7 +41,7 @@ demo: sysdeps install
 	@echo; echo '$$ vidqa ask "how do volcanoes erupt?"'
 	@VIDQA_HOME=$(DEMO_HOME) $(BIN)/vidqa ask "how do volcanoes erupt?"
 
-test: sysdeps-test install
+test: sysdeps-test install lint
 	$(BIN)/python -m cogapp --check README.md
 	$(BIN)/pytest -m "not gpu" -q
 
