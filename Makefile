@@ -41,11 +41,13 @@ demo: sysdeps install
 	@echo; echo '$$ vidqa ask "how do volcanoes erupt?"'
 	@VIDQA_HOME=$(DEMO_HOME) $(BIN)/vidqa ask "how do volcanoes erupt?"
 
-test: sysdeps-test install
+test: sysdeps-test install lint
 	$(BIN)/python -m cogapp --check README.md
 	$(BIN)/pytest -m "not gpu" -q
 
+# Formatting and import order (ruff format, ruff's isort rule "I"), then the lint rules.
 lint: install
+	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 
 bench: install

@@ -47,19 +47,15 @@ def long_video_library():
     return library
 
 
-def clock(seconds: float) -> str:
-    s = int(seconds)
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
-
-
 def jobs_for(library, n: int, rng: random.Random) -> dict:
     from qa.answer import ask, gather
+    from vidqa.timefmt import fmt_ts
 
     videos = library.videos()
     maker = TextMaker(SEED + 2)
     topics = list(maker.topics)
     timed = [(v := rng.choice(videos), rng.uniform(0, v.duration)) for _ in range(n)]
-    time_q = [(f"what was said at {clock(t)}?", v.id[:12], v.id, t) for v, t in timed]
+    time_q = [(f"what was said at {fmt_ts(t)}?", v.id[:12], v.id, t) for v, t in timed]
     topical = [maker.query(rng.choice(topics)) for _ in range(n)]
     return {
         "time: index": (lambda q, ref, vid, t: library.spans_between(

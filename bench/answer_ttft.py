@@ -67,7 +67,7 @@ def make_backend(tiny: bool, attn: str | None):
     """TransformersVLM around a random model built in memory (no weights on disk)."""
     import torch
 
-    from models.tiny_qwen3vl import build_processor
+    from tiny_qwen3vl import build_processor
 
     device = "cpu" if tiny else "cuda"
     dtype = torch.float32 if tiny else torch.bfloat16

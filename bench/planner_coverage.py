@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ingest.chapters import REASK_RESERVE, build_messages, transcript_lines  # noqa: E402
 from ingest.planner import PlanOptions, plan_video  # noqa: E402
-from ingest.transcript import Segment  # noqa: E402
+from index.records import Segment  # noqa: E402
 from models.vlm import qwen_tokenizer, render_chat  # noqa: E402
 
 DURATIONS = {"10 min": 600, "1 h": 3600, "3 h": 3 * 3600}  # s

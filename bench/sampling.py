@@ -6,7 +6,7 @@
 The test file is generated once under /tmp (testsrc2, libx264 veryfast, fixed
 2 s GOP). Every contender produces the same RGB frames at 448 px wide:
   vidqa         ingest.frames.sample_frames (its plan: key frames or seek)
-  vidqa-seek    ingest.decode.iter_frames at the sample times (forced seek plan)
+  vidqa-seek    vidqa.decode.iter_frames at the sample times (forced seek plan)
   ffmpeg-fps    ffmpeg -vf fps=F,scale=448:-2 (decodes every frame)
   ffmpeg-key    ffmpeg -skip_frame nokey (decodes key frames only)
 Goals (issue 4): vidqa <= 1.5x ffmpeg-key when key frames are dense enough for
@@ -68,7 +68,7 @@ def ffmpeg_null(path: Path, *, fps: float | None, keyframes_only: bool) -> int:
 
 def vidqa_sampler(path: Path, fps: float) -> tuple[int, str]:
     from ingest.frames import sample_frames, sample_plan
-    from ingest.probe import probe
+    from vidqa.probe import probe
 
     info = probe(path)
     frames = sum(len(b) for b in sample_frames(path, info, fps=fps, max_side=OUT_WIDTH))
@@ -76,9 +76,9 @@ def vidqa_sampler(path: Path, fps: float) -> tuple[int, str]:
 
 
 def vidqa_seek(path: Path, fps: float) -> int:
-    from ingest.decode import iter_frames
+    from vidqa.decode import iter_frames
     from ingest.frames import sample_times
-    from ingest.probe import probe
+    from vidqa.probe import probe
 
     times = sample_times(probe(path).duration, fps)
     return sum(len(b) for b in iter_frames(path, times, max_side=OUT_WIDTH))

@@ -35,7 +35,7 @@ SLIDE_LINES = ["Encoder maps tokens to vectors of size 512", "Decoder attends ov
 CHILD = r"""
 import json, sys, time
 from ingest.frames import SceneDetector, sample_frames, sample_plan
-from ingest.probe import probe
+from vidqa.probe import probe
 
 def peak_mb():  # VmHWM: this process's own peak (ru_maxrss would include the parent's at exec)
     for line in open("/proc/self/status"):
@@ -107,7 +107,7 @@ def slide(n: int) -> np.ndarray:
 
 
 def ocr_throughput() -> dict:
-    from ingest.decode import FrameBatch
+    from vidqa.decode import FrameBatch
     from ingest.ocr import ocr_frames
 
     frames = np.stack([slide(n) for n in range(OCR_FRAMES)])

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # tiny_qwen3vl, a test helper
 
 VIDEO_PAD, VISION_START, VISION_END = 151656, 151652, 151653  # Qwen3-VL token ids
 TEXT_VOCAB = 151_000  # random text ids are drawn below the special tokens
@@ -58,7 +59,7 @@ def build_model(tiny: bool, device: str, dtype, attn: str):
     from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration
 
     if tiny:
-        from models.tiny_qwen3vl import tiny_config
+        from tiny_qwen3vl import tiny_config
 
         config = tiny_config()
     else:

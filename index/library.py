@@ -30,8 +30,11 @@ from index.catalog import Catalog
 from index.fusion import merge_close
 from index.moments import SearchOptions, fuse, level_rankings
 from index.records import SPAN_KINDS, Hit, Span, Video
-from vidqa.errors import VideoNotFound
+from models import clip as clip_models
+from models import text_embed
+from vidqa.errors import MediaError, MissingDependency, ModelNotFound, VideoNotFound
 from vidqa.settings import Settings, settings
+from vidqa.text import collection_slug
 
 TEXT_KINDS = ("transcript", "chapter", "ocr", "window")  # embedded and BM25-indexed
 log = logging.getLogger(__name__)
@@ -55,10 +58,8 @@ class Library:
     # Loaded on first use: listing videos or a time lookup needs neither torch nor chroma.
     @cached_property
     def embedder(self):
-        from models.text_embed import load_text_embedder
-
         self._loaded_text_model = self.text_model()
-        return load_text_embedder(self._loaded_text_model)
+        return text_embed.load_text_embedder(self._loaded_text_model)
 
     def text_model(self) -> str:
         """The text embedder of this library (index/text_model.py: MiniLM, or the multilingual
@@ -106,11 +107,8 @@ class Library:
     @cached_property
     def clip(self):
         """The configured CLIP model, or None when its weights are not available here."""
-        from models.clip import load_clip
-        from vidqa.errors import MissingDependency, ModelNotFound
-
         try:
-            return load_clip(self.cfg.clip_model, self.cfg.clip_pretrained)
+            return clip_models.load_clip(self.cfg.clip_model, self.cfg.clip_pretrained)
         except (ModelNotFound, MissingDependency):
             return None
 
@@ -188,11 +186,14 @@ class Library:
     # -- writing ------------------------------------------------------------
     def add_video(self, video: Video, spans: list[Span], *, summary: dict | None = None,
                   frames: tuple[str, np.ndarray] | None = None,
-                  progress: Callable[[str], None] | None = None) -> list[Span]:
+                  progress: Callable[[str], None] | None = None,
+                  embedder=None) -> list[Span]:
         """Store a new version of `video` (same id) next to the current one, then switch to it
         atomically; a changed file at the same path replaces the old content's record.
 
         `frames`: (CLIP model name, vectors) with one row per "frame" span, in order.
+        `embedder`: embeds the text spans instead of `self.embedder` (same model and slug:
+        vectors a cluster's workers already computed).
         """
         spans = with_windows(spans)
         video.ingested_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -202,7 +203,11 @@ class Library:
             if progress:
                 progress("embedding")
             self._fit_text_model(video, stored)
-            if text_index := self._embed_spans(stored):
+            if embedder is not None and embedder.name != self.text_model():
+                embedder = None  # the workers' vectors are of the model this write switched from
+            text_index = (self._embed_spans(stored) if embedder is None
+                          else self._embed_with(stored, embedder))
+            if text_index:
                 video.models["text_index"] = text_index
             if frames is not None:
                 video.models["frame_index"] = self._add_frames(
@@ -247,14 +252,11 @@ class Library:
     def _fit_text_model(self, video: Video, spans: list[Span]) -> None:
         """Before `video`'s text is embedded: switch the library to the multilingual model if
         this is its first non-English text, embedding what it holds again (index/text_model.py)."""
-        from models.text_embed import load_text_embedder
-        from vidqa.errors import MissingDependency, ModelNotFound
-
         target = text_model.wanted(self.cfg, self.catalog, video, spans)
         if target is None:
             return
         try:
-            embedder = load_text_embedder(target)
+            embedder = text_embed.load_text_embedder(target)
         except (MissingDependency, ModelNotFound) as e:  # stays searchable by MiniLM + keywords
             log.warning("%s: not English, but the multilingual text model is unavailable (%s)",
                         video.title, e)
@@ -269,16 +271,21 @@ class Library:
 
     def _embed_spans(self, spans: list[Span]) -> str | None:
         """Embed the text spans; returns the collection they went to (None: no text)."""
+        return self._embed_with(spans, None)
+
+    def _embed_with(self, spans: list[Span], embedder) -> str | None:
         texts = [s for s in spans if s.kind in TEXT_KINDS and s.text.strip()]
         if not texts:
             return None
-        vectors = self.embedder.embed([s.text for s in texts])
-        self.text_vectors.upsert(
+        vectors = (embedder or self.embedder).embed([s.text for s in texts])
+        # A lent embedder names the collection itself: the library's model may stay unloaded.
+        store = self._client.store(f"{TEXT_PREFIX}{embedder.slug}") if embedder else self.text_vectors
+        store.upsert(
             [s.id for s in texts], vectors,
             [{"video_id": s.video_id, "kind": s.kind, "start": s.start, "end": s.end}
              for s in texts],
         )
-        return self.text_vectors.name
+        return store.name
 
     def remove(self, video_id: str) -> bool:
         with self.writing():
@@ -450,8 +457,6 @@ class Library:
         self.refresh()
         store = self._frame_store_for_clip()
         if store is None:
-            from vidqa.errors import ModelNotFound
-
             raise ModelNotFound("search by picture needs CLIP weights and frames embedded at ingest "
                                 "(set VIDQA_CLIP_PRETRAINED to a local weights file, then re-ingest)")
         ranked = store.query(self.clip.embed_images([_load_image(image)])[0], n=k, video_id=video_id)
@@ -494,8 +499,6 @@ def with_windows(spans: list[Span]) -> list[Span]:
 
 
 def frames_collection(clip_name: str, dim: int) -> str:
-    from vidqa.text import collection_slug
-
     return f"{FRAMES_PREFIX}{collection_slug(clip_name)}-{dim}d"
 
 
@@ -507,7 +510,5 @@ def _load_image(image):
             with Image.open(image) as img:
                 return np.asarray(img.convert("RGB"))
         except (OSError, UnidentifiedImageError) as e:
-            from vidqa.errors import MediaError
-
             raise MediaError(image, f"not a readable image ({e})") from e
     return image

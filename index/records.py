@@ -3,11 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal, TypedDict, get_args
 
 # What a span's text is: the words spoken, a chapter summary, text read off the
 # screen, a sampled frame (text is then a caption or empty; the vector is CLIP), or an
 # overlapping window of the words spoken (searched for recall, cited as its sentences).
-SPAN_KINDS = ("transcript", "chapter", "ocr", "frame", "window")
+SpanKind = Literal["transcript", "chapter", "ocr", "frame", "window"]
+SPAN_KINDS: tuple[SpanKind, ...] = get_args(SpanKind)
+VideoStatus = Literal["indexing", "ready"]
+# start s, end s, text: one ASR word or one sentence (JSON stores it as a 3-item list).
+TimedText = tuple[float, float, str]
+
+
+class SpanExtra(TypedDict, total=False):
+    """What a span carries besides its text, by kind; stored as JSON in the catalog."""
+
+    words: list[TimedText]  # transcript from ASR: every word with its times
+    sentences: list[TimedText]  # transcript from subtitles, windows, moments: cue-timed
+    focused_from: list[float]  # [start, end] of the span a citation was narrowed from
+    title: str  # chapter title; ocr: the slide title read off the screen
+    summary: str  # chapter
+    key_points: list[str]  # chapter
+    keywords: list[str]  # chapter
+    chapter: int  # chapter number, from 1
+    thumb: str  # frame: thumbnail path relative to the library home
 
 
 @dataclass
@@ -19,16 +38,26 @@ class Word:
 
 
 @dataclass
+class Segment:
+    """A stretch of a transcript: one subtitle cue or one ASR segment, in seconds."""
+
+    start: float  # seconds
+    end: float
+    text: str
+    words: list[Word] = field(default_factory=list)  # ASR word timings; empty for subtitles
+
+
+@dataclass
 class Span:
     """A searchable, citable piece of one video, in absolute seconds."""
 
     video_id: str
     start: float
     end: float
-    kind: str
+    kind: SpanKind
     text: str
     source: str  # e.g. "asr:tiny.en", "srt", "vtt", "embedded", "vlm:Qwen3-VL-2B", "transcript"
-    extra: dict = field(default_factory=dict)  # words, keywords, title, thumbnail, ...
+    extra: SpanExtra = field(default_factory=dict)
     id: str = ""  # assigned by the index: "<video_id>/<kind>/<n>"
 
     def __post_init__(self):
@@ -53,7 +82,7 @@ class Video:
     fps: float | None = None
     transcript_source: str | None = None  # srt | vtt | embedded | asr:<model> | none
     language: str | None = None
-    status: str = "ready"  # indexing | ready
+    status: VideoStatus = "ready"
     models: dict = field(default_factory=dict)  # stage -> model id used, for provenance
     ingested_at: str | None = None
     size: int | None = None
@@ -68,3 +97,44 @@ class Hit:
     score: float
     matched: list[str] = field(default_factory=list)  # retrievers: dense | keyword | clip | image
     kinds: list[str] = field(default_factory=list)  # evidence kinds merged in: transcript, ocr, ...
+
+
+# --- chapters and summaries ---------------------------------------------------------------
+
+TRANSCRIPT_SOURCE = "transcript"  # chapters found without a VLM
+
+
+@dataclass
+class Chapter:
+    start: float  # absolute seconds
+    end: float
+    title: str
+    summary: str = ""
+    key_points: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+    source: str = TRANSCRIPT_SOURCE  # vlm:<model> | transcript[+ocr][+scenes][+pauses]
+
+    @property
+    def text(self) -> str:
+        """What gets indexed: title, summary, key points and keywords."""
+        keywords = "Keywords: " + ", ".join(self.keywords) if self.keywords else ""
+        lines = [self.title, self.summary, *(f"- {p}" for p in self.key_points), keywords]
+        return "\n".join(line for line in lines if line)
+
+
+@dataclass
+class VideoSummary:
+    chapters: list[Chapter]
+    summary: str
+    assessment: str
+    source: str  # vlm:<model> | transcript | vlm:<model>+transcript
+    windows: list[tuple[float, float]]
+    notes: list[str] = field(default_factory=list)  # fallbacks, repairs, CPU warnings
+    plan: dict | None = None  # fps, frame size, frames and tokens per window
+    scene_changes: list[float] = field(default_factory=list)  # s, from the frames stage
+
+
+def summary_from_dict(data: dict) -> VideoSummary:
+    chapters = [Chapter(**c) for c in data.get("chapters", [])]
+    windows = [tuple(w) for w in data.get("windows", [])]
+    return VideoSummary(**{**data, "chapters": chapters, "windows": windows})

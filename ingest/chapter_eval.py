@@ -25,6 +25,7 @@ import numpy as np
 
 from ingest.segment import Sentence, find_boundaries, sentences_from, texttiling_boundaries
 from vidqa.errors import VidqaError
+from vidqa.evalset import read_jsonl
 
 TOLERANCE_S = 10.0  # s: a predicted boundary this close to a true one is a hit
 PSEUDO_VIDEOS = 20  # pseudo-videos built per run
@@ -149,7 +150,6 @@ def evaluate_chapters(root: str | Path, *, count: int = PSEUDO_VIDEOS, natural_g
                       limit: int | None = None, embed=None) -> dict:
     """Scores of ours and of TextTiling on `count` pseudo-videos made from the set at `root`."""
     from ingest.topics import text_vectors
-    from qa.evaluate import read_jsonl
 
     root = Path(root)
     rows = read_jsonl(root / "videos.jsonl")[:limit]

@@ -13,19 +13,23 @@ import json
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from itertools import pairwise
+from pathlib import Path
 
 import numpy as np
 
-from index.records import Span
+from index.records import TRANSCRIPT_SOURCE, Chapter, Segment, Span, VideoSummary
+from ingest.planner import Plan, PlanOptions, plan_video
 from ingest.segment import Cues
 from ingest.topics import TOKEN, Embed, content_words, overview, topic_chapters
+from models.qwen3vl_tokens import video_tokens
+from models.vlm import VideoClip, VLMBackend, get_vlm
+from vidqa.decode import read_frames
 from vidqa.errors import BackendError, ConfigError, MissingDependency, ModelNotFound
 from vidqa.text import CJK_CHAR, join_words
-from vidqa.timefmt import fmt_range, fmt_ts
+from vidqa.timefmt import fmt_range, fmt_ts, parse_clock
 
-TRANSCRIPT_SOURCE = "transcript"
 MIN_CHAPTER_S = 1.0  # s; shorter chapters are dropped as noise
 GAP_TOLERANCE = 0.01  # fraction of a window tolerated as gap/overlap before it is a problem
 MIN_GAP_TOLERANCE_S = 2.0  # s
@@ -67,44 +71,8 @@ Reply with one JSON object and nothing else:
 "assessment": "<overall assessment: quality, clarity, audience, conclusions>"}}"""
 
 
-@dataclass
-class Chapter:
-    start: float  # absolute seconds
-    end: float
-    title: str
-    summary: str = ""
-    key_points: list[str] = field(default_factory=list)
-    keywords: list[str] = field(default_factory=list)
-    source: str = TRANSCRIPT_SOURCE  # vlm:<model> | transcript[+ocr][+scenes][+pauses]
-
-    @property
-    def text(self) -> str:
-        """What gets indexed: title, summary, key points and keywords."""
-        keywords = "Keywords: " + ", ".join(self.keywords) if self.keywords else ""
-        lines = [self.title, self.summary, *(f"- {p}" for p in self.key_points), keywords]
-        return "\n".join(line for line in lines if line)
-
-
-@dataclass
-class VideoSummary:
-    chapters: list[Chapter]
-    summary: str
-    assessment: str
-    source: str  # vlm:<model> | transcript | vlm:<model>+transcript
-    windows: list[tuple[float, float]]
-    notes: list[str] = field(default_factory=list)  # fallbacks, repairs, CPU warnings
-    plan: dict | None = None  # fps, frame size, frames and tokens per window
-    scene_changes: list[float] = field(default_factory=list)  # s, from the frames stage
-
-
 class ReplyError(ValueError):
     """A model reply that cannot be turned into chapters."""
-
-
-def summary_from_dict(data: dict) -> VideoSummary:
-    chapters = [Chapter(**c) for c in data.get("chapters", [])]
-    windows = [tuple(w) for w in data.get("windows", [])]
-    return VideoSummary(**{**data, "chapters": chapters, "windows": windows})
 
 
 # --- transcript text
@@ -158,16 +126,6 @@ def extract_json(text: str):
     raise ReplyError("no JSON object found in the reply")
 
 
-def parse_seconds(value) -> float | None:
-    """Seconds from 93.5, "93.5", "93.5 s", "1:33" or "01:02:03"; None if unreadable."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value) if math.isfinite(value) else None
-    text = str(value if isinstance(value, str) else "").strip().lower().rstrip("s").strip()
-    if not re.fullmatch(r"\d+(:\d{1,2}){0,2}(\.\d+)?", text):
-        return None
-    return sum(float(part) * 60 ** i for i, part in enumerate(reversed(text.split(":"))))
-
-
 def _strings(value, limit: int) -> list[str]:
     if isinstance(value, str):
         value = re.split(r"[;,\n]", value) if "," in value or ";" in value else [value]
@@ -188,8 +146,8 @@ def parse_reply(text: str, source: str) -> tuple[list[Chapter], str, str]:
     for item in data["chapters"]:
         if not isinstance(item, dict):
             continue
-        start = parse_seconds(item.get("start", item.get("start_time")))
-        end = parse_seconds(item.get("end", item.get("end_time")))
+        start = parse_clock(item.get("start", item.get("start_time")))
+        end = parse_clock(item.get("end", item.get("end_time")))
         if start is None or end is None:
             continue
         chapters.append(Chapter(
@@ -335,24 +293,37 @@ def is_transcript_source(source: str) -> bool:
 
 
 # --- the VLM pass
+@dataclass(frozen=True)
+class _Request:  # what summarize_video was asked for, before a plan is made
+    video: str | Path | None  # path, or None for no picture
+    segments: list[Segment]
+    duration: float
+    width: int | None
+    height: int | None
+    context: int | None  # caps the backend's window (tokens)
+    max_new_tokens: int
+    read_frames: Callable | None  # None: vidqa.decode.read_frames
+    options: PlanOptions | None
+    embed: Embed | None
+
+
 @dataclass
 class _Job:  # what the windows of one summarize_video call share
-    backend: object  # VLMBackend; None once it has failed
-    video: object  # path, or None for no picture
-    segments: list
+    backend: VLMBackend | None  # None once it has failed
+    video: str | Path | None  # path, or None for no picture
+    segments: list[Segment]
     duration: float
-    plan: object  # ingest.planner.Plan
+    plan: Plan
     prompt_tokens: int  # template + instructions, without transcript and frames
     max_new_tokens: int
     read_frames: Callable
     embed: Embed | None
     notes: list[str]
     cues: Cues | None = None
+    cues: Cues | None = None
 
 
 def _clip(job: _Job, window):
-    from models.vlm import VideoClip
-
     if not job.plan.n_frames:
         return None
     batch = job.read_frames(job.video, job.plan.times(window), size=(job.plan.width,
@@ -362,8 +333,6 @@ def _clip(job: _Job, window):
 
 def _window_transcript(job: _Job, window, clip) -> str:
     """Transcript lines for `window`, thinned when the real count would overflow."""
-    from ingest.planner import video_tokens
-
     lines = transcript_lines(job.segments, *window)
     vision = video_tokens(clip.times, *clip.size, job.plan.mode) if clip is not None else 0
     budget = job.plan.context - job.prompt_tokens - vision - job.plan.output_tokens
@@ -434,29 +403,25 @@ def _run(job: _Job) -> tuple[list[Chapter], str, str]:
     return (chapters, *_overall(job, chapters, parts))
 
 
-def _make_job(backend, video, segments, duration, width, height, context, max_new_tokens,
-              read_frames, options, embed, notes) -> _Job:
-    from ingest.planner import PlanOptions, plan_video
-
-    options = replace(options or PlanOptions(), mode=backend.input_mode)
-    limit = min(backend.context_limit, context or math.inf)
-    picture = bool(video is not None and width and height)
-    probe = build_messages((0.0, duration), duration, "", "clip" if picture else None)
+def _make_job(backend, request: _Request, notes: list[str]) -> _Job:
+    r = request
+    options = replace(r.options or PlanOptions(), mode=backend.input_mode)
+    limit = min(backend.context_limit, r.context or math.inf)
+    picture = bool(r.video is not None and r.width and r.height)
+    probe = build_messages((0.0, r.duration), r.duration, "", "clip" if picture else None)
     prompt_tokens = backend.count_tokens(backend.render_prompt(probe)) - picture
-    transcript_tokens = backend.count_tokens("\n".join(transcript_lines(segments)))
+    transcript_tokens = backend.count_tokens("\n".join(transcript_lines(r.segments)))
     try:
-        plan = plan_video(duration, width if picture else None, height, transcript_tokens,
+        plan = plan_video(r.duration, r.width if picture else None, r.height, transcript_tokens,
                           limit, prompt_tokens=prompt_tokens,
-                          output_tokens=max_new_tokens + REASK_RESERVE, options=options)
+                          output_tokens=r.max_new_tokens + REASK_RESERVE, options=options)
     except ValueError as e:
         raise ConfigError(str(e)) from e
-    return _Job(backend, video, segments, duration, plan, prompt_tokens, max_new_tokens,
-                read_frames or _read_frames, embed, notes)
+    return _Job(backend, r.video, r.segments, r.duration, plan, prompt_tokens, r.max_new_tokens,
+                r.read_frames or _read_frames, r.embed, notes)
 
 
 def _read_frames(path, times, *, size):
-    from ingest.decode import read_frames
-
     return read_frames(path, times, size=size)
 
 
@@ -478,18 +443,17 @@ def summarize_video(video, transcript, *, duration: float, width: int | None = N
     `vlm`: a VLMBackend, a --vlm spec string, or None. Without a VLM, or when it
     cannot be loaded, chapters come from transcript topic shifts (source
     "transcript"). `context` caps the model's window. `read_frames(path, times,
-    size=(w, h))` defaults to ingest.decode.read_frames; `embed` to text_vectors.
+    size=(w, h))` defaults to vidqa.decode.read_frames; `embed` to text_vectors.
     `cues` (scene changes, OCR slide titles) guide transcript chapters.
     """
-    from models.vlm import VLMBackend, get_vlm
-
     segments, notes = _segments(transcript), []
     try:
         backend = vlm if isinstance(vlm, VLMBackend) or vlm is None else get_vlm(vlm)
         if backend is None:
             return _fallback(segments, duration, ["no VLM: transcript chapters"], embed, cues)
-        job = _make_job(backend, video, segments, duration, width, height, context,
-                        max_new_tokens, read_frames, plan_options, embed, notes)
+        request = _Request(video, segments, duration, width, height, context, max_new_tokens,
+                           read_frames, plan_options, embed)
+        job = _make_job(backend, request, notes)
     except (BackendError, ModelNotFound, MissingDependency) as e:
         return _fallback(segments, duration, [f"VLM unavailable ({e}); transcript chapters"],
                          embed, cues)

@@ -29,11 +29,25 @@ from pathlib import Path
 import numpy as np
 
 from ingest.pipeline import (
-    ClusterOptions, FileResult, IngestOptions, IngestReport, Prepared, Progress, assemble,
-    chapters_stage, failure_message, frames_stage, identify, is_unchanged, transcript_stage,
+    ClusterOptions,
+    FileResult,
+    IngestOptions,
+    IngestReport,
+    Prepared,
+    Progress,
+    assemble,
+    chapters_stage,
+    failure_message,
+    frames_stage,
+    identify,
+    is_unchanged,
+    transcript_stage,
     write,
 )
+from models import text_embed
+from models.vlm import parse_spec
 from vidqa.errors import ConfigError, MissingDependency, VidqaError
+from vidqa.settings import settings
 
 MAX_RETRIES = 3  # Ray re-runs a task this often when its worker dies
 FILES_PER_WORKER = 2  # files in flight per worker slot: keeps every stage fed, memory bounded
@@ -74,33 +88,17 @@ class KnownVectors:
         return np.stack([self.table[t] for t in texts]).astype(np.float32, copy=False)
 
 
-@contextmanager
-def lend_vectors(library, known: KnownVectors | None) -> Iterator[None]:
-    """While writing, `library.embedder` answers from `known` (no-op for None)."""
+def worker_embedder(library, known: KnownVectors | None) -> KnownVectors | None:
+    """`known` ready to embed for `library.add_video` (misses load the library's own model)."""
     if known is None:
-        yield
-        return
+        return None
     if known.name != library.text_model():
         if library.cfg.embed_model_set:
             raise ConfigError(f"the workers embedded with {known.name} but this library uses "
                               f"{library.text_model()}: set VIDQA_EMBED_MODEL alike everywhere")
-        yield  # the library chose another model itself (index/text_model.py): embed here
-        return
-    previous = library.__dict__.get("embedder")  # a cached_property, loaded only if used
-
-    def real():
-        from models.text_embed import load_text_embedder
-
-        return previous or load_text_embedder(library.text_model())
-
-    known.fallback = real
-    library.embedder = known
-    try:
-        yield
-    finally:
-        library.__dict__.pop("embedder", None)
-        if previous is not None:
-            library.embedder = previous
+        return None  # the library chose another model itself (index/text_model.py): embed here
+    known.fallback = lambda: library.embedder
+    return known
 
 
 # --- what runs on a worker -------------------------------------------------------------
@@ -176,10 +174,8 @@ def _chapters(path: Path, home: Path, step, info, transcript, visual, options: I
 
 
 def _embedding(path: Path, home: Path, step, texts: list[str]) -> KnownVectors:
-    from models.text_embed import load_text_embedder
-
     step("embedding")
-    embedder = load_text_embedder()
+    embedder = text_embed.load_text_embedder()
     unique = list(dict.fromkeys(texts))
     return KnownVectors(embedder.name, embedder.dim, embedder.slug,
                         dict(zip(unique, embedder.embed(unique), strict=True)))
@@ -412,9 +408,6 @@ def chapter_placement(ray, options: IngestOptions, cluster: ClusterOptions) -> t
     cluster's size. A local Qwen3-VL: one GPU per task when the cluster has GPUs
     (Ray then bounds them by GPU count). No VLM: transcript chapters on a CPU.
     """
-    from models.vlm import parse_spec
-    from vidqa.settings import settings
-
     spec = parse_spec(options.vlm if options.vlm != "auto" else settings().vlm)
     if spec.kind == "openai":
         return {"num_cpus": SERVED_CHAPTER_CPUS}, cluster.vlm_concurrency

@@ -4,7 +4,7 @@
     SceneDetector.feed(batch)  -> the representative frames of new scenes in a batch
     save_thumbnails(video_id, batch) -> small JPEGs under settings().thumbs_dir
 
-Decoding itself is ingest/decode.py. The plan is "keyframes" (decode only key
+Decoding itself is vidqa/decode.py. The plan is "keyframes" (decode only key
 frames, ~10x cheaper) when the stream has a key frame at least every sampling
 interval, else "seek" (nearest frame to each sample time, seeking past GOPs).
 """
@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.decode import DecodeStats, FrameBatch, iter_frames, keyframes, stream_facts
+from vidqa.decode import DecodeStats, FrameBatch, iter_frames, keyframes, stream_facts
+from vidqa.settings import settings
 
 SAMPLE_FPS = 0.5  # frames per second kept for the visual index
 MAX_SIDE = 448  # px, longest side of sampled frames (CLIP/OCR input, not the thumbnail)
@@ -87,7 +88,7 @@ def sample_frames(
 ) -> Iterator[FrameBatch]:
     """FrameBatches at about `fps` (real timestamps), longest side <= `max_side`.
 
-    `info` is ingest.probe's MediaInfo (has_video, duration, keyframe_interval).
+    `info` is vidqa.probe's MediaInfo (has_video, duration, keyframe_interval).
     An audio-only file yields nothing. The same frame is never yielded twice.
     The key-frame plan always decodes with PyAV (`backend` applies to the seek plan).
     Undecodable packets are skipped and counted in `stats`.
@@ -260,8 +261,6 @@ def thumbnail_path(video_id: str, time: float, root: Path | None = None) -> Path
     if not video_id or "/" in video_id or video_id.startswith("."):
         raise ValueError(f"video id {video_id!r} cannot be used as a directory name")
     if root is None:
-        from vidqa.settings import settings
-
         root = settings().thumbs_dir
     return Path(root) / video_id / f"{round(float(time) * 1000)}.jpg"
 

@@ -25,8 +25,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ingest.decode import FrameBatch, iter_frames
-from vidqa.errors import MissingDependency
+from index.records import Span
+from vidqa.decode import FrameBatch, iter_frames
 
 OCR_MAX_SIDE = 1280  # px: frames are decoded this large for OCR (recognition crops keep it)
 DET_LIMIT_SIDE = 640  # px: the detector sees the frame shrunk to this longest side
@@ -104,12 +104,8 @@ def similar(a: str, b: str, threshold: float = SIMILARITY) -> bool:
 
 @lru_cache(maxsize=1)
 def _engine():
-    try:
-        from rapidocr_onnxruntime import RapidOCR
-    except ModuleNotFoundError as e:
-        raise MissingDependency(
-            "rapidocr-onnxruntime is not installed: pip install rapidocr-onnxruntime "
-            "(part of vidqa's dependencies)") from e
+    from rapidocr_onnxruntime import RapidOCR
+
     return RapidOCR(det_limit_side_len=DET_LIMIT_SIDE, det_limit_type="max")
 
 
@@ -237,7 +233,6 @@ def _close(run: list[OcrText], end: float) -> OcrSpan:
 
 def ocr_spans(video_id: str, spans: Iterable[OcrSpan], source: str = SOURCE) -> list:
     """index.records.Span(kind="ocr") for each deduplicated span."""
-    from index.records import Span
 
     return [Span(video_id=video_id, start=s.start, end=s.end, kind="ocr", text=s.text,
                  source=source, extra={"title": s.title} if s.title else {}) for s in spans]

@@ -11,16 +11,15 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Literal
 
 import numpy as np
 
 from index.library import Library
-from index.records import Span, Video
+from index.records import Segment, Span, Video, Word, summary_from_dict
 from vidqa.errors import VidqaError
-
-if TYPE_CHECKING:
-    from ingest.probe import MediaInfo
+from vidqa.probe import MediaInfo, content_id, discover, probe
+from vidqa.settings import DEFAULT_CONTEXT_TOKENS
 
 # progress(path, stage, done, total): stages are probe, transcript, spans, frames, chapters,
 # (on Ray: embedding,) index, done
@@ -32,7 +31,7 @@ class IngestOptions:
     language: str | None = None  # forces ASR/subtitle language; None = detect
     asr_model: str | None = None  # None = by device (see models.asr.default_asr_model)
     vlm: str = "auto"  # chapter summaries: auto | none | preset | hf id | path | openai:<url>
-    context: int = 262_144  # VLM context budget, tokens
+    context: int = DEFAULT_CONTEXT_TOKENS  # VLM context budget, tokens
     force: bool = False  # re-ingest even when the content id is already ready
     frames: bool = True  # sample frames: thumbnails, on-screen text (OCR), CLIP vectors
 
@@ -56,10 +55,13 @@ class ClusterOptions:
         return self.workers > 1 or bool(self.address)
 
 
+FileStatus = Literal["ingested", "unchanged", "failed"]
+
+
 @dataclass
 class FileResult:
     path: str
-    status: str  # ingested | unchanged | failed
+    status: FileStatus
     video_id: str | None = None
     title: str | None = None
     duration: float | None = None
@@ -92,8 +94,6 @@ def ingest(paths: Sequence[str | Path], *, library: Library | None = None,
     With `cluster.workers` > 1 or a Ray address the stages run as Ray tasks
     (ingest/cluster.py) and this process stays the one writer.
     """
-    from ingest.probe import discover
-
     library = library or Library()
     files = discover(list(paths))
     if cluster.uses_ray:
@@ -154,8 +154,6 @@ class Prepared:
 
 
 def identify(path: Path, step) -> tuple[MediaInfo, str]:
-    from ingest.probe import content_id, probe
-
     step("probe")
     return probe(path), content_id(path)
 
@@ -228,12 +226,12 @@ def assemble(path: Path, info: MediaInfo, video_id: str, transcript, spans: list
 
 def write(prepared: Prepared, library: Library, result: FileResult, step) -> None:
     """The one write per video (Library.add_video, under its lock)."""
-    from ingest.cluster import lend_vectors
+    from ingest.cluster import worker_embedder
 
     step("index")
-    with lend_vectors(library, prepared.text_vectors):
-        library.add_video(prepared.video, prepared.spans, summary=prepared.summary,
-                          frames=prepared.frames)
+    library.add_video(prepared.video, prepared.spans, summary=prepared.summary,
+                      frames=prepared.frames,
+                      embedder=worker_embedder(library, prepared.text_vectors))
     result.status, result.transcript_source = "ingested", prepared.video.transcript_source
     result.spans = library.catalog.counts(prepared.video.id)
 
@@ -264,16 +262,13 @@ def summarize(path: Path | None, transcript, options: IngestOptions, *, duration
 
 
 def chapter_spans_from(summary: dict, video_id: str) -> list[Span]:
-    from ingest.chapters import chapter_spans, summary_from_dict
+    from ingest.chapters import chapter_spans
 
     return chapter_spans(summary_from_dict(summary), video_id)
 
 
 def resummarize(video: Video, library: Library, options: IngestOptions) -> dict:
     """Rebuild chapters for an ingested video from its stored transcript (no ASR)."""
-    from index.records import Word
-    from ingest.transcript import Segment
-
     segments = [Segment(s.start, s.end, s.text,
                         [Word(*w) for w in (s.extra or {}).get("words", ())])  # ASR timings
                 for s in library.spans(video.id, ("transcript",))]

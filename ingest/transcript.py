@@ -10,16 +10,17 @@ from __future__ import annotations
 import html
 import math
 import re
-import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.records import Word
+from index.records import Segment
+from models.asr import SecondsProgress, asr_notes, model_label, transcribe
+from vidqa.errors import MediaError
+from vidqa.languages import primary_language
+from vidqa.probe import ffmpeg_path
 from vidqa.timefmt import fmt_ts
-from vidqa.errors import MediaError, MissingDependency
 
 SUBTITLE_EXTENSIONS = (".srt", ".vtt")  # in preference order for the same stem
 # Text subtitle codecs ffmpeg can turn into WebVTT; image ones (PGS, DVD, DVB) need OCR.
@@ -35,22 +36,6 @@ LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
 TAG = re.compile(r"<[^>]*>")  # <i>, </b>, <c.yellow>, <v Speaker>, <00:00:01.000>
 ASS_OVERRIDE = re.compile(r"\{\\[^}]*\}")  # {\an8}, {\i1}
 SPACES = re.compile(r"\s+")
-# ISO 639-2 codes that containers store, mapped to the 639-1 codes users type.
-ISO639_2 = {
-    "eng": "en", "fre": "fr", "fra": "fr", "ger": "de", "deu": "de", "spa": "es", "ita": "it",
-    "por": "pt", "rus": "ru", "jpn": "ja", "chi": "zh", "zho": "zh", "kor": "ko", "ara": "ar",
-    "hin": "hi", "dut": "nl", "nld": "nl", "swe": "sv", "pol": "pl", "tur": "tr", "ukr": "uk",
-}
-
-Progress = Callable[[float, float], None]  # (seconds done, seconds total)
-
-
-@dataclass
-class Segment:
-    start: float  # seconds
-    end: float
-    text: str
-    words: list[Word] = field(default_factory=list)  # ASR word timings; empty for subtitles
 
 
 @dataclass
@@ -66,14 +51,6 @@ class Transcript:
 
 
 # --- languages --------------------------------------------------------------------
-
-
-def primary_language(tag: str | None) -> str | None:
-    """'en-US' -> 'en', 'eng' -> 'en', 'zh_CN' -> 'zh'; None stays None."""
-    if not tag:
-        return None
-    primary = re.split(r"[-_]", tag.strip().lower())[0]
-    return ISO639_2.get(primary, primary) or None
 
 
 def _language_matches(tag: str | None, wanted: str | None) -> bool:
@@ -258,13 +235,6 @@ def pick_subtitle_stream(streams: list[dict], language: str | None = None) -> di
     return (preferred or text_streams or [None])[0]
 
 
-def _ffmpeg() -> str:
-    exe = shutil.which("ffmpeg")
-    if exe is None:
-        raise MissingDependency("ffmpeg is not on PATH: install it (e.g. apt install ffmpeg)")
-    return exe
-
-
 def read_embedded_subtitles(path, info, language: str | None = None) -> tuple[list[Segment], list[str]] | None:
     """(segments, notes) of the media file's best text subtitle stream, or None if it has none."""
     stream = pick_subtitle_stream(info.subtitle_streams, language)
@@ -272,7 +242,7 @@ def read_embedded_subtitles(path, info, language: str | None = None) -> tuple[li
         return None
     with tempfile.TemporaryDirectory(prefix="vidqa-subs-") as tmp:
         out = Path(tmp) / "embedded.vtt"
-        cmd = [_ffmpeg(), "-nostdin", "-v", "error", "-i", str(path),
+        cmd = [ffmpeg_path(), "-nostdin", "-v", "error", "-i", str(path),
                "-map", f"0:{stream['index']}", "-f", "webvtt", str(out)]
         try:
             subprocess.run(cmd, check=True, capture_output=True, text=True,
@@ -310,49 +280,13 @@ def _fitted(cues: tuple[list[Segment], list[str]], duration: float) -> tuple[lis
     return segments, cues[1] + notes
 
 
-# Signs that ASR did not understand the speech (measured with tiny.en on espeak-ng
-# narration, four runs each: English 0.90 mean word probability and no fallback;
-# Mandarin 0.30-0.68 and all of it re-decoded at temperature 0.8-1.0).
-LOW_WORD_PROBABILITY = 0.6
-HIGH_FALLBACK_SHARE = 0.5
-
-
 def _known_tag(tag: str | None) -> str | None:
     """A container language tag worth using ("und"/"unknown" are not)."""
     return primary_language(tag) if tag and tag.lower() not in ("und", "unknown", "mis", "zxx") else None
 
 
-def asr_notes(asr_info, language: str | None, audio_language: str | None = None) -> list[str]:
-    """Warn when the transcript is probably wrong, and say what to do about it."""
-    from models.asr import ENGLISH, is_english_only, model_label
-
-    name = model_label(asr_info.model)
-    english_only = is_english_only(asr_info.model)
-    if english_only and not language and audio_language not in (None, ENGLISH):
-        return [f"the audio track is tagged '{audio_language}' but was transcribed with the "
-                f"English-only model {name} (no multilingual model could be loaded): re-ingest "
-                f"with --language {audio_language} --force once one is available"]
-    probability, fallback = asr_info.word_probability, asr_info.fallback_share
-    low = probability is not None and probability < LOW_WORD_PROBABILITY
-    lost = fallback is not None and fallback > HIGH_FALLBACK_SHARE
-    if not (low or lost):
-        return []
-    why = ", ".join(part for part in (
-        f"mean word probability {probability:.2f}" if probability is not None else "",
-        f"{fallback:.0%} of the speech failed whisper's decoding checks" if fallback else "")
-        if part)
-    if english_only and not language:
-        return [f"low ASR confidence ({why}) with the English-only model {name}: if the "
-                "speech is not English, re-ingest with --language CODE --force "
-                "(e.g. --language zh)"]
-    bigger = {"tiny": "base", "base": "small", "small": "medium"}.get(
-        name.removesuffix(".en"), "large-v3")
-    return [f"low ASR confidence ({why}) with {name}: a larger model may help "
-            f"(--asr-model {bigger} --force)"]
-
-
 def get_transcript(path, info, *, language: str | None = None, asr_model: str | None = None,
-                   progress: Progress | None = None) -> Transcript:
+                   progress: SecondsProgress | None = None) -> Transcript:
     """Sidecar > embedded text stream > ASR (when there is audio) > an empty transcript."""
     path = Path(path)
     sidecar = find_sidecar(path, language)
@@ -367,8 +301,6 @@ def get_transcript(path, info, *, language: str | None = None, asr_model: str | 
         return Transcript(segments, "embedded", notes=notes,
                           language=primary_language(stream.get("language") or language))
     if info.has_audio:
-        from models.asr import model_label, transcribe
-
         tagged = _known_tag(info.audio_language)
         segments, asr_info = transcribe(path, model=asr_model, language=language,
                                         progress=progress, language_hint=tagged)

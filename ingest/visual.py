@@ -21,7 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from index.records import Span
+from models import clip as clip_models
+from vidqa.decode import DecodeStats
 from vidqa.errors import MissingDependency, ModelNotFound
+from vidqa.settings import settings
 
 FRAME_SOURCE = "frames"
 
@@ -38,10 +41,8 @@ class VisualResult:
 
 def load_clip_or_note(notes: list[str]):
     """The configured CLIP embedder, or None with a note saying why (search by picture off)."""
-    from models.clip import load_clip
-
     try:
-        return load_clip()
+        return clip_models.load_clip()
     except (ModelNotFound, MissingDependency) as e:
         notes.append(f"no CLIP model ({e}); search by picture is off, on-screen text still indexed")
         return None
@@ -58,9 +59,7 @@ def _frame_spans(video_id: str, times: list[float], thumbs: list[Path], duration
 def visual_spans(path: Path, info, video_id: str, *, clip="auto", ocr: bool = True,
                  progress=None) -> VisualResult:
     """Frame and OCR spans for a video file; an audio-only file gives an empty result."""
-    from ingest.decode import DecodeStats
     from ingest.frames import OcrSchedule, SceneDetector, sample_frames, save_thumbnails
-    from vidqa.settings import settings
 
     result = VisualResult()
     if not info.has_video:

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vidqa.errors import MissingDependency, ModelNotFound
+from vidqa.errors import ModelNotFound
+from vidqa.settings import settings
 
 IMAGE_BATCH = 64  # images per forward pass
 TEXT_BATCH = 256  # texts per forward pass
@@ -32,12 +33,8 @@ TINY_CONFIG = {
 
 
 def _open_clip():
-    try:
-        import open_clip
-    except ModuleNotFoundError as e:
-        raise MissingDependency(
-            "open_clip is not installed: pip install open_clip_torch (part of vidqa's dependencies)"
-        ) from e
+    import open_clip  # a required dependency, imported only when CLIP runs
+
     return open_clip
 
 
@@ -233,7 +230,6 @@ def load_clip(name: str | None = None, pretrained: str | None = None,
               device: str | None = None) -> ClipEmbedder:
     """The CLIP embedder for `name`/`pretrained` (settings() defaults), loaded once."""
     from models.device import pick_device
-    from vidqa.settings import settings
 
     current = settings()
     name = name or current.clip_model

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 from functools import cache
 
+from vidqa.errors import ConfigError
 from vidqa.settings import settings
 
 
@@ -27,13 +29,14 @@ def pick_device(preference: str | None = None) -> str:
                 return kind
         return "cpu"
     if not _available(pref):
-        from vidqa.errors import ConfigError
-
         raise ConfigError(f"device {pref!r} was requested but is not available on this machine")
     return pref
 
 
 def has_gpu() -> bool:
+    """The one GPU check (VLM "auto" in ingest and in answers); False without torch."""
+    if importlib.util.find_spec("torch") is None:
+        return False
     return pick_device("auto") != "cpu"
 
 

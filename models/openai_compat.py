@@ -18,10 +18,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 
-from ingest.planner import DEFAULT_CONTEXT, timestamp_text
+from models.qwen3vl_tokens import timestamp_text
 from models.vlm import DEFAULT_MAX_NEW_TOKENS, VideoClip, VLMBackend
-from vidqa.errors import BackendError, MissingDependency
-from vidqa.settings import settings
+from vidqa.errors import BackendError
+from vidqa.settings import DEFAULT_CONTEXT_TOKENS, settings
 
 DEFAULT_TIMEOUT_S = 600.0  # s per request: a 256K-token prefill takes minutes
 DEFAULT_RETRIES = 3  # extra attempts after the first
@@ -81,10 +81,8 @@ class OpenAICompatVLM(VLMBackend):
                  timeout: float = DEFAULT_TIMEOUT_S, retries: int = DEFAULT_RETRIES,
                  backoff: float = DEFAULT_BACKOFF_S, concurrency: int = DEFAULT_CONCURRENCY,
                  context: int | None = None, api_key: str | None = None):
-        try:
-            import httpx
-        except ModuleNotFoundError as e:
-            raise MissingDependency("httpx is not installed: pip install httpx") from e
+        import httpx
+
         self.base_url = base_url.rstrip("/")
         self.timeout, self.retries, self.backoff = timeout, retries, backoff
         self._semaphore = _limit(self.base_url, concurrency)
@@ -118,7 +116,7 @@ class OpenAICompatVLM(VLMBackend):
         if self._context:
             return self._context
         served = self._models().get("max_model_len")
-        return int(served) if served else DEFAULT_CONTEXT
+        return int(served) if served else DEFAULT_CONTEXT_TOKENS
 
     # --- requests ----------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ingest.planner import (
+from models.qwen3vl_tokens import (
     FACTOR,
     TIME_TICKS_PER_S,
     group_times,
@@ -69,11 +69,8 @@ class TransformersVLM(VLMBackend):
         with self._lock:
             if self._model is not None:
                 return
-            try:
-                import torch  # noqa: F401
-                from transformers import AutoModelForImageTextToText, AutoProcessor
-            except ModuleNotFoundError as e:
-                raise MissingDependency(f"{e.name} is not installed: pip install vidqa") from e
+            from transformers import AutoModelForImageTextToText, AutoProcessor
+
             from models.device import pick_device
             from models.resolve import hub_failure, resolve
 

@@ -19,11 +19,13 @@ import shutil
 import socket
 import tempfile
 import time
-from urllib.parse import urlparse
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+from urllib.parse import urlparse
 
 from vidqa.errors import ModelNotFound
+from vidqa.settings import settings
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ WHISPER_SIZES = (
 class Resolved:
     name: str  # what the user asked for
     ref: str  # a local path, or a hub id for the loader to fetch
-    source: str  # path | cache | offline-package | hub
+    source: Literal["path", "cache", "offline-package", "hub"]
 
     @property
     def is_local(self) -> bool:
@@ -126,7 +128,6 @@ def joined_model_dir(spec: Offline) -> Path | None:
     crash or a concurrent process never leaves (or sees) a half-written model.
     None when a part package is missing.
     """
-    from vidqa.settings import settings
 
     dirs = [_data_dir(m, spec.subdir) for m in (spec.module, *spec.parts)]
     if any(d is None or not d.is_dir() for d in dirs):

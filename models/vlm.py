@@ -21,10 +21,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
-from vidqa.errors import ConfigError, MissingDependency, ModelNotFound
+from models.device import has_gpu
+from models.qwen3vl_tokens import FrameMode
+from vidqa.errors import ConfigError, ModelNotFound
+from vidqa.settings import DEFAULT_VLM, settings
 
 PRESETS = {
     "qwen3-vl-2b": "Qwen/Qwen3-VL-2B-Instruct",
@@ -64,7 +68,7 @@ class VLMBackend(ABC):
     """A model that reads text and timestamped frames and writes text."""
 
     name: str = ""  # model id or path, e.g. Qwen/Qwen3-VL-2B-Instruct
-    input_mode: str = "video"  # how frames cost tokens: video (pairs) | images (each frame)
+    input_mode: FrameMode = "video"  # how frames cost tokens: pairs (video) or each frame
     notice: str | None = None  # one line for the user, e.g. "running on CPU: this will be slow"
 
     @property
@@ -159,10 +163,8 @@ def qwen_tokenizer_dir() -> Path:
 @lru_cache(maxsize=1)
 def qwen_tokenizer():
     """The real Qwen3 tokenizer (vision tokens included), loaded once."""
-    try:
-        from transformers import AutoTokenizer
-    except ModuleNotFoundError as e:
-        raise MissingDependency("transformers is not installed: pip install vidqa") from e
+    from transformers import AutoTokenizer
+
     return AutoTokenizer.from_pretrained(str(qwen_tokenizer_dir()))
 
 
@@ -171,7 +173,7 @@ def qwen_tokenizer():
 
 @dataclass(frozen=True)
 class VLMSpec:
-    kind: str  # auto | none | transformers | openai
+    kind: Literal["auto", "none", "transformers", "openai"]
     model: str | None = None  # hub id or path (transformers), model name (openai)
     base_url: str | None = None  # openai only
     quantization: str | None = None  # 4bit | 8bit (transformers only)
@@ -232,24 +234,15 @@ def get_vlm(spec: str | None = None, **options) -> VLMBackend | None:
     "auto" means the local transformers backend with the default model when a GPU
     is available, and None on a CPU-only machine.
     """
-    from vidqa.settings import DEFAULT_VLM, settings
 
     parsed = parse_spec(spec if spec is not None else settings().vlm)
     if parsed.kind == "none":
         return None
     if parsed.kind == "auto":
-        if not _gpu_available():
+        if not has_gpu():
             return None
         parsed = VLMSpec("transformers", model=DEFAULT_VLM)
     factory = BACKENDS.get(parsed.kind)
     if factory is None:
         raise ConfigError(f"no VLM backend registered for {parsed.kind!r}")
     return factory(parsed, **options)
-
-
-def _gpu_available() -> bool:
-    if importlib.util.find_spec("torch") is None:
-        return False
-    from models.device import has_gpu
-
-    return has_gpu()

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 from index.library import Library
 from index.records import Video
+from models.device import has_gpu
+from models.vlm import get_vlm
 from qa import abstain, grounded
 from qa.citations import (Answer, AnswerStream, Citation, ReadyAnswer, VideoChoice,  # noqa: F401
                           citations_from_spans)
@@ -234,7 +236,7 @@ def model_answer(request: Request, evidence: Evidence, library: Library, backend
                                                fallback))
     notes: list[str] = []
     clips = grounded.frames_or_note(items, videos, budget - text_tokens, notes)
-    messages = grounded.build_messages(question, items, clips)
+    messages = grounded.answer_messages(question, items, clips)
     raw = backend.generate(messages, max_new_tokens=grounded.OUTPUT_TOKENS, stream=stream)
     if stream:
         result = grounded.AnswerStream(iter(raw), items, time_range, fallback)
@@ -379,21 +381,9 @@ def resolve_backend(vlm):
     from vidqa.settings import settings
 
     spec = vlm if isinstance(vlm, str) else settings().vlm
-    if spec == "none" or (spec == "auto" and not _gpu_likely()):
+    if spec == "none" or (spec == "auto" and not has_gpu()):
         return None  # decided without importing torch: the CPU default stays fast
-    from models.vlm import get_vlm
-
     return get_vlm(spec)
-
-
-def _gpu_likely() -> bool:
-    import importlib.util
-
-    if importlib.util.find_spec("torch") is None:
-        return False
-    from models.device import has_gpu
-
-    return has_gpu()
 
 
 __all__ = ["Answer", "AnswerStream", "Request", "answer", "ask", "gather", "make_request",

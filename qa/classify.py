@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from qa.timeparse import TimeRef, parse_time_reference
 
@@ -24,17 +25,20 @@ WHOLE_VIDEO = re.compile(
 )
 
 
+QuestionKind = Literal["time_point", "time_range", "whole_video", "topical"]
+
+
 @dataclass(frozen=True)
-class Question:
+class Classified:
     text: str
-    kind: str  # time_point | time_range | whole_video | topical
+    kind: QuestionKind
     time: TimeRef | None = None
 
 
-def classify(question: str, duration: float | None = None) -> Question:
+def classify(question: str, duration: float | None = None) -> Classified:
     ref = parse_time_reference(question, duration)
     if ref is not None:
-        return Question(question, "time_point" if ref.is_point else "time_range", ref)
+        return Classified(question, "time_point" if ref.is_point else "time_range", ref)
     if WHOLE_VIDEO.search(question):
-        return Question(question, "whole_video")
-    return Question(question, "topical")
+        return Classified(question, "whole_video")
+    return Classified(question, "topical")

@@ -7,21 +7,14 @@ so a citation's clip always starts where the citation says.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
-from vidqa.errors import MediaError, MissingDependency
+from vidqa.errors import MediaError
+from vidqa.probe import ffmpeg_path
 
 KEYFRAME_TOLERANCE_S = 0.1
 KEYFRAME_SEARCH_S = 10.0  # look this far back for a keyframe before the start (s)
-
-
-def _ffmpeg() -> str:
-    exe = shutil.which("ffmpeg")
-    if exe is None:
-        raise MissingDependency("ffmpeg is not installed (apt-get install ffmpeg)")
-    return exe
 
 
 def can_stream_copy(path: Path, t: float) -> bool:
@@ -75,7 +68,7 @@ def cut_clip(src: str | Path, start: float, end: float, out: str | Path, *,
                                           "-c:a", "aac", "-movflags", "+faststart"]
     if fps is not None:
         codec += ["-vf", f"fps={fps:g}"]
-    cmd = [_ffmpeg(), "-nostdin", "-y", "-loglevel", "error", "-ss", f"{start:.3f}", "-i", str(src),
+    cmd = [ffmpeg_path(), "-nostdin", "-y", "-loglevel", "error", "-ss", f"{start:.3f}", "-i", str(src),
            "-t", f"{end - start:.3f}", *codec, "-map", "0:v:0?", "-map", "0:a:0?", str(out)]
     proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
     if proc.returncode != 0:

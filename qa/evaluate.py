@@ -20,6 +20,7 @@ from index.library import Library
 from index.moments import SearchOptions
 from qa.retrieve import retrieve
 from vidqa.errors import VidqaError
+from vidqa.evalset import read_jsonl
 from vidqa.settings import settings
 
 TOP_K = 10  # MRR is computed over this many results
@@ -32,19 +33,6 @@ class Question:
     video_id: str
     start: float
     end: float
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    if not path.exists():
-        raise VidqaError(f"{path}: file not found (an eval set needs videos.jsonl and questions.jsonl)")
-    rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                raise VidqaError(f"{path}:{n}: invalid JSON ({e.msg})") from e
-    return rows
 
 
 def load_set(root: Path, library: Library, progress: Callable[[int, int], None] | None = None) -> None:

@@ -21,7 +21,8 @@ from typing import Literal
 
 from index.library import Library
 from qa import abstain
-from qa.evaluate import load_set, read_jsonl
+from qa.evaluate import load_set
+from vidqa.evalset import read_jsonl
 from vidqa.errors import VidqaError
 from vidqa.settings import settings
 

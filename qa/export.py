@@ -42,7 +42,7 @@ CLIPS_DIR = "clips"
 VIDEO_TAG = "<video>"  # LLaMA-Factory's placeholder: one per entry of "videos"
 DURATION_TOLERANCE_S = 0.5  # a clip on disk this close to its example's length is reused
 PART_SUFFIX = ".part.mp4"  # ffmpeg picks the container from the extension: keep .mp4 last
-Progress = Callable[[str, int, int], None]  # (stage, done, total)
+StageProgress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ class ExportReport:
 
 
 def plan_export(out_dir: str | Path, options: ExportOptions, library,
-                progress: Progress | None = None) -> ExportPlan:
+                progress: StageProgress | None = None) -> ExportPlan:
     """Every example, its split and clip path; which clips are already on disk. Cuts nothing."""
     out_dir = Path(out_dir).expanduser().resolve()
     if out_dir.exists() and not out_dir.is_dir():
@@ -191,7 +191,7 @@ def _bytes_per_second(video: Video) -> float:
     return size / video.duration if video.duration > 0 else 0.0
 
 
-def _check_ready(out_dir: Path, clips: list[PlannedClip], progress: Progress | None) -> None:
+def _check_ready(out_dir: Path, clips: list[PlannedClip], progress: StageProgress | None) -> None:
     existing = [c for c in clips if (out_dir / c.path).is_file()]
     for n, clip in enumerate(existing, 1):
         clip.ready = clip_plays(out_dir / clip.path, clip.example.duration)
@@ -219,7 +219,7 @@ def clip_plays(path: Path, seconds: float) -> bool:
 
 
 def export_sft(out_dir: str | Path, options: ExportOptions, library,
-               progress: Progress | None = None) -> ExportReport:
+               progress: StageProgress | None = None) -> ExportReport:
     """Cut every clip not already cut, then write the dataset files; one plan, one report."""
     plan = plan_export(out_dir, options, library, progress)
     if not plan.clips:

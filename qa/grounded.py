@@ -20,9 +20,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from models.qwen3vl_tokens import centred_times, frame_size, video_tokens
+from models.vlm import VideoClip
 from qa.citations import Answer, Citation
 from qa.citations import AnswerStream as BaseStream
-from vidqa.timefmt import fmt_range, fmt_ts
+from vidqa.decode import read_frames
+from vidqa.errors import MediaError
+from vidqa.timefmt import fmt_range, fmt_ts, parse_clock
 
 TIME_TOLERANCE_S = 2.0  # a timestamp this close to an evidence span counts as inside it
 FRAME_FPS = 1.0  # evidence frames per second: denser than ingest sampling
@@ -53,13 +57,6 @@ class Validated:
     text: str
     used: list[int] = field(default_factory=list)  # evidence numbers cited, first use first
     notes: list[str] = field(default_factory=list)
-
-
-def _clock_seconds(text: str) -> float:
-    seconds = 0.0
-    for part in text.split(":"):
-        seconds = seconds * 60 + int(part)
-    return seconds
 
 
 def _inside(t: float, item: Citation) -> bool:
@@ -135,7 +132,7 @@ class Validator:
             self.notes.append(f"removed {written}: not inside any evidence")
             return ""
 
-        text = TIMES.sub(lambda m: check(m.group(0), [_clock_seconds(c) for c in m.groups() if c]),
+        text = TIMES.sub(lambda m: check(m.group(0), [parse_clock(c) for c in m.groups() if c]),
                          sentence)
         for start, end, lo, hi in reversed(_worded_times(text)):
             text = text[:start] + check(text[start:end], sorted({lo, hi})) + text[end:]
@@ -160,7 +157,7 @@ class Validator:
                                          if int(n) in order), text)
 
 
-def split_sentences(buffer: str) -> tuple[list[str], str]:
+def complete_sentences(buffer: str) -> tuple[list[str], str]:
     """Complete sentences in `buffer`, and the unfinished rest."""
     parts = SENTENCE.split(buffer)
     return [p for p in parts[:-1] if p], parts[-1]
@@ -168,7 +165,7 @@ def split_sentences(buffer: str) -> tuple[list[str], str]:
 
 def check_all(text: str, validator: Validator) -> str:
     """Every sentence of `text` through `validator` (evidence numbering kept)."""
-    sentences, rest = split_sentences(text)
+    sentences, rest = complete_sentences(text)
     return " ".join(validator.sentence(x) for x in [*sentences, rest] if x.strip())
 
 
@@ -188,9 +185,6 @@ def evidence_text(items: list[Citation], first: int = 1) -> str:
 
 def evidence_frames(items: list[Citation], videos: dict, *, max_tokens: int) -> list:
     """One VideoClip per video: frames around the cited times, at FRAME_FPS, within budget."""
-    from ingest.planner import frame_size, video_tokens
-    from models.vlm import VideoClip
-
     clips, budget = [], max_tokens
     for video_id in dict.fromkeys(c.video_id for c in items):
         video = videos[video_id]
@@ -211,17 +205,16 @@ def evidence_frames(items: list[Citation], videos: dict, *, max_tokens: int) -> 
 
 def _item_times(item: Citation) -> np.ndarray:
     n = int(min(MAX_FRAMES_PER_ITEM, max(2, (item.end - item.start) * FRAME_FPS)))
-    step = (item.end - item.start) / n
-    return item.start + step * (np.arange(n) + 0.5)
+    if item.end <= item.start:  # a point citation: every frame at that moment
+        return np.full(n, float(item.start))
+    return centred_times(item.start, item.end, n)
 
 
 def _read(path: str, times: list[float], size: tuple[int, int]):
-    from ingest.decode import read_frames
-
     return read_frames(path, times, size=size)
 
 
-def build_messages(question: str, items: list[Citation], clips: list) -> list[dict]:
+def answer_messages(question: str, items: list[Citation], clips: list) -> list[dict]:
     content: list[dict] = [{"type": "video", "video": clip} for clip in clips]
     content.append({"type": "text", "text": f"Evidence:\n{evidence_text(items)}\n\nQuestion: {question}"})
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": content}]
@@ -264,7 +257,7 @@ class AnswerStream(BaseStream):
             buffer += piece
             if self.raw.lstrip().upper().startswith(NOT_FOUND[: len(self.raw.strip())]):
                 continue  # hold back what may become NOT FOUND
-            sentences, buffer = split_sentences(buffer)
+            sentences, buffer = complete_sentences(buffer)
             for s in sentences:
                 checked.append(self.validator.sentence(s).strip())
                 pending.append(checked[-1])
@@ -313,8 +306,6 @@ def evidence_items(evidence, library) -> tuple[list[Citation], dict, tuple[float
 
 
 def frames_or_note(items, videos, budget: int, notes: list[str]) -> list:
-    from vidqa.errors import MediaError
-
     try:
         return evidence_frames(items, videos, max_tokens=min(budget, FRAME_TOKEN_CAP))
     except MediaError as e:  # a moved or unreadable file: answer from text, and say so

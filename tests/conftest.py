@@ -232,7 +232,7 @@ def fake_vlm():
 def tiny_qwen3vl(tmp_path_factory):
     """Built and saved once per session; a directory like a downloaded checkpoint."""
     pytest.importorskip("torchvision")  # the Qwen3-VL video processor needs it
-    from models.tiny_qwen3vl import build_tiny_qwen3vl
+    from tiny_qwen3vl import build_tiny_qwen3vl
 
     return build_tiny_qwen3vl(tmp_path_factory.mktemp("tiny-qwen3vl"))
 

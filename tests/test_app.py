@@ -269,7 +269,7 @@ def build_hostile_library(home: Path, url: str) -> str:
 
     from index.library import Library
     from index.records import Span, Video
-    from ingest.probe import content_id, probe
+    from vidqa.probe import content_id, probe
 
     media = home.parent / "media-in"
     media.mkdir(parents=True, exist_ok=True)

@@ -9,25 +9,22 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
+from index.records import Chapter, Segment, VideoSummary, summary_from_dict
 from ingest import chapters as ch
 from ingest.chapters import (
-    Chapter,
     ReplyError,
-    VideoSummary,
     chapter_spans,
     extract_json,
     merge_windows,
     parse_reply,
-    parse_seconds,
     repair_chapters,
     summarize_video,
-    summary_from_dict,
     summary_markdown,
     validate_chapters,
 )
 from ingest.planner import PlanOptions
 from ingest.topics import hashed_vectors
-from ingest.transcript import Segment
+from vidqa.timefmt import parse_clock as parse_seconds
 from models import vlm as vlm_module
 from models.vlm import VideoClip, VLMBackend
 from vidqa.errors import BackendError
@@ -262,9 +259,9 @@ def test_real_embedder_finds_the_same_shifts():
 
 def test_get_vlm_specs(monkeypatch):
     assert vlm_module.get_vlm("none") is None
-    monkeypatch.setattr(vlm_module, "_gpu_available", lambda: False)
+    monkeypatch.setattr(vlm_module, "has_gpu", lambda: False)
     assert vlm_module.get_vlm("auto") is None
-    monkeypatch.setattr(vlm_module, "_gpu_available", lambda: True)
+    monkeypatch.setattr(vlm_module, "has_gpu", lambda: True)
     local = vlm_module.get_vlm("auto")
     assert local.name == "Qwen/Qwen3-VL-2B-Instruct" and local._model is None  # lazy
     assert vlm_module.parse_spec("qwen3-vl-8b@4bit").quantization == "4bit"

@@ -20,7 +20,8 @@ from typer.testing import CliRunner
 import zh_library
 from index.catalog import Catalog
 from index.library import Library
-from qa.evaluate import evaluate_retrieval, read_jsonl
+from qa.evaluate import evaluate_retrieval
+from vidqa.evalset import read_jsonl
 from ui.cli import app
 from vidqa.settings import settings
 
@@ -119,7 +120,7 @@ def test_mixed_chinese_and_english_terms():
 def test_language_zh_runs_the_multilingual_model_offline(tmp_path, monkeypatch):
     """The speech is espeak-ng Mandarin (poor): what can be checked is that the offline
     multilingual model runs and writes Chinese, not which words it hears."""
-    from ingest.probe import probe
+    from vidqa.probe import probe
     from ingest.transcript import get_transcript
 
     monkeypatch.setenv("VIDQA_DEVICE", "cpu")

@@ -111,7 +111,7 @@ def test_reingest_is_a_no_op(library_env, lecture):
 
 
 def test_clip_writes_a_playable_file_of_the_cited_length(library_env, tmp_path):
-    from ingest.probe import probe
+    from vidqa.probe import probe
 
     video_id = json.loads(vidqa("list", "--json").stdout)[0]["id"]
     out = tmp_path / "cut.mp4"
@@ -253,6 +253,6 @@ def test_clip_errors_are_one_line_and_names_are_never_options(lecture_library, t
                     "Error: ", "cannot create the folder for the clip")
     # A name that looks like an option is written as a file, not handed to ffmpeg as one.
     vidqa("clip", video_id, "1", "3", "-o", "-z.mp4")
-    from ingest.probe import probe
+    from vidqa.probe import probe
 
     assert 1.5 <= probe(tmp_path / "-z.mp4").duration <= 2.5

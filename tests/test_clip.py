@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ingest.decode import read_frames
+from vidqa.decode import read_frames
 from models.clip import TINY_CONFIG, load_clip, tiny_clip_checkpoint
 from vidqa.errors import ModelNotFound
 

@@ -1,4 +1,4 @@
-"""ingest/decode.py: real timestamps, resize at decode, rotation, VFR, 10-bit, odd sizes.
+"""vidqa/decode.py: real timestamps, resize at decode, rotation, VFR, 10-bit, odd sizes.
 
 Clips are generated with ffmpeg once per module (tiny: 64x48, a few seconds).
 The "ramp" clip encodes its frame number as its gray level (lossless H.264),
@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest import decode
-from ingest.decode import (
+from vidqa import decode
+from vidqa.decode import (
     Backend,
     FrameBatch,
     choose_backend,
@@ -172,7 +172,7 @@ def test_audio_only_and_missing_files_raise_media_error(clips, tmp_path):
     with pytest.raises(MediaError, match="no video stream") as err:
         read_frames(clips["audio"], [0.0])
     assert str(clips["audio"]) in str(err.value)
-    with pytest.raises(MediaError, match="no such file"):
+    with pytest.raises(MediaError, match="file not found"):
         read_frames(tmp_path / "missing.mp4", [0.0])
     with pytest.raises(MediaError, match="no video stream"):
         list(keyframes(clips["audio"]))

@@ -10,7 +10,7 @@ from media import load_timeline
 from PIL import Image
 from media import VFR_TIMES
 
-from ingest.decode import FrameBatch
+from vidqa.decode import FrameBatch
 from ingest.frames import (
     SceneDetector,
     keyframe_gap,
@@ -23,7 +23,7 @@ from ingest.frames import (
     thin_times,
     thumbnail_path,
 )
-from ingest.probe import probe
+from vidqa.probe import probe
 
 
 

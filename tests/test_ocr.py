@@ -8,7 +8,7 @@ import pytest
 from media import find_font, load_timeline
 from PIL import Image, ImageDraw, ImageFont
 
-from ingest.decode import FrameBatch
+from vidqa.decode import FrameBatch
 from ingest.frames import SceneDetector, representative_frames, sample_frames
 from ingest.ocr import (
     SOURCE,
@@ -21,7 +21,7 @@ from ingest.ocr import (
     ocr_video,
     similar,
 )
-from ingest.probe import probe
+from vidqa.probe import probe
 
 @pytest.mark.parametrize("raw, expected", [
     ("STEP3", "STEP 3"),

@@ -8,16 +8,15 @@ import numpy as np
 import pytest
 
 from ingest import planner
-from ingest.planner import (
+from ingest.planner import PlanOptions, plan_video, split_windows
+from models import qwen3vl_tokens as tokens
+from models.qwen3vl_tokens import (
     FACTOR,
-    PlanOptions,
     frame_size,
     group_times,
     kv_bytes_per_token,
     memory_context_cap,
-    plan_video,
     smart_resize,
-    split_windows,
     timestamp_tokens,
     video_tokens,
 )
@@ -27,7 +26,7 @@ RATE = 2.5  # transcript tokens per second of speech (~150 words/min)
 
 @pytest.fixture(scope="module")
 def processor():
-    from models.tiny_qwen3vl import build_processor
+    from tiny_qwen3vl import build_processor
 
     return build_processor()
 
@@ -45,7 +44,7 @@ def test_frame_size_never_upscales_beyond_the_minimum():
     w, h = frame_size(1920, 1080, 200)
     assert (w // FACTOR) * (h // FACTOR) <= 200
     w, h = frame_size(160, 90, 768)  # tiny video: lifted to the minimum tokens, no more
-    assert (w // FACTOR) * (h // FACTOR) <= 2 * planner.MIN_GROUP_TOKENS
+    assert (w // FACTOR) * (h // FACTOR) <= 2 * tokens.MIN_GROUP_TOKENS
 
 
 def test_timestamp_tokens_match_the_tokenizer():
@@ -53,7 +52,7 @@ def test_timestamp_tokens_match_the_tokenizer():
 
     tok = qwen_tokenizer()
     for t in [0.25, 9.96, 12.5, 99.95, 1500.25, 3599.9, 10800.0, 123456.7]:
-        text = "<|vision_end|>" + planner.timestamp_text(t) + "<|vision_start|>"
+        text = "<|vision_end|>" + tokens.timestamp_text(t) + "<|vision_start|>"
         assert len(tok(text)["input_ids"]) - 2 == timestamp_tokens(t), t
 
 
@@ -69,7 +68,7 @@ def test_plans_fit_the_context(duration, context):
     assert max(plan.window_tokens) == plan.predicted_tokens
     assert plan.predicted_tokens + plan.output_tokens <= context
     assert 0 < plan.fps <= 2.0 and plan.width % FACTOR == 0 and plan.height % FACTOR == 0
-    assert plan.n_frames <= planner.MAX_FRAMES and plan.n_frames % 2 == 0
+    assert plan.n_frames <= tokens.MAX_FRAMES and plan.n_frames % 2 == 0
     assert plan.windows[0][0] == 0 and plan.windows[-1][1] == duration
     for (a0, a1), (b0, b1) in pairwise(plan.windows):
         assert a0 < b0 < a1 < b1  # overlapping, monotonic
@@ -122,7 +121,7 @@ def test_kv_cache_cap_for_qwen3_vl_2b():
 def _real_tokens(processor, duration, width, height, context, window=None, fps=None):
     """(planned tokens, processor input_ids length) for one window of a synthetic video."""
     from ingest.chapters import build_messages, transcript_lines
-    from ingest.transcript import Segment
+    from index.records import Segment
     from models.vlm import VideoClip, render_chat
 
     segments = [Segment(t, t + 4.0, f"Sentence {i} about topic {i % 7} at second {t:.0f}.")
@@ -133,7 +132,7 @@ def _real_tokens(processor, duration, width, height, context, window=None, fps=N
 
     prompt = count(render_chat(build_messages((0.0, duration), duration, "", "clip"))) - 1
     transcript = count("\n".join(transcript_lines(segments)))
-    options = PlanOptions(max_fps=fps or planner.MAX_FPS, min_fps=min(fps or 0.1, 0.1))
+    options = PlanOptions(max_fps=fps or tokens.MAX_FPS, min_fps=min(fps or 0.1, 0.1))
     plan = plan_video(duration, width, height, transcript, context, prompt_tokens=prompt,
                       options=options)
     assert len(plan.windows) == 1
@@ -167,7 +166,7 @@ def test_exact_vision_tokens_for_an_offset_window(processor):
     from models.qwen_transformers import _metadata
     from models.vlm import VideoClip
 
-    times = planner.sample_times(1500.0, 1560.0, 40)
+    times = tokens.centred_times(1500.0, 1560.0, 40)
     frames = np.zeros((40, 256, 448, 3), np.uint8)
     clip = VideoClip(frames, times)
     inputs = processor(text=["<|video_pad|>"], videos=[frames], video_metadata=[_metadata(clip)],

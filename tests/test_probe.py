@@ -6,7 +6,7 @@ import subprocess
 import pytest
 from media import load_timeline, make_tone_video
 
-from ingest.probe import MEDIA_EXTENSIONS, content_id, discover, probe
+from vidqa.probe import MEDIA_EXTENSIONS, content_id, discover, probe
 from vidqa.errors import MediaError
 
 

@@ -13,7 +13,7 @@ from ingest.chapter_eval import Pseudo, boundary_f1, build_pseudo_videos, score
 from ingest.segment import Cues, Sentence, find_boundaries, sentences_from
 from ingest.topics import (candidates, central, hashed_vectors, readable_title,
                            topic_chapters)
-from ingest.transcript import Segment
+from index.records import Segment
 
 WORDS = ["photosynthesis sunlight chlorophyll leaves glucose carbon",
          "volcano magma lava eruption crust ash",

@@ -6,7 +6,8 @@ import pytest
 
 from index.records import Word
 from ingest.spans import join_words, make_spans, spread_words
-from ingest.transcript import Segment, Transcript
+from index.records import Segment
+from ingest.transcript import Transcript
 
 
 def timed_sentence(text: str, start: float, word_s: float = 0.4) -> Segment:

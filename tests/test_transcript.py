@@ -6,9 +6,9 @@ from itertools import pairwise
 import pytest
 from media import HEARD_SHARE, content_words, heard_share, load_timeline
 
-from ingest.probe import probe
+from index.records import Segment
+from vidqa.probe import probe
 from ingest.transcript import (
-    Segment,
     find_sidecar,
     get_transcript,
     read_subtitles,
@@ -169,7 +169,7 @@ def test_mandarin_speech_with_the_english_model_warns(tmp_path, monkeypatch):
 
 
 def test_asr_warnings_name_the_signal_and_the_fix():
-    from ingest.transcript import asr_notes
+    from models.asr import asr_notes
     from models.asr import AsrInfo
 
     def notes(probability, fallback, model="tiny.en", language=None, tag=None):

@@ -152,9 +152,9 @@ def test_a_corrupt_packet_costs_its_frames_not_the_file(lecture_with_srt, tmp_pa
 
     from media import make_corrupt_packet
 
-    from ingest.decode import DecodeStats
+    from vidqa.decode import DecodeStats
     from ingest.frames import sample_frames
-    from ingest.probe import probe
+    from vidqa.probe import probe
 
     damaged = make_corrupt_packet(lecture_with_srt, tmp_path / "damaged.mp4")
     shutil.copy(lecture_with_srt.with_suffix(".srt"), tmp_path / "damaged.srt")

@@ -11,9 +11,9 @@ import pytest
 from ingest.chapters import summarize_video
 from ingest.planner import PlanOptions
 from ingest.topics import hashed_vectors
-from ingest.transcript import Segment
+from index.records import Segment
 from models.qwen_transformers import TransformersVLM
-from models.tiny_qwen3vl import RANDOM_WEIGHTS_NOTE, is_random_weights
+from tiny_qwen3vl import RANDOM_WEIGHTS_NOTE, is_random_weights
 from models.vlm import VideoClip
 
 pytest.importorskip("torchvision")  # the Qwen3-VL video processor needs it

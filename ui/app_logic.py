@@ -219,7 +219,7 @@ def is_inside(path: str | Path, root: str | Path) -> bool:
 
 def safe_upload_name(name: str) -> str:
     """A browser-supplied file name as a plain, media-suffixed name with no path in it."""
-    from ingest.probe import MEDIA_EXTENSIONS
+    from vidqa.probe import MEDIA_EXTENSIONS
 
     base = unicodedata.normalize("NFKC", name).replace("\\", "/").rsplit("/", 1)[-1]
     base = "".join(ch for ch in base if ch.isprintable())
@@ -289,7 +289,7 @@ def reuse_known_upload(dest: Path, library, cfg: Settings | None = None) -> Path
     """The file to ingest for a just-saved upload: when the same content is already a library
     video (whose file still exists) or another upload, that file, and the new copy is deleted;
     else `dest`. A re-upload must not leave `lecture-1.mp4` next to `lecture.mp4`."""
-    from ingest.probe import content_id
+    from vidqa.probe import content_id
 
     cfg = cfg or settings()
     cid = content_id(dest)
@@ -333,7 +333,7 @@ def player_window(start: float, end: float | None, duration: float) -> tuple[int
 
 def servable_path(video) -> Path | None:
     """The media file of a ready library video, if it may be played: never a user-typed path."""
-    from ingest.probe import MEDIA_EXTENSIONS
+    from vidqa.probe import MEDIA_EXTENSIONS
 
     if video is None or video.status != "ready" or not video.path:
         return None
@@ -593,7 +593,7 @@ def removals_in_progress(cfg: Settings | None = None) -> list[Removal]:
 
 def being_removed(path: str | Path, cfg: Settings | None = None) -> Removal | None:
     """The running removal of this file (same path, or same content), if any."""
-    from ingest.probe import content_id
+    from vidqa.probe import content_id
 
     removals = removals_in_progress(cfg)
     if not removals:
@@ -639,7 +639,7 @@ def run_job(folder: Path) -> int:
     """The worker: ingest each file with a fresh Library, one JSON event per line."""
     from index.library import Library
     from ingest.pipeline import IngestOptions, ingest
-    from ingest.probe import discover
+    from vidqa.probe import discover
 
     request = json.loads((folder / "request.json").read_text())
     options = IngestOptions(force=bool(request.get("force")), frames=request.get("frames", True))

@@ -6,13 +6,15 @@ for the full traceback.
 
 from __future__ import annotations
 
-import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from vidqa.settings import DEFAULT_CONTEXT_TOKENS
+from vidqa.timefmt import parse_clock
 
 app = typer.Typer(
     help="Ask a video library questions and get answers that cite the clips they came from.",
@@ -55,10 +57,20 @@ def user_errors():
     try:
         yield
     except VidqaError as e:
-        if os.environ.get("VIDQA_RAISE_ERRORS", "").lower() in ("1", "true", "yes", "on"):
+        if _raise_errors():
             raise
         _err(f"Error: {e}")
         raise typer.Exit(code=1) from None
+
+
+def _raise_errors() -> bool:
+    from vidqa.errors import ConfigError
+    from vidqa.settings import env_flag
+
+    try:
+        return env_flag("VIDQA_RAISE_ERRORS")
+    except ConfigError:  # a bad value is shown as the error it is, not as a traceback
+        return False
 
 
 def _library():
@@ -68,16 +80,10 @@ def _library():
 
 
 def parse_seconds(value: str) -> float:
-    """'90', '90.5', '1:30', '1:02:03' -> seconds."""
-    try:
-        parts = [float(p) for p in value.strip().split(":")]
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a time (use seconds, M:SS or H:MM:SS)") from None
-    if not 1 <= len(parts) <= 3 or any(p < 0 for p in parts):
+    """'90', '90.5', '1:30', '1:02:03' -> seconds, or a usage error."""
+    seconds = parse_clock(value)
+    if seconds is None:
         raise typer.BadParameter(f"{value!r} is not a time (use seconds, M:SS or H:MM:SS)")
-    seconds = 0.0
-    for part in parts:
-        seconds = seconds * 60 + part
     return seconds
 
 
@@ -89,7 +95,7 @@ def ingest(
     vlm: Annotated[str, typer.Option(
         help="Chapter model: auto (local Qwen3-VL on a GPU, else transcript chapters)|none|"
              "qwen3-vl-2b|qwen3-vl-4b|qwen3-vl-8b|HF id|path|openai:URL[#model].")] = "auto",
-    context: Annotated[int, typer.Option(help="VLM context budget in tokens.")] = 262_144,
+    context: Annotated[int, typer.Option(help="VLM context budget in tokens.")] = DEFAULT_CONTEXT_TOKENS,
     force: Annotated[bool, typer.Option("--force/--no-force", help="Re-ingest unchanged files.")] = False,
     frames: Annotated[bool, typer.Option(
         "--frames/--no-frames", help="Index frames: thumbnails, on-screen text, CLIP.")] = True,
@@ -363,7 +369,8 @@ def summary(
     json_: JsonOpt = False,
 ):
     """Print a video's chapters, summary and key points (Markdown)."""
-    from ingest.chapters import summary_from_dict, summary_markdown
+    from index.records import summary_from_dict
+    from ingest.chapters import summary_markdown
 
     with user_errors():
         library = _library()
@@ -380,7 +387,7 @@ def summarize(
     video: Annotated[str | None, typer.Argument(help="Video id, id prefix or title.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every video in the library.")] = False,
     vlm: Annotated[str, typer.Option(help="Chapter model (see vidqa ingest --vlm).")] = "auto",
-    context: Annotated[int, typer.Option(help="VLM context budget in tokens.")] = 262_144,
+    context: Annotated[int, typer.Option(help="VLM context budget in tokens.")] = DEFAULT_CONTEXT_TOKENS,
 ):
     """(Re)build chapter summaries for ingested videos, without redoing speech recognition."""
     from ingest.pipeline import IngestOptions, resummarize

@@ -15,6 +15,7 @@ DEFAULT_EMBED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_CLIP_MODEL = "ViT-B-32"
 DEFAULT_CLIP_PRETRAINED = "laion2b_s34b_b79k"
 DEFAULT_VLM = "Qwen/Qwen3-VL-2B-Instruct"
+DEFAULT_CONTEXT_TOKENS = 262_144  # tokens, Qwen3-VL's native window: the default VLM budget
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -75,7 +76,8 @@ def _default_home() -> Path:
     return Path(user_data_dir("vidqa", appauthor=False))
 
 
-def _flag(name: str) -> bool:
+def env_flag(name: str) -> bool:
+    """A yes/no environment variable (unset: no); ConfigError for anything else."""
     value = os.environ.get(name, "").strip().lower()
     if value in ("", "0", "false", "no", "off"):
         return False
@@ -98,9 +100,9 @@ def settings() -> Settings:
         clip_pretrained=env("VIDQA_CLIP_PRETRAINED") or DEFAULT_CLIP_PRETRAINED,
         vlm=env("VIDQA_VLM") or "auto",
         device=(env("VIDQA_DEVICE") or "auto").lower(),
-        raise_errors=_flag("VIDQA_RAISE_ERRORS"),
+        raise_errors=env_flag("VIDQA_RAISE_ERRORS"),
         openai_api_key=env("VIDQA_OPENAI_API_KEY") or env("OPENAI_API_KEY") or None,
         ray_address=env("VIDQA_RAY_ADDRESS") or None,
-        allow_path_ingest=_flag("VIDQA_ALLOW_PATH_INGEST"),
+        allow_path_ingest=env_flag("VIDQA_ALLOW_PATH_INGEST"),
         cache_dir=Path(env("VIDQA_CACHE_DIR")).expanduser() if env("VIDQA_CACHE_DIR") else None,
     )

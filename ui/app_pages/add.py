@@ -15,7 +15,7 @@ JOBS_SHOWN = 5
 
 
 def render() -> None:
-    from ingest.probe import MEDIA_EXTENSIONS
+    from vidqa.probe import MEDIA_EXTENSIONS
 
     t = common.t
     st.title(t("page_add"))
@@ -95,7 +95,7 @@ def _ingest_uploads(files, force: bool, frames: bool) -> None:
 
 
 def _ingest_path(raw: str, force: bool, frames: bool) -> None:
-    from ingest.probe import discover
+    from vidqa.probe import discover
 
     if not raw:
         st.session_state["add_errors"] = [common.t("type_path")]
@@ -108,7 +108,7 @@ def _ingest_path(raw: str, force: bool, frames: bool) -> None:
         st.session_state["add_errors"] = [common.t("no_media_in_folder", path=raw)]
         return
     if path.is_file():
-        from ingest.probe import probe
+        from vidqa.probe import probe
         from vidqa.errors import MediaError
 
         try:

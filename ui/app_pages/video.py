@@ -58,7 +58,7 @@ def _pick(videos: list):
 def _summary(target) -> None:
     """The stored whole-video summary, where the chapter stage wrote one."""
     with common.reader().open() as library:
-        stored = library.summary(target.id) if hasattr(library, "summary") else None
+        stored = library.summary(target.id)
     if stored and (stored.get("summary") or stored.get("assessment")):
         with st.expander(common.t("summary", source=logic.md_text(stored.get("source", "?")))):
             st.markdown(logic.answer_markdown(stored.get("summary") or ""))

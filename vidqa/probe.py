@@ -1,7 +1,9 @@
 """Find media files and read what ingest needs to know about each, without decoding it.
 
 `probe()` opens a file with PyAV (imported lazily) and returns a `MediaInfo`, or
-raises `MediaError(path, problem)` with a one-line problem a user can act on.
+raises `MediaError(path, problem)` with a one-line problem a user can act on;
+`open_media()` is the same opener for the decoders in vidqa/decode.py, and
+`ffmpeg_path()` the one way to find the ffmpeg executable.
 `content_id()` is the library's video id: a hash of the size and three sampled
 blocks, so it survives renames and moves and costs the same for 10 MB or 10 GB.
 """
@@ -10,12 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vidqa.errors import MediaError
+from vidqa.errors import MediaError, MissingDependency
 
 VIDEO_EXTENSIONS = frozenset(
     ".mp4 .mkv .mov .webm .avi .m4v .mpg .mpeg .ts .wmv .flv".split()
@@ -132,15 +135,19 @@ def content_id(path) -> str:
 # --- probing ----------------------------------------------------------------------
 
 
-def _import_av():
-    try:
-        import av
-        import av.logging
-    except ModuleNotFoundError as e:
-        from vidqa.errors import MissingDependency
+def import_av():
+    import av  # a required dependency; imported here so `vidqa --help` stays fast
+    import av.logging
 
-        raise MissingDependency("PyAV is not installed: pip install av") from e
     return av
+
+
+def ffmpeg_path() -> str:
+    """The ffmpeg executable (cutting clips, extracting subtitle streams)."""
+    exe = shutil.which("ffmpeg")
+    if exe is None:
+        raise MissingDependency("ffmpeg is not on PATH: install it (e.g. apt install ffmpeg)")
+    return exe
 
 
 @contextmanager
@@ -168,7 +175,7 @@ def _open_problem(logs: list, error: Exception, invalid_data: bool) -> str:
 
 
 def _open(path: Path):
-    av = _import_av()
+    av = import_av()
     try:
         with _ffmpeg_log(av) as logs:
             return av.open(str(path))
@@ -190,8 +197,14 @@ def _check_file(path: Path) -> os.stat_result:
 
 def _real_video_streams(container) -> list:
     """Video streams that are moving pictures, not cover art attached to audio."""
-    attached = _import_av().stream.Disposition.attached_pic
+    attached = import_av().stream.Disposition.attached_pic
     return [s for s in container.streams.video if not s.disposition & attached]
+
+
+def open_media(path: Path):
+    """An open PyAV container, or MediaError with the problem in one line (the only opener)."""
+    _check_file(path)
+    return _open(path)
 
 
 def probe(path) -> MediaInfo:
@@ -263,7 +276,7 @@ def _tail_present(container, seconds: float) -> bool:
     still state the full length. Reads packets only, from TAIL_CHECK_S before the
     stated end; files that cannot seek get the benefit of the doubt.
     """
-    av = _import_av()
+    av = import_av()
     streams = list(container.streams.audio) or _real_video_streams(container)
     if not streams:
         return True
@@ -302,7 +315,7 @@ def _demuxed_duration(path: Path) -> float | None:
             first = packet.pts if first is None else min(first, packet.pts)
             end = packet.pts + (packet.duration or 0)
             last = end if last is None else max(last, end)
-    except _import_av().error.FFmpegError:
+    except import_av().error.FFmpegError:
         pass  # a truncated tail: keep what was read before it
     finally:
         container.close()
@@ -343,7 +356,7 @@ def _scan_start(container, stream) -> tuple[list[float], int]:
     Reading packets is cheap; only packets up to the first decoded frame are
     decoded, because PyAV exposes the display matrix on frames, not streams.
     """
-    av = _import_av()
+    av = import_av()
     keyframes: list[float] = []
     rotation = None
     try:

@@ -74,7 +74,7 @@ def build_tiny_qwen3vl(out_dir, *, seed: int = 0) -> Path:
     (out / MARKER_FILE).write_text(json.dumps({"note": RANDOM_WEIGHTS_NOTE, "seed": seed}),
                                    encoding="utf-8")
     (out / "README.md").write_text(f"# {RANDOM_WEIGHTS_NOTE}\n\nBuilt by "
-                                   "models/tiny_qwen3vl.py for vidqa's tests.\n",
+                                   "tests/tiny_qwen3vl.py for vidqa's tests.\n",
                                    encoding="utf-8")
     return out
 

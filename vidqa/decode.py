@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vidqa.errors import MediaError, MissingDependency
+from vidqa.errors import MediaError
+from vidqa.probe import import_av, open_media
 
 DEFAULT_BATCH = 32  # frames per FrameBatch yielded by iter_frames / keyframes
 SEEK_GAP_S = 4.0  # no keyframe index: seek only when the next target is this far ahead (s)
@@ -96,7 +97,7 @@ def decode_packets(container, stream, start: float = 0.0,
                    stats: DecodeStats | None = None) -> Iterator:
     """container.decode(stream), except that a packet the decoder rejects as invalid data is
     skipped (and counted in `stats`) instead of ending the decode."""
-    av = _av()
+    av = import_av()
     stats = stats if stats is not None else DecodeStats()
     for packet in container.demux(stream):
         try:
@@ -112,7 +113,7 @@ def decode_packets(container, stream, start: float = 0.0,
 # ---------------------------------------------------------------- pure helpers
 
 
-def round_by_factor(value: float, factor: int = SIZE_FACTOR) -> int:
+def round_to_multiple(value: float, factor: int = SIZE_FACTOR) -> int:
     return max(MIN_SIDE, round(float(value) / factor) * factor)
 
 
@@ -144,7 +145,7 @@ def fit_size(
         scale = min(scale, max_side / max(width, height))
     if scale >= 1.0:
         return None
-    w, h = round_by_factor(width * scale), round_by_factor(height * scale)
+    w, h = round_to_multiple(width * scale), round_to_multiple(height * scale)
     while w * h > (max_pixels or w * h) or max(w, h) > (max_side or max(w, h)):
         w, h = max(MIN_SIDE, w - SIZE_FACTOR), max(MIN_SIDE, h - SIZE_FACTOR)
     return w, h
@@ -172,30 +173,10 @@ def _normalise_rotation(degrees: float) -> int:
 # ---------------------------------------------------------------- probing
 
 
-def _av():
-    try:
-        import av
-    except ModuleNotFoundError as e:
-        raise MissingDependency("PyAV is not installed: pip install av "
-                                "(part of vidqa's dependencies)") from e
-    return av
-
-
-def _open_container(path: Path):
-    av = _av()
-
-    if not path.is_file():
-        raise MediaError(path, "no such file")
-    try:
-        return av.open(str(path))
-    except av.FFmpegError as e:
-        raise MediaError(path, f"cannot open as media ({e})") from e
-
-
 def stream_facts(path: str | Path) -> StreamFacts:
     """Probe the first video stream with PyAV (decodes one frame for rotation)."""
     path = Path(path)
-    container = _open_container(path)
+    container = open_media(path)
     try:
         if not container.streams.video:
             raise MediaError(path, "no video stream (audio-only or data file)")
@@ -225,7 +206,7 @@ def stream_facts(path: str | Path) -> StreamFacts:
 
 
 def _first_frame(path: Path, container, stream):
-    av = _av()
+    av = import_av()
 
     try:
         for frame in decode_packets(container, stream):
@@ -274,7 +255,7 @@ class _PyavReader:
     def __init__(self, facts: StreamFacts, size: tuple[int, int] | None):
         self.facts = facts
         self.size = size
-        self.container = _open_container(facts.path)
+        self.container = open_media(facts.path)
         self.stream = self.container.streams.video[0]
         self.stream.thread_type = "AUTO"
         self.tol = 0.5 / facts.fps if facts.fps > 0 else 0.02  # half a frame (s)
@@ -311,7 +292,7 @@ class _PyavReader:
         return min(candidates, key=lambda c: abs(c[0] - t))
 
     def _next(self):
-        av = _av()
+        av = import_av()
 
         if self._decoder is None:
             self._decoder = self._decode()
@@ -539,9 +520,9 @@ def keyframes(
 
 def _keyframe_stream(facts: StreamFacts, every: float | None,
                      stats: DecodeStats | None = None) -> Iterator[tuple[float, object]]:
-    av = _av()
+    av = import_av()
 
-    container = _open_container(facts.path)
+    container = open_media(facts.path)
     try:
         stream = container.streams.video[0]
         stream.codec_context.skip_frame = "NONKEY"
