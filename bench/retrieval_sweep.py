@@ -8,6 +8,16 @@ Each spec is a window length in seconds (0: no windows) and overrides of CFG, e.
 '0:{"focus":false,"windows":0}' (the search before issue 13: whole spans, dense+BM25
 RRF; it reproduces `vidqa eval retrieval` to within 0.006), '30:{"windows":0.5}' (what
 ships), '30:{"windows":0.5,"route":true,"vtitle":0.3}' (video routing with titles).
+CFG's defaults are what ships (a sentence takes each list's best-region credit, windows
+weigh 0.25, 40 sentences re-scored); '"cmax":false' sums the credit as before that fix.
+Video routing (library-wide): '"vsig":{"topk":1,"doc":1}' ranks videos by signals --
+moment (best moment), topk (sum of the best k moments, "k"), lse / lsew (log-mean-exp of
+span / window cosines, temperature "T"), doc (BM25 over the whole transcript), cent (mean
+span vector) -- fused by RRF with k "kv"; "top_m":1 keeps only the top video's moments,
+else "vw" weighs the video score into each moment's ("vraw": the top-k sum itself).
+'"wb":W' gives BM25's window list its own weight; '"kpa":A' blends the question's content
+words' vector into the query vector (needs VIDQA_SWEEP_KP, a pickle of their vectors);
+'"within":false' skips the within-video half. LIMIT "/5" takes every 5th question.
 Brute-force cosine instead of Chroma, the catalog's FTS5 BM25 and keyword terms,
 sentence units from index/windows.py. The product path is `vidqa eval retrieval
 --ablate`; this script exists because it runs a configuration over all 2,524
@@ -129,6 +139,7 @@ def rank_moments(qv, qtext, regs, M, db, allowed, cfg, with_scores=False):
         best = defaultdict(float)
         for lst, w in ((order, cfg["dense"]), (bm, cfg["bm"])):
             for kind, kw in (("t", cfg["spans"]), ("w", cfg["windows"])):
+                if kind == "w" and lst is bm and "wb" in cfg: kw = cfg["wb"]  # BM25's window weight alone
                 if not (w and kw): continue
                 for r, i in enumerate([i for i in lst if regs[i][1] == kind][:N]):
                     c = w * kw / (K + r + 1)
@@ -256,6 +267,12 @@ def evaluate(L, cfg, lib=True):
     h1 = h5 = lv = lh = lv5 = 0
     for q in qs:
         qv = V[q["question"]]
+        if cfg.get("kpa"):  # blend in the question's content words alone (query expansion)
+            kv_ = KP.get(" ".join(t for t in keyword.terms(q["question"]) if t not in keyword.STOPWORDS
+                                  and (len(t) > 1 or not t.isascii())))
+            if kv_ is not None:
+                qv = qv + cfg["kpa"] * kv_
+                qv = qv / np.linalg.norm(qv)
         f = lambda allowed, ws=False: rank_moments(qv, q["question"], regs, M, db, allowed, cfg, ws)
         ms = f({q["video_id"]}) if cfg.get("within", True) else []
         ranks = [hit(*m, q) for m in ms[:5]]
@@ -286,6 +303,7 @@ if __name__ == "__main__":
         sys.exit(0)
     D = pickle.loads(Path(CACHE).read_bytes())
     V = D["vec"]; videos = D["videos"]
+    KP = pickle.loads(Path(os.environ["VIDQA_SWEEP_KP"]).read_bytes()) if os.environ.get("VIDQA_SWEEP_KP") else {}
     # LIMIT: the first N questions (0: all), or /N: every N-th question (a sample spread over all videos)
     qs = D["questions"][:: int(sys.argv[2][1:])] if sys.argv[2].startswith("/") else D["questions"][: int(sys.argv[2]) or None]
     for spec in sys.argv[3:]:
