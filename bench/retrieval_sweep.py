@@ -18,6 +18,7 @@ else "vw" weighs the video score into each moment's ("vraw": the top-k sum itsel
 '"wb":W' gives BM25's window list its own weight; '"kpa":A' blends the question's content
 words' vector into the query vector (needs VIDQA_SWEEP_KP, a pickle of their vectors);
 '"within":false' skips the within-video half. LIMIT "/5" takes every 5th question.
+VIDQA_SWEEP_BY_VIDEO=1 also prints right video@1 per video (a gain one video carries shows).
 Brute-force cosine instead of Chroma, the catalog's FTS5 BM25 and keyword terms,
 sentence units from index/windows.py. The product path is `vidqa eval retrieval
 --ablate`; this script exists because it runs a configuration over all 2,524
@@ -265,6 +266,7 @@ def evaluate(L, cfg, lib=True):
         X = np.stack([V[s.text] for s in D["spans"][v["video_id"]]]).mean(0)
         CENT[v["video_id"]] = X / np.linalg.norm(X)
     h1 = h5 = lv = lh = lv5 = 0
+    per_video = defaultdict(lambda: [0, 0])  # video -> [questions, right video@1]
     for q in qs:
         qv = V[q["question"]]
         if cfg.get("kpa"):  # blend in the question's content words alone (query expansion)
@@ -293,7 +295,10 @@ def evaluate(L, cfg, lib=True):
                 top = allm[0] if allm else ("", 0.0, 0.0)
                 lv5 += q["video_id"] in list(dict.fromkeys(m[0] for m in allm))[:5]
             lv += top[0] == q["video_id"]; lh += hit(*top, q)
+            per_video[q["video_id"]][0] += 1; per_video[q["video_id"]][1] += top[0] == q["video_id"]
     n = len(qs)
+    if os.environ.get("VIDQA_SWEEP_BY_VIDEO"):  # right video@1 per question's video
+        print({v: round(r / c, 3) for v, (c, r) in per_video.items()}, flush=True)
     return dict(hit1=round(h1/n,3), hit5=round(h5/n,3), lib_video=round(lv/n,3), lib_video5=round(lv5/n,3), lib_hit=round(lh/n,3))
 
 if __name__ == "__main__":
