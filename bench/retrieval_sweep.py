@@ -8,6 +8,17 @@ Each spec is a window length in seconds (0: no windows) and overrides of CFG, e.
 '0:{"focus":false,"windows":0}' (the search before issue 13: whole spans, dense+BM25
 RRF; it reproduces `vidqa eval retrieval` to within 0.006), '30:{"windows":0.5}' (what
 ships), '30:{"windows":0.5,"route":true,"vtitle":0.3}' (video routing with titles).
+CFG's defaults are what ships (a sentence takes each list's best-region credit, windows
+weigh 0.25, 40 sentences re-scored); '"cmax":false' sums the credit as before that fix.
+Video routing (library-wide): '"vsig":{"topk":1,"doc":1}' ranks videos by signals --
+moment (best moment), topk (sum of the best k moments, "k"), lse / lsew (log-mean-exp of
+span / window cosines, temperature "T"), doc (BM25 over the whole transcript), cent (mean
+span vector) -- fused by RRF with k "kv"; "top_m":1 keeps only the top video's moments,
+else "vw" weighs the video score into each moment's ("vraw": the top-k sum itself).
+'"wb":W' gives BM25's window list its own weight; '"kpa":A' blends the question's content
+words' vector into the query vector (needs VIDQA_SWEEP_KP, a pickle of their vectors);
+'"within":false' skips the within-video half. LIMIT "/5" takes every 5th question.
+VIDQA_SWEEP_BY_VIDEO=1 also prints right video@1 per video (a gain one video carries shows).
 Brute-force cosine instead of Chroma, the catalog's FTS5 BM25 and keyword terms,
 sentence units from index/windows.py. The product path is `vidqa eval retrieval
 --ablate`; this script exists because it runs a configuration over all 2,524
@@ -67,14 +78,18 @@ from index import keyword
 from index.windows import sentences_of
 K = 60
 
+def _keyed(vid, sentences):
+    """(start, end, text, key) per sentence: the key is the product's moment key"""
+    return [(a, b, t, (vid, round(a, 2), round(b, 2))) for a, b, t in sentences]
+
 def build(L):
     regs = []  # (vid, kind, start, end, text, sentences)
     for vid, spans in D["spans"].items():
         for s in spans:
-            regs.append((vid, "t", s.start, s.end, s.text, sentences_of(s)))
+            regs.append((vid, "t", s.start, s.end, s.text, _keyed(vid, sentences_of(s))))
         if L:
             for w in D["windows"][(vid, L)]:
-                regs.append((vid, "w", w.start, w.end, w.text, [tuple(x) for x in w.extra["sentences"]]))
+                regs.append((vid, "w", w.start, w.end, w.text, _keyed(vid, [tuple(x) for x in w.extra["sentences"]])))
     M = np.stack([V[r[4]] for r in regs])
     db = sqlite3.connect(":memory:")
     db.execute("CREATE VIRTUAL TABLE f USING fts5(terms, tokenize='porter unicode61')")
@@ -98,7 +113,7 @@ def rrf_add(scores, ids, w=1.0):
 def hit(vid, s, e, q):
     return vid == q["video_id"] and q["start"] <= (s + e) / 2 <= q["end"]
 
-CFG = dict(windows=1.0, spans=1.0, sent=1.0, dense=1.0, bm=1.0, focus=True, N=50, ext=0)
+CFG = dict(windows=0.25, spans=1.0, sent=1.0, dense=1.0, bm=1.0, focus=True, N=50, ext=0, S=40, fold=1)  # what ships
 
 def rank_moments(qv, qtext, regs, M, db, allowed, cfg, with_scores=False):
     """list of (vid, start, end) best first"""
@@ -121,11 +136,25 @@ def rank_moments(qv, qtext, regs, M, db, allowed, cfg, with_scores=False):
     # sentence level: credit from every region containing the sentence
     sent = defaultdict(float)
     stext = {}
-    for i, sc in region.items():
-        for s in regs[i][5]:
-            key = (regs[i][0], round(s[0], 2), round(s[1], 2))
-            sent[key] += sc
-            stext[key] = s[2]
+    if cfg.get("cmax", True):  # the product: from each list a sentence takes its best region's credit
+        best = defaultdict(float)
+        for lst, w in ((order, cfg["dense"]), (bm, cfg["bm"])):
+            for kind, kw in (("t", cfg["spans"]), ("w", cfg["windows"])):
+                if kind == "w" and lst is bm and "wb" in cfg: kw = cfg["wb"]  # BM25's window weight alone
+                if not (w and kw): continue
+                for r, i in enumerate([i for i in lst if regs[i][1] == kind][:N]):
+                    c = w * kw / (K + r + 1)
+                    for s in regs[i][5]:
+                        b = (s[3], kind, id(lst))
+                        if c > best[b]: best[b] = c
+                        stext[s[3]] = s[2]
+        for (key, _, _), c in best.items():
+            sent[key] += c
+    else:  # the sum over every region holding the sentence (before the best-region fix)
+        for i, sc in region.items():
+            for s in regs[i][5]:
+                sent[s[3]] += sc
+                stext[s[3]] = s[2]
     if cfg["sent"]:
         top = sorted(sent, key=lambda k: -sent[k])[: cfg.get("S", 60)]
         ss = np.array([V[stext[k]] @ qv for k in top])
@@ -141,7 +170,7 @@ def rank_moments(qv, qtext, regs, M, db, allowed, cfg, with_scores=False):
                     break
             else:
                 kept.append(k)
-            if len(kept) >= 10 and cfg["fold"] == 1: break
+            if len(kept) >= cfg.get("keep", 10) and cfg["fold"] == 1: break
         if cfg["fold"] == 2:
             pass
         sent.update({k: 0 for k in kept if k not in sent})
@@ -172,22 +201,91 @@ def route(qv, qtext, regs, M, db, tdb, cfg, sent_rank_fn):
         rrf_add(scores, [videos[j]["video_id"] for j in bm25(tdb, qtext)], cfg.get("vtitle", 1.0))
     return sorted(scores, key=lambda v: -scores[v]), moments
 
+def video_signals(qv, qtext, moments, sent, regs, M, cfg):
+    """Video rankings (best first) from aggregated evidence, one list per signal in cfg["vsig"]."""
+    out = {}
+    sig = cfg["vsig"]
+    if "moment" in sig or "topk" in sig:
+        per = defaultdict(list)
+        for k in moments:
+            per[k[0]].append(sent[k])
+        if "moment" in sig:
+            out["moment"] = sorted(per, key=lambda v: -per[v][0])
+        if "topk" in sig:
+            tk = cfg.get("k", 3)
+            out["topk"] = sorted(per, key=lambda v: -sum(per[v][:tk]))
+    if "lse" in sig or "lsew" in sig:  # log-mean-exp of a video's span (or window) cosines
+        T = cfg.get("T", 0.05)
+        for name, kind in (("lse", "t"), ("lsew", "w")):
+            if name not in sig: continue
+            sc = {}
+            for v, idx in VIDX[kind].items():
+                x = M[idx] @ qv / T
+                sc[v] = x.max() + np.log(np.exp(x - x.max()).mean())
+            out[name] = sorted(sc, key=lambda v: -sc[v])
+    if "doc" in sig:  # BM25 over each video's whole transcript
+        out["doc"] = [videos[j]["video_id"] for j in bm25(DOCDB, qtext, 50)]
+    if "cent" in sig:
+        C = np.stack([CENT[v["video_id"]] for v in videos])
+        out["cent"] = [videos[j]["video_id"] for j in np.argsort(-(C @ qv))]
+    return out
+
+def routed(qv, qtext, moments, sent, regs, M, cfg):
+    """Library-wide moments re-ordered by video: moment score + vw * video RRF (k = kv)."""
+    lists = video_signals(qv, qtext, moments, sent, regs, M, cfg)
+    kv = cfg.get("kv", 2)
+    vscore = defaultdict(float)
+    if cfg.get("vraw"):  # the sum of the video's best k moment scores itself, not its rank
+        per = defaultdict(list)
+        for k in moments:
+            per[k[0]].append(sent[k])
+        vscore.update({v: sum(x[: cfg.get("k", 3)]) for v, x in per.items()})
+        lists = {}
+    for name, ids in lists.items():
+        for r, v in enumerate(ids):
+            vscore[v] += cfg["vsig"][name] / (kv + r + 1)
+    vw = cfg.get("vw", 0.01)
+    m = cfg.get("top_m", 0)
+    keep = set(sorted(vscore, key=lambda v: -vscore[v])[:m]) if m else None
+    pool = [k for k in moments if keep is None or k[0] in keep]
+    return sorted(pool, key=lambda k: -(sent[k] + vw * vscore[k[0]]))
+
 def evaluate(L, cfg, lib=True):
     regs, M, db, tdb = build(L)
+    global VIDX, DOCDB
+    VIDX = {kind: defaultdict(list) for kind in ("t", "w")}
+    for i, r in enumerate(regs): VIDX[r[1]][r[0]].append(i)
+    DOCDB = sqlite3.connect(":memory:")
+    DOCDB.execute("CREATE VIRTUAL TABLE f USING fts5(terms, tokenize='porter unicode61')")
+    for i, v in enumerate(videos):
+        DOCDB.execute("INSERT INTO f(rowid, terms) VALUES (?,?)",
+                      (i, keyword.document(" ".join(s.text for s in D["spans"][v["video_id"]]))))
     global CENT
     CENT = {}
     for v in videos:
         X = np.stack([V[s.text] for s in D["spans"][v["video_id"]]]).mean(0)
         CENT[v["video_id"]] = X / np.linalg.norm(X)
     h1 = h5 = lv = lh = lv5 = 0
+    per_video = defaultdict(lambda: [0, 0])  # video -> [questions, right video@1]
     for q in qs:
         qv = V[q["question"]]
+        if cfg.get("kpa"):  # blend in the question's content words alone (query expansion)
+            kv_ = KP.get(" ".join(t for t in keyword.terms(q["question"]) if t not in keyword.STOPWORDS
+                                  and (len(t) > 1 or not t.isascii())))
+            if kv_ is not None:
+                qv = qv + cfg["kpa"] * kv_
+                qv = qv / np.linalg.norm(qv)
         f = lambda allowed, ws=False: rank_moments(qv, q["question"], regs, M, db, allowed, cfg, ws)
-        ms = f({q["video_id"]})
+        ms = f({q["video_id"]}) if cfg.get("within", True) else []
         ranks = [hit(*m, q) for m in ms[:5]]
         h1 += bool(ranks and ranks[0]); h5 += any(ranks)
         if lib:
-            if cfg.get("route"):
+            if cfg.get("vsig"):
+                allm, sent = f(set(v["video_id"] for v in videos), True)
+                allm = routed(qv, q["question"], allm, sent, regs, M, cfg)
+                top = allm[0] if allm else ("", 0.0, 0.0)
+                lv5 += q["video_id"] in list(dict.fromkeys(m[0] for m in allm))[:5]
+            elif cfg.get("route"):
                 vids, _ = route(qv, q["question"], regs, M, db, tdb, cfg, f)
                 inside = f({vids[0]})
                 top = inside[0] if inside else ("", 0.0, 0.0)
@@ -197,7 +295,10 @@ def evaluate(L, cfg, lib=True):
                 top = allm[0] if allm else ("", 0.0, 0.0)
                 lv5 += q["video_id"] in list(dict.fromkeys(m[0] for m in allm))[:5]
             lv += top[0] == q["video_id"]; lh += hit(*top, q)
+            per_video[q["video_id"]][0] += 1; per_video[q["video_id"]][1] += top[0] == q["video_id"]
     n = len(qs)
+    if os.environ.get("VIDQA_SWEEP_BY_VIDEO"):  # right video@1 per question's video
+        print({v: round(r / c, 3) for v, (c, r) in per_video.items()}, flush=True)
     return dict(hit1=round(h1/n,3), hit5=round(h5/n,3), lib_video=round(lv/n,3), lib_video5=round(lv5/n,3), lib_hit=round(lh/n,3))
 
 if __name__ == "__main__":
@@ -207,7 +308,9 @@ if __name__ == "__main__":
         sys.exit(0)
     D = pickle.loads(Path(CACHE).read_bytes())
     V = D["vec"]; videos = D["videos"]
-    qs = D["questions"][: int(sys.argv[2]) or None]
+    KP = pickle.loads(Path(os.environ["VIDQA_SWEEP_KP"]).read_bytes()) if os.environ.get("VIDQA_SWEEP_KP") else {}
+    # LIMIT: the first N questions (0: all), or /N: every N-th question (a sample spread over all videos)
+    qs = D["questions"][:: int(sys.argv[2][1:])] if sys.argv[2].startswith("/") else D["questions"][: int(sys.argv[2]) or None]
     for spec in sys.argv[3:]:
         L, c = spec.split(":", 1)
         cfg = {**CFG, **json.loads(c)}

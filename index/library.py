@@ -67,6 +67,13 @@ class Library:
         return text_model.chosen(self.cfg, self.catalog)
 
     @cached_property
+    def sentence_vectors(self):
+        """The candidate sentences' vectors, cached between searches (index/passage_cache.py)."""
+        from index.passage_cache import PassageCache
+
+        return PassageCache(self.embedder.embed)
+
+    @cached_property
     def _client(self):
         from index.vectors import make_client
 
@@ -441,7 +448,7 @@ class Library:
             ranked = store.query(self.clip.embed_texts([query])[0], n=CANDIDATES, video_id=video_id)
             by_id.update(self.catalog.spans_by_id([i for i, _ in ranked]))
             rankings["clip"] = [i for i, _ in ranked if i in by_id]
-        embed = self.embedder.embed if vector is not None else None
+        embed = self.sentence_vectors.embed if vector is not None else None
         hits = fuse(rankings, by_id, options, embed, vector)
         return merge_close(hits)[:k]
 

@@ -76,7 +76,8 @@ def score(library: Library, questions: list[Question],
         lib_video5.append(q.video_id in list(dict.fromkeys(s.video_id for s in ev.spans))[:5])
         lib_hit.append(top is not None and _is_hit(top, q))
         if details is not None:
-            details.append(_detail(q, ranks[-1], top_in_video, top))
+            details.append({**_detail(q, ranks[-1], top_in_video, top),
+                            "library_videos": list(dict.fromkeys(s.video_id for s in ev.spans))[:5]})
         if progress:
             progress(n, len(questions))
     count = max(len(questions), 1)

@@ -8,11 +8,13 @@ from __future__ import annotations
 import json
 from itertools import pairwise
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from index.library import Library
 from index.moments import Moment, SearchOptions, fold_adjacent
+from index.passage_cache import PassageCache
 from index.records import Span
 from index.windows import make_windows, sentences_of
 from ingest.pipeline import ingest_transcript
@@ -110,6 +112,38 @@ def test_a_hit_cites_the_best_sentence_not_the_window(bread_library):
     assert all(h.span.kind != "window" for h in bread_library.search("bicycle pedals", k=10))
 
 
+def test_a_repeated_search_reuses_sentence_vectors_and_ranks_the_same(bread_library):
+    question = "at what temperature is the bread baked?"
+    first = bread_library.search(question, k=5)
+    cache = bread_library.sentence_vectors
+    misses = cache.misses
+    again = bread_library.search(question, k=5)
+    assert cache.misses == misses and cache.hits > 0  # no sentence embedded twice
+    assert [(h.span.start, h.span.end, h.score) for h in again] == \
+        [(h.span.start, h.span.end, h.score) for h in first]
+    text = first[0].span.text
+    fresh = bread_library.embedder.embed([text])[0]
+    assert np.allclose(cache.embed([text])[0], fresh, atol=1e-5)
+
+
+def test_sentence_cache_is_bounded_and_embeds_only_misses():
+    calls: list[list[str]] = []
+
+    def embed(texts):
+        calls.append(list(texts))
+        return np.array([[float(len(t)), 1.0] for t in texts], dtype=np.float32).reshape(-1, 2)
+
+    cache = PassageCache(embed, max_entries=2)
+    assert cache.embed(["a", "bb", "a"]).tolist() == [[1, 1], [2, 1], [1, 1]]
+    cache.embed(["bb", "ccc"])  # "a" is now the least recently used: dropped
+    assert calls == [["a", "bb"], ["ccc"]] and len(cache) == 2
+    cache.embed(["a"])
+    assert calls[-1] == ["a"]
+    assert cache.embed([]).shape == (0, 2)
+    with pytest.raises(ValueError, match="max_entries"):
+        PassageCache(embed, max_entries=0)
+
+
 def test_time_lookups_never_return_windows(bread_library):
     spans = bread_library.spans_between("bread", 20, 22)
     assert spans and all(s.kind == "transcript" for s in spans)
@@ -143,6 +177,7 @@ def test_eval_details_and_ablation_rows(tmp_path):
     assert rows[0]["gold"] == [18, 24] and rows[0]["rank"] == 1
     assert rows[0]["top"]["video_id"] == "bread" and "Knead" in rows[0]["top"]["text"]
     assert rows[1]["library_top"]["video_id"] == "chess" and rows[1]["library_hit"] is True
+    assert rows[1]["library_videos"][0] == "chess"
     for row in ("full", "dense only", "BM25 only", "no windows", "no sentence re-scoring",
                 "no sentences (whole spans, no windows)"):
         assert any(line.startswith(row + " ") for line in result.output.splitlines()), row
