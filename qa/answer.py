@@ -17,6 +17,7 @@ text that exists in the index.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -198,7 +199,7 @@ def respond(request: Request, evidence: list[Evidence], library: Library, backen
             stream: bool = True) -> AnswerStream:
     first = evidence[0]
     if len(evidence) > 1 or (first.mode == "time" and request.video is None and not first.picked):
-        result = ReadyAnswer(per_video_answer(request, evidence, library))
+        result = ReadyAnswer(per_video_answer(request, evidence, library, backend))
     elif first.mode == "search" and not _answerable(request, first, library):
         result = ReadyAnswer(not_found_answer(request, first, library))
     elif backend is None or not first.spans:
@@ -350,25 +351,41 @@ def not_found_answer(request: Request, evidence: Evidence, library: Library) -> 
     return Answer("\n".join(lines), "extractive", [], evidence, status="not_found", related=related)
 
 
-def per_video_answer(request: Request, evidence: list[Evidence], library: Library) -> Answer:
-    """A time question with no video chosen, answered at that time in each of a few videos."""
+def per_video_answer(request: Request, evidence: list[Evidence], library: Library,
+                     backend=None) -> Answer:
+    """A time question with no video chosen, answered at that time in each of a few videos:
+    by the VLM for each video when there is one, else by quoting each video's passages."""
     lang = request.lang
     total = len(request.videos) or len(library.videos())
     key = "per_video_all" if len(evidence) == total else "per_video"
     lines = [say(lang, key, when=_when(evidence[0].time), n=len(evidence), total=total)]
     citations: list[Citation] = []
+    mode = "extractive"
     for ev in evidence:
-        found = _without_bare_frames(citations_from_spans(ev.spans, _videos(library, ev.spans),
-                                                          merge=True))
         lines.append("")
         lines.append(say(lang, "in_video", title=ev.video.title))
-        lines += _time_lines(ev, found, len(citations) + 1, lang)
+        if backend is not None and ev.spans:
+            own = model_answer(request, ev, library, backend, stream=False).answer
+            lines.append(_renumbered(own.answer, len(citations)))
+            found, mode = own.citations, own.mode if own.mode == "vlm" else mode
+        else:
+            found = _without_bare_frames(citations_from_spans(ev.spans, _videos(library, ev.spans),
+                                                              merge=True))
+            lines += _time_lines(ev, found, len(citations) + 1, lang)
         if ev.note:
             lines.append(f"({ev.note})")
         citations += found
     choices = [VideoChoice(ev.video.id, ev.video.title) for ev in evidence]
-    return Answer("\n".join(lines), "extractive", citations, evidence[0], status="per_video",
+    return Answer("\n".join(lines), mode, citations, evidence[0], status="per_video",
                   choices=choices)
+
+
+def _renumbered(text: str, offset: int) -> str:
+    """One video's answer cites [1], [2]...; in the combined answer they follow the videos
+    before it."""
+    if not offset:
+        return text
+    return re.sub(r"\[(\d+)\]", lambda m: f"[{int(m.group(1)) + offset}]", text)
 
 
 # --- the answer model -----------------------------------------------------------------------

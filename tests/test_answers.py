@@ -125,6 +125,29 @@ def test_a_time_question_across_videos_says_there_was_a_choice(two):
     assert "在“kitchen”中：" in zh["answer"] and "在“lecture”中：" in zh["answer"]
 
 
+def test_a_time_question_across_videos_with_a_vlm_answers_each_video(two, fake_vlm):
+    """With a VLM, each video gets the model's own answer from that video's passages (not
+    quotes), and the second video's citation numbers follow the first's."""
+    def reply(messages) -> str:
+        prompt = fake_vlm.prompt_text()
+        return ("They fold the dough here [1]." if "dough" in prompt
+                else "The lecture is on this topic here [1].")
+
+    fake_vlm.responder = reply
+    answer = json.loads(vidqa("ask", "what was said at 0:30?", "--json", "--vlm", "x").stdout)
+    assert answer["status"] == "per_video" and answer["mode"] == "vlm"
+    assert len(fake_vlm.calls) == 2  # one answer per video
+    assert "They fold the dough here" in answer["answer"]
+    assert "The lecture is on this topic here" in answer["answer"]
+    assert "[1]" in answer["answer"] and "[2]" in answer["answer"]
+    assert [c["video_id"] for c in answer["citations"]] in (
+        ["lecture-0000", "kitchen-0000"], ["kitchen-0000", "lecture-0000"])
+    first = answer["answer"].index("[1]")
+    cited_first = answer["citations"][0]["video_id"]
+    assert answer["answer"].rfind("In “", 0, first) == answer["answer"].index(
+        f"In “{'kitchen' if cited_first == 'kitchen-0000' else 'lecture'}”:")
+
+
 def test_a_time_question_that_points_at_one_video_uses_it_and_says_so(two):
     answer = ask_json("what did they say about the sourdough at 0:30?")
     assert answer["status"] == "answered"

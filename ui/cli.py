@@ -526,6 +526,10 @@ SampleOpt = Annotated[int, typer.Option(help="Questions drawn evenly from the se
 def eval_answers(
     directory: Annotated[Path, typer.Argument(help="Eval set folder (videos.jsonl, questions.jsonl).")],
     sample: SampleOpt = 600,
+    second_set: Annotated[bool, typer.Option(
+        "--second-set/--no-second-set",
+        help="Also measure a built-in general-lectures library (its own questions, each "
+             "without its video, and 100 of DIR's questions).")] = True,
     json_: JsonOpt = False,
 ):
     """Answered when the library says, "Not found" when it does not (held-out video, off-topic)."""
@@ -533,7 +537,8 @@ def eval_answers(
     from ui.progress import stage_progress
 
     with user_errors(), stage_progress() as progress:
-        metrics = evaluate_answers(directory, sample=sample, progress=progress)
+        metrics = evaluate_answers(directory, sample=sample, second_set=second_set,
+                                   progress=progress)
     if json_:
         _out(_dumps(metrics))
         return
@@ -543,6 +548,18 @@ def eval_answers(
     _out(f"abstained when unanswerable: {metrics['abstain_rate']:.3f} of {metrics['n_unanswerable']} "
          f"(held-out video {metrics['abstain_rate_held_out_video']:.3f}, "
          f"off-topic {metrics['abstain_rate_off_topic']:.3f})")
+    if "n_held_out_labelled_unanswerable" in metrics:
+        _out(f"held-out video, labelled by hand: abstained on "
+             f"{metrics['abstain_rate_held_out_labelled_unanswerable']:.3f} of "
+             f"{metrics['n_held_out_labelled_unanswerable']} truly unanswerable, answered "
+             f"{metrics['answer_rate_held_out_labelled_answerable_elsewhere']:.3f} of "
+             f"{metrics['n_held_out_labelled_answerable_elsewhere']} another video answers")
+    if second := metrics.get("second_set"):
+        _out(f"{second['set']} library: answered {second['answer_rate']:.3f} of "
+             f"{second['n_answerable']}, abstained on {second['abstain_rate_held_out_video']:.3f} "
+             f"of {second['n_held_out_video']} without their video and on "
+             f"{second['abstain_rate_other_set_questions']:.3f} of "
+             f"{second['n_other_set_questions']} questions from {directory.name}")
 
 
 @eval_app.command("calibrate")
