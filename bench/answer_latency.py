@@ -27,7 +27,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # sibling bench helpers
 from asr_rtf import bench_dir, loadavg, setup_paths  # noqa: E402
 from query_latency import (  # noqa: E402
-    SEED, TextMaker, open_library, percentiles, synthetic_video, timed_ms, torch_threads,
+    SEED,
+    TextMaker,
+    open_library,
+    percentiles,
+    synthetic_video,
+    timed_ms,
+    torch_threads,
 )
 
 LONG_VIDEO_MIN = 120.0  # the "2 h video"
@@ -58,10 +64,17 @@ def jobs_for(library, n: int, rng: random.Random) -> dict:
     time_q = [(f"what was said at {fmt_ts(t)}?", v.id[:12], v.id, t) for v, t in timed]
     topical = [maker.query(rng.choice(topics)) for _ in range(n)]
     return {
-        "time: index": (lambda q, ref, vid, t: library.spans_between(
-            vid, t - POINT_CONTEXT_S, t + POINT_CONTEXT_S), time_q),
+        "time: index": (
+            lambda q, ref, vid, t: library.spans_between(
+                vid, t - POINT_CONTEXT_S, t + POINT_CONTEXT_S
+            ),
+            time_q,
+        ),
         "time: evidence": (lambda q, ref, vid, t: gather(q, library, video=ref), time_q),
-        "time: answer": (lambda q, ref, vid, t: ask(q, library=library, video=ref, vlm="none"), time_q),
+        "time: answer": (
+            lambda q, ref, vid, t: ask(q, library=library, video=ref, vlm="none"),
+            time_q,
+        ),
         "topical: index": (lambda q: library.search(q, k=5), [(q,) for q in topical]),
         "topical: evidence": (lambda q: gather(q, library), [(q,) for q in topical]),
         "topical: answer": (lambda q: ask(q, library=library, vlm="none"), [(q,) for q in topical]),
@@ -76,18 +89,28 @@ def measure(name: str, library, n: int) -> dict:
     for key, values in times.items():
         kind = key.split(":")[0]
         base = percentiles(times[f"{kind}: index"])["p50_ms"]
-        rows[key] = {**percentiles(values), "ratio_to_index_p50": round(
-            percentiles(values)["p50_ms"] / base, 2)}
-    return {"library": name, "videos": len(library.videos()), "answers_with_citations": cited,
-            "rows": rows}
+        rows[key] = {
+            **percentiles(values),
+            "ratio_to_index_p50": round(percentiles(values)["p50_ms"] / base, 2),
+        }
+    return {
+        "library": name,
+        "videos": len(library.videos()),
+        "answers_with_citations": cited,
+        "rows": rows,
+    }
 
 
 def print_table(result: dict) -> None:
-    print(f"\n{result['library']} ({result['videos']} videos); answers with citations: "
-          f"{result['answers_with_citations']:.0%}")
+    print(
+        f"\n{result['library']} ({result['videos']} videos); answers with citations: "
+        f"{result['answers_with_citations']:.0%}"
+    )
     print(f"  {'':20} {'p50 ms':>8} {'p95 ms':>8} {'x index p50':>12}")
     for key, row in result["rows"].items():
-        print(f"  {key:20} {row['p50_ms']:8.1f} {row['p95_ms']:8.1f} {row['ratio_to_index_p50']:12.2f}")
+        print(
+            f"  {key:20} {row['p50_ms']:8.1f} {row['p95_ms']:8.1f} {row['ratio_to_index_p50']:12.2f}"
+        )
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -105,8 +128,12 @@ def main(argv: list[str] | None = None) -> dict:
     for result in results:
         print_table(result)
     print("\nQwen3-VL time to first token: needs a GPU (bench/answer_ttft.py), not measured here.")
-    summary = {"results": results, "torch_threads": threads, "loadavg": loadavg(),
-               "seconds": round(time.perf_counter() - started, 1)}
+    summary = {
+        "results": results,
+        "torch_threads": threads,
+        "loadavg": loadavg(),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
     print(json.dumps(summary))
     return summary
 

@@ -50,10 +50,29 @@ def make_video(minutes: float) -> Path:
         t, i = end, i + 1
     (folder / "lecture.srt").write_text("\n".join(cues), encoding="utf-8")
     partial = folder / "partial.mp4"
-    subprocess.run(["ffmpeg", "-nostdin", "-y", "-v", "error", "-f", "lavfi", "-i",
-                    f"testsrc2=size={SIZE[0]}x{SIZE[1]}:rate=25:duration={seconds}",
-                    "-c:v", "libx264", "-preset", "ultrafast", "-g", "50", "-pix_fmt", "yuv420p",
-                    str(partial)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-y",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size={SIZE[0]}x{SIZE[1]}:rate=25:duration={seconds}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "50",
+            "-pix_fmt",
+            "yuv420p",
+            str(partial),
+        ],
+        check=True,
+    )
     partial.rename(video)
     return video
 
@@ -66,14 +85,16 @@ def _srt(t: float) -> str:
 def make_backend(tiny: bool, attn: str | None):
     """TransformersVLM around a random model built in memory (no weights on disk)."""
     import torch
-
     from tiny_qwen3vl import build_processor
 
     device = "cpu" if tiny else "cuda"
     dtype = torch.float32 if tiny else torch.bfloat16
     attn = attn or "sdpa"
-    backend = TimedVLM("random-qwen3-vl-tiny" if tiny else "random-qwen3-vl-2b", device=device,
-                       attn_implementation=attn)
+    backend = TimedVLM(
+        "random-qwen3-vl-tiny" if tiny else "random-qwen3-vl-2b",
+        device=device,
+        attn_implementation=attn,
+    )
     backend._processor, backend._model = build_processor(), build_model(tiny, device, dtype, attn)
     backend.device = device
     return backend
@@ -124,9 +145,11 @@ def questions(duration: float) -> dict[str, str]:
     point = duration * 0.6
     start, end = duration * 0.3, duration * 0.3 + 300
     clock = lambda s: f"{int(s // 60)}:{int(s % 60):02d}"  # noqa: E731
-    return {"time point": f"what was said at {clock(point)}?",
-            "time range": f"summarize {clock(start)} to {clock(min(end, duration))}",
-            "topical": "how do glaciers carve valleys?"}
+    return {
+        "time point": f"what was said at {clock(point)}?",
+        "time range": f"summarize {clock(start)} to {clock(min(end, duration))}",
+        "topical": "how do glaciers carve valleys?",
+    }
 
 
 def run(args) -> dict:
@@ -163,22 +186,35 @@ def run(args) -> dict:
                 raise SystemExit(f"{label}: the VLM was not called ({stream.answer.answer[:120]})")
             ttft = backend.first_token_at - start
             prefill, peak = measure(backend.model, backend.prepare(backend.last_messages), device)
-            runs.append({"ttft_s": ttft, "prefill_s": prefill, "peak_gib": peak,
-                         "prompt_tokens": backend.last_input_tokens})
+            runs.append(
+                {
+                    "ttft_s": ttft,
+                    "prefill_s": prefill,
+                    "peak_gib": peak,
+                    "prompt_tokens": backend.last_input_tokens,
+                }
+            )
         runs = runs[1:] if n == 0 else runs
         best = min(runs, key=lambda r: r["ttft_s"])
         rows[label] = {**best, "question": question, "ratio": best["ttft_s"] / best["prefill_s"]}
-    header = {"device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
-              "model": "tiny (random)" if args.tiny else "Qwen3-VL-2B architecture (random bf16)",
-              "video_min": round(result.duration / 60, 1), "context": backend.context_limit,
-              "loadavg": loadavg()}
+    header = {
+        "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
+        "model": "tiny (random)" if args.tiny else "Qwen3-VL-2B architecture (random bf16)",
+        "video_min": round(result.duration / 60, 1),
+        "context": backend.context_limit,
+        "loadavg": loadavg(),
+    }
     print(", ".join(f"{k}: {v}" for k, v in header.items()))
-    print("\n| question | prompt tokens | TTFT s | bare prefill s (baseline) | TTFT / prefill | peak GiB |")
+    print(
+        "\n| question | prompt tokens | TTFT s | bare prefill s (baseline) | TTFT / prefill | peak GiB |"
+    )
     print("|---|---|---|---|---|---|")
     for label, r in rows.items():
         peak = f"{r['peak_gib']:.1f}" if r["peak_gib"] is not None else "–"
-        print(f"| {label}: {r['question']} | {r['prompt_tokens']:,} | {r['ttft_s']:.2f} | "
-              f"{r['prefill_s']:.2f} | {r['ratio']:.2f}x | {peak} |")
+        print(
+            f"| {label}: {r['question']} | {r['prompt_tokens']:,} | {r['ttft_s']:.2f} | "
+            f"{r['prefill_s']:.2f} | {r['ratio']:.2f}x | {peak} |"
+        )
     out = {"bench": "answer_ttft", **header, "rows": rows}
     print(json.dumps(out))
     return out
@@ -187,8 +223,12 @@ def run(args) -> dict:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", action="store_true", help="tiny random model on the CPU")
-    parser.add_argument("--minutes", type=float, default=None,
-                        help=f"lecture length (default {DEFAULT_MINUTES:g}; 3 with --tiny)")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=None,
+        help=f"lecture length (default {DEFAULT_MINUTES:g}; 3 with --tiny)",
+    )
     parser.add_argument("--repeats", type=int, default=2, help="timed runs per question (best)")
     parser.add_argument("--attn", choices=("sdpa", "flash_attention_2", "eager"))
     args = parser.parse_args(argv)

@@ -119,16 +119,39 @@ def narration(minutes: float, *, audio_only: bool) -> Path:
 
 
 def media_seconds(path: Path) -> float:
-    cmd = ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
-           str(path)]
+    cmd = [
+        "ffprobe",
+        "-v",
+        "error",
+        "-show_entries",
+        "format=duration",
+        "-of",
+        "csv=p=0",
+        str(path),
+    ]
     return float(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
 
 
 def warmup_clip(path: Path, seconds: float = WARMUP_S) -> Path:
     out = path.with_name(f"{path.stem}.warmup{path.suffix}")
     if not out.exists():
-        subprocess.run(["ffmpeg", "-nostdin", "-y", "-v", "error", "-i", str(path),
-                        "-t", str(seconds), "-c", "copy", str(out)], check=True)
+        subprocess.run(
+            [
+                "ffmpeg",
+                "-nostdin",
+                "-y",
+                "-v",
+                "error",
+                "-i",
+                str(path),
+                "-t",
+                str(seconds),
+                "-c",
+                "copy",
+                str(out),
+            ],
+            check=True,
+        )
     return out
 
 
@@ -168,8 +191,9 @@ def load_baseline(model: str, threads: int | None):
 
     started = time.perf_counter()
     extra = {} if threads is None else {"cpu_threads": threads}
-    whisper = WhisperModel(resolve(model, "whisper").ref, device="cpu", compute_type="int8",
-                           **extra)
+    whisper = WhisperModel(
+        resolve(model, "whisper").ref, device="cpu", compute_type="int8", **extra
+    )
     return whisper, time.perf_counter() - started
 
 
@@ -202,12 +226,21 @@ def run_auto(path: Path) -> tuple[float, str, float | None, str]:
 
     started = time.perf_counter()
     segments, info = transcribe(path)
-    return (time.perf_counter() - started, " ".join(s.text for s in segments), info.detect_s,
-            info.model)
+    return (
+        time.perf_counter() - started,
+        " ".join(s.text for s in segments),
+        info.detect_s,
+        info.model,
+    )
 
 
-def measure(path: Path, model: str, repeats: int, baseline_threads: int | None,
-            multilingual: str | None = None) -> dict:
+def measure(
+    path: Path,
+    model: str,
+    repeats: int,
+    baseline_threads: int | None,
+    multilingual: str | None = None,
+) -> dict:
     """Load all, warm all up, then alternate timed runs so drift in load hits every side."""
     from models.asr import cpu_threads
 
@@ -236,10 +269,16 @@ def measure(path: Path, model: str, repeats: int, baseline_threads: int | None,
             times["multilingual"].append(seconds)
     reference = reference_text(path)
     loads = {"baseline": base_load, "ours": ours_load, "auto": None, "multilingual": multi_load}
-    result = {side: {"load_s": loads[side], "wall_s": statistics.median(t),
-                     "threads": baseline_threads or 4 if side == "baseline" else cpu_threads(),
-                     "wer": word_error_rate(reference, texts[side])}
-              for side, t in times.items() if t}
+    result = {
+        side: {
+            "load_s": loads[side],
+            "wall_s": statistics.median(t),
+            "threads": baseline_threads or 4 if side == "baseline" else cpu_threads(),
+            "wer": word_error_rate(reference, texts[side]),
+        }
+        for side, t in times.items()
+        if t
+    }
     result["auto"].update(detect_s=statistics.median(detect), picked=picked)
     if multilingual:
         result["multilingual"]["model"] = multilingual
@@ -250,43 +289,79 @@ def report(audio_s: float, result: dict, args) -> dict:
     for r in result.values():
         r["rtf"] = audio_s / r["wall_s"]
     ratio = result["ours"]["rtf"] / result["baseline"]["rtf"]
-    print(f"audio: {audio_s:.1f} s of espeak-ng narration, model {args.model} int8, "
-          f"median of {args.repeats}, load average {loadavg()}")
-    print(f"{'':14} {'load s':>7} {'wall s':>7} {'RTF (x real time)':>18} {'threads':>7} {'WER':>6}"
-          "  (WER vs script: a sanity check; espeak voice, digits count as errors)")
+    print(
+        f"audio: {audio_s:.1f} s of espeak-ng narration, model {args.model} int8, "
+        f"median of {args.repeats}, load average {loadavg()}"
+    )
+    print(
+        f"{'':14} {'load s':>7} {'wall s':>7} {'RTF (x real time)':>18} {'threads':>7} {'WER':>6}"
+        "  (WER vs script: a sanity check; espeak voice, digits count as errors)"
+    )
     for side, r in result.items():
-        label = {"auto": f"auto->{r.get('picked')}",
-                 "multilingual": f"multi:{r.get('model')}"}.get(side, side)
+        label = {"auto": f"auto->{r.get('picked')}", "multilingual": f"multi:{r.get('model')}"}.get(
+            side, side
+        )
         load = "" if r["load_s"] is None else f"{r['load_s']:7.2f}"
-        print(f"{label:14} {load:>7} {r['wall_s']:7.2f} {r['rtf']:18.1f} "
-              f"{r['threads']:7d} {r['wer']:6.1%}")
+        print(
+            f"{label:14} {load:>7} {r['wall_s']:7.2f} {r['rtf']:18.1f} "
+            f"{r['threads']:7d} {r['wer']:6.1%}"
+        )
     auto = result["auto"]
-    print(f"language detection (multilingual model load + detect on the first speech): "
-          f"{auto['detect_s']:.2f} s, picked {auto['picked']}")
-    print(f"ratio ours/baseline RTF: {ratio:.2f}x "
-          "(baseline: faster-whisper defaults; ours: word timestamps + VAD + batched)")
+    print(
+        f"language detection (multilingual model load + detect on the first speech): "
+        f"{auto['detect_s']:.2f} s, picked {auto['picked']}"
+    )
+    print(
+        f"ratio ours/baseline RTF: {ratio:.2f}x "
+        "(baseline: faster-whisper defaults; ours: word timestamps + VAD + batched)"
+    )
     if "multilingual" in result:
-        print(f"multilingual {result['multilingual']['model']} RTF / {args.model} RTF: "
-              f"{result['multilingual']['rtf'] / result['ours']['rtf']:.2f}x")
-    rounded = {side: {k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()}
-               for side, r in result.items()}
-    return {"bench": "asr_rtf", "model": args.model, "audio_s": round(audio_s, 2),
-            "repeats": args.repeats, "loadavg": loadavg(), **rounded,
-            "ratio_ours_over_baseline": round(ratio, 3)}
+        print(
+            f"multilingual {result['multilingual']['model']} RTF / {args.model} RTF: "
+            f"{result['multilingual']['rtf'] / result['ours']['rtf']:.2f}x"
+        )
+    rounded = {
+        side: {k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()}
+        for side, r in result.items()
+    }
+    return {
+        "bench": "asr_rtf",
+        "model": args.model,
+        "audio_s": round(audio_s, 2),
+        "repeats": args.repeats,
+        "loadavg": loadavg(),
+        **rounded,
+        "ratio_ours_over_baseline": round(ratio, 3),
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=DEFAULT_MINUTES,
-                        help=f"narration length (default {DEFAULT_MINUTES:g})")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=DEFAULT_MINUTES,
+        help=f"narration length (default {DEFAULT_MINUTES:g})",
+    )
     parser.add_argument("--small", action="store_true", help=f"{SMALL_MINUTES:g} min of audio")
-    parser.add_argument("--repeats", type=int, default=DEFAULT_REPEATS,
-                        help=f"timed runs per side, median reported (default {DEFAULT_REPEATS})")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=DEFAULT_REPEATS,
+        help=f"timed runs per side, median reported (default {DEFAULT_REPEATS})",
+    )
     parser.add_argument("--model", default=MODEL, help=f"whisper size or path (default {MODEL})")
-    parser.add_argument("--multilingual", default="base",
-                        help="multilingual model measured beside (default base; 'none' skips)")
-    parser.add_argument("--baseline-threads", type=int, default=None,
-                        help="give the baseline this many CPU threads (default: its own, 4)")
+    parser.add_argument(
+        "--multilingual",
+        default="base",
+        help="multilingual model measured beside (default base; 'none' skips)",
+    )
+    parser.add_argument(
+        "--baseline-threads",
+        type=int,
+        default=None,
+        help="give the baseline this many CPU threads (default: its own, 4)",
+    )
     args = parser.parse_args(argv)
     setup_paths()
     minutes = SMALL_MINUTES if args.small else args.minutes

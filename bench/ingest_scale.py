@@ -60,7 +60,9 @@ def lectures(count: int, minutes: float) -> list[Path]:
     for i in range(count):
         path = folder / f"lecture-{i}.mp4"
         if not path.exists():
-            made = make_lecture(folder, lecture_script(i, minutes), stem=f".lecture-{i}-{os.getpid()}")
+            made = make_lecture(
+                folder, lecture_script(i, minutes), stem=f".lecture-{i}-{os.getpid()}"
+            )
             made.replace(path)
         out.append(path)
     return out
@@ -112,53 +114,81 @@ def run_side(files: list[Path], warmups: list[Path], cluster) -> dict:
             ingest(warmups, library=library, options=options, cluster=cluster)
             clock = StageTimes(sequential=not cluster.uses_ray)
             started = time.perf_counter()
-            report = ingest(files, library=library, options=options, progress=clock,
-                            cluster=cluster)
+            report = ingest(
+                files, library=library, options=options, progress=clock, cluster=cluster
+            )
             wall = time.perf_counter() - started
         finally:
             library.close()
     failed = [r.error for r in report.results if r.status != "ingested"]
     if failed:
         raise RuntimeError(f"ingest failed: {failed}")
-    return {"wall_s": wall, "stages": dict(clock.seconds),
-            "sources": sorted({r.transcript_source for r in report.results})}
+    return {
+        "wall_s": wall,
+        "stages": dict(clock.seconds),
+        "sources": sorted({r.transcript_source for r in report.results}),
+    }
 
 
 def start_ray(workers: int) -> float:
     import ray
 
     started = time.perf_counter()
-    ray.init(num_cpus=workers, include_dashboard=False, object_store_memory=RAY_OBJECT_STORE,
-             log_to_driver=False, logging_level="warning")
+    ray.init(
+        num_cpus=workers,
+        include_dashboard=False,
+        object_store_memory=RAY_OBJECT_STORE,
+        log_to_driver=False,
+        logging_level="warning",
+    )
     return time.perf_counter() - started
 
 
-def report(media_s: float, n: int, base: dict, scaled: dict, workers: int, ray_start: float,
-           cores: int) -> dict:
+def report(
+    media_s: float, n: int, base: dict, scaled: dict, workers: int, ray_start: float, cores: int
+) -> dict:
     ratio = base["wall_s"] / scaled["wall_s"]
-    print(f"{n} lectures, {media_s:.0f} s of narrated video in all ({media_s / n:.0f} s each), "
-          f"transcript by {', '.join(base['sources'])}, frames + OCR on, no VLM; "
-          f"{cores} cores, load average {loadavg()} (shared box: figures are noisy)")
+    print(
+        f"{n} lectures, {media_s:.0f} s of narrated video in all ({media_s / n:.0f} s each), "
+        f"transcript by {', '.join(base['sources'])}, frames + OCR on, no VLM; "
+        f"{cores} cores, load average {loadavg()} (shared box: figures are noisy)"
+    )
     print(f"{'':28} {'wall s':>8} {'media s per wall s':>19}")
     print(f"{'--workers 1 (baseline)':28} {base['wall_s']:8.1f} {media_s / base['wall_s']:19.2f}")
-    print(f"{f'--workers {workers} (local Ray)':28} {scaled['wall_s']:8.1f} "
-          f"{media_s / scaled['wall_s']:19.2f}")
-    print(f"speed-up --workers {workers} / --workers 1: {ratio:.2f}x "
-          f"(at most {min(workers, cores)}x on {cores} cores); Ray start-up {ray_start:.1f} s, "
-          "not in the wall time")
-    print(f"{'stage':12} {'w1 stage-s':>11} {'media s/stage-s':>16} {'wN stage-s':>11} "
-          f"{'media s/stage-s':>16}")
+    print(
+        f"{f'--workers {workers} (local Ray)':28} {scaled['wall_s']:8.1f} "
+        f"{media_s / scaled['wall_s']:19.2f}"
+    )
+    print(
+        f"speed-up --workers {workers} / --workers 1: {ratio:.2f}x "
+        f"(at most {min(workers, cores)}x on {cores} cores); Ray start-up {ray_start:.1f} s, "
+        "not in the wall time"
+    )
+    print(
+        f"{'stage':12} {'w1 stage-s':>11} {'media s/stage-s':>16} {'wN stage-s':>11} "
+        f"{'media s/stage-s':>16}"
+    )
     for stage in STAGES:
         a, b = base["stages"].get(stage, 0.0), scaled["stages"].get(stage, 0.0)
-        print(f"{stage:12} {a:11.2f} {media_s / a if a else 0:16.1f} {b:11.2f} "
-              f"{media_s / b if b else 0:16.1f}")
-    return {"bench": "ingest_scale", "files": n, "media_s": round(media_s, 1), "workers": workers,
-            "cores": cores, "loadavg": loadavg(), "ray_start_s": round(ray_start, 2),
-            "wall_s_workers_1": round(base["wall_s"], 2),
-            f"wall_s_workers_{workers}": round(scaled["wall_s"], 2), "speedup": round(ratio, 3),
-            "stage_s_workers_1": {k: round(v, 2) for k, v in base["stages"].items()},
-            f"stage_s_workers_{workers}": {k: round(v, 2) for k, v in scaled["stages"].items()},
-            "transcript": base["sources"]}
+        print(
+            f"{stage:12} {a:11.2f} {media_s / a if a else 0:16.1f} {b:11.2f} "
+            f"{media_s / b if b else 0:16.1f}"
+        )
+    return {
+        "bench": "ingest_scale",
+        "files": n,
+        "media_s": round(media_s, 1),
+        "workers": workers,
+        "cores": cores,
+        "loadavg": loadavg(),
+        "ray_start_s": round(ray_start, 2),
+        "wall_s_workers_1": round(base["wall_s"], 2),
+        f"wall_s_workers_{workers}": round(scaled["wall_s"], 2),
+        "speedup": round(ratio, 3),
+        "stage_s_workers_1": {k: round(v, 2) for k, v in base["stages"].items()},
+        f"stage_s_workers_{workers}": {k: round(v, 2) for k, v in scaled["stages"].items()},
+        "transcript": base["sources"],
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -166,8 +196,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--files", type=int, default=DEFAULT_FILES)
     parser.add_argument("--minutes", type=float, default=DEFAULT_MINUTES, help="per lecture")
     parser.add_argument("--workers", type=int, default=2, help="Ray side (default 2)")
-    parser.add_argument("--small", action="store_true",
-                        help=f"{SMALL_FILES} lectures of {SMALL_MINUTES:g} min")
+    parser.add_argument(
+        "--small", action="store_true", help=f"{SMALL_FILES} lectures of {SMALL_MINUTES:g} min"
+    )
     args = parser.parse_args(argv)
     setup_paths()
     from ingest.pipeline import ClusterOptions
@@ -185,8 +216,9 @@ def main(argv: list[str] | None = None) -> dict:
 
         ray.shutdown()
     media_s = sum(media_seconds(f) for f in files)
-    summary = report(media_s, len(files), base, scaled, args.workers, ray_start,
-                     len(os.sched_getaffinity(0)))
+    summary = report(
+        media_s, len(files), base, scaled, args.workers, ray_start, len(os.sched_getaffinity(0))
+    )
     print(json.dumps(summary))
     return summary
 

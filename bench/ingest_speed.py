@@ -83,8 +83,8 @@ def measure(video: Path, repeats: int, frames: bool) -> dict:
     Alternating spreads a noisy neighbour's load over both sides; the run with the
     median pipeline time supplies the stage split, so the stages add up to it.
     """
-    from ingest.pipeline import IngestOptions
     from index.library import Library
+    from ingest.pipeline import IngestOptions
 
     with tempfile.TemporaryDirectory(prefix="home-", dir=bench_dir()) as home:
         os.environ["VIDQA_HOME"] = home  # settings() reads it at call time
@@ -99,57 +99,90 @@ def measure(video: Path, repeats: int, frames: bool) -> dict:
         finally:
             library.close()
     wall, stages, result = sorted(runs, key=lambda run: run[0])[len(runs) // 2]
-    return {"cold_start_s": cold, "wall_s": wall, "stages": stages, "repeats": repeats,
-            "asr_only_s": statistics.median(asr), "spans": result.spans,
-            "source": result.transcript_source, "notes": list(result.notes),
-            "ocr_frames": getattr(result, "ocr_frames", None)}
+    return {
+        "cold_start_s": cold,
+        "wall_s": wall,
+        "stages": stages,
+        "repeats": repeats,
+        "asr_only_s": statistics.median(asr),
+        "spans": result.spans,
+        "source": result.transcript_source,
+        "notes": list(result.notes),
+        "ocr_frames": getattr(result, "ocr_frames", None),
+    }
 
 
 def report(duration: float, m: dict, minutes: float) -> dict:
     per_hour = HOUR_S / duration
     ratio = m["wall_s"] / m["asr_only_s"]
     overhead = sum(v for k, v in m["stages"].items() if k != "transcript")
-    print(f"video: {duration:.1f} s narrated slides ({minutes:g} min requested), "
-          f"transcript {m['source']}, spans {m['spans']}, median of {m['repeats']}, "
-          f"load average {loadavg()}")
+    print(
+        f"video: {duration:.1f} s narrated slides ({minutes:g} min requested), "
+        f"transcript {m['source']}, spans {m['spans']}, median of {m['repeats']}, "
+        f"load average {loadavg()}"
+    )
     print(f"cold start (10 s clip, model loads included): {m['cold_start_s']:.2f} s")
     if m.get("ocr_frames") is not None:
-        print(f"OCR frames read: {m['ocr_frames']} ({m['ocr_frames'] / duration * 60:.1f} "
-              "per minute of video)")
+        print(
+            f"OCR frames read: {m['ocr_frames']} ({m['ocr_frames'] / duration * 60:.1f} "
+            "per minute of video)"
+        )
     for note in m["notes"]:
         print(f"ingest note: {note}")
     print(f"{'stage':12} {'wall s':>8} {'share':>6} {'s per hour of audio':>20}")
     for stage, seconds in m["stages"].items():
         print(f"{stage:12} {seconds:8.2f} {seconds / m['wall_s']:6.1%} {seconds * per_hour:20.0f}")
     print(f"{'pipeline':12} {m['wall_s']:8.2f} {1:6.0%} {m['wall_s'] * per_hour:20.0f}")
-    print(f"{'ASR only':12} {m['asr_only_s']:8.2f} {'':6} {m['asr_only_s'] * per_hour:20.0f}"
-          "   (baseline: models.asr.transcribe on the same file)")
-    print(f"ratio pipeline/ASR-only: {ratio:.2f}x; stages other than transcript: "
-          f"{overhead:.2f} s = {overhead / m['asr_only_s']:.1%} of ASR-only "
-          "(less noisy than the ratio, which compares two separately timed ASR runs)")
+    print(
+        f"{'ASR only':12} {m['asr_only_s']:8.2f} {'':6} {m['asr_only_s'] * per_hour:20.0f}"
+        "   (baseline: models.asr.transcribe on the same file)"
+    )
+    print(
+        f"ratio pipeline/ASR-only: {ratio:.2f}x; stages other than transcript: "
+        f"{overhead:.2f} s = {overhead / m['asr_only_s']:.1%} of ASR-only "
+        "(less noisy than the ratio, which compares two separately timed ASR runs)"
+    )
     return {
-        "bench": "ingest_speed", "audio_s": round(duration, 2), "repeats": m["repeats"],
+        "bench": "ingest_speed",
+        "audio_s": round(duration, 2),
+        "repeats": m["repeats"],
         "loadavg": loadavg(),
-        "cold_start_s": round(m["cold_start_s"], 3), "wall_s": round(m["wall_s"], 3),
+        "cold_start_s": round(m["cold_start_s"], 3),
+        "wall_s": round(m["wall_s"], 3),
         "stages_s": {k: round(v, 3) for k, v in m["stages"].items()},
         "s_per_hour": round(m["wall_s"] * per_hour, 1),
         "asr_only_s": round(m["asr_only_s"], 3),
         "asr_only_s_per_hour": round(m["asr_only_s"] * per_hour, 1),
-        "ratio_pipeline_over_asr": round(ratio, 3), "non_asr_stages_s": round(overhead, 3),
-        "spans": m["spans"], "source": m["source"], "notes": m["notes"],
+        "ratio_pipeline_over_asr": round(ratio, 3),
+        "non_asr_stages_s": round(overhead, 3),
+        "spans": m["spans"],
+        "source": m["source"],
+        "notes": m["notes"],
         "ocr_frames": m.get("ocr_frames"),
     }
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=DEFAULT_MINUTES,
-                        help=f"video length (default {DEFAULT_MINUTES:g})")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=DEFAULT_MINUTES,
+        help=f"video length (default {DEFAULT_MINUTES:g})",
+    )
     parser.add_argument("--small", action="store_true", help=f"{SMALL_MINUTES:g} min video")
-    parser.add_argument("--repeats", type=int, default=DEFAULT_REPEATS,
-                        help=f"timed runs per side, median reported (default {DEFAULT_REPEATS})")
-    parser.add_argument("--no-frames", dest="frames", action="store_false",
-                        help="skip the frames stage (IngestOptions.frames): speech path only")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=DEFAULT_REPEATS,
+        help=f"timed runs per side, median reported (default {DEFAULT_REPEATS})",
+    )
+    parser.add_argument(
+        "--no-frames",
+        dest="frames",
+        action="store_false",
+        help="skip the frames stage (IngestOptions.frames): speech path only",
+    )
     args = parser.parse_args(argv)
     setup_paths()
     minutes = SMALL_MINUTES if args.small else args.minutes

@@ -46,36 +46,43 @@ SEED = 7
 # have something to separate; Zipf weights give each topic common and rare terms.
 TOPICS = {
     "biology": "cell protein enzyme membrane mitochondria nucleus gene chromosome mutation "
-               "bacteria virus photosynthesis chlorophyll glucose respiration organism species "
-               "evolution selection ecosystem predator tissue neuron hormone antibody ribosome",
+    "bacteria virus photosynthesis chlorophyll glucose respiration organism species "
+    "evolution selection ecosystem predator tissue neuron hormone antibody ribosome",
     "history": "empire revolution monarchy treaty parliament dynasty colony rebellion siege "
-               "crusade medieval renaissance republic senate emperor pharaoh conquest "
-               "independence constitution feudal reformation armistice barbarian citadel",
+    "crusade medieval renaissance republic senate emperor pharaoh conquest "
+    "independence constitution feudal reformation armistice barbarian citadel",
     "computing": "algorithm compiler recursion pointer array database query index cache thread "
-                 "kernel network packet protocol encryption hash binary tree graph sorting "
-                 "gradient tensor backpropagation transformer embedding",
+    "kernel network packet protocol encryption hash binary tree graph sorting "
+    "gradient tensor backpropagation transformer embedding",
     "geology": "volcano magma lava crust mantle tectonic plate earthquake fault glacier erosion "
-               "sediment fossil mineral quartz granite basalt canyon delta aquifer stratum "
-               "continental subduction geyser moraine",
+    "sediment fossil mineral quartz granite basalt canyon delta aquifer stratum "
+    "continental subduction geyser moraine",
     "music": "melody harmony chord rhythm tempo symphony orchestra violin piano saxophone jazz "
-             "blues ragtime improvisation scale octave cadence sonata concerto composer "
-             "syncopation counterpoint timbre crescendo",
+    "blues ragtime improvisation scale octave cadence sonata concerto composer "
+    "syncopation counterpoint timbre crescendo",
     "finance": "interest inflation dividend equity bond portfolio deduction taxable income "
-               "mortgage liability asset depreciation revenue margin ledger audit capital "
-               "liquidity derivative hedge annuity amortization",
+    "mortgage liability asset depreciation revenue margin ledger audit capital "
+    "liquidity derivative hedge annuity amortization",
     "cooking": "dough yeast flour butter simmer braise saute roast marinade caramelize emulsion "
-               "whisk knead ferment broth stock garlic saffron oregano vinaigrette custard "
-               "souffle risotto gelatin",
+    "whisk knead ferment broth stock garlic saffron oregano vinaigrette custard "
+    "souffle risotto gelatin",
     "astronomy": "planet orbit galaxy nebula supernova telescope comet asteroid gravity "
-                 "redshift quasar pulsar eclipse satellite jupiter saturn cosmos spectrum "
-                 "luminosity exoplanet parallax constellation meteor",
+    "redshift quasar pulsar eclipse satellite jupiter saturn cosmos spectrum "
+    "luminosity exoplanet parallax constellation meteor",
 }
-GENERAL = ("important example process system result problem method structure change energy "
-           "model pattern source effect period level material theory evidence figure "
-           "question answer reason simple complex early large small first second final").split()
+GENERAL = (
+    "important example process system result problem method structure change energy "
+    "model pattern source effect period level material theory evidence figure "
+    "question answer reason simple complex early large small first second final"
+).split()
 FUNCTION = "the a of and to in is that it for on with as this by from at which we you".split()
-QUERY_TEMPLATES = ("{a} {b}", "how does {a} relate to {b}", "{a} and {b} {c}",
-                   "what is {a}", "explain the {a} of {b}")
+QUERY_TEMPLATES = (
+    "{a} {b}",
+    "how does {a} relate to {b}",
+    "{a} and {b} {c}",
+    "what is {a}",
+    "explain the {a} of {b}",
+)
 
 
 def topic_words() -> dict[str, list[str]]:
@@ -132,24 +139,45 @@ def synthetic_video(n: int, maker: TextMaker, minutes: float):
     main, side = names[n % len(names)], maker.rng.choice(names)
     vid = video_id(n)
     duration = minutes * 60
-    video = Video(id=vid, path=None, title=f"Synthetic {main} lecture {n:04d}", duration=duration,
-                  has_audio=True, transcript_source="asr:synthetic", language="en",
-                  models={"transcript": "asr:synthetic"})
+    video = Video(
+        id=vid,
+        path=None,
+        title=f"Synthetic {main} lecture {n:04d}",
+        duration=duration,
+        has_audio=True,
+        transcript_source="asr:synthetic",
+        language="en",
+        models={"transcript": "asr:synthetic"},
+    )
     spans, start = [], 0.0
     while start < duration:
         end = min(start + SPAN_S, duration)
         words = maker.words(WORDS_PER_SPAN, main, side)
         step = (end - start) / len(words)
-        timed = [[round(start + i * step, 2), round(start + (i + 1) * step, 2), w]
-                 for i, w in enumerate(words)]
-        spans.append(Span(video_id=vid, start=start, end=end, kind="transcript",
-                          text=" ".join(words), source="asr:synthetic", extra={"words": timed}))
+        timed = [
+            [round(start + i * step, 2), round(start + (i + 1) * step, 2), w]
+            for i, w in enumerate(words)
+        ]
+        spans.append(
+            Span(
+                video_id=vid,
+                start=start,
+                end=end,
+                kind="transcript",
+                text=" ".join(words),
+                source="asr:synthetic",
+                extra={"words": timed},
+            )
+        )
         start = end
     return video, spans
 
 
 def library_dir(hours: float) -> Path:
-    return bench_dir() / f"library-{hours:g}h-{VIDEO_MINUTES:g}m-{SPAN_S:g}s-seed{SEED}-v{LAYOUT_VERSION}"
+    return (
+        bench_dir()
+        / f"library-{hours:g}h-{VIDEO_MINUTES:g}m-{SPAN_S:g}s-seed{SEED}-v{LAYOUT_VERSION}"
+    )
 
 
 def build_library(home: Path, hours: float) -> dict:
@@ -169,11 +197,20 @@ def build_library(home: Path, hours: float) -> dict:
         if (n + 1) % 20 == 0 or n + 1 == n_videos:
             elapsed = time.perf_counter() - started
             eta = elapsed / (n + 1) * (n_videos - n - 1)
-            print(f"  built {n + 1}/{n_videos} videos, {spans_total} spans, {elapsed:.0f} s "
-                  f"(about {eta:.0f} s left)", file=sys.stderr, flush=True)
+            print(
+                f"  built {n + 1}/{n_videos} videos, {spans_total} spans, {elapsed:.0f} s "
+                f"(about {eta:.0f} s left)",
+                file=sys.stderr,
+                flush=True,
+            )
     library.close()
-    meta = {"videos": n_videos, "spans": spans_total, "hours": hours,
-            "build_s": round(time.perf_counter() - started, 1), "loadavg": loadavg()}
+    meta = {
+        "videos": n_videos,
+        "spans": spans_total,
+        "hours": hours,
+        "build_s": round(time.perf_counter() - started, 1),
+        "loadavg": loadavg(),
+    }
     (home / "meta.json").write_text(json.dumps(meta))
     return meta
 
@@ -260,18 +297,24 @@ def measure_retrieval(library, work: dict, ids: list[str], matrix: np.ndarray) -
     embedder = library.embedder
     topical = [(q,) for q, _ in work["topical"]]
     vectors = embedder.embed([q for q, _ in work["topical"]])
-    questions = [(f"what was said at {int(t // 60)}:{int(t % 60):02d}?", v)
-                 for v, t in work["times"]]
-    rows, out = timed_ms({
-        "baseline": (lambda q: numpy_top_k(matrix, embedder.embed([q])[0]), topical),
-        "numpy_dot_only": (lambda v: numpy_top_k(matrix, v), [(v,) for v in vectors]),
-        "search_library": (lambda q: library.search(q, k=K), topical),
-        "search_library_cold": (lambda q: cold_search(library, q), topical),
-        "search_library_no_sentences": (lambda q: library.search(q, k=K, options=pooled), topical),
-        "search_one_video": (lambda q, v: library.search(q, k=K, video_id=v), work["scoped"]),
-        "ask_time_anchored": (lambda q, v: ask(q, library=library, video=v), questions),
-        "ask_topical": (lambda q: ask(q, library=library), topical),
-    })
+    questions = [
+        (f"what was said at {int(t // 60)}:{int(t % 60):02d}?", v) for v, t in work["times"]
+    ]
+    rows, out = timed_ms(
+        {
+            "baseline": (lambda q: numpy_top_k(matrix, embedder.embed([q])[0]), topical),
+            "numpy_dot_only": (lambda v: numpy_top_k(matrix, v), [(v,) for v in vectors]),
+            "search_library": (lambda q: library.search(q, k=K), topical),
+            "search_library_cold": (lambda q: cold_search(library, q), topical),
+            "search_library_no_sentences": (
+                lambda q: library.search(q, k=K, options=pooled),
+                topical,
+            ),
+            "search_one_video": (lambda q, v: library.search(q, k=K, video_id=v), work["scoped"]),
+            "ask_time_anchored": (lambda q, v: ask(q, library=library, video=v), questions),
+            "ask_topical": (lambda q: ask(q, library=library), topical),
+        }
+    )
     return {"rows": rows, "top1": top1_agreement(work, ids, out)}
 
 
@@ -296,16 +339,20 @@ def measure_search_parts(library, work: dict) -> dict:
     vectors = [(v,) for v in library.embedder.embed(queries)]
     scoped = [(v, vid) for (v,), (_, vid) in zip(vectors, work["scoped"], strict=True)]
     dense_ids = [([i for i, _ in store.query(v, n=CANDIDATES)],) for (v,) in vectors]
-    rows, _ = timed_ms({
-        "part_embed": (lambda q: library.embedder.embed([q]), [(q,) for q in queries]),
-        "part_dense": (lambda v: store.query(v, n=CANDIDATES * 2), vectors),
-        "part_dense_kinds": (lambda v: store.query(v, n=CANDIDATES, kinds=TEXT_KINDS), vectors),
-        "part_dense_video": (lambda v, vid: store.query(v, n=CANDIDATES, video_id=vid), scoped),
-        "part_bm25": (lambda q: catalog.keyword_search(q, limit=CANDIDATES, kinds=TEXT_KINDS),
-                      [(q,) for q in queries]),
-        "part_join": (lambda ids: catalog.spans_by_id(ids), dense_ids),
-        "part_sentences": (lambda texts: library.embedder.embed(texts), sentence_pools(work)),
-    })
+    rows, _ = timed_ms(
+        {
+            "part_embed": (lambda q: library.embedder.embed([q]), [(q,) for q in queries]),
+            "part_dense": (lambda v: store.query(v, n=CANDIDATES * 2), vectors),
+            "part_dense_kinds": (lambda v: store.query(v, n=CANDIDATES, kinds=TEXT_KINDS), vectors),
+            "part_dense_video": (lambda v, vid: store.query(v, n=CANDIDATES, video_id=vid), scoped),
+            "part_bm25": (
+                lambda q: catalog.keyword_search(q, limit=CANDIDATES, kinds=TEXT_KINDS),
+                [(q,) for q in queries],
+            ),
+            "part_join": (lambda ids: catalog.spans_by_id(ids), dense_ids),
+            "part_sentences": (lambda texts: library.embedder.embed(texts), sentence_pools(work)),
+        }
+    )
     return rows
 
 
@@ -314,8 +361,10 @@ def sentence_pools(work: dict) -> list[tuple[list[str]]]:
     from index.moments import SENTENCE_POOL
 
     maker = TextMaker(SEED + 2)
-    return [([" ".join(maker.words(12, topic, topic)) for _ in range(SENTENCE_POOL)],)
-            for _, topic in work["topical"]]
+    return [
+        ([" ".join(maker.words(12, topic, topic)) for _ in range(SENTENCE_POOL)],)
+        for _, topic in work["topical"]
+    ]
 
 
 def top1_agreement(work: dict, ids: list[str], out: dict) -> dict[str, float]:
@@ -323,10 +372,13 @@ def top1_agreement(work: dict, ids: list[str], out: dict) -> dict[str, float]:
     a guard that the load is non-trivial and both sides really retrieve."""
     topics = work["video_topics"]
     wanted = [t for _, t in work["topical"]]
-    ours = [bool(h) and topic_of(h[0].span.id, topics) == t
-            for h, t in zip(out["search_library"], wanted, strict=True)]
-    base = [topic_of(ids[top[0]], topics) == t for top, t in zip(out["baseline"], wanted,
-                                                                  strict=True)]
+    ours = [
+        bool(h) and topic_of(h[0].span.id, topics) == t
+        for h, t in zip(out["search_library"], wanted, strict=True)
+    ]
+    base = [
+        topic_of(ids[top[0]], topics) == t for top, t in zip(out["baseline"], wanted, strict=True)
+    ]
     return {"search": sum(ours) / len(ours), "baseline": sum(base) / len(base)}
 
 
@@ -335,18 +387,28 @@ def measure_time_lookup(library, work: dict) -> dict:
     collection = library.text_vectors.collection
 
     def chroma(vid: str, t: float) -> set[str]:
-        where = {"$and": [{"video_id": vid}, {"kind": "transcript"},
-                          {"start": {"$lte": t + POINT_CONTEXT_S}},
-                          {"end": {"$gte": t - POINT_CONTEXT_S}}]}
+        where = {
+            "$and": [
+                {"video_id": vid},
+                {"kind": "transcript"},
+                {"start": {"$lte": t + POINT_CONTEXT_S}},
+                {"end": {"$gte": t - POINT_CONTEXT_S}},
+            ]
+        }
         return set(collection.get(where=where, include=["metadatas"])["ids"])
 
     def catalog(vid: str, t: float) -> set[str]:
         return {s.id for s in library.spans_between(vid, t - POINT_CONTEXT_S, t + POINT_CONTEXT_S)}
 
-    rows, out = timed_ms({"time_chroma_where": (chroma, work["times"]),
-                          "time_sqlite_catalog": (catalog, work["times"])})
-    same = [x == y for x, y in zip(out["time_chroma_where"], out["time_sqlite_catalog"],
-                                   strict=True)]
+    rows, out = timed_ms(
+        {
+            "time_chroma_where": (chroma, work["times"]),
+            "time_sqlite_catalog": (catalog, work["times"]),
+        }
+    )
+    same = [
+        x == y for x, y in zip(out["time_chroma_where"], out["time_sqlite_catalog"], strict=True)
+    ]
     return {"rows": rows, "agree": sum(same) / len(same)}
 
 
@@ -386,23 +448,34 @@ def torch_threads(wanted: int | None) -> int:
 
 def percentiles(times: list[float]) -> dict[str, float]:
     p50, p95 = np.percentile(times, [50, 95])
-    return {"p50_ms": round(float(p50), 2), "p95_ms": round(float(p95), 2),
-            "mean_ms": round(statistics.fmean(times), 2)}
+    return {
+        "p50_ms": round(float(p50), 2),
+        "p95_ms": round(float(p95), 2),
+        "mean_ms": round(statistics.fmean(times), 2),
+    }
 
 
 def report(meta: dict, built: bool, retrieval: dict, lookup: dict, n: int) -> dict:
     rows = {**retrieval["rows"], **lookup["rows"], **retrieval["parts"]}
     stats = {k: percentiles(v) for k, v in rows.items()}
     base = stats["baseline"]["p50_ms"]
-    print(f"library: {meta['videos']} videos x {VIDEO_MINUTES:g} min = {meta['hours']:g} h, "
-          f"{meta['spans']} spans; build {meta['build_s']:.0f} s "
-          f"({meta['spans'] / meta['build_s']:.0f} spans/s, {'this run' if built else 'cached'}); "
-          f"{n} queries per row; torch threads {torch_threads(None)}; load average {loadavg()}")
+    print(
+        f"library: {meta['videos']} videos x {VIDEO_MINUTES:g} min = {meta['hours']:g} h, "
+        f"{meta['spans']} spans; build {meta['build_s']:.0f} s "
+        f"({meta['spans'] / meta['build_s']:.0f} spans/s, {'this run' if built else 'cached'}); "
+        f"{n} queries per row; torch threads {torch_threads(None)}; load average {loadavg()}"
+    )
     print(f"{'':56} {'p50 ms':>8} {'p95 ms':>8} {'p50 / baseline p50':>19}")
-    for key in ("baseline", "numpy_dot_only", "search_library", "search_library_cold",
-                "search_library_no_sentences",
-                "search_one_video",
-                "ask_time_anchored", "ask_topical"):
+    for key in (
+        "baseline",
+        "numpy_dot_only",
+        "search_library",
+        "search_library_cold",
+        "search_library_no_sentences",
+        "search_one_video",
+        "ask_time_anchored",
+        "ask_topical",
+    ):
         s = stats[key]
         print(f"{LABELS[key]:56} {s['p50_ms']:8.1f} {s['p95_ms']:8.1f} {s['p50_ms'] / base:18.3g}x")
     print("where library-wide search time goes:")
@@ -414,28 +487,53 @@ def report(meta: dict, built: bool, retrieval: dict, lookup: dict, n: int) -> di
         s = stats[key]
         print(f"{LABELS[key]:56} {s['p50_ms']:8.1f} {s['p95_ms']:8.1f}")
     time_ratio = chroma["p50_ms"] / sqlite["p50_ms"]
-    print(f"time lookup chroma/SQLite p50: {time_ratio:.1f}x "
-          f"(same spans in {lookup['agree']:.0%} of lookups)")
-    print(f"top-1 result from the queried topic: search {retrieval['top1']['search']:.0%}, "
-          f"numpy baseline {retrieval['top1']['baseline']:.0%}")
-    ratios = {k: round(stats[k]["p50_ms"] / base, 3) for k in LABELS
-              if not k.startswith(("time", "part"))}
-    return {"bench": "query_latency", "library": meta, "built_this_run": built, "queries": n,
-            "loadavg": loadavg(), "latency": stats, "ratio_p50_vs_baseline": ratios,
-            "ratio_time_chroma_over_sqlite": round(time_ratio, 3), "top1_topic": retrieval["top1"],
-            "time_lookup_agree": lookup["agree"]}
+    print(
+        f"time lookup chroma/SQLite p50: {time_ratio:.1f}x "
+        f"(same spans in {lookup['agree']:.0%} of lookups)"
+    )
+    print(
+        f"top-1 result from the queried topic: search {retrieval['top1']['search']:.0%}, "
+        f"numpy baseline {retrieval['top1']['baseline']:.0%}"
+    )
+    ratios = {
+        k: round(stats[k]["p50_ms"] / base, 3) for k in LABELS if not k.startswith(("time", "part"))
+    }
+    return {
+        "bench": "query_latency",
+        "library": meta,
+        "built_this_run": built,
+        "queries": n,
+        "loadavg": loadavg(),
+        "latency": stats,
+        "ratio_p50_vs_baseline": ratios,
+        "ratio_time_chroma_over_sqlite": round(time_ratio, 3),
+        "top1_topic": retrieval["top1"],
+        "time_lookup_agree": lookup["agree"],
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hours", type=float, default=DEFAULT_HOURS,
-                        help=f"library size in hours of transcript (default {DEFAULT_HOURS:g})")
+    parser.add_argument(
+        "--hours",
+        type=float,
+        default=DEFAULT_HOURS,
+        help=f"library size in hours of transcript (default {DEFAULT_HOURS:g})",
+    )
     parser.add_argument("--small", action="store_true", help=f"{SMALL_HOURS:g} h library")
-    parser.add_argument("--queries", type=int, default=DEFAULT_QUERIES,
-                        help=f"timed queries per row (default {DEFAULT_QUERIES})")
+    parser.add_argument(
+        "--queries",
+        type=int,
+        default=DEFAULT_QUERIES,
+        help=f"timed queries per row (default {DEFAULT_QUERIES})",
+    )
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached library")
-    parser.add_argument("--torch-threads", type=int, default=None,
-                        help="torch intra-op threads while querying (default: torch's, = cores)")
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        default=None,
+        help="torch intra-op threads while querying (default: torch's, = cores)",
+    )
     args = parser.parse_args(argv)
     setup_paths()
     library, meta, built = open_library(SMALL_HOURS if args.small else args.hours, args.rebuild)
@@ -448,8 +546,10 @@ def main(argv: list[str] | None = None) -> dict:
         lookup = measure_time_lookup(library, work)
     finally:
         library.close()
-    summary = {**report(meta, built, retrieval, lookup, max(1, args.queries)),
-               "torch_threads": threads}
+    summary = {
+        **report(meta, built, retrieval, lookup, max(1, args.queries)),
+        "torch_threads": threads,
+    }
     print(json.dumps(summary))
     return summary
 

@@ -25,8 +25,9 @@ sentence units from index/windows.py. The product path is `vidqa eval retrieval
 pstuts-dev questions in about a minute, where the product eval takes many.
 Set with VIDQA_SWEEP_SET (default ../shared/eval/pstuts-dev) and VIDQA_SWEEP_CACHE.
 """
-import os
+
 import json
+import os
 import pickle
 import sqlite3
 import sys
@@ -41,31 +42,42 @@ CACHE = os.environ.get("VIDQA_SWEEP_CACHE") or "/tmp/vidqa-bench/retrieval-sweep
 
 
 def prepare():
-    from ingest.transcript import transcript_from_subtitles
-    from ingest.spans import make_spans
     from index.windows import make_windows, sentences_of
+    from ingest.spans import make_spans
+    from ingest.transcript import transcript_from_subtitles
     from models.text_embed import load_text_embedder
-    root = Path(os.environ.get("VIDQA_SWEEP_SET") or Path(__file__).resolve().parents[2] / "shared/eval/pstuts-dev")
-    videos = [json.loads(l) for l in (root/"videos.jsonl").read_text().splitlines() if l.strip()]
-    qs = [json.loads(l) for l in (root/"questions.jsonl").read_text().splitlines() if l.strip()]
+
+    root = Path(
+        os.environ.get("VIDQA_SWEEP_SET")
+        or Path(__file__).resolve().parents[2] / "shared/eval/pstuts-dev"
+    )
+    videos = [json.loads(l) for l in (root / "videos.jsonl").read_text().splitlines() if l.strip()]
+    qs = [json.loads(l) for l in (root / "questions.jsonl").read_text().splitlines() if l.strip()]
     data = {"videos": videos, "questions": qs, "spans": {}, "windows": {}}
     for v in videos:
         tr = transcript_from_subtitles(root / v["transcript"])
         spans = make_spans(tr, v["video_id"])
         data["spans"][v["video_id"]] = spans
         for L in (20, 30, 40, 60):
-            data["windows"][(v["video_id"], L)] = make_windows(spans, length_s=L, hop_s=L/2)
+            data["windows"][(v["video_id"], L)] = make_windows(spans, length_s=L, hop_s=L / 2)
     emb = load_text_embedder(sys.argv[2] if len(sys.argv) > 2 else None)
     texts = {}
-    def add(t): texts.setdefault(t, None)
-    for q in qs: add(q["question"])
+
+    def add(t):
+        texts.setdefault(t, None)
+
+    for q in qs:
+        add(q["question"])
     for vid, spans in data["spans"].items():
         for s in spans:
             add(s.text)
-            for st in sentences_of(s): add(st[2])
+            for st in sentences_of(s):
+                add(st[2])
     for ws in data["windows"].values():
-        for w in ws: add(w.text)
-    for v in videos: add(v["title"])
+        for w in ws:
+            add(w.text)
+    for v in videos:
+        add(v["title"])
     keys = list(texts)
     t0 = time.time()
     vecs = emb.embed(keys)
@@ -76,11 +88,14 @@ def prepare():
 
 from index import keyword
 from index.windows import sentences_of
+
 K = 60
+
 
 def _keyed(vid, sentences):
     """(start, end, text, key) per sentence: the key is the product's moment key"""
     return [(a, b, t, (vid, round(a, 2), round(b, 2))) for a, b, t in sentences]
+
 
 def build(L):
     regs = []  # (vid, kind, start, end, text, sentences)
@@ -89,7 +104,16 @@ def build(L):
             regs.append((vid, "t", s.start, s.end, s.text, _keyed(vid, sentences_of(s))))
         if L:
             for w in D["windows"][(vid, L)]:
-                regs.append((vid, "w", w.start, w.end, w.text, _keyed(vid, [tuple(x) for x in w.extra["sentences"]])))
+                regs.append(
+                    (
+                        vid,
+                        "w",
+                        w.start,
+                        w.end,
+                        w.text,
+                        _keyed(vid, [tuple(x) for x in w.extra["sentences"]]),
+                    )
+                )
     M = np.stack([V[r[4]] for r in regs])
     db = sqlite3.connect(":memory:")
     db.execute("CREATE VIRTUAL TABLE f USING fts5(terms, tokenize='porter unicode61')")
@@ -101,19 +125,32 @@ def build(L):
         tdb.execute("INSERT INTO f(rowid, terms) VALUES (?,?)", (i, keyword.document(v["title"])))
     return regs, M, db, tdb
 
+
 def bm25(db, q, limit=200):
     m = keyword.match_query(q)
-    if not m: return []
-    return [r[0] for r in db.execute("SELECT rowid FROM f WHERE f MATCH ? ORDER BY bm25(f) LIMIT ?", (m, limit))]
+    if not m:
+        return []
+    return [
+        r[0]
+        for r in db.execute(
+            "SELECT rowid FROM f WHERE f MATCH ? ORDER BY bm25(f) LIMIT ?", (m, limit)
+        )
+    ]
+
 
 def rrf_add(scores, ids, w=1.0):
     for r, i in enumerate(ids):
         scores[i] += w / (K + r + 1)
 
+
 def hit(vid, s, e, q):
     return vid == q["video_id"] and q["start"] <= (s + e) / 2 <= q["end"]
 
-CFG = dict(windows=0.25, spans=1.0, sent=1.0, dense=1.0, bm=1.0, focus=True, N=50, ext=0, S=40, fold=1)  # what ships
+
+CFG = dict(
+    windows=0.25, spans=1.0, sent=1.0, dense=1.0, bm=1.0, focus=True, N=50, ext=0, S=40, fold=1
+)  # what ships
+
 
 def rank_moments(qv, qtext, regs, M, db, allowed, cfg, with_scores=False):
     """list of (vid, start, end) best first"""
@@ -131,22 +168,28 @@ def rank_moments(qv, qtext, regs, M, db, allowed, cfg, with_scores=False):
         best = sorted(region, key=lambda i: -region[i])
         out = []
         for i in best:
-            if regs[i][1] == "t": out.append((regs[i][0], regs[i][2], regs[i][3]))
+            if regs[i][1] == "t":
+                out.append((regs[i][0], regs[i][2], regs[i][3]))
         return out
     # sentence level: credit from every region containing the sentence
     sent = defaultdict(float)
     stext = {}
-    if cfg.get("cmax", True):  # the product: from each list a sentence takes its best region's credit
+    if cfg.get(
+        "cmax", True
+    ):  # the product: from each list a sentence takes its best region's credit
         best = defaultdict(float)
         for lst, w in ((order, cfg["dense"]), (bm, cfg["bm"])):
             for kind, kw in (("t", cfg["spans"]), ("w", cfg["windows"])):
-                if kind == "w" and lst is bm and "wb" in cfg: kw = cfg["wb"]  # BM25's window weight alone
-                if not (w and kw): continue
+                if kind == "w" and lst is bm and "wb" in cfg:
+                    kw = cfg["wb"]  # BM25's window weight alone
+                if not (w and kw):
+                    continue
                 for r, i in enumerate([i for i in lst if regs[i][1] == kind][:N]):
                     c = w * kw / (K + r + 1)
                     for s in regs[i][5]:
                         b = (s[3], kind, id(lst))
-                        if c > best[b]: best[b] = c
+                        if c > best[b]:
+                            best[b] = c
                         stext[s[3]] = s[2]
         for (key, _, _), c in best.items():
             sent[key] += c
@@ -170,12 +213,14 @@ def rank_moments(qv, qtext, regs, M, db, allowed, cfg, with_scores=False):
                     break
             else:
                 kept.append(k)
-            if len(kept) >= cfg.get("keep", 10) and cfg["fold"] == 1: break
+            if len(kept) >= cfg.get("keep", 10) and cfg["fold"] == 1:
+                break
         if cfg["fold"] == 2:
             pass
         sent.update({k: 0 for k in kept if k not in sent})
         ranked = kept
     return (ranked, sent) if with_scores else ranked
+
 
 def route(qv, qtext, regs, M, db, tdb, cfg, sent_rank_fn):
     # video by best span (library-wide fused), title dense, title bm25
@@ -184,7 +229,8 @@ def route(qv, qtext, regs, M, db, tdb, cfg, sent_rank_fn):
     m = cfg.get("vtop", 1)
     per = defaultdict(list)
     for k in moments:
-        if len(per[k[0]]) < m: per[k[0]].append(sent[k])
+        if len(per[k[0]]) < m:
+            per[k[0]].append(sent[k])
     vs = {v: sum(x) for v, x in per.items()}
     if cfg.get("vscore"):  # the moment's own fused score, not its video's rank
         scores.update(vs)
@@ -200,6 +246,7 @@ def route(qv, qtext, regs, M, db, tdb, cfg, sent_rank_fn):
         rrf_add(scores, [videos[j]["video_id"] for j in np.argsort(-ts)], cfg.get("vtitle", 1.0))
         rrf_add(scores, [videos[j]["video_id"] for j in bm25(tdb, qtext)], cfg.get("vtitle", 1.0))
     return sorted(scores, key=lambda v: -scores[v]), moments
+
 
 def video_signals(qv, qtext, moments, sent, regs, M, cfg):
     """Video rankings (best first) from aggregated evidence, one list per signal in cfg["vsig"]."""
@@ -217,7 +264,8 @@ def video_signals(qv, qtext, moments, sent, regs, M, cfg):
     if "lse" in sig or "lsew" in sig:  # log-mean-exp of a video's span (or window) cosines
         T = cfg.get("T", 0.05)
         for name, kind in (("lse", "t"), ("lsew", "w")):
-            if name not in sig: continue
+            if name not in sig:
+                continue
             sc = {}
             for v, idx in VIDX[kind].items():
                 x = M[idx] @ qv / T
@@ -229,6 +277,7 @@ def video_signals(qv, qtext, moments, sent, regs, M, cfg):
         C = np.stack([CENT[v["video_id"]] for v in videos])
         out["cent"] = [videos[j]["video_id"] for j in np.argsort(-(C @ qv))]
     return out
+
 
 def routed(qv, qtext, moments, sent, regs, M, cfg):
     """Library-wide moments re-ordered by video: moment score + vw * video RRF (k = kv)."""
@@ -250,16 +299,20 @@ def routed(qv, qtext, moments, sent, regs, M, cfg):
     pool = [k for k in moments if keep is None or k[0] in keep]
     return sorted(pool, key=lambda k: -(sent[k] + vw * vscore[k[0]]))
 
+
 def evaluate(L, cfg, lib=True):
     regs, M, db, tdb = build(L)
     global VIDX, DOCDB
     VIDX = {kind: defaultdict(list) for kind in ("t", "w")}
-    for i, r in enumerate(regs): VIDX[r[1]][r[0]].append(i)
+    for i, r in enumerate(regs):
+        VIDX[r[1]][r[0]].append(i)
     DOCDB = sqlite3.connect(":memory:")
     DOCDB.execute("CREATE VIRTUAL TABLE f USING fts5(terms, tokenize='porter unicode61')")
     for i, v in enumerate(videos):
-        DOCDB.execute("INSERT INTO f(rowid, terms) VALUES (?,?)",
-                      (i, keyword.document(" ".join(s.text for s in D["spans"][v["video_id"]]))))
+        DOCDB.execute(
+            "INSERT INTO f(rowid, terms) VALUES (?,?)",
+            (i, keyword.document(" ".join(s.text for s in D["spans"][v["video_id"]]))),
+        )
     global CENT
     CENT = {}
     for v in videos:
@@ -270,15 +323,21 @@ def evaluate(L, cfg, lib=True):
     for q in qs:
         qv = V[q["question"]]
         if cfg.get("kpa"):  # blend in the question's content words alone (query expansion)
-            kv_ = KP.get(" ".join(t for t in keyword.terms(q["question"]) if t not in keyword.STOPWORDS
-                                  and (len(t) > 1 or not t.isascii())))
+            kv_ = KP.get(
+                " ".join(
+                    t
+                    for t in keyword.terms(q["question"])
+                    if t not in keyword.STOPWORDS and (len(t) > 1 or not t.isascii())
+                )
+            )
             if kv_ is not None:
                 qv = qv + cfg["kpa"] * kv_
                 qv = qv / np.linalg.norm(qv)
         f = lambda allowed, ws=False: rank_moments(qv, q["question"], regs, M, db, allowed, cfg, ws)
         ms = f({q["video_id"]}) if cfg.get("within", True) else []
         ranks = [hit(*m, q) for m in ms[:5]]
-        h1 += bool(ranks and ranks[0]); h5 += any(ranks)
+        h1 += bool(ranks and ranks[0])
+        h5 += any(ranks)
         if lib:
             if cfg.get("vsig"):
                 allm, sent = f(set(v["video_id"] for v in videos), True)
@@ -294,23 +353,42 @@ def evaluate(L, cfg, lib=True):
                 allm = f(set(v["video_id"] for v in videos))
                 top = allm[0] if allm else ("", 0.0, 0.0)
                 lv5 += q["video_id"] in list(dict.fromkeys(m[0] for m in allm))[:5]
-            lv += top[0] == q["video_id"]; lh += hit(*top, q)
-            per_video[q["video_id"]][0] += 1; per_video[q["video_id"]][1] += top[0] == q["video_id"]
+            lv += top[0] == q["video_id"]
+            lh += hit(*top, q)
+            per_video[q["video_id"]][0] += 1
+            per_video[q["video_id"]][1] += top[0] == q["video_id"]
     n = len(qs)
     if os.environ.get("VIDQA_SWEEP_BY_VIDEO"):  # right video@1 per question's video
         print({v: round(r / c, 3) for v, (c, r) in per_video.items()}, flush=True)
-    return dict(hit1=round(h1/n,3), hit5=round(h5/n,3), lib_video=round(lv/n,3), lib_video5=round(lv5/n,3), lib_hit=round(lh/n,3))
+    return dict(
+        hit1=round(h1 / n, 3),
+        hit5=round(h5 / n, 3),
+        lib_video=round(lv / n, 3),
+        lib_video5=round(lv5 / n, 3),
+        lib_hit=round(lh / n, 3),
+    )
+
 
 if __name__ == "__main__":
     import json
+
     if sys.argv[1] == "prepare":
         prepare()
         sys.exit(0)
     D = pickle.loads(Path(CACHE).read_bytes())
-    V = D["vec"]; videos = D["videos"]
-    KP = pickle.loads(Path(os.environ["VIDQA_SWEEP_KP"]).read_bytes()) if os.environ.get("VIDQA_SWEEP_KP") else {}
+    V = D["vec"]
+    videos = D["videos"]
+    KP = (
+        pickle.loads(Path(os.environ["VIDQA_SWEEP_KP"]).read_bytes())
+        if os.environ.get("VIDQA_SWEEP_KP")
+        else {}
+    )
     # LIMIT: the first N questions (0: all), or /N: every N-th question (a sample spread over all videos)
-    qs = D["questions"][:: int(sys.argv[2][1:])] if sys.argv[2].startswith("/") else D["questions"][: int(sys.argv[2]) or None]
+    qs = (
+        D["questions"][:: int(sys.argv[2][1:])]
+        if sys.argv[2].startswith("/")
+        else D["questions"][: int(sys.argv[2]) or None]
+    )
     for spec in sys.argv[3:]:
         L, c = spec.split(":", 1)
         cfg = {**CFG, **json.loads(c)}

@@ -32,15 +32,41 @@ def test_video(minutes: float) -> Path:
     path = Path(f"/tmp/vidqa_bench_{HEIGHT}p_{minutes:g}min_gop{GOP_S}.mp4")
     if path.exists():
         return path
-    print(f"generating {path} ({minutes:g} min, {WIDTH}x{HEIGHT}, {GOP_S} s GOP)...",
-          file=sys.stderr)
+    print(
+        f"generating {path} ({minutes:g} min, {WIDTH}x{HEIGHT}, {GOP_S} s GOP)...", file=sys.stderr
+    )
     tmp = path.with_suffix(".part.mp4")
     subprocess.run(
-        ["ffmpeg", "-nostdin", "-y", "-v", "error", "-f", "lavfi",
-         "-i", f"testsrc2=size={WIDTH}x{HEIGHT}:rate={RATE}", "-t", str(minutes * 60),
-         "-c:v", "libx264", "-preset", "veryfast", "-crf", str(CRF),
-         "-g", str(GOP_S * RATE), "-keyint_min", str(GOP_S * RATE), "-sc_threshold", "0",
-         "-pix_fmt", "yuv420p", str(tmp)], check=True)
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-y",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size={WIDTH}x{HEIGHT}:rate={RATE}",
+            "-t",
+            str(minutes * 60),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            str(CRF),
+            "-g",
+            str(GOP_S * RATE),
+            "-keyint_min",
+            str(GOP_S * RATE),
+            "-sc_threshold",
+            "0",
+            "-pix_fmt",
+            "yuv420p",
+            str(tmp),
+        ],
+        check=True,
+    )
     tmp.replace(path)
     return path
 
@@ -76,8 +102,8 @@ def vidqa_sampler(path: Path, fps: float) -> tuple[int, str]:
 
 
 def vidqa_seek(path: Path, fps: float) -> int:
-    from vidqa.decode import iter_frames
     from ingest.frames import sample_times
+    from vidqa.decode import iter_frames
     from vidqa.probe import probe
 
     times = sample_times(probe(path).duration, fps)
@@ -98,12 +124,24 @@ def run(path: Path, fps: float, repeat: int) -> list[dict]:
     fps_s, fps_n = best_of(repeat, ffmpeg_null, path, fps=fps, keyframes_only=False)
     ours_s, (ours_n, plan) = best_of(repeat, vidqa_sampler, path, fps)
     seek_s, seek_n = best_of(repeat, vidqa_seek, path, fps)
-    rows = [("vidqa", f"sample_frames ({plan})", ours_s, ours_n),
-            ("vidqa-seek", "iter_frames at sample times", seek_s, seek_n),
-            ("ffmpeg-fps", f"-vf fps={fps:g}", fps_s, fps_n),
-            ("ffmpeg-key", "-skip_frame nokey", key_s, key_n)]
-    return [{"fps": fps, "name": n, "how": h, "seconds": s, "frames": f,
-             "vs_key": s / key_s, "vs_fps": s / fps_s} for n, h, s, f in rows]
+    rows = [
+        ("vidqa", f"sample_frames ({plan})", ours_s, ours_n),
+        ("vidqa-seek", "iter_frames at sample times", seek_s, seek_n),
+        ("ffmpeg-fps", f"-vf fps={fps:g}", fps_s, fps_n),
+        ("ffmpeg-key", "-skip_frame nokey", key_s, key_n),
+    ]
+    return [
+        {
+            "fps": fps,
+            "name": n,
+            "how": h,
+            "seconds": s,
+            "frames": f,
+            "vs_key": s / key_s,
+            "vs_fps": s / fps_s,
+        }
+        for n, h, s, f in rows
+    ]
 
 
 def main(argv=None) -> int:
@@ -115,13 +153,16 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     path = args.path or test_video(args.minutes)
     print(f"{path}  (decode to {OUT_WIDTH} px wide RGB; best of {args.repeat})")
-    print(f"{'fps':>4}  {'contender':<11} {'how':<30} {'s':>7} {'frames':>7} "
-          f"{'/key':>6} {'/fps':>6}")
+    print(
+        f"{'fps':>4}  {'contender':<11} {'how':<30} {'s':>7} {'frames':>7} {'/key':>6} {'/fps':>6}"
+    )
     failed = False
     for fps in args.fps:
         for row in run(path, fps, args.repeat):
-            print(f"{row['fps']:>4g}  {row['name']:<11} {row['how']:<30} {row['seconds']:7.2f} "
-                  f"{row['frames']:7d} {row['vs_key']:6.2f} {row['vs_fps']:6.2f}")
+            print(
+                f"{row['fps']:>4g}  {row['name']:<11} {row['how']:<30} {row['seconds']:7.2f} "
+                f"{row['frames']:7d} {row['vs_key']:6.2f} {row['vs_fps']:6.2f}"
+            )
             if row["name"] == "vidqa":
                 dense = "keyframes" in row["how"]
                 failed |= row["vs_fps"] > 1.0 or (dense and row["vs_key"] > 1.5)

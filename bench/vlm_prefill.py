@@ -26,7 +26,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # tiny_qwen3vl, a test helper
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1] / "tests")
+)  # tiny_qwen3vl, a test helper
 
 VIDEO_PAD, VISION_START, VISION_END = 151656, 151652, 151653  # Qwen3-VL token ids
 TEXT_VOCAB = 151_000  # random text ids are drawn below the special tokens
@@ -39,16 +41,33 @@ TINY_TOKENS = (512, 1024, 2048)
 # Qwen/Qwen3-VL-2B-Instruct (text = Qwen3-1.7B: MLP 6144; vision: 24 blocks, width 1024).
 QWEN3_VL_2B = {
     "text_config": {
-        "vocab_size": 151936, "hidden_size": 2048, "intermediate_size": 6144,
-        "num_hidden_layers": 28, "num_attention_heads": 16, "num_key_value_heads": 8,
-        "head_dim": 128, "max_position_embeddings": 262144, "rms_norm_eps": 1e-6,
-        "rope_parameters": {"rope_type": "default", "rope_theta": 5_000_000.0,
-                            "mrope_section": [24, 20, 20], "mrope_interleaved": True},
+        "vocab_size": 151936,
+        "hidden_size": 2048,
+        "intermediate_size": 6144,
+        "num_hidden_layers": 28,
+        "num_attention_heads": 16,
+        "num_key_value_heads": 8,
+        "head_dim": 128,
+        "max_position_embeddings": 262144,
+        "rms_norm_eps": 1e-6,
+        "rope_parameters": {
+            "rope_type": "default",
+            "rope_theta": 5_000_000.0,
+            "mrope_section": [24, 20, 20],
+            "mrope_interleaved": True,
+        },
     },
     "vision_config": {
-        "depth": 24, "hidden_size": 1024, "intermediate_size": 4096, "num_heads": 16,
-        "out_hidden_size": 2048, "num_position_embeddings": 2304, "patch_size": 16,
-        "spatial_merge_size": 2, "temporal_patch_size": 2, "deepstack_visual_indexes": [5, 11, 17],
+        "depth": 24,
+        "hidden_size": 1024,
+        "intermediate_size": 4096,
+        "num_heads": 16,
+        "out_hidden_size": 2048,
+        "num_position_embeddings": 2304,
+        "patch_size": 16,
+        "spatial_merge_size": 2,
+        "temporal_patch_size": 2,
+        "deepstack_visual_indexes": [5, 11, 17],
         "hidden_act": "gelu_pytorch_tanh",
     },
     "tie_word_embeddings": True,
@@ -63,13 +82,15 @@ def build_model(tiny: bool, device: str, dtype, attn: str):
 
         config = tiny_config()
     else:
-        config = Qwen3VLConfig(**{k: dict(v) if isinstance(v, dict) else v
-                                  for k, v in QWEN3_VL_2B.items()})
+        config = Qwen3VLConfig(
+            **{k: dict(v) if isinstance(v, dict) else v for k, v in QWEN3_VL_2B.items()}
+        )
     import torch
 
     with torch.device(device):
-        model = Qwen3VLForConditionalGeneration._from_config(config, dtype=dtype,
-                                                             attn_implementation=attn)
+        model = Qwen3VLForConditionalGeneration._from_config(
+            config, dtype=dtype, attn_implementation=attn
+        )
     return model.eval()
 
 
@@ -93,7 +114,8 @@ def build_prompt(target: int, device: str, dtype, frame=FRAME):
         "attention_mask": torch.ones_like(input_ids),
         "mm_token_type_ids": (input_ids == VIDEO_PAD).long() * 2,
         "pixel_values_videos": torch.randn(patches, 3 * 2 * 16 * 16, generator=gen).to(
-            device=device, dtype=dtype),
+            device=device, dtype=dtype
+        ),
         "video_grid_thw": torch.tensor([[groups, grid_h, grid_w]], device=device),
     }
 
@@ -101,12 +123,15 @@ def build_prompt(target: int, device: str, dtype, frame=FRAME):
 def _linear_params(config) -> tuple[int, int, int]:
     """(vision block params, merger params per merger, text params without embeddings)."""
     v, t = config.vision_config, config.get_text_config()
-    vision = v.depth * (4 * v.hidden_size ** 2 + 2 * v.hidden_size * v.intermediate_size)
-    merged = v.hidden_size * v.spatial_merge_size ** 2
+    vision = v.depth * (4 * v.hidden_size**2 + 2 * v.hidden_size * v.intermediate_size)
+    merged = v.hidden_size * v.spatial_merge_size**2
     merger = merged * merged + merged * v.out_hidden_size
     q_out, kv_out = t.num_attention_heads * t.head_dim, t.num_key_value_heads * t.head_dim
-    text = t.num_hidden_layers * (2 * t.hidden_size * q_out + 2 * t.hidden_size * kv_out
-                                  + 3 * t.hidden_size * t.intermediate_size)
+    text = t.num_hidden_layers * (
+        2 * t.hidden_size * q_out
+        + 2 * t.hidden_size * kv_out
+        + 3 * t.hidden_size * t.intermediate_size
+    )
     return vision, merger, text
 
 
@@ -115,11 +140,11 @@ def prefill_flops(config, inputs) -> float:
     n = inputs["input_ids"].shape[1]
     groups, grid_h, grid_w = (int(x) for x in inputs["video_grid_thw"][0])
     patches, per_frame = groups * grid_h * grid_w, grid_h * grid_w
-    video_tokens = patches // v.spatial_merge_size ** 2
+    video_tokens = patches // v.spatial_merge_size**2
     vision, merger, text = _linear_params(config)
     mergers = 1 + len(v.deepstack_visual_indexes)
     linear = 2 * (vision * patches + merger * mergers * video_tokens + text * n)
-    vision_attn = 4 * groups * per_frame ** 2 * v.hidden_size * v.depth
+    vision_attn = 4 * groups * per_frame**2 * v.hidden_size * v.depth
     text_attn = 4 * n * n * t.num_attention_heads * t.head_dim * t.num_hidden_layers / 2
     return float(linear + vision_attn + text_attn)
 
@@ -137,7 +162,7 @@ def matmul_rate(device: str, dtype, size: int, repeats: int = 10) -> float:
     for _ in range(repeats):
         a @ b
     _sync(device)
-    return 2 * size ** 3 * repeats / (time.perf_counter() - start)
+    return 2 * size**3 * repeats / (time.perf_counter() - start)
 
 
 def _sync(device: str) -> None:
@@ -173,8 +198,11 @@ def run(args) -> list[dict]:
     if device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("no CUDA device: use --tiny for a CPU smoke check")
     dtype = torch.float32 if args.tiny else torch.bfloat16
-    attn = args.attn or ("flash_attention_2" if device == "cuda"
-                         and importlib.util.find_spec("flash_attn") else "sdpa")
+    attn = args.attn or (
+        "flash_attention_2"
+        if device == "cuda" and importlib.util.find_spec("flash_attn")
+        else "sdpa"
+    )
     model = build_model(args.tiny, device, dtype, attn)
     rate = matmul_rate(device, dtype, 1024 if args.tiny else 8192)
     frame = (64, 64) if args.tiny else FRAME
@@ -189,13 +217,25 @@ def run(args) -> list[dict]:
             rows.append({"tokens": n, "error": "out of memory"})
             continue
         flops = prefill_flops(model.config, inputs)
-        rows.append({"tokens": n, "seconds": seconds, "tokens_per_s": n / seconds,
-                     "peak_gib": peak, "tflop": flops / 1e12,
-                     "flop_bound_s": flops / rate, "ratio": seconds / (flops / rate)})
+        rows.append(
+            {
+                "tokens": n,
+                "seconds": seconds,
+                "tokens_per_s": n / seconds,
+                "peak_gib": peak,
+                "tflop": flops / 1e12,
+                "flop_bound_s": flops / rate,
+                "ratio": seconds / (flops / rate),
+            }
+        )
         del inputs
-    header = {"device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
-              "dtype": str(dtype), "attention": attn, "matmul_tflops": rate / 1e12,
-              "model": "tiny (random)" if args.tiny else "Qwen3-VL-2B architecture (random)"}
+    header = {
+        "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
+        "dtype": str(dtype),
+        "attention": attn,
+        "matmul_tflops": rate / 1e12,
+        "model": "tiny (random)" if args.tiny else "Qwen3-VL-2B architecture (random)",
+    }
     print_table(header, rows)
     if args.json:
         Path(args.json).write_text(json.dumps({**header, "rows": rows}, indent=1))
@@ -203,8 +243,11 @@ def run(args) -> list[dict]:
 
 
 def print_table(header: dict, rows: list[dict]) -> None:
-    print(", ".join(f"{k}: {v:.1f}" if isinstance(v, float) else f"{k}: {v}"
-                    for k, v in header.items()))
+    print(
+        ", ".join(
+            f"{k}: {v:.1f}" if isinstance(v, float) else f"{k}: {v}" for k, v in header.items()
+        )
+    )
     print("\n| prompt tokens | prefill s | tokens/s | peak GiB | TFLOP | FLOP-bound s | ratio |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
@@ -212,8 +255,10 @@ def print_table(header: dict, rows: list[dict]) -> None:
             print(f"| {r['tokens']:,} | {r['error']} | | | | | |")
             continue
         peak = f"{r['peak_gib']:.1f}" if r["peak_gib"] is not None else "–"
-        print(f"| {r['tokens']:,} | {r['seconds']:.2f} | {r['tokens_per_s']:,.0f} | {peak} | "
-              f"{r['tflop']:.1f} | {r['flop_bound_s']:.2f} | {r['ratio']:.2f} |")
+        print(
+            f"| {r['tokens']:,} | {r['seconds']:.2f} | {r['tokens_per_s']:,.0f} | {peak} | "
+            f"{r['tflop']:.1f} | {r['flop_bound_s']:.2f} | {r['ratio']:.2f} |"
+        )
 
 
 def main(argv=None) -> None:

@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, fields
 from pathlib import Path
-
 from typing import Literal
 
 from index import keyword
@@ -32,9 +31,13 @@ Status = Literal["indexing", "ready", "removing"]
 def _rebuild_keywords(db: sqlite3.Connection) -> None:
     """Re-derive every span's keyword terms with the current `keyword.document`."""
     db.execute("DELETE FROM spans_fts")
-    db.executemany("INSERT INTO spans_fts (rowid, terms) VALUES (?, ?)",
-                   ((rowid, keyword.document(text))
-                    for rowid, text in db.execute("SELECT rowid, text FROM spans").fetchall()))
+    db.executemany(
+        "INSERT INTO spans_fts (rowid, terms) VALUES (?, ?)",
+        (
+            (rowid, keyword.document(text))
+            for rowid, text in db.execute("SELECT rowid, text FROM spans").fetchall()
+        ),
+    )
 
 
 # A migration is SQL, or a function of the connection for what SQL alone cannot do.
@@ -121,8 +124,13 @@ def _video(row: sqlite3.Row) -> Video:
 
 def _span(row: sqlite3.Row) -> Span:
     return Span(
-        video_id=row["video_id"], start=row["start"], end=row["end"], kind=row["kind"],
-        text=row["text"], source=row["source"], extra=json.loads(row["extra"] or "{}"),
+        video_id=row["video_id"],
+        start=row["start"],
+        end=row["end"],
+        kind=row["kind"],
+        text=row["text"],
+        source=row["source"],
+        extra=json.loads(row["extra"] or "{}"),
         id=row["id"],
     )
 
@@ -163,7 +171,8 @@ class Catalog:
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # [prefix, upper) is a range scan
         rows = self.db.execute(
             "SELECT * FROM videos WHERE id >= ? AND id < ? AND status = 'ready' LIMIT 10",
-            (prefix, upper))
+            (prefix, upper),
+        )
         return [_video(r) for r in rows]
 
     def videos_at_path(self, path: str) -> list[Video]:
@@ -174,7 +183,9 @@ class Catalog:
             self.db.execute("UPDATE videos SET status = ? WHERE id = ?", (status, video_id))
 
     def videos_with_status(self, status: Status) -> list[Video]:
-        return [_video(r) for r in self.db.execute("SELECT * FROM videos WHERE status = ?", (status,))]
+        return [
+            _video(r) for r in self.db.execute("SELECT * FROM videos WHERE status = ?", (status,))
+        ]
 
     def library_id(self) -> str:
         return self.db.execute("SELECT value FROM library WHERE key = 'id'").fetchone()[0]
@@ -183,8 +194,9 @@ class Catalog:
         row = self.db.execute("SELECT value FROM library WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
-    def switch_text_index(self, model_key: str, model: str, collection: str,
-                          video_ids: Iterable[str]) -> None:
+    def switch_text_index(
+        self, model_key: str, model: str, collection: str, video_ids: Iterable[str]
+    ) -> None:
         """Record the library's text model and point the videos at its collection, in one
         transaction (their vectors must already be there)."""
         with self.db:
@@ -193,8 +205,9 @@ class Catalog:
                 video = self.video(video_id)
                 if video is not None:
                     models = {**video.models, "text_index": collection}
-                    self.db.execute("UPDATE videos SET models = ? WHERE id = ?",
-                                    (json.dumps(models), video_id))
+                    self.db.execute(
+                        "UPDATE videos SET models = ? WHERE id = ?", (json.dumps(models), video_id)
+                    )
 
     def generation(self, video_id: str) -> int | None:
         row = self.db.execute("SELECT generation FROM videos WHERE id = ?", (video_id,)).fetchone()
@@ -203,10 +216,12 @@ class Catalog:
     def next_generation(self) -> int:
         """A generation number never handed out before in this library."""
         with self.db:
-            self.db.execute("UPDATE library SET value = CAST(value AS INTEGER) + 1 "
-                            "WHERE key = 'generation'")
-            return int(self.db.execute(
-                "SELECT value FROM library WHERE key = 'generation'").fetchone()[0])
+            self.db.execute(
+                "UPDATE library SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'"
+            )
+            return int(
+                self.db.execute("SELECT value FROM library WHERE key = 'generation'").fetchone()[0]
+            )
 
     def stage(self, video: Video, spans: Iterable[Span], generation: int) -> list[Span]:
         """Write spans under `generation`, invisible to readers until `flip`; returns them with ids.
@@ -226,7 +241,8 @@ class Catalog:
         self.db.execute(
             f"INSERT INTO videos ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
             f"ON CONFLICT(id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in columns)}",
-            tuple(row[c] for c in columns))
+            tuple(row[c] for c in columns),
+        )
 
     def flip(self, video: Video, generation: int, summary: dict | None = None) -> list[str]:
         """One transaction: `video` becomes ready at `generation` (its record and summary too),
@@ -237,10 +253,15 @@ class Catalog:
                 self._put_summary(video.id, summary)
             if not video.path:
                 return []
-            stale = [r[0] for r in self.db.execute(
-                "SELECT id FROM videos WHERE path = ? AND id != ?", (video.path, video.id))]
-            self.db.executemany("UPDATE videos SET status = 'removing' WHERE id = ?",
-                                [(i,) for i in stale])
+            stale = [
+                r[0]
+                for r in self.db.execute(
+                    "SELECT id FROM videos WHERE path = ? AND id != ?", (video.path, video.id)
+                )
+            ]
+            self.db.executemany(
+                "UPDATE videos SET status = 'removing' WHERE id = ?", [(i,) for i in stale]
+            )
             return stale
 
     def stage_spans(self, video_id: str, spans: Iterable[Span], generation: int) -> list[Span]:
@@ -248,8 +269,13 @@ class Catalog:
         with self.db:
             return self._insert_spans(video_id, spans, generation)
 
-    def flip_spans(self, video_id: str, generation: int, replace_kinds: Iterable[str],
-                   summary: dict | None = None) -> None:
+    def flip_spans(
+        self,
+        video_id: str,
+        generation: int,
+        replace_kinds: Iterable[str],
+        summary: dict | None = None,
+    ) -> None:
         """One transaction: the staged spans join the video's current generation and its
         earlier spans of `replace_kinds` leave it (garbage, deleted afterwards)."""
         kinds = tuple(replace_kinds)
@@ -258,17 +284,23 @@ class Catalog:
             if kinds:
                 self.db.execute(
                     "UPDATE spans SET generation = -1 WHERE video_id = ? AND generation = ? "
-                    f"AND kind IN ({', '.join('?' * len(kinds))})", (video_id, current, *kinds))
-            self.db.execute("UPDATE spans SET generation = ? WHERE video_id = ? AND generation = ?",
-                            (current, video_id, generation))
+                    f"AND kind IN ({', '.join('?' * len(kinds))})",
+                    (video_id, current, *kinds),
+                )
+            self.db.execute(
+                "UPDATE spans SET generation = ? WHERE video_id = ? AND generation = ?",
+                (current, video_id, generation),
+            )
             if summary is not None:
                 self._put_summary(video_id, summary)
 
     def stale_spans(self, video_id: str | None = None) -> list[tuple[str, str, str]]:
         """(video id, span id, kind) of spans outside their video's generation: garbage of a
         replaced version, or of a write that never flipped."""
-        sql = ("SELECT s.video_id, s.id, s.kind FROM spans s JOIN videos v ON v.id = s.video_id "
-               f"WHERE NOT ({_CURRENT})")
+        sql = (
+            "SELECT s.video_id, s.id, s.kind FROM spans s JOIN videos v ON v.id = s.video_id "
+            f"WHERE NOT ({_CURRENT})"
+        )
         args = ()
         if video_id:
             sql, args = sql + " AND s.video_id = ?", (video_id,)
@@ -279,8 +311,11 @@ class Catalog:
             for i in range(0, len(ids), 500):
                 chunk = ids[i : i + 500]
                 marks = ", ".join("?" * len(chunk))
-                self.db.execute(f"DELETE FROM spans_fts WHERE rowid IN "
-                                f"(SELECT rowid FROM spans WHERE id IN ({marks}))", chunk)
+                self.db.execute(
+                    f"DELETE FROM spans_fts WHERE rowid IN "
+                    f"(SELECT rowid FROM spans WHERE id IN ({marks}))",
+                    chunk,
+                )
                 self.db.execute(f"DELETE FROM spans WHERE id IN ({marks})", chunk)
 
     def _put_summary(self, video_id: str, summary: dict) -> None:
@@ -294,7 +329,9 @@ class Catalog:
             self._put_summary(video_id, summary)
 
     def summary(self, video_id: str) -> dict | None:
-        row = self.db.execute("SELECT data FROM summaries WHERE video_id = ?", (video_id,)).fetchone()
+        row = self.db.execute(
+            "SELECT data FROM summaries WHERE video_id = ?", (video_id,)
+        ).fetchone()
         return json.loads(row[0]) if row else None
 
     def _insert_spans(self, video_id: str, spans: Iterable[Span], generation: int) -> list[Span]:
@@ -303,8 +340,17 @@ class Catalog:
             span.id = f"{video_id}/g{generation}/{span.kind}/{n}"  # unique across versions
             cur = self.db.execute(
                 _SPAN_INSERT,
-                (span.id, video_id, span.kind, span.start, span.end, span.text, span.source,
-                 json.dumps(span.extra, ensure_ascii=False), generation),
+                (
+                    span.id,
+                    video_id,
+                    span.kind,
+                    span.start,
+                    span.end,
+                    span.text,
+                    span.source,
+                    json.dumps(span.extra, ensure_ascii=False),
+                    generation,
+                ),
             )
             self.db.execute(
                 "INSERT INTO spans_fts (rowid, terms) VALUES (?, ?)",
@@ -316,14 +362,18 @@ class Catalog:
     def delete_video(self, video_id: str) -> None:
         """Remove a video's row, every span of every generation, and its summary."""
         with self.db:
-            self.db.execute("DELETE FROM spans_fts WHERE rowid IN "
-                            "(SELECT rowid FROM spans WHERE video_id = ?)", (video_id,))
+            self.db.execute(
+                "DELETE FROM spans_fts WHERE rowid IN (SELECT rowid FROM spans WHERE video_id = ?)",
+                (video_id,),
+            )
             self.db.execute("DELETE FROM spans WHERE video_id = ?", (video_id,))
             self.db.execute("DELETE FROM videos WHERE id = ?", (video_id,))
 
     def all_span_ids(self, video_id: str) -> list[str]:
         """Every span id of the video, all generations (what removal deletes from Chroma)."""
-        return [r[0] for r in self.db.execute("SELECT id FROM spans WHERE video_id = ?", (video_id,))]
+        return [
+            r[0] for r in self.db.execute("SELECT id FROM spans WHERE video_id = ?", (video_id,))
+        ]
 
     def span_ids_everywhere(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT id FROM spans")}
@@ -363,7 +413,11 @@ class Catalog:
         return out
 
     def keyword_search(
-        self, query: str, *, limit: int = 50, video_id: str | None = None,
+        self,
+        query: str,
+        *,
+        limit: int = 50,
+        video_id: str | None = None,
         kinds: Iterable[str] = ("transcript",),
     ) -> list[tuple[Span, float]]:
         """BM25 over span text; returns (span, score) with higher scores better."""
@@ -386,6 +440,7 @@ class Catalog:
     def counts(self, video_id: str) -> dict[str, int]:
         rows = self.db.execute(
             "SELECT s.kind, COUNT(*) FROM spans s JOIN videos v ON v.id = s.video_id "
-            f"WHERE s.video_id = ? AND {_CURRENT} GROUP BY s.kind", (video_id,)
+            f"WHERE s.video_id = ? AND {_CURRENT} GROUP BY s.kind",
+            (video_id,),
         )
         return {kind: n for kind, n in rows}

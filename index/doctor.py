@@ -22,8 +22,14 @@ FRESH_S = 3600  # s: a folder touched this recently may belong to an ingest stil
 JOB_KEEP_S = 7 * 24 * 3600  # s: finished job folders older than this are clutter
 
 Problem = Literal[
-    "missing_vectors", "orphan_vectors", "unfinished_version", "unfinished_removal",
-    "unfinished_ingest", "orphan_thumbnails", "old_jobs", "moved_file",
+    "missing_vectors",
+    "orphan_vectors",
+    "unfinished_version",
+    "unfinished_removal",
+    "unfinished_ingest",
+    "orphan_thumbnails",
+    "old_jobs",
+    "moved_file",
 ]
 
 
@@ -80,12 +86,15 @@ def repair(library: Library, report: DoctorReport) -> DoctorReport:
             shutil.rmtree(f.subject, ignore_errors=True)
     after = check(library)
     fixed = {(f.problem, f.subject) for f in report.findings} - {
-        (f.problem, f.subject) for f in after.findings}
+        (f.problem, f.subject) for f in after.findings
+    }
     for f in report.findings:
         f.repaired = (f.problem, f.subject) in fixed
-    after.findings = report.findings + [f for f in after.findings
-                                        if (f.problem, f.subject) not in
-                                        {(g.problem, g.subject) for g in report.findings}]
+    after.findings = report.findings + [
+        f
+        for f in after.findings
+        if (f.problem, f.subject) not in {(g.problem, g.subject) for g in report.findings}
+    ]
     return after
 
 
@@ -93,39 +102,66 @@ def _check_videos(library: Library, report: DoctorReport) -> None:
     text_index = None
     for video in library.videos():
         counts = library.vector_counts(video.id)
-        report.videos.append(VideoCheck(video.id, video.title, library.catalog.counts(video.id),
-                                        {n: list(c) for n, c in counts.items()}))
+        report.videos.append(
+            VideoCheck(
+                video.id,
+                video.title,
+                library.catalog.counts(video.id),
+                {n: list(c) for n, c in counts.items()},
+            )
+        )
         missing = {n: c for n, c in counts.items() if c[1] < c[0]}
         if missing:
             text_index = text_index or library.text_vectors.name
             # text vectors come back from the catalog's text; CLIP ones need the media
             fixable = all(n in (text_index, "text vectors") for n in missing)
-            report.findings.append(Finding(
-                "missing_vectors", video.id,
-                f"{video.title}: " + ", ".join(f"{found} of {want} vectors in {n}"
-                                               for n, (want, found) in missing.items())
-                + ("" if fixable else f" (re-ingest it: vidqa ingest --force {video.path})"),
-                fixable))
+            report.findings.append(
+                Finding(
+                    "missing_vectors",
+                    video.id,
+                    f"{video.title}: "
+                    + ", ".join(
+                        f"{found} of {want} vectors in {n}" for n, (want, found) in missing.items()
+                    )
+                    + ("" if fixable else f" (re-ingest it: vidqa ingest --force {video.path})"),
+                    fixable,
+                )
+            )
         if video.path and not Path(video.path).exists():
-            report.findings.append(Finding(
-                "moved_file", video.id, f"{video.title}: {video.path} is gone (ingest it from "
-                f"its new place, or vidqa remove {video.id[:12]} --yes)", fixable=False))
+            report.findings.append(
+                Finding(
+                    "moved_file",
+                    video.id,
+                    f"{video.title}: {video.path} is gone (ingest it from "
+                    f"its new place, or vidqa remove {video.id[:12]} --yes)",
+                    fixable=False,
+                )
+            )
 
 
 def _check_leftovers(library: Library, report: DoctorReport) -> None:
     catalog = library.catalog
     for video in catalog.videos_with_status("removing"):
-        report.findings.append(Finding("unfinished_removal", video.id,
-                                       f"{video.title}: removal was interrupted"))
+        report.findings.append(
+            Finding("unfinished_removal", video.id, f"{video.title}: removal was interrupted")
+        )
     for video in catalog.videos_with_status("indexing"):
-        report.findings.append(Finding("unfinished_ingest", video.id,
-                                       f"{video.title}: first ingest never finished (never shown)"))
+        report.findings.append(
+            Finding(
+                "unfinished_ingest",
+                video.id,
+                f"{video.title}: first ingest never finished (never shown)",
+            )
+        )
     stale: dict[str, int] = {}
     for video_id, _, _ in catalog.stale_spans():
         stale[video_id] = stale.get(video_id, 0) + 1
     for video_id, n in stale.items():
-        report.findings.append(Finding("unfinished_version", video_id,
-                                       f"{n} spans of a replaced or unfinished version"))
+        report.findings.append(
+            Finding(
+                "unfinished_version", video_id, f"{n} spans of a replaced or unfinished version"
+            )
+        )
 
 
 def _orphans(library: Library, name: str) -> list[str]:
@@ -137,8 +173,9 @@ def _check_vectors(library: Library, report: DoctorReport) -> None:
     for store in library._client.stores():
         orphans = store.ids() - known
         if orphans:
-            report.findings.append(Finding("orphan_vectors", store.name,
-                                           f"{len(orphans)} vectors with no catalog row"))
+            report.findings.append(
+                Finding("orphan_vectors", store.name, f"{len(orphans)} vectors with no catalog row")
+            )
 
 
 def _check_folders(library: Library, report: DoctorReport) -> None:
@@ -147,12 +184,19 @@ def _check_folders(library: Library, report: DoctorReport) -> None:
     for root in (cfg.thumbs_dir, cfg.home / "posters"):
         for folder in sorted(root.iterdir()) if root.is_dir() else []:
             if folder.is_dir() and folder.name not in known and now - _newest(folder) > FRESH_S:
-                report.findings.append(Finding("orphan_thumbnails", str(folder),
-                                               f"{len(list(folder.iterdir()))} images of no video"))
+                report.findings.append(
+                    Finding(
+                        "orphan_thumbnails",
+                        str(folder),
+                        f"{len(list(folder.iterdir()))} images of no video",
+                    )
+                )
     jobs = cfg.home / "jobs"
     for folder in sorted(jobs.iterdir()) if jobs.is_dir() else []:
         if folder.is_dir() and now - _newest(folder) > JOB_KEEP_S and not _job_running(folder):
-            report.findings.append(Finding("old_jobs", str(folder), "finished more than 7 days ago"))
+            report.findings.append(
+                Finding("old_jobs", str(folder), "finished more than 7 days ago")
+            )
 
 
 def _newest(folder: Path) -> float:
@@ -164,5 +208,9 @@ def _job_running(folder: Path) -> bool:
         os.kill(int((folder / "pid").read_text()), 0)
     except (OSError, ValueError):
         return False
-    events = (folder / "events.jsonl").read_text().splitlines() if (folder / "events.jsonl").exists() else []
+    events = (
+        (folder / "events.jsonl").read_text().splitlines()
+        if (folder / "events.jsonl").exists()
+        else []
+    )
     return not any(json.loads(line).get("event") == "end" for line in events if line.strip())

@@ -5,8 +5,9 @@ from __future__ import annotations
 RRF_K = 60  # the constant from Cormack et al. (2009); damps the head of each list
 
 
-def rrf(rankings: dict[str, list[str]], *, k: int = RRF_K,
-        weights: dict[str, float] | None = None) -> list[tuple[str, float, list[str]]]:
+def rrf(
+    rankings: dict[str, list[str]], *, k: int = RRF_K, weights: dict[str, float] | None = None
+) -> list[tuple[str, float, list[str]]]:
     """(id, fused score, names of the rankings that contained it), best first."""
     scores: dict[str, float] = {}
     matched: dict[str, list[str]] = {}
@@ -38,6 +39,7 @@ SPAN_PREFERENCE = {"transcript": 0, "ocr": 1, "window": 1, "chapter": 2, "frame"
 
 def _better_span(current, other):
     """What was said beats on-screen text beats a chapter beats a bare frame; then shorter."""
+
     def rank(span):
         return (SPAN_PREFERENCE.get(span.kind, 9) if span.text else 10, span.end - span.start)
 

@@ -38,7 +38,12 @@ from vidqa.text import collection_slug
 
 TEXT_KINDS = ("transcript", "chapter", "ocr", "window")  # embedded and BM25-indexed
 log = logging.getLogger(__name__)
-SEARCH_KINDS = ("transcript", "chapter", "ocr", "frame")  # what a caller asks for; windows ride on transcript
+SEARCH_KINDS = (
+    "transcript",
+    "chapter",
+    "ocr",
+    "frame",
+)  # what a caller asks for; windows ride on transcript
 CANDIDATES = 50  # per retriever, before fusion
 KIND_OVERFETCH = 4  # dense candidates fetched per kept one when only some kinds are wanted
 SEARCH_ATTEMPTS = 3  # a search that overlapped another process's commit runs again
@@ -158,8 +163,10 @@ class Library:
         Destructive ones (remove) pass `exact`: a stray letter must never pick a video."""
         ref = ref.strip()
         if not ref:
-            raise VideoNotFound("the video reference is empty: give an id (4+ characters) or a "
-                                f"title; {self._candidates()}")
+            raise VideoNotFound(
+                "the video reference is empty: give an id (4+ characters) or a "
+                f"title; {self._candidates()}"
+            )
         by_id = self.catalog.videos_by_id_prefix(ref) if len(ref) >= 4 else []
         candidates = [
             lambda: [v for v in by_id if v.id == ref],
@@ -179,8 +186,9 @@ class Library:
                 names = ", ".join(f"{v.id[:8]} ({v.title})" for v in match[:5])
                 raise VideoNotFound(f"{ref!r} matches several videos: {names}; use an id")
         if exact:
-            raise VideoNotFound(f"no video has the id prefix or exact title {ref!r}; "
-                                f"{self._candidates()}")
+            raise VideoNotFound(
+                f"no video has the id prefix or exact title {ref!r}; {self._candidates()}"
+            )
         raise VideoNotFound(f"no video in the library matches {ref!r} (see 'vidqa list')")
 
     def _candidates(self, shown: int = 5) -> str:
@@ -191,10 +199,16 @@ class Library:
         return f"videos: {names}" + (", ... (see 'vidqa list')" if len(videos) > shown else "")
 
     # -- writing ------------------------------------------------------------
-    def add_video(self, video: Video, spans: list[Span], *, summary: dict | None = None,
-                  frames: tuple[str, np.ndarray] | None = None,
-                  progress: Callable[[str], None] | None = None,
-                  embedder=None) -> list[Span]:
+    def add_video(
+        self,
+        video: Video,
+        spans: list[Span],
+        *,
+        summary: dict | None = None,
+        frames: tuple[str, np.ndarray] | None = None,
+        progress: Callable[[str], None] | None = None,
+        embedder=None,
+    ) -> list[Span]:
         """Store a new version of `video` (same id) next to the current one, then switch to it
         atomically; a changed file at the same path replaces the old content's record.
 
@@ -212,13 +226,17 @@ class Library:
             self._fit_text_model(video, stored)
             if embedder is not None and embedder.name != self.text_model():
                 embedder = None  # the workers' vectors are of the model this write switched from
-            text_index = (self._embed_spans(stored) if embedder is None
-                          else self._embed_with(stored, embedder))
+            text_index = (
+                self._embed_spans(stored)
+                if embedder is None
+                else self._embed_with(stored, embedder)
+            )
             if text_index:
                 video.models["text_index"] = text_index
             if frames is not None:
                 video.models["frame_index"] = self._add_frames(
-                    video.id, [s for s in stored if s.kind == "frame"], *frames)
+                    video.id, [s for s in stored if s.kind == "frame"], *frames
+                )
             replaced = self.catalog.flip(video, generation, summary)
             video.status = "ready"
             self._drop_stale(video.id)
@@ -226,8 +244,14 @@ class Library:
                 self._remove_locked(old)
         return stored
 
-    def add_spans(self, video_id: str, spans: list[Span], *, replace_kinds: Iterable[str] = (),
-                  summary: dict | None = None) -> None:
+    def add_spans(
+        self,
+        video_id: str,
+        spans: list[Span],
+        *,
+        replace_kinds: Iterable[str] = (),
+        summary: dict | None = None,
+    ) -> None:
         """Add spans (chapters, OCR, ...) to a ready video, replacing earlier spans of those
         kinds (and its summary, if given) in one switch: readers see the old or the new set."""
         with self.writing():
@@ -239,14 +263,20 @@ class Library:
             self.catalog.flip_spans(video_id, generation, replace_kinds, summary)
             self._drop_stale(video_id)
 
-    def _add_frames(self, video_id: str, spans: list[Span], clip_name: str,
-                    vectors: np.ndarray) -> str:
+    def _add_frames(
+        self, video_id: str, spans: list[Span], clip_name: str, vectors: np.ndarray
+    ) -> str:
         if len(spans) != len(vectors):
             raise ValueError(f"{len(spans)} frame spans but {len(vectors)} CLIP vectors")
         store = self.frame_vectors(clip_name, vectors.shape[1])
-        store.upsert([s.id for s in spans], vectors,
-                     [{"video_id": video_id, "kind": "frame", "start": s.start, "end": s.end}
-                      for s in spans])
+        store.upsert(
+            [s.id for s in spans],
+            vectors,
+            [
+                {"video_id": video_id, "kind": "frame", "start": s.start, "end": s.end}
+                for s in spans
+            ],
+        )
         return store.name
 
     def set_summary(self, video_id: str, summary: dict, chapters: list[Span]) -> None:
@@ -265,16 +295,20 @@ class Library:
         try:
             embedder = text_embed.load_text_embedder(target)
         except (MissingDependency, ModelNotFound) as e:  # stays searchable by MiniLM + keywords
-            log.warning("%s: not English, but the multilingual text model is unavailable (%s)",
-                        video.title, e)
+            log.warning(
+                "%s: not English, but the multilingual text model is unavailable (%s)",
+                video.title,
+                e,
+            )
             return
         self.__dict__.pop("text_vectors", None)
         self.embedder, self._loaded_text_model = embedder, target
         others = [v.id for v in self.catalog.videos() if v.id != video.id]
         for video_id in others:
             self._embed_spans(self.catalog.spans(video_id, TEXT_KINDS))
-        self.catalog.switch_text_index(text_model.TEXT_MODEL_KEY, target, self.text_vectors.name,
-                                       others)
+        self.catalog.switch_text_index(
+            text_model.TEXT_MODEL_KEY, target, self.text_vectors.name, others
+        )
 
     def _embed_spans(self, spans: list[Span]) -> str | None:
         """Embed the text spans; returns the collection they went to (None: no text)."""
@@ -286,11 +320,16 @@ class Library:
             return None
         vectors = (embedder or self.embedder).embed([s.text for s in texts])
         # A lent embedder names the collection itself: the library's model may stay unloaded.
-        store = self._client.store(f"{TEXT_PREFIX}{embedder.slug}") if embedder else self.text_vectors
+        store = (
+            self._client.store(f"{TEXT_PREFIX}{embedder.slug}") if embedder else self.text_vectors
+        )
         store.upsert(
-            [s.id for s in texts], vectors,
-            [{"video_id": s.video_id, "kind": s.kind, "start": s.start, "end": s.end}
-             for s in texts],
+            [s.id for s in texts],
+            vectors,
+            [
+                {"video_id": s.video_id, "kind": s.kind, "start": s.start, "end": s.end}
+                for s in texts
+            ],
         )
         return store.name
 
@@ -331,8 +370,11 @@ class Library:
         folder = self.cfg.thumbs_dir / video_id
         if not _is_video_folder(folder):
             return
-        used = {self.cfg.home / s.extra["thumb"] for s in self.catalog.spans(video_id, ("frame",))
-                if s.extra.get("thumb")}
+        used = {
+            self.cfg.home / s.extra["thumb"]
+            for s in self.catalog.spans(video_id, ("frame",))
+            if s.extra.get("thumb")
+        }
         for image in folder.glob("*.jpg"):
             if image not in used:
                 image.unlink(missing_ok=True)
@@ -361,7 +403,9 @@ class Library:
         spans = self.catalog.spans(video_id, SPAN_KINDS)
         want = {
             "text": [s.id for s in spans if s.kind in TEXT_KINDS and s.text.strip()],
-            "frame": [s.id for s in spans if s.kind == "frame"] if video.models.get("frames") else [],
+            "frame": [s.id for s in spans if s.kind == "frame"]
+            if video.models.get("frames")
+            else [],
         }
         out = {}
         for role, ids in want.items():
@@ -374,8 +418,11 @@ class Library:
 
     def missing_vectors(self, video_id: str) -> dict[str, tuple[int, int]]:
         """Like vector_counts, only the collections that lack some; empty when complete."""
-        return {n: (want, found) for n, (want, found) in self.vector_counts(video_id).items()
-                if found < want}
+        return {
+            n: (want, found)
+            for n, (want, found) in self.vector_counts(video_id).items()
+            if found < want
+        }
 
     def reembed(self, video_id: str) -> int:
         """Write the text vectors of the video's current version again (after a lost write)."""
@@ -390,20 +437,31 @@ class Library:
         Versions written before the collection was recorded are looked for in every
         collection of that role."""
         recorded = video.models.get(f"{role}_index")
-        return [recorded] if recorded else self._client.names(
-            TEXT_PREFIX if role == "text" else FRAMES_PREFIX)
+        return (
+            [recorded]
+            if recorded
+            else self._client.names(TEXT_PREFIX if role == "text" else FRAMES_PREFIX)
+        )
 
     # -- reading spans --------------------------------------------------------
     def spans(self, video_id: str, kinds: Iterable[str] = ("transcript",)) -> list[Span]:
         return self.catalog.spans(video_id, kinds)
 
-    def spans_between(self, video_id: str, start: float, end: float,
-                      kinds: Iterable[str] = ("transcript",)) -> list[Span]:
+    def spans_between(
+        self, video_id: str, start: float, end: float, kinds: Iterable[str] = ("transcript",)
+    ) -> list[Span]:
         """Spans overlapping [start, end]: the time lookup, by metadata, never by similarity."""
         return self.catalog.spans_overlapping(video_id, start, end, kinds)
 
-    def search(self, query: str, *, k: int = 10, video_id: str | None = None,
-               kinds: Iterable[str] = SEARCH_KINDS, options: SearchOptions | None = None) -> list[Hit]:
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        video_id: str | None = None,
+        kinds: Iterable[str] = SEARCH_KINDS,
+        options: SearchOptions | None = None,
+    ) -> list[Hit]:
         """Hybrid search: dense text + BM25 over sentence spans, the windows around them,
         chapters and OCR, plus CLIP text->frame when frames were embedded; fused by RRF
         across levels and cited by the best sentence (index/moments.py), same-moment hits merged.
@@ -415,14 +473,22 @@ class Library:
         for _ in range(SEARCH_ATTEMPTS):
             self.refresh()
             version = self.catalog.data_version()
-            hits = self._search_once(query, k=k, video_id=video_id, kinds=tuple(kinds),
-                                     options=options)
+            hits = self._search_once(
+                query, k=k, video_id=video_id, kinds=tuple(kinds), options=options
+            )
             if self.catalog.data_version() == version:
                 break
         return hits
 
-    def _search_once(self, query: str, *, k: int, video_id: str | None,
-                     kinds: tuple[str, ...], options: SearchOptions) -> list[Hit]:
+    def _search_once(
+        self,
+        query: str,
+        *,
+        k: int,
+        video_id: str | None,
+        kinds: tuple[str, ...],
+        options: SearchOptions,
+    ) -> list[Hit]:
         text_kinds = tuple(k for k in kinds if k in TEXT_KINDS)
         if "transcript" in text_kinds and options.windows and options.sentences:
             text_kinds += ("window",)  # windows are found as transcript, cited as its sentences
@@ -435,15 +501,23 @@ class Library:
         if text_kinds:
             vector = self.embedder.embed([query], query=True)[0] if options.dense else None
             dense = self._dense_ids(vector, text_kinds, video_id) if options.dense else []
-            keyword = (self.catalog.keyword_search(query, limit=CANDIDATES * 2, video_id=video_id,
-                                                   kinds=text_kinds) if options.keyword else [])
-            by_id.update((i, s) for i, s in self.catalog.spans_by_id(dense).items()
-                         if s.kind in text_kinds)
+            keyword = (
+                self.catalog.keyword_search(
+                    query, limit=CANDIDATES * 2, video_id=video_id, kinds=text_kinds
+                )
+                if options.keyword
+                else []
+            )
+            by_id.update(
+                (i, s) for i, s in self.catalog.spans_by_id(dense).items() if s.kind in text_kinds
+            )
             by_id.update((s.id, s) for s, _ in keyword)
             if options.dense:
                 rankings.update(level_rankings("dense", dense, by_id, CANDIDATES))
             if options.keyword:
-                rankings.update(level_rankings("keyword", [s.id for s, _ in keyword], by_id, CANDIDATES))
+                rankings.update(
+                    level_rankings("keyword", [s.id for s, _ in keyword], by_id, CANDIDATES)
+                )
         if "frame" in kinds and (store := self._frame_store_for_clip()) is not None:
             ranked = store.query(self.clip.embed_texts([query])[0], n=CANDIDATES, video_id=video_id)
             by_id.update(self.catalog.spans_by_id([i for i, _ in ranked]))
@@ -464,9 +538,13 @@ class Library:
         self.refresh()
         store = self._frame_store_for_clip()
         if store is None:
-            raise ModelNotFound("search by picture needs CLIP weights and frames embedded at ingest "
-                                "(set VIDQA_CLIP_PRETRAINED to a local weights file, then re-ingest)")
-        ranked = store.query(self.clip.embed_images([_load_image(image)])[0], n=k, video_id=video_id)
+            raise ModelNotFound(
+                "search by picture needs CLIP weights and frames embedded at ingest "
+                "(set VIDQA_CLIP_PRETRAINED to a local weights file, then re-ingest)"
+            )
+        ranked = store.query(
+            self.clip.embed_images([_load_image(image)])[0], n=k, video_id=video_id
+        )
         by_id = self.catalog.spans_by_id([i for i, _ in ranked])
         return [Hit(by_id[i], score, ["image"], ["frame"]) for i, score in ranked if i in by_id]
 

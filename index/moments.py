@@ -52,8 +52,10 @@ class SearchOptions:
         if not (self.dense or self.keyword):
             raise ValueError("search needs at least one of dense and keyword retrieval")
         if self.window_weight < 0 or self.sentence_pool < 0:
-            raise ValueError(f"window_weight and sentence_pool must be >= 0, got "
-                             f"{self.window_weight} and {self.sentence_pool}")
+            raise ValueError(
+                f"window_weight and sentence_pool must be >= 0, got "
+                f"{self.window_weight} and {self.sentence_pool}"
+            )
 
 
 @dataclass
@@ -69,7 +71,9 @@ class Moment:
     matched: list[str] = field(default_factory=list)
 
 
-def level_rankings(name: str, ids: list[str], by_id: dict[str, Span], limit: int) -> dict[str, list[str]]:
+def level_rankings(
+    name: str, ids: list[str], by_id: dict[str, Span], limit: int
+) -> dict[str, list[str]]:
     """Split one retriever's ranking into a span/chapter list and a window list."""
     plain = [i for i in ids if i in by_id and by_id[i].kind != "window"][:limit]
     windows = [i for i in ids if i in by_id and by_id[i].kind == "window"][:limit]
@@ -81,15 +85,22 @@ def _label(ranking: str) -> list[str]:
     return [retriever, level] if level else [retriever]
 
 
-def fuse(rankings: dict[str, list[str]], by_id: dict[str, Span], options: SearchOptions,
-         embed: Callable[[list[str]], np.ndarray] | None = None,
-         query_vector: np.ndarray | None = None) -> list[Hit]:
+def fuse(
+    rankings: dict[str, list[str]],
+    by_id: dict[str, Span],
+    options: SearchOptions,
+    embed: Callable[[list[str]], np.ndarray] | None = None,
+    query_vector: np.ndarray | None = None,
+) -> list[Hit]:
     """Hits best first: sentence moments (transcript and windows) and other regions."""
     weights = {name: options.window_weight for name in rankings if name.endswith(":window")}
     fused = rrf(rankings, weights=weights)
     if not options.sentences:
-        return [Hit(by_id[i], score, _matched(names), [by_id[i].kind])
-                for i, score, names in fused if by_id[i].kind != "window"]
+        return [
+            Hit(by_id[i], score, _matched(names), [by_id[i].kind])
+            for i, score, names in fused
+            if by_id[i].kind != "window"
+        ]
     moments: dict[tuple, Moment] = {}
     credit: dict[tuple, dict[str, float]] = {}  # sentence -> list -> best credit from that list
     others: list[Hit] = []
@@ -101,8 +112,10 @@ def fuse(rankings: dict[str, list[str]], by_id: dict[str, Span], options: Search
             continue
         sentences[i] = sentences_of(span)
         for start, end, text in sentences[i]:
-            moment = moments.setdefault((span.video_id, round(start, 2), round(end, 2)),
-                                        Moment(span.video_id, start, end, text, span))
+            moment = moments.setdefault(
+                (span.video_id, round(start, 2), round(end, 2)),
+                Moment(span.video_id, start, end, text, span),
+            )
             moment.matched = list(dict.fromkeys(moment.matched + _matched(names)))
             if span.kind == "transcript":
                 moment.region = span
@@ -125,8 +138,10 @@ def fuse(rankings: dict[str, list[str]], by_id: dict[str, Span], options: Search
         # without this list a region found first by both retrievers (a code shown only on
         # screen) ranks below sentences that merely resemble the question.
         texts = [h for h in others if h.span.text.strip()][: options.sentence_pool]
-        regions = [Moment(h.span.video_id, h.span.start, h.span.end, h.span.text, h.span, h.score)
-                   for h in texts]
+        regions = [
+            Moment(h.span.video_id, h.span.start, h.span.end, h.span.text, h.span, h.score)
+            for h in texts
+        ]
         _rescore(ranked[: options.sentence_pool] + regions, embed, query_vector)
         for hit, region in zip(texts, regions, strict=True):
             hit.score = region.score
@@ -159,8 +174,16 @@ def fold_adjacent(ranked: list[Moment], gap: float = ADJACENT_S) -> list[Moment]
     """
     kept: list[Moment] = []
     for moment in sorted(ranked, key=lambda m: (-m.score, m.video_id, m.start)):
-        near = next((k for k in kept if k.video_id == moment.video_id
-                     and moment.start - gap <= k.end and k.start - gap <= moment.end), None)
+        near = next(
+            (
+                k
+                for k in kept
+                if k.video_id == moment.video_id
+                and moment.start - gap <= k.end
+                and k.start - gap <= moment.end
+            ),
+            None,
+        )
         if near is None:
             kept.append(moment)
         else:
@@ -170,7 +193,16 @@ def fold_adjacent(ranked: list[Moment], gap: float = ADJACENT_S) -> list[Moment]
 
 def _cited(moment: Moment) -> Span:
     region = moment.region
-    return Span(video_id=moment.video_id, start=moment.start, end=moment.end, kind="transcript",
-                text=moment.text, source=region.source, id=region.id,
-                extra={"sentences": [[moment.start, moment.end, moment.text]],
-                       "focused_from": [region.start, region.end]})
+    return Span(
+        video_id=moment.video_id,
+        start=moment.start,
+        end=moment.end,
+        kind="transcript",
+        text=moment.text,
+        source=region.source,
+        id=region.id,
+        extra={
+            "sentences": [[moment.start, moment.end, moment.text]],
+            "focused_from": [region.start, region.end],
+        },
+    )

@@ -1,8 +1,8 @@
 """The library as a LangChain retriever, so it drops into any LangChain app.
 
-    from index.retriever import VidqaRetriever
-    docs = VidqaRetriever(k=5).invoke("where does she demo the API?")
-    docs[0].metadata  # {"video_id", "start", "end", "kind", "title", "path", "matched", ...}
+from index.retriever import VidqaRetriever
+docs = VidqaRetriever(k=5).invoke("where does she demo the API?")
+docs[0].metadata  # {"video_id", "start", "end", "kind", "title", "path", "matched", ...}
 """
 
 from __future__ import annotations
@@ -25,9 +25,15 @@ def hit_document(hit: Hit, library: Library) -> Document:
         page_content=span.text,
         id=span.id,
         metadata={
-            "video_id": span.video_id, "start": span.start, "end": span.end, "kind": span.kind,
-            "source": span.source, "title": video.title if video else span.video_id,
-            "path": video.path if video else None, "score": hit.score, "matched": hit.matched,
+            "video_id": span.video_id,
+            "start": span.start,
+            "end": span.end,
+            "kind": span.kind,
+            "source": span.source,
+            "title": video.title if video else span.video_id,
+            "path": video.path if video else None,
+            "score": hit.score,
+            "matched": hit.matched,
         },
     )
 
@@ -42,8 +48,9 @@ class VidqaRetriever(BaseRetriever):
     video_id: str | None = None  # restrict to one video
     kinds: tuple[str, ...] = TEXT_KINDS
 
-    def _get_relevant_documents(self, query: str, *,
-                                run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
         if self.library is None:
             self.library = Library()
         hits = self.library.search(query, k=self.k, video_id=self.video_id, kinds=self.kinds)

@@ -63,7 +63,9 @@ def non_english(video, spans) -> bool:
 
 def non_english_text(texts: list[str]) -> bool:
     letters = [c for text in texts for c in text if c.isalpha()]
-    return bool(letters) and sum(not c.isascii() for c in letters) / len(letters) > NON_ASCII_LETTERS
+    return (
+        bool(letters) and sum(not c.isascii() for c in letters) / len(letters) > NON_ASCII_LETTERS
+    )
 
 
 def for_texts(cfg: Settings, texts: list[str]) -> str:

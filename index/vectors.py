@@ -55,7 +55,8 @@ def store_errors(url: str | None, *, connecting: bool = False) -> Iterator[None]
         port = urlparse(url).port or 8000
         raise StoreUnavailable(
             f"cannot reach the Chroma server at {url}: start it with "
-            f"`chroma run --path DIR --port {port}` or unset VIDQA_CHROMA_URL") from e
+            f"`chroma run --path DIR --port {port}` or unset VIDQA_CHROMA_URL"
+        ) from e
     except ChromaError as e:
         message = " ".join(str(e).split()) or type(e).__name__
         raise StoreUnavailable(f"the Chroma server at {url} failed: {message}") from e
@@ -80,9 +81,15 @@ def _ensure_database(host: str, port: int, ssl: bool, name: str) -> None:
     from chromadb.config import Settings as ChromaSettings
     from chromadb.errors import NotFoundError
 
-    admin = chromadb.AdminClient(ChromaSettings(
-        anonymized_telemetry=False, chroma_api_impl="chromadb.api.fastapi.FastAPI",
-        chroma_server_host=host, chroma_server_http_port=port, chroma_server_ssl_enabled=ssl))
+    admin = chromadb.AdminClient(
+        ChromaSettings(
+            anonymized_telemetry=False,
+            chroma_api_impl="chromadb.api.fastapi.FastAPI",
+            chroma_server_host=host,
+            chroma_server_http_port=port,
+            chroma_server_ssl_enabled=ssl,
+        )
+    )
     try:
         admin.get_database(name)
     except NotFoundError:
@@ -102,8 +109,9 @@ def make_client(cfg: Settings, library_id: str | None = None) -> Vectors:
             if library_id:
                 kwargs["database"] = namespace(library_id)
                 _ensure_database(host, port, ssl, kwargs["database"])
-            client = chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=chroma_settings,
-                                         **kwargs)
+            client = chromadb.HttpClient(
+                host=host, port=port, ssl=ssl, settings=chroma_settings, **kwargs
+            )
         return Vectors(client, cfg.chroma_url)
     cfg.chroma_path.mkdir(parents=True, exist_ok=True)
     return Vectors(chromadb.PersistentClient(path=str(cfg.chroma_path), settings=chroma_settings))
@@ -181,7 +189,11 @@ class VectorStore:
 
     @_guarded
     def query(
-        self, vector: np.ndarray, *, n: int, video_id: str | None = None,
+        self,
+        vector: np.ndarray,
+        *,
+        n: int,
+        video_id: str | None = None,
         kinds: tuple[str, ...] | None = None,
     ) -> list[tuple[str, float]]:
         """(span id, cosine similarity) best first."""
@@ -195,7 +207,9 @@ class VectorStore:
             clauses.append({"kind": {"$in": list(kinds)}})
         where = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else None)
         result = self.collection.query(
-            query_embeddings=[vector], n_results=min(n, total), where=where,
+            query_embeddings=[vector],
+            n_results=min(n, total),
+            where=where,
             include=["distances"],
         )
         return [(i, 1.0 - d) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]

@@ -41,7 +41,7 @@ def sentences_of(span: Span) -> list[Sentence]:
 
 def _snap(sentences: list[Sentence], span: Span) -> list[Sentence]:
     """Stored sentence times are rounded to 10 ms: the first and last take the span's exact bounds."""
-    slack = 10 ** -TIME_DECIMALS
+    slack = 10**-TIME_DECIMALS
     if sentences and abs(sentences[0][0] - span.start) <= slack:
         sentences[0] = (span.start, *sentences[0][1:])
     if sentences and abs(sentences[-1][1] - span.end) <= slack:
@@ -50,12 +50,16 @@ def _snap(sentences: list[Sentence], span: Span) -> list[Sentence]:
 
 
 def _sentence(words: list) -> Sentence:
-    return (round(float(words[0][0]), TIME_DECIMALS), round(float(words[-1][1]), TIME_DECIMALS),
-            join_stored_words(words))
+    return (
+        round(float(words[0][0]), TIME_DECIMALS),
+        round(float(words[-1][1]), TIME_DECIMALS),
+        join_stored_words(words),
+    )
 
 
-def make_windows(spans: list[Span], *, length_s: float = WINDOW_S,
-                 hop_s: float = WINDOW_HOP_S) -> list[Span]:
+def make_windows(
+    spans: list[Span], *, length_s: float = WINDOW_S, hop_s: float = WINDOW_HOP_S
+) -> list[Span]:
     """Windows of `length_s` every `hop_s` over a video's transcript spans, built from whole
     sentences (a sentence belongs to the windows its midpoint falls in).
 
@@ -63,8 +67,9 @@ def make_windows(spans: list[Span], *, length_s: float = WINDOW_S,
     sparse speech does not produce duplicates.
     """
     if not 0 < hop_s <= length_s:
-        raise ValueError(f"windows need 0 < hop_s <= length_s, got hop_s={hop_s} s, "
-                         f"length_s={length_s} s")
+        raise ValueError(
+            f"windows need 0 < hop_s <= length_s, got hop_s={hop_s} s, length_s={length_s} s"
+        )
     transcript = sorted((s for s in spans if s.kind == "transcript"), key=lambda s: s.start)
     sentences = [(s, span) for span in transcript for s in sentences_of(span)]
     if len(transcript) < 2 or not sentences:
@@ -74,7 +79,9 @@ def make_windows(spans: list[Span], *, length_s: float = WINDOW_S,
     previous: list[Sentence] = []
     start = first
     while start < last:
-        inside = [(s, span) for s, span in sentences if start <= (s[0] + s[1]) / 2 < start + length_s]
+        inside = [
+            (s, span) for s, span in sentences if start <= (s[0] + s[1]) / 2 < start + length_s
+        ]
         chosen = [s for s, _ in inside]
         if chosen and chosen != previous:
             windows.append(_window(chosen, inside[0][1]))
@@ -84,6 +91,12 @@ def make_windows(spans: list[Span], *, length_s: float = WINDOW_S,
 
 
 def _window(chosen: list[Sentence], first_span: Span) -> Span:
-    return Span(video_id=first_span.video_id, start=chosen[0][0], end=max(s[1] for s in chosen),
-                kind="window", text=join_words([s[2] for s in chosen]), source=first_span.source,
-                extra={"sentences": [list(s) for s in chosen]})
+    return Span(
+        video_id=first_span.video_id,
+        start=chosen[0][0],
+        end=max(s[1] for s in chosen),
+        kind="window",
+        text=join_words([s[2] for s in chosen]),
+        source=first_span.source,
+        extra={"sentences": [list(s) for s in chosen]},
+    )

@@ -61,8 +61,13 @@ def _video_sentences(root: Path, row: dict) -> tuple[list[Sentence], float]:
     return sentences, duration
 
 
-def build_pseudo_videos(videos: Sequence[tuple[list[Sentence], float]], *, count: int,
-                        natural_gaps: bool, seed: int = SEED) -> list[Pseudo]:
+def build_pseudo_videos(
+    videos: Sequence[tuple[list[Sentence], float]],
+    *,
+    count: int,
+    natural_gaps: bool,
+    seed: int = SEED,
+) -> list[Pseudo]:
     """`count` concatenations of distinct videos (seeded, so every run scores the same set)."""
     rng = random.Random(seed)
     gaps = [b.start - a.end for s, _ in videos for a, b in pairwise(s)]
@@ -85,8 +90,9 @@ def build_pseudo_videos(videos: Sequence[tuple[list[Sentence], float]], *, count
     return out
 
 
-def boundary_f1(pred: Sequence[float], truth: Sequence[float], tolerance: float = TOLERANCE_S
-                ) -> tuple[int, int, int]:
+def boundary_f1(
+    pred: Sequence[float], truth: Sequence[float], tolerance: float = TOLERANCE_S
+) -> tuple[int, int, int]:
     """(hits, predicted, true): each true boundary matches at most one prediction."""
     free, hits = list(truth), 0
     for t in sorted(pred):
@@ -122,8 +128,14 @@ def score(pseudos: Sequence[Pseudo], predict: Callable[[Pseudo], list[int]]) -> 
     precision = hits / n_pred if n_pred else 0.0
     recall = hits / n_true if n_true else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return Scores(precision, recall, f1, float(np.mean(pks)), float(np.mean(wds)),
-                  n_pred / n_true if n_true else 0.0)
+    return Scores(
+        precision,
+        recall,
+        f1,
+        float(np.mean(pks)),
+        float(np.mean(wds)),
+        n_pred / n_true if n_true else 0.0,
+    )
 
 
 def _ours(vectors: dict[str, np.ndarray]) -> Callable[[Pseudo], list[int]]:
@@ -146,22 +158,34 @@ def _baseline(p: Pseudo) -> list[int]:
     return texttiling_boundaries(p.sentences, stopwords())
 
 
-def evaluate_chapters(root: str | Path, *, count: int = PSEUDO_VIDEOS, natural_gaps: bool = False,
-                      limit: int | None = None, embed=None) -> dict:
+def evaluate_chapters(
+    root: str | Path,
+    *,
+    count: int = PSEUDO_VIDEOS,
+    natural_gaps: bool = False,
+    limit: int | None = None,
+    embed=None,
+) -> dict:
     """Scores of ours and of TextTiling on `count` pseudo-videos made from the set at `root`."""
     from ingest.topics import text_vectors
 
     root = Path(root)
     rows = read_jsonl(root / "videos.jsonl")[:limit]
     if len(rows) < 2:
-        raise VidqaError(f"{root / 'videos.jsonl'}: needs at least 2 videos to join, "
-                         f"has {len(rows)}")
+        raise VidqaError(
+            f"{root / 'videos.jsonl'}: needs at least 2 videos to join, has {len(rows)}"
+        )
     videos = [_video_sentences(root, r) for r in rows]
     pseudos = build_pseudo_videos(videos, count=count, natural_gaps=natural_gaps)
     ours = score(pseudos, _ours(_embed_once(videos, embed or text_vectors)))
     baseline = score(pseudos, _baseline)
-    return {"videos": len(rows), "pseudo_videos": len(pseudos),
-            "boundaries": sum(len(p.truth) for p in pseudos),
-            "minutes": round(sum(p.duration for p in pseudos) / 60, 1),
-            "tolerance_s": TOLERANCE_S, "natural_gaps": natural_gaps,
-            "ours": vars(ours), "texttiling": vars(baseline)}
+    return {
+        "videos": len(rows),
+        "pseudo_videos": len(pseudos),
+        "boundaries": sum(len(p.truth) for p in pseudos),
+        "minutes": round(sum(p.duration for p in pseudos) / 60, 1),
+        "tolerance_s": TOLERANCE_S,
+        "natural_gaps": natural_gaps,
+        "ours": vars(ours),
+        "texttiling": vars(baseline),
+    }

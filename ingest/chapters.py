@@ -45,7 +45,8 @@ MAX_KEY_POINTS, MAX_KEYWORDS = 6, 10
 SYSTEM_PROMPT = (
     "You are a careful video analyst. You watch frames labelled with their absolute time "
     "in seconds (<t seconds>) and read the transcript, then describe the video's structure "
-    "faithfully. You answer with JSON only.")
+    "faithfully. You answer with JSON only."
+)
 TASK_PROMPT = """{part}
 Frames above are labelled <t seconds> with absolute time from the start of the video.
 Each transcript line starts with [t], its absolute start time in seconds.
@@ -61,8 +62,10 @@ object and nothing else:
 "assessment": "<overall assessment: quality, clarity, audience, conclusions>"}}
 Rules: times are absolute seconds between {start:.1f} and {end:.1f}; chapters are in order,
 do not overlap and together cover the whole {unit}."""
-REASK_PROMPT = ("Your reply could not be used: {error}. Reply again with only the JSON object "
-                "described above, with absolute times in seconds.")
+REASK_PROMPT = (
+    "Your reply could not be used: {error}. Reply again with only the JSON object "
+    "described above, with absolute times in seconds."
+)
 MERGE_PROMPT = """These are the chapters of one video ({duration}), found part by part:
 {chapters}
 
@@ -84,7 +87,9 @@ def _segments(transcript) -> list:
 
 def transcript_lines(segments, start: float = 0.0, end: float = math.inf) -> list[str]:
     """One line per segment, "[<start s>] text" (whole seconds: ~6 tokens of overhead)."""
-    return [f"[{s.start:.0f}] {s.text.strip()}" for s in segments if s.end > start and s.start < end]
+    return [
+        f"[{s.start:.0f}] {s.text.strip()}" for s in segments if s.end > start and s.start < end
+    ]
 
 
 def _thin(lines: list[str], keep: float) -> list[str]:
@@ -94,19 +99,36 @@ def _thin(lines: list[str], keep: float) -> list[str]:
 
 
 # --- prompts
-def build_messages(window: tuple[float, float], duration: float, transcript: str, clip=None,
-                   *, chapters_hint: int | None = None) -> list[dict]:
+def build_messages(
+    window: tuple[float, float],
+    duration: float,
+    transcript: str,
+    clip=None,
+    *,
+    chapters_hint: int | None = None,
+) -> list[dict]:
     """System + user messages for one window; `clip` (a VideoClip) goes before the text."""
     start, end = window
     whole = start <= 0 and end >= duration
-    part = (f"This is the whole video, {fmt_ts(duration)} long ({duration:.1f} s)." if whole
-            else f"This is the part from {fmt_ts(start)} ({start:.1f} s) to {fmt_ts(end)} "
-                 f"({end:.1f} s) of a video {fmt_ts(duration)} long ({duration:.1f} s).")
-    n = chapters_hint or max(1, min(MAX_CHAPTERS_PER_WINDOW, round((end - start) / CHAPTER_TARGET_S)))
-    text = TASK_PROMPT.format(part=part, transcript=transcript,
-                              scope="the video" if whole else "this part", n=n,
-                              unit="video" if whole else "part", start=start, end=end)
-    content = ([{"type": "video", "video": clip}] if clip is not None else [])
+    part = (
+        f"This is the whole video, {fmt_ts(duration)} long ({duration:.1f} s)."
+        if whole
+        else f"This is the part from {fmt_ts(start)} ({start:.1f} s) to {fmt_ts(end)} "
+        f"({end:.1f} s) of a video {fmt_ts(duration)} long ({duration:.1f} s)."
+    )
+    n = chapters_hint or max(
+        1, min(MAX_CHAPTERS_PER_WINDOW, round((end - start) / CHAPTER_TARGET_S))
+    )
+    text = TASK_PROMPT.format(
+        part=part,
+        transcript=transcript,
+        scope="the video" if whole else "this part",
+        n=n,
+        unit="video" if whole else "part",
+        start=start,
+        end=end,
+    )
+    content = [{"type": "video", "video": clip}] if clip is not None else []
     content.append({"type": "text", "text": text})
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": content}]
 
@@ -117,7 +139,7 @@ def extract_json(text: str):
     cleaned = re.sub(r"```(?:json)?", "", text or "")
     decoder = json.JSONDecoder()
     for match in re.finditer(r"[\[{]", cleaned):
-        candidate = cleaned[match.start():]
+        candidate = cleaned[match.start() :]
         for attempt in (candidate, re.sub(r",\s*([}\]])", r"\1", candidate)):
             try:
                 return decoder.raw_decode(attempt)[0]
@@ -150,14 +172,24 @@ def parse_reply(text: str, source: str) -> tuple[list[Chapter], str, str]:
         end = parse_clock(item.get("end", item.get("end_time")))
         if start is None or end is None:
             continue
-        chapters.append(Chapter(
-            start=start, end=end, title=str(item.get("title") or "").strip(),
-            summary=str(item.get("summary") or "").strip(),
-            key_points=_strings(item.get("key_points"), MAX_KEY_POINTS),
-            keywords=_strings(item.get("keywords"), MAX_KEYWORDS), source=source))
+        chapters.append(
+            Chapter(
+                start=start,
+                end=end,
+                title=str(item.get("title") or "").strip(),
+                summary=str(item.get("summary") or "").strip(),
+                key_points=_strings(item.get("key_points"), MAX_KEY_POINTS),
+                keywords=_strings(item.get("keywords"), MAX_KEYWORDS),
+                source=source,
+            )
+        )
     if not chapters:
         raise ReplyError("no chapter has readable start and end times")
-    return chapters, str(data.get("summary") or "").strip(), str(data.get("assessment") or "").strip()
+    return (
+        chapters,
+        str(data.get("summary") or "").strip(),
+        str(data.get("assessment") or "").strip(),
+    )
 
 
 def _tolerance(window: tuple[float, float]) -> float:
@@ -171,8 +203,9 @@ def validate_chapters(chapters: Sequence[Chapter], window: tuple[float, float]) 
         return ["no chapters"]
     for i, c in enumerate(chapters):
         if c.start < start - tol or c.end > end + tol:
-            problems.append(f"chapter {i + 1} ({c.start:.1f}-{c.end:.1f} s) is outside "
-                            f"{start:.1f}-{end:.1f} s")
+            problems.append(
+                f"chapter {i + 1} ({c.start:.1f}-{c.end:.1f} s) is outside {start:.1f}-{end:.1f} s"
+            )
         if c.end - c.start < MIN_CHAPTER_S:
             problems.append(f"chapter {i + 1} is shorter than {MIN_CHAPTER_S:g} s")
         if not c.title:
@@ -189,19 +222,25 @@ def validate_chapters(chapters: Sequence[Chapter], window: tuple[float, float]) 
     return problems
 
 
-def repair_chapters(chapters: Sequence[Chapter], window: tuple[float, float]
-                    ) -> tuple[list[Chapter], list[str]]:
+def repair_chapters(
+    chapters: Sequence[Chapter], window: tuple[float, float]
+) -> tuple[list[Chapter], list[str]]:
     """Clip, order, de-overlap and close gaps; (usable chapters, what was fixed)."""
     (start, end), tol = window, _tolerance(window)
     fixes = validate_chapters(chapters, window)
     items = [replace(c) for c in chapters]
-    if items and start > tol and max(c.end for c in items) <= end - start + tol \
-            and min(c.start for c in items) < start - tol:  # relative to the window start
+    if (
+        items
+        and start > tol
+        and max(c.end for c in items) <= end - start + tol
+        and min(c.start for c in items) < start - tol
+    ):  # relative to the window start
         items = [replace(c, start=c.start + start, end=c.end + start) for c in items]
         fixes.append("times were relative to the window start: shifted")
     items = [replace(c, start=max(start, c.start), end=min(end, c.end)) for c in items]
-    items = sorted((c for c in items if c.end - c.start >= MIN_CHAPTER_S),
-                   key=lambda c: (c.start, -c.end))
+    items = sorted(
+        (c for c in items if c.end - c.start >= MIN_CHAPTER_S), key=lambda c: (c.start, -c.end)
+    )
     kept: list[Chapter] = []
     for c in items:
         if kept and c.end <= kept[-1].end:  # inside the previous chapter: a duplicate
@@ -249,18 +288,24 @@ def _similar(a: Chapter, b: Chapter) -> bool:
 
 def _join(a: Chapter, b: Chapter) -> Chapter:
     keep = a if len(a.summary) >= len(b.summary) else b
-    return replace(keep, start=a.start, end=b.end,
-                   key_points=list(dict.fromkeys(a.key_points + b.key_points))[:MAX_KEY_POINTS],
-                   keywords=list(dict.fromkeys(a.keywords + b.keywords))[:MAX_KEYWORDS])
+    return replace(
+        keep,
+        start=a.start,
+        end=b.end,
+        key_points=list(dict.fromkeys(a.key_points + b.key_points))[:MAX_KEY_POINTS],
+        keywords=list(dict.fromkeys(a.keywords + b.keywords))[:MAX_KEYWORDS],
+    )
 
 
-def merge_windows(parts: Sequence[Sequence[Chapter]], windows: Sequence[tuple[float, float]]
-                  ) -> list[Chapter]:
+def merge_windows(
+    parts: Sequence[Sequence[Chapter]], windows: Sequence[tuple[float, float]]
+) -> list[Chapter]:
     """One chapter list from overlapping windows: cut at the middle of each overlap and
     join the two chapters that meet there when they are the same topic."""
     merged = [replace(c) for c in parts[0]]
-    for ((_, prev_end), (next_start, _)), chapters in zip(pairwise(windows), parts[1:],
-                                                          strict=True):
+    for ((_, prev_end), (next_start, _)), chapters in zip(
+        pairwise(windows), parts[1:], strict=True
+    ):
         cut = (next_start + prev_end) / 2
         left = [c for c in merged if c.start < cut - MIN_CHAPTER_S]
         right = [replace(c) for c in chapters if c.end > cut + MIN_CHAPTER_S]
@@ -279,8 +324,9 @@ def merge_windows(parts: Sequence[Sequence[Chapter]], windows: Sequence[tuple[fl
 
 
 # --- transcript fallback
-def transcript_chapters(segments, start: float, end: float, *, embed: Embed | None = None,
-                        cues: Cues | None = None) -> list[Chapter]:
+def transcript_chapters(
+    segments, start: float, end: float, *, embed: Embed | None = None, cues: Cues | None = None
+) -> list[Chapter]:
     """Chapters for [start, end] from topic shifts in the transcript, slide titles and scene
     changes (source "transcript", "+"-joined with the other signals used: ocr, scenes, pauses)."""
     parts, used = topic_chapters(_segments(segments), start, end, embed=embed, cues=cues)
@@ -326,8 +372,9 @@ class _Job:  # what the windows of one summarize_video call share
 def _clip(job: _Job, window):
     if not job.plan.n_frames:
         return None
-    batch = job.read_frames(job.video, job.plan.times(window), size=(job.plan.width,
-                                                                     job.plan.height))
+    batch = job.read_frames(
+        job.video, job.plan.times(window), size=(job.plan.width, job.plan.height)
+    )
     return VideoClip(np.asarray(batch.frames), np.asarray(batch.times, dtype=float))
 
 
@@ -356,8 +403,10 @@ def _ask(job: _Job, messages: list[dict], window) -> tuple[list[Chapter], str, s
             if attempt:
                 raise
             job.notes.append(f"{fmt_range(*window)}: unusable reply ({e}); asked again")
-            messages = messages + [{"role": "assistant", "content": (reply or "")[:ECHO_CHARS]},
-                                   {"role": "user", "content": REASK_PROMPT.format(error=e)}]
+            messages = messages + [
+                {"role": "assistant", "content": (reply or "")[:ECHO_CHARS]},
+                {"role": "user", "content": REASK_PROMPT.format(error=e)},
+            ]
             continue
         job.notes.extend(f"{fmt_range(*window)}: repaired: {fix}" for fix in fixes)
         return chapters, summary, assessment
@@ -371,11 +420,13 @@ def _window(job: _Job, window) -> tuple[list[Chapter], str, str]:
         try:
             return _ask(job, build_messages(window, job.duration, transcript, clip), window)
         except ReplyError as e:
-            job.notes.append(f"{fmt_range(*window)}: unusable reply again ({e}); "
-                             "transcript chapters used")
+            job.notes.append(
+                f"{fmt_range(*window)}: unusable reply again ({e}); transcript chapters used"
+            )
         except (BackendError, ModelNotFound, MissingDependency) as e:
-            job.notes.append(f"VLM failed at {fmt_range(*window)} ({e}); "
-                             "transcript chapters from here on")
+            job.notes.append(
+                f"VLM failed at {fmt_range(*window)} ({e}); transcript chapters from here on"
+            )
             job.backend = None
     return transcript_chapters(job.segments, *window, embed=job.embed, cues=job.cues), "", ""
 
@@ -383,8 +434,13 @@ def _window(job: _Job, window) -> tuple[list[Chapter], str, str]:
 def _overall(job: _Job, chapters: list[Chapter], parts: list[tuple[str, str]]) -> tuple[str, str]:
     """Video-level summary and assessment: one text-only pass over the merged chapters."""
     listing = "\n".join(f"[{fmt_range(c.start, c.end)}] {c.title}: {c.summary}" for c in chapters)
-    messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content":
-                MERGE_PROMPT.format(duration=fmt_ts(job.duration), chapters=listing)}]
+    messages = [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {
+            "role": "user",
+            "content": MERGE_PROMPT.format(duration=fmt_ts(job.duration), chapters=listing),
+        },
+    ]
     try:
         data = extract_json(job.backend.generate(messages, max_new_tokens=job.max_new_tokens))
         if isinstance(data, dict) and data.get("summary"):
@@ -412,32 +468,63 @@ def _make_job(backend, request: _Request, notes: list[str]) -> _Job:
     prompt_tokens = backend.count_tokens(backend.render_prompt(probe)) - picture
     transcript_tokens = backend.count_tokens("\n".join(transcript_lines(r.segments)))
     try:
-        plan = plan_video(r.duration, r.width if picture else None, r.height, transcript_tokens,
-                          limit, prompt_tokens=prompt_tokens,
-                          output_tokens=r.max_new_tokens + REASK_RESERVE, options=options)
+        plan = plan_video(
+            r.duration,
+            r.width if picture else None,
+            r.height,
+            transcript_tokens,
+            limit,
+            prompt_tokens=prompt_tokens,
+            output_tokens=r.max_new_tokens + REASK_RESERVE,
+            options=options,
+        )
     except ValueError as e:
         raise ConfigError(str(e)) from e
-    return _Job(backend, r.video, r.segments, r.duration, plan, prompt_tokens, r.max_new_tokens,
-                r.read_frames or _read_frames, r.embed, notes)
+    return _Job(
+        backend,
+        r.video,
+        r.segments,
+        r.duration,
+        plan,
+        prompt_tokens,
+        r.max_new_tokens,
+        r.read_frames or _read_frames,
+        r.embed,
+        notes,
+    )
 
 
 def _read_frames(path, times, *, size):
     return read_frames(path, times, size=size)
 
 
-def _fallback(segments, duration: float, notes: list[str], embed=None, cues=None
-              ) -> VideoSummary:
+def _fallback(segments, duration: float, notes: list[str], embed=None, cues=None) -> VideoSummary:
     chapters = transcript_chapters(segments, 0.0, duration, embed=embed, cues=cues)
-    return VideoSummary(chapters=chapters, summary=overview(segments, 0.0, duration, embed),
-                        assessment="Not assessed: no vision-language model was used.",
-                        source=chapters[0].source if chapters else TRANSCRIPT_SOURCE,
-                        windows=[(0.0, duration)], notes=notes)
+    return VideoSummary(
+        chapters=chapters,
+        summary=overview(segments, 0.0, duration, embed),
+        assessment="Not assessed: no vision-language model was used.",
+        source=chapters[0].source if chapters else TRANSCRIPT_SOURCE,
+        windows=[(0.0, duration)],
+        notes=notes,
+    )
 
 
-def summarize_video(video, transcript, *, duration: float, width: int | None = None,
-                    height: int | None = None, vlm="auto", context: int | None = None,
-                    max_new_tokens: int = 2048, plan_options=None, read_frames=None,
-                    embed: Embed | None = None, cues: Cues | None = None) -> VideoSummary:
+def summarize_video(
+    video,
+    transcript,
+    *,
+    duration: float,
+    width: int | None = None,
+    height: int | None = None,
+    vlm="auto",
+    context: int | None = None,
+    max_new_tokens: int = 2048,
+    plan_options=None,
+    read_frames=None,
+    embed: Embed | None = None,
+    cues: Cues | None = None,
+) -> VideoSummary:
     """Chapters, summary and assessment for one video (absolute seconds throughout).
 
     `vlm`: a VLMBackend, a --vlm spec string, or None. Without a VLM, or when it
@@ -451,33 +538,67 @@ def summarize_video(video, transcript, *, duration: float, width: int | None = N
         backend = vlm if isinstance(vlm, VLMBackend) or vlm is None else get_vlm(vlm)
         if backend is None:
             return _fallback(segments, duration, ["no VLM: transcript chapters"], embed, cues)
-        request = _Request(video, segments, duration, width, height, context, max_new_tokens,
-                           read_frames, plan_options, embed)
+        request = _Request(
+            video,
+            segments,
+            duration,
+            width,
+            height,
+            context,
+            max_new_tokens,
+            read_frames,
+            plan_options,
+            embed,
+        )
         job = _make_job(backend, request, notes)
     except (BackendError, ModelNotFound, MissingDependency) as e:
-        return _fallback(segments, duration, [f"VLM unavailable ({e}); transcript chapters"],
-                         embed, cues)
+        return _fallback(
+            segments, duration, [f"VLM unavailable ({e}); transcript chapters"], embed, cues
+        )
     notes.extend([backend.notice] if backend.notice else [])
     job.cues = cues
     chapters, summary, assessment = _run(job)
     plan = job.plan
     return VideoSummary(
-        chapters=chapters, summary=summary, assessment=assessment,
+        chapters=chapters,
+        summary=summary,
+        assessment=assessment,
         source="+".join(sorted({c.source for c in chapters}, key=is_transcript_source)),
-        windows=list(plan.windows), notes=notes,
-        plan={"fps": plan.fps, "width": plan.width, "height": plan.height, "mode": plan.mode,
-              "frames_per_window": plan.n_frames, "window_tokens": plan.window_tokens,
-              "context": plan.context})
+        windows=list(plan.windows),
+        notes=notes,
+        plan={
+            "fps": plan.fps,
+            "width": plan.width,
+            "height": plan.height,
+            "mode": plan.mode,
+            "frames_per_window": plan.n_frames,
+            "window_tokens": plan.window_tokens,
+            "context": plan.context,
+        },
+    )
 
 
 # --- outputs
 def chapter_spans(summary: VideoSummary, video_id: str) -> list[Span]:
     """One searchable span per chapter (kind "chapter"), text = title + summary + points."""
-    return [Span(video_id=video_id, start=c.start, end=c.end, kind="chapter", text=c.text,
-                 source=c.source, extra={"title": c.title, "summary": c.summary,
-                                         "key_points": c.key_points, "keywords": c.keywords,
-                                         "chapter": i})
-            for i, c in enumerate(summary.chapters, 1)]
+    return [
+        Span(
+            video_id=video_id,
+            start=c.start,
+            end=c.end,
+            kind="chapter",
+            text=c.text,
+            source=c.source,
+            extra={
+                "title": c.title,
+                "summary": c.summary,
+                "key_points": c.key_points,
+                "keywords": c.keywords,
+                "chapter": i,
+            },
+        )
+        for i, c in enumerate(summary.chapters, 1)
+    ]
 
 
 def summary_markdown(summary: VideoSummary, title: str) -> str:

@@ -56,9 +56,18 @@ REPORT_EVERY_S = 0.5  # s: a worker reports a stage's progress at most this ofte
 SERVED_CHAPTER_CPUS = 0.25  # a served-VLM chapter task mostly waits on HTTP
 LOCAL_OBJECT_STORE = 256 * 1024**2  # bytes: tasks return spans and vectors, never media
 # Settings a worker must share with the driver (its VIDQA_HOME is a private temp dir).
-WORKER_ENV = ("VIDQA_EMBED_MODEL", "VIDQA_ASR_MODEL", "VIDQA_CLIP_MODEL", "VIDQA_CLIP_PRETRAINED",
-              "VIDQA_VLM", "VIDQA_DEVICE", "VIDQA_OPENAI_API_KEY", "OPENAI_API_KEY",
-              "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+WORKER_ENV = (
+    "VIDQA_EMBED_MODEL",
+    "VIDQA_ASR_MODEL",
+    "VIDQA_CLIP_MODEL",
+    "VIDQA_CLIP_PRETRAINED",
+    "VIDQA_VLM",
+    "VIDQA_DEVICE",
+    "VIDQA_OPENAI_API_KEY",
+    "OPENAI_API_KEY",
+    "HF_HUB_OFFLINE",
+    "TRANSFORMERS_OFFLINE",
+)
 
 
 # --- vectors computed on a worker, lent to the write ---------------------------------
@@ -94,8 +103,10 @@ def worker_embedder(library, known: KnownVectors | None) -> KnownVectors | None:
         return None
     if known.name != library.text_model():
         if library.cfg.embed_model_set:
-            raise ConfigError(f"the workers embedded with {known.name} but this library uses "
-                              f"{library.text_model()}: set VIDQA_EMBED_MODEL alike everywhere")
+            raise ConfigError(
+                f"the workers embedded with {known.name} but this library uses "
+                f"{library.text_model()}: set VIDQA_EMBED_MODEL alike everywhere"
+            )
         return None  # the library chose another model itself (index/text_model.py): embed here
     known.fallback = lambda: library.embedder
     return known
@@ -153,8 +164,10 @@ def run_stage(stage: str, env: dict, board, path: str, *args):
 
 def _probe(path: Path, home: Path, step):
     if not path.is_file():  # the media must lie on a path this node sees too
-        raise ConfigError(f"{path}: not found on Ray node {os.uname().nodename}: "
-                          "put media on a path every node mounts")
+        raise ConfigError(
+            f"{path}: not found on Ray node {os.uname().nodename}: "
+            "put media on a path every node mounts"
+        )
     return identify(path, step)
 
 
@@ -177,12 +190,21 @@ def _embedding(path: Path, home: Path, step, texts: list[str]) -> KnownVectors:
     step("embedding")
     embedder = text_embed.load_text_embedder()
     unique = list(dict.fromkeys(texts))
-    return KnownVectors(embedder.name, embedder.dim, embedder.slug,
-                        dict(zip(unique, embedder.embed(unique), strict=True)))
+    return KnownVectors(
+        embedder.name,
+        embedder.dim,
+        embedder.slug,
+        dict(zip(unique, embedder.embed(unique), strict=True)),
+    )
 
 
-STAGES: dict[str, Callable] = {"probe": _probe, "transcript": _transcript, "frames": _frames,
-                               "chapters": _chapters, "embedding": _embedding}
+STAGES: dict[str, Callable] = {
+    "probe": _probe,
+    "transcript": _transcript,
+    "frames": _frames,
+    "chapters": _chapters,
+    "embedding": _embedding,
+}
 
 
 class ProgressBoard:
@@ -206,8 +228,9 @@ def _import_ray():
     try:
         import ray
     except ModuleNotFoundError as e:
-        raise MissingDependency("--workers above 1 and --ray need Ray: "
-                                "pip install 'vidqa[scale]'") from e
+        raise MissingDependency(
+            "--workers above 1 and --ray need Ray: pip install 'vidqa[scale]'"
+        ) from e
     return ray
 
 
@@ -244,8 +267,9 @@ class _File:
     waiting: set[str] = field(default_factory=set)  # stages in flight
 
 
-def ingest_on_ray(files: list[Path], library, options: IngestOptions, progress: Progress,
-                  cluster: ClusterOptions) -> IngestReport:
+def ingest_on_ray(
+    files: list[Path], library, options: IngestOptions, progress: Progress, cluster: ClusterOptions
+) -> IngestReport:
     ray = _import_ray()
     started_here = _connect(ray, cluster)
     try:
@@ -258,8 +282,9 @@ def ingest_on_ray(files: list[Path], library, options: IngestOptions, progress: 
 class _Driver:
     """Submits each file's stages as their inputs arrive, writes finished videos one by one."""
 
-    def __init__(self, ray, library, options: IngestOptions, progress: Progress,
-                 cluster: ClusterOptions):
+    def __init__(
+        self, ray, library, options: IngestOptions, progress: Progress, cluster: ClusterOptions
+    ):
         self.ray, self.library, self.options, self.progress = ray, library, options, progress
         self.env = worker_env()
         self.board = ray.remote(num_cpus=0)(ProgressBoard).remote()
@@ -305,8 +330,15 @@ class _Driver:
         while self.chapter_queue and self.chapters_running < self.chapter_limit:
             job = self.chapter_queue.popleft()
             self.chapters_running += 1
-            self._submit(job, "chapters", job.info, job.transcript, job.visual, self.options,
-                         resources=self.chapter_resources)
+            self._submit(
+                job,
+                "chapters",
+                job.info,
+                job.transcript,
+                job.visual,
+                self.options,
+                resources=self.chapter_resources,
+            )
 
     # -- results --------------------------------------------------------------------------
     def _finished(self, job: _File, stage: str, ref) -> None:
@@ -318,8 +350,7 @@ class _Driver:
         try:
             value = self.ray.get(ref)
         except RayError as e:  # its worker died MAX_RETRIES + 1 times, or our code broke
-            value = Failed(f"{job.path}: the {stage} task failed on the cluster: "
-                           f"{_first_line(e)}")
+            value = Failed(f"{job.path}: the {stage} task failed on the cluster: {_first_line(e)}")
         if job.result.error:
             return  # the file already failed in another stage: drop the rest
         if isinstance(value, Failed):
@@ -355,10 +386,14 @@ class _Driver:
 
     def _after_chapters(self, job: _File, summary: dict) -> None:
         job.result.notes += summary.get("notes", [])
-        job.prepared = assemble(job.path, job.info, job.result.video_id, job.transcript,
-                                job.spans, job.visual, summary)
-        texts = [s.text for s in job.prepared.spans
-                 if s.kind in ("transcript", "chapter", "ocr") and s.text.strip()]
+        job.prepared = assemble(
+            job.path, job.info, job.result.video_id, job.transcript, job.spans, job.visual, summary
+        )
+        texts = [
+            s.text
+            for s in job.prepared.spans
+            if s.kind in ("transcript", "chapter", "ocr") and s.text.strip()
+        ]
         self._submit(job, "embedding", texts)
 
     def _after_embedding(self, job: _File, known: KnownVectors) -> None:

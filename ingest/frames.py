@@ -40,7 +40,7 @@ THUMB_QUALITY = 80  # JPEG quality
 
 
 def sample_plan(info, fps: float = SAMPLE_FPS, keyframe_times: Sequence[float] = ()) -> str:
-    """"keyframes" when key frames are dense enough for `fps` sampling, else "seek".
+    """ "keyframes" when key frames are dense enough for `fps` sampling, else "seek".
 
     The key-frame spacing comes from the whole demuxer index (`keyframe_times`,
     e.g. decode.stream_facts(path).keyframe_times) when given, else from
@@ -97,12 +97,14 @@ def sample_frames(
         return
     facts = stream_facts(path)
     if sample_plan(info, fps, facts.keyframe_times) == "keyframes":
-        batches = keyframes(path, max_side=max_side, every=1.0 / fps, batch=batch, facts=facts,
-                            stats=stats)
+        batches = keyframes(
+            path, max_side=max_side, every=1.0 / fps, batch=batch, facts=facts, stats=stats
+        )
     else:
         times = sample_times(info.duration, fps)
-        batches = iter_frames(path, times, batch=batch, max_side=max_side, backend=backend,
-                              facts=facts, stats=stats)
+        batches = iter_frames(
+            path, times, batch=batch, max_side=max_side, backend=backend, facts=facts, stats=stats
+        )
     last = -1.0
     for fb in batches:
         fb, last = _drop_repeats(fb, last)
@@ -159,8 +161,9 @@ class SceneDetector:
     `scores` the change score of each boundary.
     """
 
-    def __init__(self, threshold: float = SCENE_THRESHOLD,
-                 max_gap: float = MAX_REPRESENTATIVE_GAP_S):
+    def __init__(
+        self, threshold: float = SCENE_THRESHOLD, max_gap: float = MAX_REPRESENTATIVE_GAP_S
+    ):
         if not 0 < threshold < 1:
             raise ValueError(f"scene threshold is a fraction of pixels in (0, 1), got {threshold}")
         self.threshold = threshold
@@ -247,8 +250,11 @@ class OcrSchedule:
             t = float(t)
             new_scene = round(t, 3) in starts
             due = bool(self.times) and t - self.times[-1] >= self.step - 1e-6
-            if new_scene or self._last_sig is None or (
-                    due and change_score(self._last_sig, sig) >= self.threshold):
+            if (
+                new_scene
+                or self._last_sig is None
+                or (due and change_score(self._last_sig, sig) >= self.threshold)
+            ):
                 self.times.append(t)
                 self._last_sig = sig
 

@@ -85,8 +85,9 @@ def same_text(a: str, b: str, threshold: float = SIMILARITY) -> bool:
     if not similar(a, b, threshold):
         return False
     lines_a, lines_b = a.split("\n"), b.split("\n")
-    return (all(any(similar(x, y, threshold) for y in lines_b) for x in lines_a)
-            and all(any(similar(x, y, threshold) for x in lines_a) for y in lines_b))
+    return all(any(similar(x, y, threshold) for y in lines_b) for x in lines_a) and all(
+        any(similar(x, y, threshold) for x in lines_a) for y in lines_b
+    )
 
 
 def similar(a: str, b: str, threshold: float = SIMILARITY) -> bool:
@@ -165,8 +166,11 @@ def title_of(item: OcrText) -> str:
     A lone line anywhere short enough counts (a title slide); among several, the
     tallest in the upper half must stand out from the body text by TITLE_SIZE.
     """
-    rows = [(box, line) for box, line in zip(item.boxes, item.lines, strict=False)
-            if len(line.split()) <= TITLE_MAX_WORDS and sum(c.isalpha() for c in line) >= 3]
+    rows = [
+        (box, line)
+        for box, line in zip(item.boxes, item.lines, strict=False)
+        if len(line.split()) <= TITLE_MAX_WORDS and sum(c.isalpha() for c in line) >= 3
+    ]
     if not rows or not item.boxes:
         return ""
     if len(item.lines) == 1:
@@ -184,8 +188,10 @@ def title_of(item: OcrText) -> str:
 def _set_apart(item: OcrText) -> str:
     """The top line when a gap of TITLE_GAP line heights separates it from the rest
     (a slide title over its body; a menu bar sits right on top of its toolbar)."""
-    tops = sorted((min(y for _, y in b), max(y for _, y in b), line)
-                  for b, line in zip(item.boxes, item.lines, strict=False))
+    tops = sorted(
+        (min(y for _, y in b), max(y for _, y in b), line)
+        for b, line in zip(item.boxes, item.lines, strict=False)
+    )
     (top, bottom, line), following = tops[0], tops[1][0]
     if top < TITLE_TOP and following - bottom >= TITLE_GAP * (bottom - top):
         return line if len(line.split()) <= TITLE_MAX_WORDS else ""
@@ -234,5 +240,15 @@ def _close(run: list[OcrText], end: float) -> OcrSpan:
 def ocr_spans(video_id: str, spans: Iterable[OcrSpan], source: str = SOURCE) -> list:
     """index.records.Span(kind="ocr") for each deduplicated span."""
 
-    return [Span(video_id=video_id, start=s.start, end=s.end, kind="ocr", text=s.text,
-                 source=source, extra={"title": s.title} if s.title else {}) for s in spans]
+    return [
+        Span(
+            video_id=video_id,
+            start=s.start,
+            end=s.end,
+            kind="ocr",
+            text=s.text,
+            source=source,
+            extra={"title": s.title} if s.title else {},
+        )
+        for s in spans
+    ]

@@ -86,9 +86,14 @@ def _noop(path: str, stage: str, done: float, total: float) -> None:
     pass
 
 
-def ingest(paths: Sequence[str | Path], *, library: Library | None = None,
-           options: IngestOptions = IngestOptions(), progress: Progress | None = None,
-           cluster: ClusterOptions = ClusterOptions()) -> IngestReport:
+def ingest(
+    paths: Sequence[str | Path],
+    *,
+    library: Library | None = None,
+    options: IngestOptions = IngestOptions(),
+    progress: Progress | None = None,
+    cluster: ClusterOptions = ClusterOptions(),
+) -> IngestReport:
     """Ingest files and folders (recursively); returns one result per file, failures included.
 
     With `cluster.workers` > 1 or a Ray address the stages run as Ray tasks
@@ -103,10 +108,13 @@ def ingest(paths: Sequence[str | Path], *, library: Library | None = None,
     return IngestReport([ingest_file(p, library, options, progress or _noop) for p in files])
 
 
-def ingest_file(path: Path, library: Library, options: IngestOptions, progress: Progress) -> FileResult:
+def ingest_file(
+    path: Path, library: Library, options: IngestOptions, progress: Progress
+) -> FileResult:
     started = time.monotonic()
     result = FileResult(path=str(path), status="failed")
     try:
+
         def step(stage: str, done: float = 0.0, total: float = 1.0) -> None:
             progress(str(path), stage, done, total)
 
@@ -125,7 +133,9 @@ def failure_message(path, error: Exception) -> str:
     return f"{path}: {type(error).__name__}: {error}"  # decoder/ASR failures, with the file named
 
 
-def _ingest_one(path: Path, library: Library, options: IngestOptions, step, result: FileResult) -> None:
+def _ingest_one(
+    path: Path, library: Library, options: IngestOptions, step, result: FileResult
+) -> None:
     info, video_id = identify(path, step)
     result.video_id, result.title, result.duration = video_id, path.stem, info.duration
     if is_unchanged(library, video_id, options, result):
@@ -150,7 +160,9 @@ class Prepared:
     spans: list[Span]
     summary: dict
     frames: tuple[str, np.ndarray] | None = None  # (CLIP model, one row per frame span)
-    text_vectors: object | None = None  # cluster.KnownVectors from a worker; None: embed in the write
+    text_vectors: object | None = (
+        None  # cluster.KnownVectors from a worker; None: embed in the write
+    )
 
 
 def identify(path: Path, step) -> tuple[MediaInfo, str]:
@@ -158,15 +170,21 @@ def identify(path: Path, step) -> tuple[MediaInfo, str]:
     return probe(path), content_id(path)
 
 
-def is_unchanged(library: Library, video_id: str, options: IngestOptions,
-                 result: FileResult) -> bool:
+def is_unchanged(
+    library: Library, video_id: str, options: IngestOptions, result: FileResult
+) -> bool:
     """True (and `result` says so) when this content's ready version is complete; a version
     missing vectors (an interrupted removal's leftovers, say) is noted and re-indexed."""
     if options.force or not library.has_ready(video_id):
         return False
     if missing := library.missing_vectors(video_id):
-        result.notes.append("re-indexed: the stored version was incomplete (" + ", ".join(
-            f"{found} of {want} vectors in {name}" for name, (want, found) in missing.items()) + ")")
+        result.notes.append(
+            "re-indexed: the stored version was incomplete ("
+            + ", ".join(
+                f"{found} of {want} vectors in {name}" for name, (want, found) in missing.items()
+            )
+            + ")"
+        )
         return False
     old = library.catalog.video(video_id)
     result.status, result.transcript_source = "unchanged", old.transcript_source
@@ -181,7 +199,10 @@ def transcript_stage(path: Path, info: MediaInfo, video_id: str, options: Ingest
 
     step("transcript", 0.0, info.duration)
     transcript = get_transcript(
-        path, info, language=options.language, asr_model=options.asr_model,
+        path,
+        info,
+        language=options.language,
+        asr_model=options.asr_model,
         progress=lambda done, total: step("transcript", done, total),
     )
     step("spans")
@@ -198,22 +219,40 @@ def frames_stage(path: Path, info: MediaInfo, video_id: str, step):
     return visual_spans(path, info, video_id, progress=lambda d, t: step("frames", d, t))
 
 
-def chapters_stage(path: Path, info: MediaInfo, transcript, visual, options: IngestOptions,
-                   step) -> dict:
+def chapters_stage(
+    path: Path, info: MediaInfo, transcript, visual, options: IngestOptions, step
+) -> dict:
     step("chapters")
-    return summarize(path if info.has_video else None, transcript, options,
-                     duration=info.duration, width=info.width, height=info.height,
-                     scene_changes=visual.boundaries if visual else [],
-                     titles=slide_titles(visual.spans) if visual else [])
+    return summarize(
+        path if info.has_video else None,
+        transcript,
+        options,
+        duration=info.duration,
+        width=info.width,
+        height=info.height,
+        scene_changes=visual.boundaries if visual else [],
+        titles=slide_titles(visual.spans) if visual else [],
+    )
 
 
-def assemble(path: Path, info: MediaInfo, video_id: str, transcript, spans: list[Span], visual,
-             summary: dict) -> Prepared:
+def assemble(
+    path: Path, info: MediaInfo, video_id: str, transcript, spans: list[Span], visual, summary: dict
+) -> Prepared:
     video = Video(
-        id=video_id, path=str(path.resolve()), title=path.stem, duration=info.duration,
-        has_video=info.has_video, has_audio=info.has_audio, width=info.width, height=info.height,
-        fps=info.fps, transcript_source=transcript.source, language=transcript.language,
-        size=info.size, mtime=info.mtime, models={"transcript": transcript.source},
+        id=video_id,
+        path=str(path.resolve()),
+        title=path.stem,
+        duration=info.duration,
+        has_video=info.has_video,
+        has_audio=info.has_audio,
+        width=info.width,
+        height=info.height,
+        fps=info.fps,
+        transcript_source=transcript.source,
+        language=transcript.language,
+        size=info.size,
+        mtime=info.mtime,
+        models={"transcript": transcript.source},
     )
     spans = list(spans) + (visual.spans if visual else [])
     frames = None
@@ -229,21 +268,37 @@ def write(prepared: Prepared, library: Library, result: FileResult, step) -> Non
     from ingest.cluster import worker_embedder
 
     step("index")
-    library.add_video(prepared.video, prepared.spans, summary=prepared.summary,
-                      frames=prepared.frames,
-                      embedder=worker_embedder(library, prepared.text_vectors))
+    library.add_video(
+        prepared.video,
+        prepared.spans,
+        summary=prepared.summary,
+        frames=prepared.frames,
+        embedder=worker_embedder(library, prepared.text_vectors),
+    )
     result.status, result.transcript_source = "ingested", prepared.video.transcript_source
     result.spans = library.catalog.counts(prepared.video.id)
 
 
 def slide_titles(spans: Sequence[Span]) -> list[tuple[float, float, str]]:
     """(start, end, title) of the on-screen text spans where OCR read a slide title."""
-    return [(s.start, s.end, s.extra["title"]) for s in spans
-            if s.kind == "ocr" and (s.extra or {}).get("title")]
+    return [
+        (s.start, s.end, s.extra["title"])
+        for s in spans
+        if s.kind == "ocr" and (s.extra or {}).get("title")
+    ]
 
 
-def summarize(path: Path | None, transcript, options: IngestOptions, *, duration: float,
-              width: int | None, height: int | None, scene_changes=(), titles=()) -> dict:
+def summarize(
+    path: Path | None,
+    transcript,
+    options: IngestOptions,
+    *,
+    duration: float,
+    width: int | None,
+    height: int | None,
+    scene_changes=(),
+    titles=(),
+) -> dict:
     """Chapters + summary as a plain dict (stored with the video); VLM or transcript fallback.
 
     Scene changes and slide titles (from the frames stage) guide transcript chapters:
@@ -255,8 +310,16 @@ def summarize(path: Path | None, transcript, options: IngestOptions, *, duration
     from ingest.segment import Cues
 
     cues = Cues(scene_changes=list(scene_changes), titles=list(titles))
-    summary = summarize_video(path, transcript, duration=duration, width=width, height=height,
-                              vlm=options.vlm, context=options.context, cues=cues)
+    summary = summarize_video(
+        path,
+        transcript,
+        duration=duration,
+        width=width,
+        height=height,
+        vlm=options.vlm,
+        context=options.context,
+        cues=cues,
+    )
     summary.scene_changes = [round(t, 2) for t in scene_changes]
     return asdict(summary)
 
@@ -269,20 +332,39 @@ def chapter_spans_from(summary: dict, video_id: str) -> list[Span]:
 
 def resummarize(video: Video, library: Library, options: IngestOptions) -> dict:
     """Rebuild chapters for an ingested video from its stored transcript (no ASR)."""
-    segments = [Segment(s.start, s.end, s.text,
-                        [Word(*w) for w in (s.extra or {}).get("words", ())])  # ASR timings
-                for s in library.spans(video.id, ("transcript",))]
-    path = Path(video.path) if video.path and video.has_video and Path(video.path).exists() else None
+    segments = [
+        Segment(
+            s.start, s.end, s.text, [Word(*w) for w in (s.extra or {}).get("words", ())]
+        )  # ASR timings
+        for s in library.spans(video.id, ("transcript",))
+    ]
+    path = (
+        Path(video.path) if video.path and video.has_video and Path(video.path).exists() else None
+    )
     old = library.summary(video.id)
-    summary = summarize(path, segments, options, duration=video.duration, width=video.width,
-                        height=video.height, scene_changes=(old or {}).get("scene_changes", ()),
-                        titles=slide_titles(library.spans(video.id, ("ocr",))))
+    summary = summarize(
+        path,
+        segments,
+        options,
+        duration=video.duration,
+        width=video.width,
+        height=video.height,
+        scene_changes=(old or {}).get("scene_changes", ()),
+        titles=slide_titles(library.spans(video.id, ("ocr",))),
+    )
     library.set_summary(video.id, summary, chapter_spans_from(summary, video.id))
     return summary
 
 
-def ingest_transcript(subtitles: Path, *, video_id: str, title: str, duration: float | None,
-                      library: Library, path: str | None = None) -> FileResult:
+def ingest_transcript(
+    subtitles: Path,
+    *,
+    video_id: str,
+    title: str,
+    duration: float | None,
+    library: Library,
+    path: str | None = None,
+) -> FileResult:
     """Index a transcript with no media file (eval sets, or subtitles of a video kept elsewhere)."""
     from ingest.spans import make_spans
     from ingest.transcript import transcript_from_subtitles
@@ -290,9 +372,21 @@ def ingest_transcript(subtitles: Path, *, video_id: str, title: str, duration: f
     transcript = transcript_from_subtitles(subtitles)
     spans = make_spans(transcript, video_id)  # no chapters: eval sets measure transcript retrieval
     end = max((s.end for s in spans), default=0.0)
-    video = Video(id=video_id, path=path, title=title, duration=float(duration or end),
-                  transcript_source=transcript.source, language=transcript.language)
+    video = Video(
+        id=video_id,
+        path=path,
+        title=title,
+        duration=float(duration or end),
+        transcript_source=transcript.source,
+        language=transcript.language,
+    )
     library.add_video(video, spans)
-    return FileResult(path=str(subtitles), status="ingested", video_id=video_id, title=title,
-                      duration=video.duration, transcript_source=transcript.source,
-                      spans=library.catalog.counts(video_id))
+    return FileResult(
+        path=str(subtitles),
+        status="ingested",
+        video_id=video_id,
+        title=title,
+        duration=video.duration,
+        transcript_source=transcript.source,
+        spans=library.catalog.counts(video_id),
+    )

@@ -48,13 +48,17 @@ class PlanOptions:
 
     def __post_init__(self):
         if not 0 < self.min_fps <= self.max_fps <= MAX_FPS:
-            raise ValueError(f"need 0 < min_fps <= max_fps <= {MAX_FPS} frames/s, got "
-                             f"{self.min_fps} and {self.max_fps}")
+            raise ValueError(
+                f"need 0 < min_fps <= max_fps <= {MAX_FPS} frames/s, got "
+                f"{self.min_fps} and {self.max_fps}"
+            )
         if self.max_frames < TEMPORAL_PATCH:
             raise ValueError(f"max_frames must be at least {TEMPORAL_PATCH}, got {self.max_frames}")
         if not 1 <= self.min_group_tokens <= self.max_group_tokens:
-            raise ValueError("need 1 <= min_group_tokens <= max_group_tokens, got "
-                             f"{self.min_group_tokens} and {self.max_group_tokens}")
+            raise ValueError(
+                "need 1 <= min_group_tokens <= max_group_tokens, got "
+                f"{self.min_group_tokens} and {self.max_group_tokens}"
+            )
         if self.overlap_s < 0:
             raise ValueError(f"overlap must be >= 0 s, got {self.overlap_s}")
         if self.mode not in MODES:
@@ -96,8 +100,9 @@ def _even(n: float, mode: FrameMode) -> int:
     return max(k, int(n) // k * k)
 
 
-def _fit_window(length: float, end_time: float, budget: int, width: int, height: int,
-                opts: PlanOptions) -> tuple[int, int, int] | None:
+def _fit_window(
+    length: float, end_time: float, budget: int, width: int, height: int, opts: PlanOptions
+) -> tuple[int, int, int] | None:
     """(n_frames, w, h) for a window of `length` s within `budget` vision tokens, or None."""
     k = _frames_per_group(opts.mode)
     overhead = VISION_WRAP_TOKENS + timestamp_tokens(end_time)
@@ -115,8 +120,9 @@ def _fit_window(length: float, end_time: float, budget: int, width: int, height:
     return n, w, h
 
 
-def _window_budget(length: float, duration: float, context: int, fixed: int,
-                   transcript_tokens: int) -> int:
+def _window_budget(
+    length: float, duration: float, context: int, fixed: int, transcript_tokens: int
+) -> int:
     share = math.ceil(transcript_tokens * min(1.0, length / duration)) if duration > 0 else 0
     return context - fixed - share
 
@@ -154,10 +160,17 @@ def split_windows(duration: float, length: float, overlap: float) -> list[tuple[
     return [(round(i * step, 3), round(min(duration, i * step + size), 3)) for i in range(count)]
 
 
-def plan_video(duration: float, width: int | None, height: int | None, transcript_tokens: int,
-               context: int = DEFAULT_CONTEXT_TOKENS, *, prompt_tokens: int = DEFAULT_PROMPT_TOKENS,
-               output_tokens: int = DEFAULT_OUTPUT_TOKENS,
-               options: PlanOptions | None = None) -> Plan:
+def plan_video(
+    duration: float,
+    width: int | None,
+    height: int | None,
+    transcript_tokens: int,
+    context: int = DEFAULT_CONTEXT_TOKENS,
+    *,
+    prompt_tokens: int = DEFAULT_PROMPT_TOKENS,
+    output_tokens: int = DEFAULT_OUTPUT_TOKENS,
+    options: PlanOptions | None = None,
+) -> Plan:
     """Choose fps, frame size and windows so every request fits in `context` tokens.
 
     Coverage first: one window over the whole video when it fits at >= min_fps and
@@ -178,14 +191,35 @@ def plan_video(duration: float, width: int | None, height: int | None, transcrip
         raise ValueError(
             f"a {context}-token context cannot hold {min(duration, MIN_WINDOW_S):.0f} s of this "
             f"video (prompt {prompt_tokens}, answer {output_tokens}, transcript "
-            f"{transcript_tokens} tokens for {duration:.0f} s); raise --context or shorten")
+            f"{transcript_tokens} tokens for {duration:.0f} s); raise --context or shorten"
+        )
     windows = split_windows(duration, length, opts.overlap_s)
-    return _finish_plan(windows, duration, context, fixed, transcript_tokens, width, height,
-                        prompt_tokens, output_tokens, opts)
+    return _finish_plan(
+        windows,
+        duration,
+        context,
+        fixed,
+        transcript_tokens,
+        width,
+        height,
+        prompt_tokens,
+        output_tokens,
+        opts,
+    )
 
 
-def _finish_plan(windows, duration, context, fixed, transcript_tokens, width, height,
-                 prompt_tokens, output_tokens, opts) -> Plan:
+def _finish_plan(
+    windows,
+    duration,
+    context,
+    fixed,
+    transcript_tokens,
+    width,
+    height,
+    prompt_tokens,
+    output_tokens,
+    opts,
+) -> Plan:
     size = max(end - start for start, end in windows)
     budget = _window_budget(size, duration, context, fixed, transcript_tokens)
     n, w, h = 0, 0, 0
@@ -194,8 +228,17 @@ def _finish_plan(windows, duration, context, fixed, transcript_tokens, width, he
         if fitted is None:  # cannot happen for size <= the longest fitting window
             raise ValueError(f"no frame budget for {size:.0f} s windows in {context} tokens")
         n, w, h = fitted
-    plan = Plan(fps=n / size, width=w, height=h, n_frames=n, windows=windows,
-                predicted_tokens=0, context=context, output_tokens=output_tokens, mode=opts.mode)
+    plan = Plan(
+        fps=n / size,
+        width=w,
+        height=h,
+        n_frames=n,
+        windows=windows,
+        predicted_tokens=0,
+        context=context,
+        output_tokens=output_tokens,
+        mode=opts.mode,
+    )
     counts = []
     for start, end in windows:
         share = math.ceil(transcript_tokens * (end - start) / duration)

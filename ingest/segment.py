@@ -101,8 +101,9 @@ def sentences_from(segments, start: float = 0.0, end: float = float("inf")) -> l
         text = (seg.text or "").strip()
         if not text or seg.end <= start or seg.start >= end:
             continue
-        if run and (seg.start - run[-1].end > PAUSE_FLOOR_S
-                    or seg.end - run[0].start > MAX_SENTENCE_S):
+        if run and (
+            seg.start - run[-1].end > PAUSE_FLOOR_S or seg.end - run[0].start > MAX_SENTENCE_S
+        ):
             out.append(_sentence(run, join_words))
             run = []
         run.append(seg)
@@ -127,8 +128,11 @@ def _sentence_pieces(segments):
         for word in words:
             piece.append(word)
             if ends_sentence(word.text) or word is words[-1]:
-                yield Sentence(float(piece[0].start), float(piece[-1].end),
-                               join_words([w.text.strip() for w in piece]))
+                yield Sentence(
+                    float(piece[0].start),
+                    float(piece[-1].end),
+                    join_words([w.text.strip() for w in piece]),
+                )
                 piece = []
 
 
@@ -139,8 +143,9 @@ def _sentence(run, join) -> Sentence:
 # --- change points
 
 
-def _title_vectors(starts: np.ndarray, titles: Sequence[tuple[float, float, str]], dim: int
-                   ) -> np.ndarray:
+def _title_vectors(
+    starts: np.ndarray, titles: Sequence[tuple[float, float, str]], dim: int
+) -> np.ndarray:
     """One fixed random unit vector per slide title, on the sentences spoken under it."""
     import zlib
 
@@ -196,9 +201,13 @@ def _snap(i: int, starts: np.ndarray, gaps: np.ndarray, cues: Cues, changes: lis
     return int(best) if gaps[best] > max(PAUSE_SNAP * gaps[i], PAUSE_SNAP_S) else i
 
 
-def find_boundaries(sentences: Sequence[Sentence], vectors: np.ndarray,
-                    span: tuple[float, float], cues: Cues | None = None,
-                    penalty: float | None = None) -> tuple[list[int], list[str]]:
+def find_boundaries(
+    sentences: Sequence[Sentence],
+    vectors: np.ndarray,
+    span: tuple[float, float],
+    cues: Cues | None = None,
+    penalty: float | None = None,
+) -> tuple[list[int], list[str]]:
     """(indices of sentences that start a new chapter, the signals used).
 
     Change points in the text give chapters of at least min_chapter_s; slide changes the
@@ -212,14 +221,22 @@ def find_boundaries(sentences: Sequence[Sentence], vectors: np.ndarray,
     text = _text_boundaries(sentences, vectors, span, cues, penalty)
     found = _merge(sentences, slides, text, min_chapter_s(span[1] - span[0]))
     gaps = [b.start - a.end for a, b in pairwise(sentences)]
-    used = ["transcript", *(["ocr"] if cues.titles else []),
-            *(["scenes"] if cues.scene_changes or slides else []),
-            *(["pauses"] if any(g > PAUSE_FLOOR_S for g in gaps) else [])]
+    used = [
+        "transcript",
+        *(["ocr"] if cues.titles else []),
+        *(["scenes"] if cues.scene_changes or slides else []),
+        *(["pauses"] if any(g > PAUSE_FLOOR_S for g in gaps) else []),
+    ]
     return found, used
 
 
-def _text_boundaries(sentences: Sequence[Sentence], vectors: np.ndarray,
-                     span: tuple[float, float], cues: Cues, penalty: float | None) -> list[int]:
+def _text_boundaries(
+    sentences: Sequence[Sentence],
+    vectors: np.ndarray,
+    span: tuple[float, float],
+    cues: Cues,
+    penalty: float | None,
+) -> list[int]:
     """Change points of the sentences' features, at least min_chapter_s apart, snapped."""
     if len(sentences) < 2 * MIN_SIZE:
         return []
@@ -240,8 +257,9 @@ def _text_boundaries(sentences: Sequence[Sentence], vectors: np.ndarray,
 # --- slide changes the talk agrees with
 
 
-def sentence_titles(sentences: Sequence[Sentence], titles: Sequence[tuple[float, float, str]]
-                    ) -> list[str]:
+def sentence_titles(
+    sentences: Sequence[Sentence], titles: Sequence[tuple[float, float, str]]
+) -> list[str]:
     """The slide title on screen for most of each sentence ("" when none was): OCR reads
     frames on a grid, so a title's span is only near the true slide times; most of a
     sentence is still under its own slide."""
@@ -256,8 +274,9 @@ def sentence_titles(sentences: Sequence[Sentence], titles: Sequence[tuple[float,
     return out
 
 
-def slide_boundaries(sentences: Sequence[Sentence], vectors: np.ndarray, cues: Cues,
-                     span: tuple[float, float]) -> list[tuple[int, float]]:
+def slide_boundaries(
+    sentences: Sequence[Sentence], vectors: np.ndarray, cues: Cues, span: tuple[float, float]
+) -> list[tuple[int, float]]:
     """(sentence index, similarity) where a new slide title comes with a topic shift in the
     talk: the sentences under the old title and under the new one (SHIFT_CONTEXT each side
     at most) are at most SHIFT_MAX_SIMILARITY alike. Two independent signals agreeing is
@@ -268,13 +287,16 @@ def slide_boundaries(sentences: Sequence[Sentence], vectors: np.ndarray, cues: C
     keys = [_title_key(t) for t in sentence_titles(sentences, cues.titles)]
     for i in range(1, len(keys)):  # a sentence between slides stays with the one before
         keys[i] = keys[i] or keys[i - 1]
-    runs = [0, *(i for i in range(1, len(keys)) if keys[i - 1] and keys[i] != keys[i - 1]),
-            len(keys)]
+    runs = [
+        0,
+        *(i for i in range(1, len(keys)) if keys[i - 1] and keys[i] != keys[i - 1]),
+        len(keys),
+    ]
     unit = _unit_rows(np.asarray(vectors, np.float64))
     out = []
     for before, at, after in zip(runs, runs[1:], runs[2:], strict=False):
-        left = unit[max(before, at - SHIFT_CONTEXT):at]
-        right = unit[at:min(after, at + SHIFT_CONTEXT)]
+        left = unit[max(before, at - SHIFT_CONTEXT) : at]
+        right = unit[at : min(after, at + SHIFT_CONTEXT)]
         similarity = float(_unit_rows(left.mean(axis=0)) @ _unit_rows(right.mean(axis=0)))
         if similarity <= SHIFT_MAX_SIMILARITY[min(len(left), len(right)) - 1]:
             out.append((at, similarity))
@@ -286,8 +308,9 @@ def _unit_rows(x: np.ndarray) -> np.ndarray:
     return x / np.where(norm == 0, 1, norm)
 
 
-def _merge(sentences: Sequence[Sentence], slides: list[tuple[int, float]], text: list[int],
-           floor: float) -> list[int]:
+def _merge(
+    sentences: Sequence[Sentence], slides: list[tuple[int, float]], text: list[int], floor: float
+) -> list[int]:
     """Slide boundaries (clearest shift first) at least SLIDE_MIN_CHAPTER_S from each other
     and from the ends, then text boundaries at least `floor` from every slide boundary."""
     starts = [s.start for s in sentences]
@@ -295,11 +318,13 @@ def _merge(sentences: Sequence[Sentence], slides: list[tuple[int, float]], text:
     kept: list[int] = []
     for i, _ in sorted(slides, key=lambda item: item[1]):
         t = starts[i]
-        if (t - first >= SLIDE_MIN_CHAPTER_S and last - t >= SLIDE_MIN_CHAPTER_S
-                and all(abs(t - starts[j]) >= SLIDE_MIN_CHAPTER_S for j in kept)):
+        if (
+            t - first >= SLIDE_MIN_CHAPTER_S
+            and last - t >= SLIDE_MIN_CHAPTER_S
+            and all(abs(t - starts[j]) >= SLIDE_MIN_CHAPTER_S for j in kept)
+        ):
             kept.append(i)
-    extra = [i for i in text if i in kept or all(abs(starts[i] - starts[j]) >= floor
-                                                  for j in kept)]
+    extra = [i for i in text if i in kept or all(abs(starts[i] - starts[j]) >= floor for j in kept)]
     return sorted(set(kept) | set(extra))
 
 
@@ -314,8 +339,10 @@ def _informative(cues: Cues, span: tuple[float, float]) -> Cues:
 def _strength(i: int, starts: np.ndarray, changes: list[float], cues: Cues) -> int:
     """How many picture cues back boundary i (ranks boundaries when there are too many)."""
     t = starts[i]
-    return sum(any(abs(e - t) <= CUE_TOLERANCE_S for e in events)
-               for events in (changes, cues.scene_changes))
+    return sum(
+        any(abs(e - t) <= CUE_TOLERANCE_S for e in events)
+        for events in (changes, cues.scene_changes)
+    )
 
 
 # --- the baseline

@@ -60,8 +60,15 @@ def spread_words(start: float, end: float, text: str) -> list[Word]:
         return []
     length = len(text)
     duration = max(0.0, end - start)
-    return [Word(start + duration * m.start() / length, start + duration * m.end() / length,
-                 m.group(), text[m.start() - 1].isspace() if m.start() else None) for m in matches]
+    return [
+        Word(
+            start + duration * m.start() / length,
+            start + duration * m.end() / length,
+            m.group(),
+            text[m.start() - 1].isspace() if m.start() else None,
+        )
+        for m in matches
+    ]
 
 
 # --- pieces -----------------------------------------------------------------------
@@ -99,8 +106,9 @@ def split_long(piece: Piece, target_s: float, max_s: float) -> list[Piece]:
     """
     if piece.duration <= max_s:
         return [piece]
-    words = [w if w.end - w.start <= max_s else replace(w, start=w.end - max_s)
-             for w in piece.words]
+    words = [
+        w if w.end - w.start <= max_s else replace(w, start=w.end - max_s) for w in piece.words
+    ]
     duration = words[-1].end - words[0].start
     parts = max(math.ceil(duration / max_s), round(duration / target_s))
     share = duration / parts
@@ -128,8 +136,9 @@ def make_pieces(segments, target_s: float, max_s: float, max_gap: float) -> list
 # --- merging ----------------------------------------------------------------------
 
 
-def _should_close(group: list[Piece], piece: Piece, target_s: float, max_s: float,
-                  max_gap: float) -> bool:
+def _should_close(
+    group: list[Piece], piece: Piece, target_s: float, max_s: float, max_gap: float
+) -> bool:
     start, end = group[0].start, max(p.end for p in group)
     current, merged = end - start, max(end, piece.end) - start
     if piece.start - end > max_gap or merged > max_s:
@@ -139,8 +148,9 @@ def _should_close(group: list[Piece], piece: Piece, target_s: float, max_s: floa
     return current >= target_s  # mid-sentence: only stop once the target is reached
 
 
-def group_pieces(pieces: list[Piece], target_s: float, max_s: float,
-                 max_gap: float) -> list[list[Piece]]:
+def group_pieces(
+    pieces: list[Piece], target_s: float, max_s: float, max_gap: float
+) -> list[list[Piece]]:
     groups: list[list[Piece]] = []
     for piece in pieces:
         if groups and not _should_close(groups[-1], piece, target_s, max_s, max_gap):
@@ -159,8 +169,9 @@ def _can_join(first: list[Piece], second: list[Piece], max_s: float, max_gap: fl
     return next_start - end <= max_gap and max(end, next_end) - start <= max_s
 
 
-def absorb_short(groups: list[list[Piece]], min_s: float, max_s: float,
-                 max_gap: float) -> list[list[Piece]]:
+def absorb_short(
+    groups: list[list[Piece]], min_s: float, max_s: float, max_gap: float
+) -> list[list[Piece]]:
     """Join spans shorter than `min_s` to the previous span, else the next, when allowed."""
     out: list[list[Piece]] = []
     pending = deque(groups)
@@ -183,8 +194,10 @@ def absorb_short(groups: list[list[Piece]], min_s: float, max_s: float,
 
 def _check_options(target_s: float, max_s: float, min_s: float, max_gap: float) -> None:
     if not 0 <= min_s <= target_s <= max_s or target_s <= 0:
-        raise ValueError(f"span lengths need 0 <= min_s <= target_s <= max_s and target_s > 0, got "
-                         f"min_s={min_s} s, target_s={target_s} s, max_s={max_s} s")
+        raise ValueError(
+            f"span lengths need 0 <= min_s <= target_s <= max_s and target_s > 0, got "
+            f"min_s={min_s} s, target_s={target_s} s, max_s={max_s} s"
+        )
     if max_gap < 0:
         raise ValueError(f"max_gap must be >= 0 s, got {max_gap} s")
 
@@ -207,21 +220,31 @@ def _to_span(group: list[Piece], video_id: str, source: str) -> Span:
     words = [w for p in group for w in p.words]
     extra = {}
     if all(p.timed for p in group):
-        extra["words"] = [_stored_word(w, before) for w, before in zip(words, [None, *words[:-1]], strict=True)]
+        extra["words"] = [
+            _stored_word(w, before) for w, before in zip(words, [None, *words[:-1]], strict=True)
+        ]
     else:  # subtitles: no word times, but each sentence keeps its cue's times
         extra["sentences"] = [[_earlier(p.start), _later(p.end), p.text] for p in group]
-    return Span(video_id=video_id, start=round(float(start), 3), end=round(float(end), 3),
-                kind="transcript",
-                text=join_words([w.text for w in words], [w.space for w in words]), source=source,
-                extra=extra)
+    return Span(
+        video_id=video_id,
+        start=round(float(start), 3),
+        end=round(float(end), 3),
+        kind="transcript",
+        text=join_words([w.text for w in words], [w.space for w in words]),
+        source=source,
+        extra=extra,
+    )
 
 
 def _stored_word(word: Word, before: Word | None) -> list:
     """[start, end, text], and whether a space preceded it where the CJK rule would guess
     wrong (vidqa.text.join_stored_words reads it back)."""
     stored = [_earlier(word.start), _later(word.end), word.text]
-    if before is not None and word.space is not None \
-            and word.space != spaced_by_rule(before.text, word.text):
+    if (
+        before is not None
+        and word.space is not None
+        and word.space != spaced_by_rule(before.text, word.text)
+    ):
         stored.append(word.space)
     return stored
 
@@ -234,8 +257,15 @@ def _remove_overlaps(spans: list[Span]) -> list[Span]:
     return spans
 
 
-def make_spans(transcript, video_id: str, *, target_s: float = TARGET_S, max_s: float = MAX_S,
-               min_s: float = MIN_S, max_gap: float = MAX_GAP_S) -> list[Span]:
+def make_spans(
+    transcript,
+    video_id: str,
+    *,
+    target_s: float = TARGET_S,
+    max_s: float = MAX_S,
+    min_s: float = MIN_S,
+    max_gap: float = MAX_GAP_S,
+) -> list[Span]:
     """Time-ordered, non-overlapping transcript spans of about `target_s` seconds."""
     _check_options(target_s, max_s, min_s, max_gap)
     pieces = make_pieces(transcript.segments, target_s, max_s, max_gap)

@@ -33,19 +33,25 @@ TITLE_PHRASES = 2  # key phrases joined into a title
 TITLE_LOOKAHEAD_S = 15.0  # s: a slide title appearing this soon after a chapter starts titles it
 JOINED_TITLE_CHARS = 60  # a chapter over several slides is titled by all of them up to this long
 JOINED_TITLE_SLIDES = 3  # ... and this many; beyond that, by its key phrases
-ENUMERATOR = ("step|part|chapter|lesson|lecture|section|module|unit|week|day|topic|slide|"
-              "session|stage|phase|level|exercise|example|question|task|problem|figure|table")
+ENUMERATOR = (
+    "step|part|chapter|lesson|lecture|section|module|unit|week|day|topic|slide|"
+    "session|stage|phase|level|exercise|example|question|task|problem|figure|table"
+)
 ROMAN = re.compile(r"[IVX]{2,}")  # II, IV, XII: numerals that stay in capitals
-SMALL_WORDS = set("a an and as at but by for from in into nor of on or per the to vs via with".split())
+SMALL_WORDS = set(
+    "a an and as at but by for from in into nor of on or per the to vs via with".split()
+)
 CLAUSE = re.compile(r"[,;:.!?()\[\]\"“”。，、；：！？（）「」]+")
 TOKEN = re.compile(f"[{CJK}]|[^\\s{CJK}]+")
 HASH_DIM = 1024  # buckets of the word-overlap fallback vectors
-STOP = set("""about above after again all also and any are because been before being below between
+STOP = set(
+    """about above after again all also and any are because been before being below between
 both but can could did does doing down during each few for from further had has have having her here
 hers him his how into its itself just let like more most nor not now off once only other our out
 over own same she should some such than that the their them then there these they this those through
 too under until very was were what when where which while who whom why will with would you your
-yours okay yeah going gonna really right well thing things get got know see say said one two""".split())
+yours okay yeah going gonna really right well thing things get got know see say said one two""".split()
+)
 
 Embed = Callable[[list[str]], np.ndarray]
 
@@ -105,7 +111,7 @@ def candidates(sentences: Sequence[str], limit: int = MAX_CANDIDATES) -> list[st
             tokens = _tokens(clause)
             for n in (1, 2, 3, 4):
                 for i in range(len(tokens) - n + 1):
-                    gram = tokens[i:i + n]
+                    gram = tokens[i : i + n]
                     cjk = all(CJK_CHAR.match(t) for t in gram)
                     if _good_gram(gram, cjk, stop):
                         counts[join_words(gram)] += 1
@@ -119,12 +125,18 @@ def _good_gram(gram: list[str], cjk: bool, stop: set[str]) -> bool:
     if len(gram) > 3 or any(CJK_CHAR.match(t) for t in gram):
         return False
     edges = (gram[0].lower(), gram[-1].lower())
-    return (all(len(e) > 2 and e not in stop and not e.isdigit() for e in edges)
-            and all(re.fullmatch(r"[\w'-]+", t) for t in gram))
+    return all(len(e) > 2 and e not in stop and not e.isdigit() for e in edges) and all(
+        re.fullmatch(r"[\w'-]+", t) for t in gram
+    )
 
 
-def key_phrases(sentences: Sequence[str], centre: np.ndarray, embed: Embed, k: int = 6,
-                diversity: float = MMR_DIVERSITY) -> list[str]:
+def key_phrases(
+    sentences: Sequence[str],
+    centre: np.ndarray,
+    embed: Embed,
+    k: int = 6,
+    diversity: float = MMR_DIVERSITY,
+) -> list[str]:
     """Up to `k` phrases closest to the chapter's centre, kept apart by maximal marginal
     relevance (KeyBERT's method) so they do not all say the same thing."""
     found = candidates(sentences)
@@ -151,8 +163,10 @@ def phrase_title(phrases: Sequence[str]) -> str:
     picked: list[str] = []
     for phrase in phrases:
         words = set(phrase.lower().split())
-        if all(not (words & set(p.lower().split())) and phrase not in p and p not in phrase
-               for p in picked):
+        if all(
+            not (words & set(p.lower().split())) and phrase not in p and p not in phrase
+            for p in picked
+        ):
             picked.append(phrase)
         if len(picked) == TITLE_PHRASES:
             break
@@ -172,8 +186,14 @@ def central(vectors: np.ndarray, k: int) -> list[int]:
     return sorted(np.argsort(-scores, kind="stable")[:k].tolist())
 
 
-def describe(sentences: Sequence[Sentence], vectors: np.ndarray, embed: Embed,
-             start: float, end: float, title: str = "") -> dict:
+def describe(
+    sentences: Sequence[Sentence],
+    vectors: np.ndarray,
+    embed: Embed,
+    start: float,
+    end: float,
+    title: str = "",
+) -> dict:
     """Chapter fields for [start, end]: title (the slide's when given, else key phrases),
     summary (its most central sentences, in order), key points, keywords."""
     texts = [s.text for s in sentences]
@@ -181,15 +201,19 @@ def describe(sentences: Sequence[Sentence], vectors: np.ndarray, embed: Embed,
     summary_picks = central(vectors[picks], SUMMARY_SENTENCES) if picks else []
     summary = [picks[i] for i in summary_picks]
     phrases = key_phrases(texts, vectors.mean(axis=0), embed) if texts else []
-    return {"start": float(start), "end": float(end),
-            "title": title or phrase_title(phrases),
-            "summary": join_words([texts[i] for i in summary]),
-            "key_points": [texts[i] for i in picks if i not in summary],
-            "keywords": phrases}
+    return {
+        "start": float(start),
+        "end": float(end),
+        "title": title or phrase_title(phrases),
+        "summary": join_words([texts[i] for i in summary]),
+        "key_points": [texts[i] for i in picks if i not in summary],
+        "keywords": phrases,
+    }
 
 
-def slide_title(titles: Sequence[tuple[float, float, str]], start: float, end: float,
-                taken: set[str]) -> str:
+def slide_title(
+    titles: Sequence[tuple[float, float, str]], start: float, end: float, taken: set[str]
+) -> str:
     """The slide title on screen when a chapter starts (up to TITLE_LOOKAHEAD_S into it),
     unless an earlier chapter already used it (then it titles a deck, not this part)."""
     for t0, t1, title in sorted(titles):
@@ -206,7 +230,9 @@ def chapter_title(shown: Sequence[str], spoken: str, taken: set[str]) -> str:
     if len(titles) == 1:
         return "" if titles[0] in taken else titles[0]
     joined = " · ".join(titles)
-    return joined if len(titles) <= JOINED_TITLE_SLIDES and len(joined) <= JOINED_TITLE_CHARS else ""
+    return (
+        joined if len(titles) <= JOINED_TITLE_SLIDES and len(joined) <= JOINED_TITLE_CHARS else ""
+    )
 
 
 def readable_title(title: str, spoken: str = "") -> str:
@@ -223,8 +249,9 @@ def readable_title(title: str, spoken: str = "") -> str:
     if title.upper() != title or not re.search(r"[^\W\d_]{2}", title):
         return title  # mixed case (the author's), or nothing to recase
     words = title.split()
-    return " ".join(_recase(w, i == 0 or words[i - 1].endswith(":"), capitals)
-                    for i, w in enumerate(words))
+    return " ".join(
+        _recase(w, i == 0 or words[i - 1].endswith(":"), capitals) for i, w in enumerate(words)
+    )
 
 
 def _recase(word: str, first: bool, capitals: set[str]) -> str:
@@ -248,14 +275,23 @@ def _unglue(word: str, said: set[str]) -> str:
     return word
 
 
-def topic_chapters(segments, start: float, end: float, *, embed: Embed | None = None,
-                   cues: Cues | None = None) -> tuple[list[dict], list[str]]:
+def topic_chapters(
+    segments, start: float, end: float, *, embed: Embed | None = None, cues: Cues | None = None
+) -> tuple[list[dict], list[str]]:
     """(chapter dicts: start, end, title, summary, key_points, keywords; the signals used)."""
     embed = embed or text_vectors
     found = sentences_from(segments, start, end)
     if not found:
-        return [{"start": float(start), "end": float(end), "title": "Part 1", "summary": "",
-                 "key_points": [], "keywords": []}], ["transcript"]
+        return [
+            {
+                "start": float(start),
+                "end": float(end),
+                "title": "Part 1",
+                "summary": "",
+                "key_points": [],
+                "keywords": [],
+            }
+        ], ["transcript"]
     vectors = np.asarray(embed([s.text for s in found]))
     cuts, used = find_boundaries(found, vectors, (start, end), cues)
     edges = [0, *cuts, len(found)]
@@ -264,8 +300,9 @@ def topic_chapters(segments, start: float, end: float, *, embed: Embed | None = 
     chapters, taken = [], set()
     for (a, b), (t0, t1) in zip(pairwise(edges), pairwise(times), strict=True):
         spoken = join_words([s.text for s in found[a:b]])
-        titles = [t for t in shown[a:b] if t] or [slide_title(cues.titles, t0, t1, taken)
-                                                   if cues else ""]
+        titles = [t for t in shown[a:b] if t] or [
+            slide_title(cues.titles, t0, t1, taken) if cues else ""
+        ]
         title = chapter_title(titles, spoken, taken) if any(titles) else ""
         taken.add(title)
         chapters.append(describe(found[a:b], vectors[a:b], embed, t0, t1, title))

@@ -68,8 +68,8 @@ def _sidecar_tag(media: Path, candidate: Path) -> str | None:
     if middle == media.stem:
         return ""
     prefix = media.stem + "."
-    if middle.startswith(prefix) and LANGUAGE_TAG.match(middle[len(prefix):]):
-        return middle[len(prefix):]
+    if middle.startswith(prefix) and LANGUAGE_TAG.match(middle[len(prefix) :]):
+        return middle[len(prefix) :]
     return None
 
 
@@ -118,16 +118,23 @@ def _decode(path: Path) -> str:
 def _parse_vtt(text: str) -> list[tuple[float, float, str]]:
     import webvtt
 
-    return [(c.start_in_seconds + c.start_time.milliseconds / 1000,
-             c.end_in_seconds + c.end_time.milliseconds / 1000, c.raw_text)
-            for c in webvtt.from_string(text)]
+    return [
+        (
+            c.start_in_seconds + c.start_time.milliseconds / 1000,
+            c.end_in_seconds + c.end_time.milliseconds / 1000,
+            c.raw_text,
+        )
+        for c in webvtt.from_string(text)
+    ]
 
 
 def _parse_srt(text: str) -> list[tuple[float, float, str]]:
     import pysrt
 
-    return [(item.start.ordinal / 1000, item.end.ordinal / 1000, item.text)
-            for item in pysrt.from_string(text)]
+    return [
+        (item.start.ordinal / 1000, item.end.ordinal / 1000, item.text)
+        for item in pysrt.from_string(text)
+    ]
 
 
 PARSERS = {".vtt": _parse_vtt, ".srt": _parse_srt}
@@ -164,14 +171,16 @@ def repair_reversed(cues: list[tuple[float, float, str]]) -> tuple[list, list[st
     fixed, repaired = [], 0
     for i, (start, end, text) in enumerate(ordered):
         if end < start:
-            following = next((c[0] for c in ordered[i + 1:] if c[0] > start), math.inf)
+            following = next((c[0] for c in ordered[i + 1 :] if c[0] > start), math.inf)
             end, repaired = min(following, start + REPAIRED_CUE_MAX_S), repaired + 1
         fixed.append((start, end, text))
     if not repaired:
         return fixed, []
-    return fixed, [f"{repaired} subtitle cue{'s' if repaired > 1 else ''} ended before "
-                   f"{'they' if repaired > 1 else 'it'} started: each now ends at the next cue "
-                   f"(at most {REPAIRED_CUE_MAX_S:g} s later)"]
+    return fixed, [
+        f"{repaired} subtitle cue{'s' if repaired > 1 else ''} ended before "
+        f"{'they' if repaired > 1 else 'it'} started: each now ends at the next cue "
+        f"(at most {REPAIRED_CUE_MAX_S:g} s later)"
+    ]
 
 
 def fit_to_duration(segments: list[Segment], duration: float) -> tuple[list[Segment], list[str]]:
@@ -188,10 +197,12 @@ def fit_to_duration(segments: list[Segment], duration: float) -> tuple[list[Segm
     if not dropped:
         return kept, []
     many = len(dropped) > len(segments) * WRONG_FILE_SHARE
-    return kept, [f"{len(dropped)} subtitle cue{'s start' if len(dropped) > 1 else ' starts'} "
-                  f"after the media ends ({fmt_ts(duration)}), the last at "
-                  f"{fmt_ts(dropped[-1].start)}: dropped"
-                  + (" (are these subtitles for this file?)" if many else "")]
+    return kept, [
+        f"{len(dropped)} subtitle cue{'s start' if len(dropped) > 1 else ' starts'} "
+        f"after the media ends ({fmt_ts(duration)}), the last at "
+        f"{fmt_ts(dropped[-1].start)}: dropped"
+        + (" (are these subtitles for this file?)" if many else "")
+    ]
 
 
 def _short(error: Exception) -> str:
@@ -235,24 +246,39 @@ def pick_subtitle_stream(streams: list[dict], language: str | None = None) -> di
     return (preferred or text_streams or [None])[0]
 
 
-def read_embedded_subtitles(path, info, language: str | None = None) -> tuple[list[Segment], list[str]] | None:
+def read_embedded_subtitles(
+    path, info, language: str | None = None
+) -> tuple[list[Segment], list[str]] | None:
     """(segments, notes) of the media file's best text subtitle stream, or None if it has none."""
     stream = pick_subtitle_stream(info.subtitle_streams, language)
     if stream is None:
         return None
     with tempfile.TemporaryDirectory(prefix="vidqa-subs-") as tmp:
         out = Path(tmp) / "embedded.vtt"
-        cmd = [ffmpeg_path(), "-nostdin", "-v", "error", "-i", str(path),
-               "-map", f"0:{stream['index']}", "-f", "webvtt", str(out)]
+        cmd = [
+            ffmpeg_path(),
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-map",
+            f"0:{stream['index']}",
+            "-f",
+            "webvtt",
+            str(out),
+        ]
         try:
-            subprocess.run(cmd, check=True, capture_output=True, text=True,
-                           timeout=FFMPEG_TIMEOUT_S)
+            subprocess.run(
+                cmd, check=True, capture_output=True, text=True, timeout=FFMPEG_TIMEOUT_S
+            )
         except subprocess.CalledProcessError as e:
             reason = (e.stderr or "").strip().splitlines()[-1:] or [f"exit {e.returncode}"]
             raise MediaError(path, f"unreadable embedded subtitles: {reason[0]}") from e
         except subprocess.TimeoutExpired as e:
-            raise MediaError(path, f"embedded subtitles: ffmpeg took over "
-                                   f"{FFMPEG_TIMEOUT_S} s") from e
+            raise MediaError(
+                path, f"embedded subtitles: ffmpeg took over {FFMPEG_TIMEOUT_S} s"
+            ) from e
         try:
             return read_cues(out)
         except MediaError as e:  # name the media file, not our temp file
@@ -271,39 +297,65 @@ def transcript_from_subtitles(path, language: str | None = None) -> Transcript:
     path = Path(path)
     tag = path.stem.rsplit(".", 1)[-1] if "." in path.stem else None
     detected = primary_language(tag) if tag and LANGUAGE_TAG.match(tag) else None
-    return Transcript(read_subtitles(path), _suffix_source(path),
-                      language=detected or primary_language(language))
+    return Transcript(
+        read_subtitles(path), _suffix_source(path), language=detected or primary_language(language)
+    )
 
 
-def _fitted(cues: tuple[list[Segment], list[str]], duration: float) -> tuple[list[Segment], list[str]]:
+def _fitted(
+    cues: tuple[list[Segment], list[str]], duration: float
+) -> tuple[list[Segment], list[str]]:
     segments, notes = fit_to_duration(*cues[:1], duration)
     return segments, cues[1] + notes
 
 
 def _known_tag(tag: str | None) -> str | None:
     """A container language tag worth using ("und"/"unknown" are not)."""
-    return primary_language(tag) if tag and tag.lower() not in ("und", "unknown", "mis", "zxx") else None
+    return (
+        primary_language(tag)
+        if tag and tag.lower() not in ("und", "unknown", "mis", "zxx")
+        else None
+    )
 
 
-def get_transcript(path, info, *, language: str | None = None, asr_model: str | None = None,
-                   progress: SecondsProgress | None = None) -> Transcript:
+def get_transcript(
+    path,
+    info,
+    *,
+    language: str | None = None,
+    asr_model: str | None = None,
+    progress: SecondsProgress | None = None,
+) -> Transcript:
     """Sidecar > embedded text stream > ASR (when there is audio) > an empty transcript."""
     path = Path(path)
     sidecar = find_sidecar(path, language)
     if sidecar is not None:
         segments, notes = _fitted(read_cues(sidecar), info.duration)
-        return Transcript(segments, _suffix_source(sidecar), notes=notes,
-                          language=sidecar_language(path, sidecar) or primary_language(language))
+        return Transcript(
+            segments,
+            _suffix_source(sidecar),
+            notes=notes,
+            language=sidecar_language(path, sidecar) or primary_language(language),
+        )
     stream = pick_subtitle_stream(info.subtitle_streams, language)
     embedded = read_embedded_subtitles(path, info, language) if stream else None
     if embedded and embedded[0]:
         segments, notes = _fitted(embedded, info.duration)
-        return Transcript(segments, "embedded", notes=notes,
-                          language=primary_language(stream.get("language") or language))
+        return Transcript(
+            segments,
+            "embedded",
+            notes=notes,
+            language=primary_language(stream.get("language") or language),
+        )
     if info.has_audio:
         tagged = _known_tag(info.audio_language)
-        segments, asr_info = transcribe(path, model=asr_model, language=language,
-                                        progress=progress, language_hint=tagged)
-        return Transcript(segments, f"asr:{model_label(asr_info.model)}",
-                          language=asr_info.language, notes=asr_notes(asr_info, language, tagged))
+        segments, asr_info = transcribe(
+            path, model=asr_model, language=language, progress=progress, language_hint=tagged
+        )
+        return Transcript(
+            segments,
+            f"asr:{model_label(asr_info.model)}",
+            language=asr_info.language,
+            notes=asr_notes(asr_info, language, tagged),
+        )
     return Transcript([], "none", language=primary_language(language))

@@ -48,16 +48,27 @@ def load_clip_or_note(notes: list[str]):
         return None
 
 
-def _frame_spans(video_id: str, times: list[float], thumbs: list[Path], duration: float,
-                 home: Path) -> list[Span]:
+def _frame_spans(
+    video_id: str, times: list[float], thumbs: list[Path], duration: float, home: Path
+) -> list[Span]:
     ends = [*times[1:], duration]
-    return [Span(video_id, t, max(t, end), "frame", "", FRAME_SOURCE,
-                 {"thumb": str(thumb.relative_to(home))})
-            for t, end, thumb in zip(times, ends, thumbs, strict=True)]
+    return [
+        Span(
+            video_id,
+            t,
+            max(t, end),
+            "frame",
+            "",
+            FRAME_SOURCE,
+            {"thumb": str(thumb.relative_to(home))},
+        )
+        for t, end, thumb in zip(times, ends, thumbs, strict=True)
+    ]
 
 
-def visual_spans(path: Path, info, video_id: str, *, clip="auto", ocr: bool = True,
-                 progress=None) -> VisualResult:
+def visual_spans(
+    path: Path, info, video_id: str, *, clip="auto", ocr: bool = True, progress=None
+) -> VisualResult:
     """Frame and OCR spans for a video file; an audio-only file gives an empty result."""
     from ingest.frames import OcrSchedule, SceneDetector, sample_frames, save_thumbnails
 

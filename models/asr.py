@@ -141,16 +141,24 @@ def load_whisper(name: str, device: str | None = None):
 def _words(raw_words) -> list[Word]:
     # Whisper marks a new word with a leading space; Chinese output has none, and a Latin
     # word in it can come as pieces ("Photo", "shop") that must stay joined.
-    return [Word(_seconds(w.start), _seconds(w.end), w.word.strip(), w.word[:1].isspace())
-            for w in raw_words or [] if w.word.strip()]
+    return [
+        Word(_seconds(w.start), _seconds(w.end), w.word.strip(), w.word[:1].isspace())
+        for w in raw_words or []
+        if w.word.strip()
+    ]
 
 
 def _seconds(value) -> float:
     return round(float(value), WORD_DECIMALS)  # plain floats: numpy scalars don't serialise
 
 
-def transcribe(path, model: str | None = None, language: str | None = None,
-               progress: SecondsProgress | None = None, language_hint: str | None = None):
+def transcribe(
+    path,
+    model: str | None = None,
+    language: str | None = None,
+    progress: SecondsProgress | None = None,
+    language_hint: str | None = None,
+):
     """Transcribe a media file's audio; returns (segments, AsrInfo).
 
     `model` defaults to VIDQA_ASR_MODEL, else to what `choose_model` picks: a
@@ -170,11 +178,19 @@ def transcribe(path, model: str | None = None, language: str | None = None,
     check_language(choice.name, language, multilingual)  # names don't always say (distil-large-v3)
     forced = (_primary(language) if language else choice.detected) if multilingual else ENGLISH
     segments, info, quality = _run(whisper, audio, forced, progress)
-    probability = (choice.probability if forced == choice.detected and not language
-                   else info.language_probability)
-    return segments, AsrInfo(choice.name, info.language,
-                             None if probability is None else float(probability),
-                             float(info.duration), *quality, detect_s=choice.detect_s)
+    probability = (
+        choice.probability
+        if forced == choice.detected and not language
+        else info.language_probability
+    )
+    return segments, AsrInfo(
+        choice.name,
+        info.language,
+        None if probability is None else float(probability),
+        float(info.duration),
+        *quality,
+        detect_s=choice.detect_s,
+    )
 
 
 # --- choosing the model: language detection on a sample -------------------------------
@@ -193,8 +209,9 @@ class ModelChoice:
     detect_s: float | None = None  # wall seconds the detection took (model load included)
 
 
-def choose_model(audio, device: str, named: str | None, language: str | None,
-                 hint: str | None) -> ModelChoice:
+def choose_model(
+    audio, device: str, named: str | None, language: str | None, hint: str | None
+) -> ModelChoice:
     """The model for a track: as named; else by `language`; else by the track's tag
     when it names another language; else by detecting the language on the first
     speech with the multilingual model (English keeps the fast English-only model).
@@ -225,9 +242,8 @@ def detect_language(whisper, audio) -> tuple[str | None, float | None]:
     speech = get_speech_timestamps(sample, VadOptions())
     if not speech:
         return None, None
-    voiced = np.concatenate([sample[s["start"]:s["end"]] for s in speech])
-    language, probability, _ = whisper.detect_language(
-        voiced[: int(DETECT_SPEECH_S * SAMPLE_RATE)])
+    voiced = np.concatenate([sample[s["start"] : s["end"]] for s in speech])
+    language, probability, _ = whisper.detect_language(voiced[: int(DETECT_SPEECH_S * SAMPLE_RATE)])
     return language, float(probability)
 
 
@@ -259,7 +275,8 @@ def _batched(whisper):
 
 def _run(whisper, audio, language: str | None, progress: SecondsProgress | None):
     raw_segments, info = _batched(whisper).transcribe(
-        audio, language=language, word_timestamps=True, vad_filter=True, batch_size=BATCH_SIZE)
+        audio, language=language, word_timestamps=True, vad_filter=True, batch_size=BATCH_SIZE
+    )
     segments, quality = _collect(raw_segments, float(info.duration), progress)
     return segments, info, quality
 
@@ -275,8 +292,9 @@ def _failed_checks(raw) -> bool:
     if (getattr(raw, "temperature", 0.0) or 0.0) > 0:
         return True
     ratio, logprob = getattr(raw, "compression_ratio", None), getattr(raw, "avg_logprob", None)
-    return ((ratio is not None and ratio > COMPRESSION_RATIO_THRESHOLD)
-            or (logprob is not None and logprob < LOG_PROB_THRESHOLD))
+    return (ratio is not None and ratio > COMPRESSION_RATIO_THRESHOLD) or (
+        logprob is not None and logprob < LOG_PROB_THRESHOLD
+    )
 
 
 def _collect(raw_segments, total: float, progress: SecondsProgress | None):
@@ -288,8 +306,9 @@ def _collect(raw_segments, total: float, progress: SecondsProgress | None):
     for raw in raw_segments:
         text = raw.text.strip()
         if text:
-            segments.append(Segment(_seconds(raw.start), _seconds(raw.end), text,
-                                    _words(raw.words)))
+            segments.append(
+                Segment(_seconds(raw.start), _seconds(raw.end), text, _words(raw.words))
+            )
             probabilities += [float(w.probability) for w in raw.words or [] if w.word.strip()]
             length = max(float(raw.end) - float(raw.start), 0.0)
             spoken += length
@@ -298,8 +317,10 @@ def _collect(raw_segments, total: float, progress: SecondsProgress | None):
             progress(min(float(raw.end), total), total)
     if progress is not None:
         progress(total, total)
-    return segments, (sum(probabilities) / len(probabilities) if probabilities else None,
-                      fallback / spoken if spoken else None)
+    return segments, (
+        sum(probabilities) / len(probabilities) if probabilities else None,
+        fallback / spoken if spoken else None,
+    )
 
 
 # --- doubts ------------------------------------------------------------------------
@@ -317,23 +338,34 @@ def asr_notes(asr_info, language: str | None, audio_language: str | None = None)
     name = model_label(asr_info.model)
     english_only = is_english_only(asr_info.model)
     if english_only and not language and audio_language not in (None, ENGLISH):
-        return [f"the audio track is tagged '{audio_language}' but was transcribed with the "
-                f"English-only model {name} (no multilingual model could be loaded): re-ingest "
-                f"with --language {audio_language} --force once one is available"]
+        return [
+            f"the audio track is tagged '{audio_language}' but was transcribed with the "
+            f"English-only model {name} (no multilingual model could be loaded): re-ingest "
+            f"with --language {audio_language} --force once one is available"
+        ]
     probability, fallback = asr_info.word_probability, asr_info.fallback_share
     low = probability is not None and probability < LOW_WORD_PROBABILITY
     lost = fallback is not None and fallback > HIGH_FALLBACK_SHARE
     if not (low or lost):
         return []
-    why = ", ".join(part for part in (
-        f"mean word probability {probability:.2f}" if probability is not None else "",
-        f"{fallback:.0%} of the speech failed whisper's decoding checks" if fallback else "")
-        if part)
+    why = ", ".join(
+        part
+        for part in (
+            f"mean word probability {probability:.2f}" if probability is not None else "",
+            f"{fallback:.0%} of the speech failed whisper's decoding checks" if fallback else "",
+        )
+        if part
+    )
     if english_only and not language:
-        return [f"low ASR confidence ({why}) with the English-only model {name}: if the "
-                "speech is not English, re-ingest with --language CODE --force "
-                "(e.g. --language zh)"]
+        return [
+            f"low ASR confidence ({why}) with the English-only model {name}: if the "
+            "speech is not English, re-ingest with --language CODE --force "
+            "(e.g. --language zh)"
+        ]
     bigger = {"tiny": "base", "base": "small", "small": "medium"}.get(
-        name.removesuffix(".en"), "large-v3")
-    return [f"low ASR confidence ({why}) with {name}: a larger model may help "
-            f"(--asr-model {bigger} --force)"]
+        name.removesuffix(".en"), "large-v3"
+    )
+    return [
+        f"low ASR confidence ({why}) with {name}: a larger model may help "
+        f"(--asr-model {bigger} --force)"
+    ]

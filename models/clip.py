@@ -40,7 +40,12 @@ def _open_clip():
 
 def _looks_like_path(value: str) -> bool:
     return value.startswith(("/", "./", "../", "~")) or Path(value).suffix in (
-        ".pt", ".pth", ".bin", ".safetensors", ".npz")
+        ".pt",
+        ".pth",
+        ".bin",
+        ".safetensors",
+        ".npz",
+    )
 
 
 def _register_sibling_config(name: str, weights: Path) -> None:
@@ -52,7 +57,8 @@ def _register_sibling_config(name: str, weights: Path) -> None:
     if not config.is_file():
         raise ModelNotFound(
             f"open_clip has no model config {name!r} and {config} does not exist "
-            f"(known: ViT-B-32, ViT-B-16, ... see open_clip.list_models())")
+            f"(known: ViT-B-32, ViT-B-16, ... see open_clip.list_models())"
+        )
     open_clip.add_model_config(config)
 
 
@@ -74,16 +80,19 @@ def _resolve_pretrained(name: str, pretrained: str) -> tuple[str, str]:
     if pretrained not in tags:
         raise ModelNotFound(
             f"open_clip has no pretrained tag {pretrained!r} for {name} "
-            f"(known: {', '.join(tags) or 'none'}); or pass a local weights file")
+            f"(known: {', '.join(tags) or 'none'}); or pass a local weights file"
+        )
     from open_clip.pretrained import download_pretrained, get_pretrained_cfg
 
     from models.resolve import hub_offline
 
     cfg = get_pretrained_cfg(name, pretrained)
     source = cfg.get("hf_hub", "").rstrip("/") or cfg.get("url", "?")
-    missing = (f"CLIP weights {name}/{pretrained} could not be downloaded from {source} "
-               "({}): download them once with network access, or set "
-               "VIDQA_CLIP_PRETRAINED to a local state-dict file")
+    missing = (
+        f"CLIP weights {name}/{pretrained} could not be downloaded from {source} "
+        "({}): download them once with network access, or set "
+        "VIDQA_CLIP_PRETRAINED to a local state-dict file"
+    )
     if hub_offline():  # only the HF cache can help; asking the hub would retry for a minute
         cached = _cached_hf_weights(cfg)
         if cached is None:
@@ -108,8 +117,11 @@ def _cached_hf_weights(cfg: dict) -> str | None:
         return None
     filename = filename or HF_WEIGHTS_NAME
     # open_clip prefers a .safetensors sibling: the default name has its own, others swap suffix
-    safe = HF_SAFE_WEIGHTS_NAME if filename == HF_WEIGHTS_NAME else re.sub(
-        r"\.(bin|pth)$", ".safetensors", filename)
+    safe = (
+        HF_SAFE_WEIGHTS_NAME
+        if filename == HF_WEIGHTS_NAME
+        else re.sub(r"\.(bin|pth)$", ".safetensors", filename)
+    )
     for candidate in dict.fromkeys((safe, filename)):
         found = try_to_load_from_cache(model_id, candidate)
         if isinstance(found, str):
@@ -142,11 +154,13 @@ class ClipEmbedder:
 
         out = []
         for lo in range(0, len(images), batch_size):
-            chunk = images[lo:lo + batch_size]
+            chunk = images[lo : lo + batch_size]
             pixels = self._pixels_batched(chunk)
             if pixels is None:
-                pil = [im if isinstance(im, Image.Image) else Image.fromarray(_as_rgb(im))
-                       for im in chunk]
+                pil = [
+                    im if isinstance(im, Image.Image) else Image.fromarray(_as_rgb(im))
+                    for im in chunk
+                ]
                 pixels = torch.stack([self.preprocess(im.convert("RGB")) for im in pil])
             with torch.inference_mode():
                 out.append(self.model.encode_image(pixels.to(self.device)).float())
@@ -171,10 +185,11 @@ class ClipEmbedder:
         x = x.float().div_(255.0)
         h, w = x.shape[-2:]
         size = (short, int(short * w / h)) if h <= w else (int(short * h / w), short)
-        x = torch.nn.functional.interpolate(x, size=size, mode=mode, antialias=True,
-                                            align_corners=False).clamp_(0.0, 1.0)
+        x = torch.nn.functional.interpolate(
+            x, size=size, mode=mode, antialias=True, align_corners=False
+        ).clamp_(0.0, 1.0)
         top, left = (size[0] - crop[0]) // 2, (size[1] - crop[1]) // 2
-        x = x[:, :, top:top + crop[0], left:left + crop[1]]
+        x = x[:, :, top : top + crop[0], left : left + crop[1]]
         return (x - mean.view(1, 3, 1, 1)) / std.view(1, 3, 1, 1)
 
     def embed_texts(self, texts: list[str], batch_size: int = TEXT_BATCH) -> np.ndarray:
@@ -183,7 +198,7 @@ class ClipEmbedder:
 
         out = []
         for lo in range(0, len(texts), batch_size):
-            tokens = self.tokenizer(list(texts[lo:lo + batch_size])).to(self.device)
+            tokens = self.tokenizer(list(texts[lo : lo + batch_size])).to(self.device)
             with torch.inference_mode():
                 out.append(self.model.encode_text(tokens).float())
         return self._finish(out)
@@ -216,8 +231,13 @@ def _standard_steps(preprocess):
     if size is None or resize.max_size is not None or mode not in ("bicubic", "bilinear"):
         return None
     crop_hw = tuple(crop.size) if len(crop.size) == 2 else (crop.size[0], crop.size[0])
-    return (size, mode, crop_hw, torch.tensor(norm.mean, dtype=torch.float32),
-            torch.tensor(norm.std, dtype=torch.float32))
+    return (
+        size,
+        mode,
+        crop_hw,
+        torch.tensor(norm.mean, dtype=torch.float32),
+        torch.tensor(norm.std, dtype=torch.float32),
+    )
 
 
 def _as_rgb(image: np.ndarray) -> np.ndarray:
@@ -226,8 +246,9 @@ def _as_rgb(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def load_clip(name: str | None = None, pretrained: str | None = None,
-              device: str | None = None) -> ClipEmbedder:
+def load_clip(
+    name: str | None = None, pretrained: str | None = None, device: str | None = None
+) -> ClipEmbedder:
     """The CLIP embedder for `name`/`pretrained` (settings() defaults), loaded once."""
     from models.device import pick_device
 
@@ -245,9 +266,16 @@ def _load_cached(name: str, pretrained: str, device: str) -> ClipEmbedder:
     open_clip = _open_clip()
     weights, label = _resolve_pretrained(name, pretrained)
     model, _, preprocess = open_clip.create_model_and_transforms(
-        name, pretrained=weights, device=device)
-    return ClipEmbedder(model, preprocess, open_clip.get_tokenizer(name), name=f"{name}/{label}",
-                        dim=int(open_clip.get_model_config(name)["embed_dim"]), device=device)
+        name, pretrained=weights, device=device
+    )
+    return ClipEmbedder(
+        model,
+        preprocess,
+        open_clip.get_tokenizer(name),
+        name=f"{name}/{label}",
+        dim=int(open_clip.get_model_config(name)["embed_dim"]),
+        device=device,
+    )
 
 
 def random_clip(name: str = "ViT-B-32", device: str = "cpu", seed: int = 0) -> ClipEmbedder:
@@ -259,9 +287,14 @@ def random_clip(name: str = "ViT-B-32", device: str = "cpu", seed: int = 0) -> C
         raise ModelNotFound(f"open_clip has no model {name!r} (see open_clip.list_models())")
     torch.manual_seed(seed)
     model, _, preprocess = open_clip.create_model_and_transforms(name, device=device)
-    return ClipEmbedder(model, preprocess, open_clip.get_tokenizer(name),
-                        name=f"{name}/random-weights",
-                        dim=int(open_clip.get_model_config(name)["embed_dim"]), device=device)
+    return ClipEmbedder(
+        model,
+        preprocess,
+        open_clip.get_tokenizer(name),
+        name=f"{name}/random-weights",
+        dim=int(open_clip.get_model_config(name)["embed_dim"]),
+        device=device,
+    )
 
 
 def tiny_clip_checkpoint(directory: str | Path, *, seed: int = 0) -> tuple[str, Path]:

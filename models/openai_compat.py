@@ -77,10 +77,18 @@ def to_openai_messages(messages: list[dict]) -> list[dict]:
 class OpenAICompatVLM(VLMBackend):
     input_mode = "images"
 
-    def __init__(self, base_url: str, model: str | None = None, *,
-                 timeout: float = DEFAULT_TIMEOUT_S, retries: int = DEFAULT_RETRIES,
-                 backoff: float = DEFAULT_BACKOFF_S, concurrency: int = DEFAULT_CONCURRENCY,
-                 context: int | None = None, api_key: str | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        model: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        retries: int = DEFAULT_RETRIES,
+        backoff: float = DEFAULT_BACKOFF_S,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        context: int | None = None,
+        api_key: str | None = None,
+    ):
         import httpx
 
         self.base_url = base_url.rstrip("/")
@@ -154,8 +162,9 @@ class OpenAICompatVLM(VLMBackend):
         if response.status_code in RETRY_STATUS:
             raise _Retryable(f"HTTP {response.status_code}: {response.text[:300]}")
         if response.status_code >= 400:
-            raise BackendError(f"{method} {url}: HTTP {response.status_code}: "
-                               f"{response.text[:500]}")
+            raise BackendError(
+                f"{method} {url}: HTTP {response.status_code}: {response.text[:500]}"
+            )
 
     def _request(self, method: str, path: str, body: dict | None = None):
         """One whole response, with retries."""
@@ -170,11 +179,21 @@ class OpenAICompatVLM(VLMBackend):
         return next(self._retrying(method, url, attempt))
 
     def _body(self, messages: list[dict], max_new_tokens: int, stream: bool) -> dict:
-        return {"model": self.name, "messages": to_openai_messages(messages),
-                "max_tokens": max_new_tokens, "temperature": 0.0, "stream": stream}
+        return {
+            "model": self.name,
+            "messages": to_openai_messages(messages),
+            "max_tokens": max_new_tokens,
+            "temperature": 0.0,
+            "stream": stream,
+        }
 
-    def generate(self, messages: list[dict], *, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
-                 stream: bool = False) -> str | Iterator[str]:
+    def generate(
+        self,
+        messages: list[dict],
+        *,
+        max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+        stream: bool = False,
+    ) -> str | Iterator[str]:
         body = self._body(messages, max_new_tokens, stream)
         if stream:
             return self._stream(body)
@@ -212,7 +231,7 @@ def sse_text(lines: Iterable[str], url: str) -> Iterator[str]:
     for line in lines:
         if not line.startswith("data:"):
             continue  # blank separators, ": keep-alive" comments, "event:" fields
-        data = line[len("data:"):].strip()
+        data = line[len("data:") :].strip()
         if data == "[DONE]":
             return
         try:

@@ -49,9 +49,14 @@ def ceil_by_factor(number: float, factor: int = FACTOR) -> int:
     return math.ceil(number / factor) * factor
 
 
-def smart_resize(height: int, width: int, *, factor: int = FACTOR,
-                 min_pixels: int = MIN_GROUP_TOKENS * FACTOR * FACTOR,
-                 max_pixels: int = MAX_GROUP_TOKENS * FACTOR * FACTOR) -> tuple[int, int]:
+def smart_resize(
+    height: int,
+    width: int,
+    *,
+    factor: int = FACTOR,
+    min_pixels: int = MIN_GROUP_TOKENS * FACTOR * FACTOR,
+    max_pixels: int = MAX_GROUP_TOKENS * FACTOR * FACTOR,
+) -> tuple[int, int]:
     """(h, w), multiples of `factor`, aspect kept, with min_pixels <= h*w <= max_pixels."""
     if height <= 0 or width <= 0:
         raise ValueError(f"frame size must be positive, got {width}x{height} px")
@@ -70,13 +75,18 @@ def smart_resize(height: int, width: int, *, factor: int = FACTOR,
     return h_bar, w_bar
 
 
-def frame_size(width: int, height: int, max_tokens: int,
-               min_tokens: int = MIN_GROUP_TOKENS) -> tuple[int, int]:
+def frame_size(
+    width: int, height: int, max_tokens: int, min_tokens: int = MIN_GROUP_TOKENS
+) -> tuple[int, int]:
     """(w, h) in px for at most `max_tokens` tokens per group, never above native size."""
     native = round_by_factor(height) * round_by_factor(width) // (FACTOR * FACTOR)
     cap = max(1, min(max_tokens, max(native, min_tokens)))
-    h, w = smart_resize(height, width, min_pixels=min(min_tokens, cap) * FACTOR * FACTOR,
-                        max_pixels=cap * FACTOR * FACTOR)
+    h, w = smart_resize(
+        height,
+        width,
+        min_pixels=min(min_tokens, cap) * FACTOR * FACTOR,
+        max_pixels=cap * FACTOR * FACTOR,
+    )
     return w, h
 
 

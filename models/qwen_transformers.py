@@ -35,8 +35,10 @@ from vidqa.errors import BackendError, MissingDependency
 
 log = logging.getLogger(__name__)
 
-CPU_NOTICE = ("Qwen3-VL is running on the CPU: this will be slow (minutes per window); "
-              "use a GPU or a served model (--vlm openai:<url>)")
+CPU_NOTICE = (
+    "Qwen3-VL is running on the CPU: this will be slow (minutes per window); "
+    "use a GPU or a served model (--vlm openai:<url>)"
+)
 PREQUANTIZED = {"awq": ("awq", "autoawq"), "gptq": ("gptqmodel", "gptqmodel")}
 
 
@@ -48,9 +50,15 @@ def _require(module: str, package: str, why: str) -> None:
 class TransformersVLM(VLMBackend):
     input_mode = "video"
 
-    def __init__(self, model: str, *, quantization: str | None = None,
-                 device: str | None = None, context: int | None = None,
-                 attn_implementation: str | None = None):
+    def __init__(
+        self,
+        model: str,
+        *,
+        quantization: str | None = None,
+        device: str | None = None,
+        context: int | None = None,
+        attn_implementation: str | None = None,
+    ):
         self.name = model
         self.quantization = quantization
         self._device_pref = device
@@ -102,15 +110,18 @@ class TransformersVLM(VLMBackend):
                 _require(module, package, f"the pre-quantized {marker.upper()} model {self.name}")
         if self.quantization:
             if self.device != "cuda":
-                raise BackendError(f"{self.quantization} quantization needs a CUDA GPU, "
-                                   f"but the device is {self.device}")
+                raise BackendError(
+                    f"{self.quantization} quantization needs a CUDA GPU, "
+                    f"but the device is {self.device}"
+                )
             _require("bitsandbytes", "bitsandbytes", f"{self.quantization} quantization")
             from transformers import BitsAndBytesConfig
 
             kwargs["quantization_config"] = BitsAndBytesConfig(
                 load_in_4bit=self.quantization == "4bit",
                 load_in_8bit=self.quantization == "8bit",
-                bnb_4bit_compute_dtype=kwargs["dtype"])
+                bnb_4bit_compute_dtype=kwargs["dtype"],
+            )
         if self.device == "cuda":
             kwargs["device_map"] = "cuda"
         return kwargs
@@ -143,8 +154,12 @@ class TransformersVLM(VLMBackend):
             import torch
 
             free, _ = torch.cuda.mem_get_info()
-            per_token = kv_bytes_per_token(text.num_hidden_layers, text.num_key_value_heads,
-                                           _head_dim(text), self.model.dtype.itemsize)
+            per_token = kv_bytes_per_token(
+                text.num_hidden_layers,
+                text.num_key_value_heads,
+                _head_dim(text),
+                self.model.dtype.itemsize,
+            )
             limit = min(limit, memory_context_cap(free, per_token))
         if self._context_override:
             limit = min(limit, self._context_override)
@@ -158,25 +173,40 @@ class TransformersVLM(VLMBackend):
     def prepare(self, messages: list[dict]):
         """Processor inputs (tensors on the model's device) for `messages`."""
         text = render_chat(messages)
-        clips = [item["video"] for m in messages if isinstance(m.get("content"), list)
-                 for item in m["content"] if item.get("type") == "video"]
+        clips = [
+            item["video"]
+            for m in messages
+            if isinstance(m.get("content"), list)
+            for item in m["content"]
+            if item.get("type") == "video"
+        ]
         kwargs = {}
         if clips:
-            kwargs = {"videos": [_fit_frames(c.frames) for c in clips],
-                      "video_metadata": [_metadata(c) for c in clips],
-                      "do_sample_frames": False, "do_resize": False}
+            kwargs = {
+                "videos": [_fit_frames(c.frames) for c in clips],
+                "video_metadata": [_metadata(c) for c in clips],
+                "do_sample_frames": False,
+                "do_resize": False,
+            }
         inputs = self.processor(text=[text], return_tensors="pt", **kwargs)
         _check_groups(inputs, clips, self.processor)
         self.last_input_tokens = int(inputs["input_ids"].shape[1])
         self.last_prompt = _collapse_pads(self.processor.tokenizer.decode(inputs["input_ids"][0]))
         return inputs.to(self.model.device)
 
-    def generate(self, messages: list[dict], *, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
-                 stream: bool = False) -> str | Iterator[str]:
+    def generate(
+        self,
+        messages: list[dict],
+        *,
+        max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+        stream: bool = False,
+    ) -> str | Iterator[str]:
         inputs = self.prepare(messages)
         if self.last_input_tokens + max_new_tokens > self.context_limit:
-            raise BackendError(f"prompt of {self.last_input_tokens} tokens + {max_new_tokens} to "
-                               f"generate exceeds the {self.context_limit}-token context")
+            raise BackendError(
+                f"prompt of {self.last_input_tokens} tokens + {max_new_tokens} to "
+                f"generate exceeds the {self.context_limit}-token context"
+            )
         kwargs = {**inputs, "max_new_tokens": max_new_tokens, "do_sample": False}
         if stream:
             return self._stream(kwargs)
@@ -187,15 +217,16 @@ class TransformersVLM(VLMBackend):
                 output = self.model.generate(**kwargs)
         except RuntimeError as e:  # CUDA OOM and friends
             raise BackendError(f"{self.name}: generation failed: {e}") from e
-        new = output[0][inputs["input_ids"].shape[1]:]
+        new = output[0][inputs["input_ids"].shape[1] :]
         return self.processor.tokenizer.decode(new, skip_special_tokens=True)
 
     def _stream(self, kwargs: dict) -> Iterator[str]:
         import torch
         from transformers import TextIteratorStreamer
 
-        streamer = TextIteratorStreamer(self.processor.tokenizer, skip_prompt=True,
-                                        skip_special_tokens=True)
+        streamer = TextIteratorStreamer(
+            self.processor.tokenizer, skip_prompt=True, skip_special_tokens=True
+        )
 
         def run():
             with torch.inference_mode():
@@ -215,8 +246,11 @@ def _head_dim(text_config) -> int:
 def _metadata(clip: VideoClip) -> dict:
     """Video metadata whose frame indices are absolute milliseconds (fps = 1000)."""
     indices = np.round(np.asarray(clip.times, dtype=float) * TIME_TICKS_PER_S).astype(int)
-    return {"fps": TIME_TICKS_PER_S, "frames_indices": indices.tolist(),
-            "total_num_frames": int(indices[-1]) + 1 if len(indices) else 0}
+    return {
+        "fps": TIME_TICKS_PER_S,
+        "frames_indices": indices.tolist(),
+        "total_num_frames": int(indices[-1]) + 1 if len(indices) else 0,
+    }
 
 
 def _fit_frames(frames: np.ndarray) -> np.ndarray:
@@ -228,8 +262,9 @@ def _fit_frames(frames: np.ndarray) -> np.ndarray:
     import torch
 
     tensor = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float()
-    tensor = torch.nn.functional.interpolate(tensor, size=(new_h, new_w), mode="bicubic",
-                                             antialias=True, align_corners=False)
+    tensor = torch.nn.functional.interpolate(
+        tensor, size=(new_h, new_w), mode="bicubic", antialias=True, align_corners=False
+    )
     return tensor.clamp(0, 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
@@ -241,9 +276,11 @@ def _check_groups(inputs, clips: list[VideoClip], processor) -> None:
     found = int((inputs["input_ids"][0] == start_id).sum())
     expected = sum(len(group_times(c.times)) for c in clips)
     if found != expected:
-        raise BackendError(f"prompt has {found} <|vision_start|> tokens for {expected} frame "
-                           "groups: this transformers version expands video placeholders "
-                           "differently than vidqa expects")
+        raise BackendError(
+            f"prompt has {found} <|vision_start|> tokens for {expected} frame "
+            "groups: this transformers version expands video placeholders "
+            "differently than vidqa expects"
+        )
 
 
 def _collapse_pads(text: str) -> str:

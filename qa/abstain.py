@@ -29,8 +29,10 @@ SPAN_CHARS = 1500  # a span's text is cut to this before embedding (the model tr
 DEFAULT_KEY = "default"  # the table's entry for an uncalibrated model
 
 # Words a question uses to ask, not to name its topic ("how do I ...", "what did he say ...").
-ASKING_WORDS = frozenset("""tell explain show mean means meaning talk talks talked speaker video
-    videos lecture part use using used way ways make makes making need needs know""".split())
+ASKING_WORDS = frozenset(
+    """tell explain show mean means meaning talk talks talked speaker video
+    videos lecture part use using used way ways make makes making need needs know""".split()
+)
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,9 @@ def _stem(word: str) -> str:
 # A code, error number, version or part number: letters and digits in one token, maybe
 # joined by - . / _ ("XK-4471", "E404", "v2.3.1", "ISO-9001"). keyword.terms splits it
 # into letters and digits; its digits are what tells one code from another.
-_CODE = re.compile(r"(?<![A-Za-z0-9._/-])(?=[A-Za-z0-9._/-]*[A-Za-z])(?=[A-Za-z0-9._/-]*[0-9])[A-Za-z0-9](?:[A-Za-z0-9._/-]*[A-Za-z0-9])?")
+_CODE = re.compile(
+    r"(?<![A-Za-z0-9._/-])(?=[A-Za-z0-9._/-]*[A-Za-z])(?=[A-Za-z0-9._/-]*[0-9])[A-Za-z0-9](?:[A-Za-z0-9._/-]*[A-Za-z0-9])?"
+)
 
 
 def _code_digits(text: str) -> set[str]:
@@ -78,9 +82,14 @@ def _code_digits(text: str) -> set[str]:
 def content_words(text: str) -> set[str]:
     """The words that name a topic; a bare number is not one ("step 2"), but the digits of
     a code are ("XK-4471" is {"xk", "4471"}, so "XK-9999" does not cover it)."""
-    words = {_stem(t) for t in keyword.terms(text)
-             if t not in keyword.STOPWORDS and t not in ASKING_WORDS
-             and (len(t) > 1 or not t.isascii()) and not t.isdigit()}
+    words = {
+        _stem(t)
+        for t in keyword.terms(text)
+        if t not in keyword.STOPWORDS
+        and t not in ASKING_WORDS
+        and (len(t) > 1 or not t.isascii())
+        and not t.isdigit()
+    }
     return words | _code_digits(text)
 
 
@@ -145,8 +154,13 @@ def confident_hits(query: str, hits: list, library) -> list:
 WEIGHTS = tuple(round(w, 2) for w in np.arange(0.0, 1.01, 0.05))
 
 
-def calibrate(answerable: list[Strength], unanswerable: list[Strength], *,
-              target: float = 0.9, calibrated_on: str = "") -> Threshold:
+def calibrate(
+    answerable: list[Strength],
+    unanswerable: list[Strength],
+    *,
+    target: float = 0.9,
+    calibrated_on: str = "",
+) -> Threshold:
     """The weight and threshold that best separate the two sets.
 
     Among rules that answer at least `target` of the answerable questions, the one that
@@ -159,13 +173,18 @@ def calibrate(answerable: list[Strength], unanswerable: list[Strength], *,
         for cut in np.unique(np.concatenate([pos, neg])):
             answer_rate = float(np.mean(pos >= cut))
             abstain_rate = float(np.mean(neg < cut))
-            key = (answer_rate >= target, abstain_rate if answer_rate >= target else 0.0,
-                   min(answer_rate, abstain_rate), answer_rate + abstain_rate)
+            key = (
+                answer_rate >= target,
+                abstain_rate if answer_rate >= target else 0.0,
+                min(answer_rate, abstain_rate),
+                answer_rate + abstain_rate,
+            )
             if best is None or key > best[0]:
                 best = (key, weight, float(cut), answer_rate, abstain_rate)
     _, weight, cut, answer_rate, abstain_rate = best
-    return Threshold(weight, round(cut, 4), round(answer_rate, 4), round(abstain_rate, 4),
-                     calibrated_on or None)
+    return Threshold(
+        weight, round(cut, 4), round(answer_rate, 4), round(abstain_rate, 4), calibrated_on or None
+    )
 
 
 def save_threshold(slug: str, threshold: Threshold, path: Path = TABLE) -> Path:

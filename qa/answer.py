@@ -26,8 +26,14 @@ from index.records import Video
 from models.device import has_gpu
 from models.vlm import get_vlm
 from qa import abstain, grounded
-from qa.citations import (Answer, AnswerStream, Citation, ReadyAnswer, VideoChoice,  # noqa: F401
-                          citations_from_spans)
+from qa.citations import (  # noqa: F401
+    Answer,
+    AnswerStream,
+    Citation,
+    ReadyAnswer,
+    VideoChoice,
+    citations_from_spans,
+)
 from qa.retrieve import Evidence, retrieve, spans_at_time
 from qa.timeparse import TimeRef, parse_time_reference
 from qa.wording import Lang, language, say
@@ -58,8 +64,15 @@ class Request:
     notes: tuple[str, ...] = ()
 
 
-def make_request(question: str, library: Library, scope: Sequence[str] = (), *, k: int = 5,
-                 time: TimeRef | None = None, kinds: tuple[str, ...] = TEXT_KINDS) -> Request:
+def make_request(
+    question: str,
+    library: Library,
+    scope: Sequence[str] = (),
+    *,
+    k: int = 5,
+    time: TimeRef | None = None,
+    kinds: tuple[str, ...] = TEXT_KINDS,
+) -> Request:
     """`scope`: video ids, id prefixes or titles; empty for the whole library."""
     lang = language(question)
     notes: tuple[str, ...] = ()
@@ -72,9 +85,18 @@ def make_request(question: str, library: Library, scope: Sequence[str] = (), *, 
     return Request(question, videos, video, time, tuple(kinds), k, lang, notes)
 
 
-def answer(question: str, *, library: Library | None = None, scope: Sequence[str] = (),
-           backend=None, history=None, k: int = 5, time: TimeRef | None = None,
-           kinds: tuple[str, ...] = TEXT_KINDS, stream: bool = True) -> AnswerStream:
+def answer(
+    question: str,
+    *,
+    library: Library | None = None,
+    scope: Sequence[str] = (),
+    backend=None,
+    history=None,
+    k: int = 5,
+    time: TimeRef | None = None,
+    kinds: tuple[str, ...] = TEXT_KINDS,
+    stream: bool = True,
+) -> AnswerStream:
     """Answer `question` from the library, or the videos in `scope`.
 
     `backend`: a models.vlm backend, a spec ("none", "auto", "openai:..."), or None for the
@@ -88,18 +110,36 @@ def answer(question: str, *, library: Library | None = None, scope: Sequence[str
         request = history.resolve(question, library)
     else:
         request = make_request(question, library, scope, k=k, time=time, kinds=kinds)
-    result = respond(request, gather_all(request, library), library, resolve_backend(backend),
-                     stream=stream)
+    result = respond(
+        request, gather_all(request, library), library, resolve_backend(backend), stream=stream
+    )
     if history is not None:
         result.on_done(lambda final: history.record(question, final))
     return result
 
 
-def ask(question: str, *, library: Library | None = None, video: str | None = None, k: int = 5,
-        vlm=None, stream: bool = False, time=None, kinds: tuple[str, ...] = TEXT_KINDS):
+def ask(
+    question: str,
+    *,
+    library: Library | None = None,
+    video: str | None = None,
+    k: int = 5,
+    vlm=None,
+    stream: bool = False,
+    time=None,
+    kinds: tuple[str, ...] = TEXT_KINDS,
+):
     """`answer()` for one video or the library: the final Answer, or the stream with `stream`."""
-    result = answer(question, library=library, scope=(video,) if video else (), backend=vlm,
-                    k=k, time=time, kinds=kinds, stream=stream)
+    result = answer(
+        question,
+        library=library,
+        scope=(video,) if video else (),
+        backend=vlm,
+        k=k,
+        time=time,
+        kinds=kinds,
+        stream=stream,
+    )
     return result if stream else result.answer
 
 
@@ -113,12 +153,20 @@ def whole_video_evidence(library: Library, video) -> Evidence:
     return Evidence("whole", spans=spans, video=video, note=note)
 
 
-def gather(question: str, library: Library, *, video: str | None = None, k: int = 5,
-           time=None, kinds: tuple[str, ...] = TEXT_KINDS) -> Evidence:
+def gather(
+    question: str,
+    library: Library,
+    *,
+    video: str | None = None,
+    k: int = 5,
+    time=None,
+    kinds: tuple[str, ...] = TEXT_KINDS,
+) -> Evidence:
     """The evidence for a question about one video or the library (the first, when a
     time question is answered for several videos)."""
-    request = make_request(question, library, (video,) if video else (), k=k, time=time,
-                           kinds=kinds)
+    request = make_request(
+        question, library, (video,) if video else (), k=k, time=time, kinds=kinds
+    )
     return gather_all(request, library)[0]
 
 
@@ -156,7 +204,9 @@ def _search(request: Request, library: Library) -> Evidence:
     videos = (request.video,) if request.video else request.videos
     hits = _hits(request.question, library, videos, request.k)
     if not hits:
-        return Evidence("none", video=request.video, note="nothing in the library matches the question")
+        return Evidence(
+            "none", video=request.video, note="nothing in the library matches the question"
+        )
     return Evidence("search", spans=[h.span for h in hits], hits=hits, video=request.video)
 
 
@@ -172,7 +222,9 @@ def _time_across_videos(request: Request, ref: TimeRef, library: Library) -> lis
     ranked: list[Video] = []
     if abstain.content_words(rest):
         hits = _hits(rest, library, videos, TIME_PICK_CANDIDATES)
-        ok, _ = abstain.assess(rest, [h.span.text for h in hits], library) if hits else (False, None)
+        ok, _ = (
+            abstain.assess(rest, [h.span.text for h in hits], library) if hits else (False, None)
+        )
         by_id = {v.id: v for v in videos}
         if ok:
             chosen = by_id[hits[0].span.video_id]
@@ -182,8 +234,10 @@ def _time_across_videos(request: Request, ref: TimeRef, library: Library) -> lis
         ranked = [by_id[i] for i in dict.fromkeys(h.span.video_id for h in hits)]
     order = list({v.id: v for v in [*ranked, *videos]}.values())
     long_enough = [v for v in order if v.duration + 1.0 >= ref.start] or order
-    return [_at_time(library, v, _reparse(request, ref, v), request.kinds)
-            for v in long_enough[:TIME_VIDEOS]]
+    return [
+        _at_time(library, v, _reparse(request, ref, v), request.kinds)
+        for v in long_enough[:TIME_VIDEOS]
+    ]
 
 
 def _reparse(request: Request, ref: TimeRef, video: Video) -> TimeRef:
@@ -195,16 +249,18 @@ def _reparse(request: Request, ref: TimeRef, video: Video) -> TimeRef:
 # --- respond ------------------------------------------------------------------------------
 
 
-def respond(request: Request, evidence: list[Evidence], library: Library, backend, *,
-            stream: bool = True) -> AnswerStream:
+def respond(
+    request: Request, evidence: list[Evidence], library: Library, backend, *, stream: bool = True
+) -> AnswerStream:
     first = evidence[0]
     if len(evidence) > 1 or (first.mode == "time" and request.video is None and not first.picked):
         result = ReadyAnswer(per_video_answer(request, evidence, library, backend))
     elif first.mode == "search" and not _answerable(request, first, library):
         result = ReadyAnswer(not_found_answer(request, first, library))
     elif backend is None or not first.spans:
-        result = ReadyAnswer(extractive_answer(first, library, request.lang,
-                                               question=request.question))
+        result = ReadyAnswer(
+            extractive_answer(first, library, request.lang, question=request.question)
+        )
     else:
         result = model_answer(request, first, library, backend, stream=stream)
         if first.picked:
@@ -220,8 +276,9 @@ def _answerable(request: Request, evidence: Evidence, library: Library) -> bool:
     return ok
 
 
-def model_answer(request: Request, evidence: Evidence, library: Library, backend, *,
-                 stream: bool) -> AnswerStream:
+def model_answer(
+    request: Request, evidence: Evidence, library: Library, backend, *, stream: bool
+) -> AnswerStream:
     """A VLM's answer from numbered evidence and frames, validated (qa/grounded.py)."""
     question = request.question
 
@@ -231,10 +288,12 @@ def model_answer(request: Request, evidence: Evidence, library: Library, backend
     items, videos, time_range = grounded.evidence_items(evidence, library)
     budget = backend.context_limit - grounded.OUTPUT_TOKENS
     text_tokens = backend.count_tokens(
-        grounded.SYSTEM_PROMPT + grounded.evidence_text(items) + question)
+        grounded.SYSTEM_PROMPT + grounded.evidence_text(items) + question
+    )
     if text_tokens > budget:  # whole video / long range: map over chunks, then reduce
-        return ReadyAnswer(grounded.map_reduce(question, items, backend, budget, time_range,
-                                               fallback))
+        return ReadyAnswer(
+            grounded.map_reduce(question, items, backend, budget, time_range, fallback)
+        )
     notes: list[str] = []
     clips = grounded.frames_or_note(items, videos, budget - text_tokens, notes)
     messages = grounded.answer_messages(question, items, clips)
@@ -264,7 +323,7 @@ def _quote(text: str, limit: int = QUOTE_CHARS) -> str:
     cut, half = text[:end], limit // 2
     space = cut.rfind(" ", half)
     pause = max(cut.rfind(mark, half) for mark in "，、；：。！？")
-    head = cut[:pause + 1] if pause >= 0 and pause >= space else cut[:space] if space >= 0 else cut
+    head = cut[: pause + 1] if pause >= 0 and pause >= space else cut[:space] if space >= 0 else cut
     return head.rstrip(" ,;:，、；：") + "…"
 
 
@@ -282,8 +341,11 @@ def _without_bare_frames(citations: list[Citation]) -> list[Citation]:
     """Drop a textless frame when on-screen text covers the same moment: quoting
     "video frame" beside the words on that frame tells the reader nothing more."""
     read = {(c.video_id, c.start, c.end) for c in citations if c.kind == "ocr"}
-    return [c for c in citations if not (c.kind == "frame" and not c.text.strip()
-                                         and (c.video_id, c.start, c.end) in read)]
+    return [
+        c
+        for c in citations
+        if not (c.kind == "frame" and not c.text.strip() and (c.video_id, c.start, c.end) in read)
+    ]
 
 
 def _videos(library: Library, spans) -> dict[str, Video]:
@@ -295,12 +357,15 @@ def _when(ref: TimeRef) -> str:
 
 
 def _time_lines(evidence: Evidence, citations: list[Citation], first: int, lang: Lang) -> list[str]:
-    return [f"[{n}] {fmt_range(c.start, c.end)} {_shown(c, lang)}"
-            for n, c in enumerate(citations, first)]
+    return [
+        f"[{n}] {fmt_range(c.start, c.end)} {_shown(c, lang)}"
+        for n, c in enumerate(citations, first)
+    ]
 
 
-def extractive_answer(evidence: Evidence, library: Library, lang: Lang = "en", *,
-                      question: str | None = None) -> Answer:
+def extractive_answer(
+    evidence: Evidence, library: Library, lang: Lang = "en", *, question: str | None = None
+) -> Answer:
     """Quote the evidence; say plainly when there is none.
 
     With `question`, a search answer lists under "Also" only passages that pass the
@@ -311,10 +376,19 @@ def extractive_answer(evidence: Evidence, library: Library, lang: Lang = "en", *
     if evidence.mode == "whole":
         citations = citations_from_spans(evidence.spans, videos, merge=True)[:WHOLE_CITATIONS]
         source = say(lang, "chapters" if evidence.spans[0].kind == "chapter" else "transcript")
-        lines = [say(lang, "whole", title=evidence.video.title,
-                     duration=fmt_ts(evidence.video.duration), source=source)]
-        lines += [f"[{n}] {fmt_range(c.start, c.end)} {_quote(c.text, 240)}"
-                  for n, c in enumerate(citations, 1)]
+        lines = [
+            say(
+                lang,
+                "whole",
+                title=evidence.video.title,
+                duration=fmt_ts(evidence.video.duration),
+                source=source,
+            )
+        ]
+        lines += [
+            f"[{n}] {fmt_range(c.start, c.end)} {_quote(c.text, 240)}"
+            for n, c in enumerate(citations, 1)
+        ]
     elif evidence.mode == "time":
         citations = _without_bare_frames(citations_from_spans(evidence.spans, videos, merge=True))
         lines = [say(lang, "at_time", when=_when(evidence.time), title=evidence.video.title)]
@@ -328,22 +402,26 @@ def extractive_answer(evidence: Evidence, library: Library, lang: Lang = "en", *
             spans = [spans[0], *(s for s, ok in zip(spans[1:], keep, strict=True) if ok)]
         citations = citations_from_spans(spans, videos, merge=False)
         best = citations[0]
-        lines = [f"{say(lang, 'in_video_at', title=best.title, when=fmt_range(best.start, best.end))} "
-                 f"“{_quote(best.text)}” [1]"]
+        lines = [
+            f"{say(lang, 'in_video_at', title=best.title, when=fmt_range(best.start, best.end))} "
+            f"“{_quote(best.text)}” [1]"
+        ]
         if len(citations) > 1:
             lines.append(say(lang, "also"))
-            lines += [f"[{n}] {c.label}: “{_quote(c.text, 160)}”"
-                      for n, c in enumerate(citations[1:], 2)]
+            lines += [
+                f"[{n}] {c.label}: “{_quote(c.text, 160)}”" for n, c in enumerate(citations[1:], 2)
+            ]
     if evidence.note:
         lines.append(f"({evidence.note})")
     return Answer("\n".join(lines), "extractive", citations, evidence)
 
 
 def not_found_answer(request: Request, evidence: Evidence, library: Library) -> Answer:
-    """"Not found in these videos", and the closest passages, labelled as near misses."""
+    """ "Not found in these videos", and the closest passages, labelled as near misses."""
     one = request.video is not None
-    related = citations_from_spans(evidence.spans[:NEAR_MISSES], _videos(library, evidence.spans),
-                                   merge=False)
+    related = citations_from_spans(
+        evidence.spans[:NEAR_MISSES], _videos(library, evidence.spans), merge=False
+    )
     lines = [say(request.lang, "not_found_one" if one else "not_found_many")]
     if related:
         lines.append(say(request.lang, "near_misses"))
@@ -351,8 +429,9 @@ def not_found_answer(request: Request, evidence: Evidence, library: Library) -> 
     return Answer("\n".join(lines), "extractive", [], evidence, status="not_found", related=related)
 
 
-def per_video_answer(request: Request, evidence: list[Evidence], library: Library,
-                     backend=None) -> Answer:
+def per_video_answer(
+    request: Request, evidence: list[Evidence], library: Library, backend=None
+) -> Answer:
     """A time question with no video chosen, answered at that time in each of a few videos:
     by the VLM for each video when there is one, else by quoting each video's passages."""
     lang = request.lang
@@ -369,15 +448,17 @@ def per_video_answer(request: Request, evidence: list[Evidence], library: Librar
             lines.append(_renumbered(own.answer, len(citations)))
             found, mode = own.citations, own.mode if own.mode == "vlm" else mode
         else:
-            found = _without_bare_frames(citations_from_spans(ev.spans, _videos(library, ev.spans),
-                                                              merge=True))
+            found = _without_bare_frames(
+                citations_from_spans(ev.spans, _videos(library, ev.spans), merge=True)
+            )
             lines += _time_lines(ev, found, len(citations) + 1, lang)
         if ev.note:
             lines.append(f"({ev.note})")
         citations += found
     choices = [VideoChoice(ev.video.id, ev.video.title) for ev in evidence]
-    return Answer("\n".join(lines), mode, citations, evidence[0], status="per_video",
-                  choices=choices)
+    return Answer(
+        "\n".join(lines), mode, citations, evidence[0], status="per_video", choices=choices
+    )
 
 
 def _renumbered(text: str, offset: int) -> str:
@@ -403,5 +484,13 @@ def resolve_backend(vlm):
     return get_vlm(spec)
 
 
-__all__ = ["Answer", "AnswerStream", "Request", "answer", "ask", "gather", "make_request",
-           "retrieve"]
+__all__ = [
+    "Answer",
+    "AnswerStream",
+    "Request",
+    "answer",
+    "ask",
+    "gather",
+    "make_request",
+    "retrieve",
+]

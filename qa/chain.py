@@ -29,16 +29,24 @@ class ChainInput(BaseModel):
     kinds: tuple[str, ...] = ("transcript",)
 
 
-def build_chain(*, library: Library | None = None, vlm=None, k: int = 5,
-                stream: bool = False) -> Runnable:
+def build_chain(
+    *, library: Library | None = None, vlm=None, k: int = 5, stream: bool = False
+) -> Runnable:
     library = library or Library()
     backend = resolve_backend(vlm) or "none"  # resolved once, not per question
 
     def run(inp: str | dict):
         request = ChainInput(question=inp) if isinstance(inp, str) else ChainInput(**inp)
-        result = answer(request.question, library=library, backend=backend, k=k,
-                        scope=(request.video,) if request.video else (), time=request.time,
-                        kinds=tuple(request.kinds or ("transcript",)), stream=stream)
+        result = answer(
+            request.question,
+            library=library,
+            backend=backend,
+            k=k,
+            scope=(request.video,) if request.video else (),
+            time=request.time,
+            kinds=tuple(request.kinds or ("transcript",)),
+            stream=stream,
+        )
         return result if stream else result.answer
 
     return RunnableLambda(run, name="vidqa")

@@ -24,11 +24,18 @@ from qa.timeparse import TimeRef, parse_time_reference, relative_shift
 from vidqa.errors import VideoNotFound, VidqaError
 from vidqa.settings import settings
 
-THEN = re.compile(r"\b(then|at that (point|moment|time)|there)\b|那时|那个时候|当时|这时|那里", re.I)
-ON_SCREEN = re.compile(r"on (the )?screen|shown|showing|slide|displayed|visible|屏幕|画面|幻灯片|显示",
-                       re.I)
-OTHER_VIDEO = re.compile(r"\b(the )?other (video|one|talk|lecture)\b|另一个视频|另外一个视频|另一个", re.I)
-THAT_VIDEO = re.compile(r"\b(that|this|the same) (video|talk|lecture)\b|那个视频|这个视频|该视频", re.I)
+THEN = re.compile(
+    r"\b(then|at that (point|moment|time)|there)\b|那时|那个时候|当时|这时|那里", re.I
+)
+ON_SCREEN = re.compile(
+    r"on (the )?screen|shown|showing|slide|displayed|visible|屏幕|画面|幻灯片|显示", re.I
+)
+OTHER_VIDEO = re.compile(
+    r"\b(the )?other (video|one|talk|lecture)\b|另一个视频|另外一个视频|另一个", re.I
+)
+THAT_VIDEO = re.compile(
+    r"\b(that|this|the same) (video|talk|lecture)\b|那个视频|这个视频|该视频", re.I
+)
 SCREEN_KINDS = ("ocr", "frame", "transcript")
 NAME = re.compile(r"^[\w.-]{1,64}$")
 
@@ -100,13 +107,16 @@ def _other_video(library: Library, current: str | None, among: tuple[str, ...] =
     candidates = [library.catalog.video(i) for i in among] if len(among) > 1 else library.videos()
     others = [v for v in candidates if v is not None and v.id != current]
     if len(others) != 1:
-        raise VideoNotFound(f"'the other video' is ambiguous: {len(others)} other videos to "
-                            "choose from; name the video in the question")
+        raise VideoNotFound(
+            f"'the other video' is ambiguous: {len(others)} other videos to "
+            "choose from; name the video in the question"
+        )
     return others[0]
 
 
-def resolve_followup(message: str, session: Session, library: Library,
-                     scope: tuple[str, ...] = ()) -> Followup:
+def resolve_followup(
+    message: str, session: Session, library: Library, scope: tuple[str, ...] = ()
+) -> Followup:
     """Turn a chat message into a retrieval request, using the session's last moment.
 
     `scope`: the video ids the conversation is about (several: 'the other video' is one
@@ -119,10 +129,15 @@ def resolve_followup(message: str, session: Session, library: Library,
     if OTHER_VIDEO.search(message):  # the last question again, of the other video
         previous = session.turns[-1] if session.turns else None
         asked = TimeRef(*previous.time, "") if previous and previous.time else None
-        return Followup(previous.question if previous else message,
-                        _other_video(library, last[0] if last else None, scope), asked,
-                        _kinds(previous.question) if previous else ("transcript",))
-    if parse_time_reference(message, (video or last_video).duration if (video or last_video) else None):
+        return Followup(
+            previous.question if previous else message,
+            _other_video(library, last[0] if last else None, scope),
+            asked,
+            _kinds(previous.question) if previous else ("transcript",),
+        )
+    if parse_time_reference(
+        message, (video or last_video).duration if (video or last_video) else None
+    ):
         return Followup(message, video)
     shift = relative_shift(message)
     if last and shift is not None:
@@ -144,18 +159,27 @@ class Conversation:
     `name`: keep the turns in $VIDQA_HOME/sessions/<name>.json (None: in memory only).
     """
 
-    def __init__(self, *, scope: tuple[str, ...] = (), backend=None, k: int = 5,
-                 name: str | None = None, session: Session | None = None):
+    def __init__(
+        self,
+        *,
+        scope: tuple[str, ...] = (),
+        backend=None,
+        k: int = 5,
+        name: str | None = None,
+        session: Session | None = None,
+    ):
         self.scope = tuple(scope)
         self.backend = backend
         self.k = k
         self.name = name
-        self.session = session or Session(name or "app", scope[0] if len(scope) == 1 and name
-                                          else None)
+        self.session = session or Session(
+            name or "app", scope[0] if len(scope) == 1 and name else None
+        )
 
     @classmethod
-    def resume(cls, name: str, *, video_id: str | None = None, backend=None,
-               k: int = 5) -> Conversation:
+    def resume(
+        cls, name: str, *, video_id: str | None = None, backend=None, k: int = 5
+    ) -> Conversation:
         """The saved session `name` (a new one if there is none), scoped to `video_id` if given."""
         session = load_session(name, video_id)
         scope = (session.video_id,) if session.video_id else ()
@@ -169,8 +193,9 @@ class Conversation:
         """The answer to `message` read as a follow-up: a qa.citations.AnswerStream."""
         from qa.answer import answer
 
-        return answer(message, library=library, scope=self.scope, backend=self.backend,
-                      history=self, k=self.k)
+        return answer(
+            message, library=library, scope=self.scope, backend=self.backend, history=self, k=self.k
+        )
 
     def resolve(self, message: str, library: Library):
         """`message` -> a qa.answer.Request, using the last cited or asked moment."""
@@ -179,13 +204,16 @@ class Conversation:
         ids = tuple(library.find_video(v).id for v in self.scope)
         follow = resolve_followup(message, self.session, library, ids)
         scope = (follow.video.id,) if follow.video else ids
-        return make_request(follow.question, library, scope, k=self.k, time=follow.time,
-                            kinds=follow.kinds)
+        return make_request(
+            follow.question, library, scope, k=self.k, time=follow.time, kinds=follow.kinds
+        )
 
     def record(self, message: str, answer) -> None:
         """Keep the turn (and save the session when it has a name)."""
         ev = answer.evidence
-        video = ev.video.id if ev is not None and ev.video and answer.status != "per_video" else None
+        video = (
+            ev.video.id if ev is not None and ev.video and answer.status != "per_video" else None
+        )
         time = [ev.time.start, ev.time.end] if ev is not None and ev.time else None
         self.session.turns.append(Turn(message, answer.to_json(), video, time if video else None))
         if self.name:

@@ -60,9 +60,13 @@ class Answer:
     choices: list[VideoChoice] = field(default_factory=list)  # per_video: the videos answered
 
     def to_json(self) -> dict:
-        data = {"answer": self.answer, "mode": self.mode, "status": self.status,
-                "citations": [c.to_json() for c in self.citations],
-                "related": [c.to_json() for c in self.related]}
+        data = {
+            "answer": self.answer,
+            "mode": self.mode,
+            "status": self.status,
+            "citations": [c.to_json() for c in self.citations],
+            "related": [c.to_json() for c in self.related],
+        }
         if self.choices:
             data["choices"] = [asdict(c) for c in self.choices]
         if self.notes:
@@ -126,16 +130,27 @@ class ReadyAnswer(AnswerStream):
         yield self._ready.answer
 
 
-def citations_from_spans(spans: list[Span], videos: dict[str, Video], *, merge: bool) -> list[Citation]:
+def citations_from_spans(
+    spans: list[Span], videos: dict[str, Video], *, merge: bool
+) -> list[Citation]:
     """One citation per span, or per run of adjacent spans of one video when `merge`."""
     out: list[Citation] = []
     for span in spans:
         video = videos[span.video_id]
         last = out[-1] if out else None
-        if (merge and last and last.video_id == span.video_id and last.kind == span.kind
-                and 0 <= span.start - last.end <= MERGE_GAP_S and span.end - last.start <= MAX_CLIP_S):
+        if (
+            merge
+            and last
+            and last.video_id == span.video_id
+            and last.kind == span.kind
+            and 0 <= span.start - last.end <= MERGE_GAP_S
+            and span.end - last.start <= MAX_CLIP_S
+        ):
             last.end, last.text = span.end, f"{last.text} {span.text}"
             continue
-        out.append(Citation(span.video_id, video.title, video.path, span.start, span.end,
-                            span.text, span.kind))
+        out.append(
+            Citation(
+                span.video_id, video.title, video.path, span.start, span.end, span.text, span.kind
+            )
+        )
     return out

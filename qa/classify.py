@@ -1,9 +1,9 @@
 """What kind of question is this? It decides how evidence is fetched.
 
-    time_point   "what was said at 25:00?"          -> spans at that time
-    time_range   "summarize 1:00:00–1:10:00"         -> spans in that range (map-reduce if long)
-    whole_video  "list every reference in the video" -> all chapters / the whole transcript
-    topical      "where does she demo the API?"      -> hybrid search (one video or the library)
+time_point   "what was said at 25:00?"          -> spans at that time
+time_range   "summarize 1:00:00–1:10:00"         -> spans in that range (map-reduce if long)
+whole_video  "list every reference in the video" -> all chapters / the whole transcript
+topical      "where does she demo the API?"      -> hybrid search (one video or the library)
 """
 
 from __future__ import annotations

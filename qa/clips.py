@@ -25,8 +25,12 @@ def can_stream_copy(path: Path, t: float) -> bool:
         if not container.streams.video:
             return True  # audio frames are ~20 ms: any start is close enough
         stream = container.streams.video[0]
-        container.seek(int(max(0.0, t - KEYFRAME_SEARCH_S) / stream.time_base), stream=stream,
-                       backward=True, any_frame=False)
+        container.seek(
+            int(max(0.0, t - KEYFRAME_SEARCH_S) / stream.time_base),
+            stream=stream,
+            backward=True,
+            any_frame=False,
+        )
         for packet in container.demux(stream):
             if packet.pts is None:
                 continue
@@ -51,8 +55,9 @@ def _prepare_output(out: Path) -> Path:
     return out
 
 
-def cut_clip(src: str | Path, start: float, end: float, out: str | Path, *,
-             fps: float | None = None) -> tuple[Path, str]:
+def cut_clip(
+    src: str | Path, start: float, end: float, out: str | Path, *, fps: float | None = None
+) -> tuple[Path, str]:
     """Write [start, end] of `src` to `out`; returns (out, "copy" | "reencode").
 
     `fps`: re-encode at this frame rate (smaller clips for a model that samples few frames).
@@ -64,13 +69,46 @@ def cut_clip(src: str | Path, start: float, end: float, out: str | Path, *,
         raise MediaError(src, f"clip end {end:.2f} s is not after its start {start:.2f} s")
     out = _prepare_output(Path(out))
     copy = fps is None and can_stream_copy(src, start)
-    codec = ["-c", "copy"] if copy else ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
-                                          "-c:a", "aac", "-movflags", "+faststart"]
+    codec = (
+        ["-c", "copy"]
+        if copy
+        else [
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "23",
+            "-c:a",
+            "aac",
+            "-movflags",
+            "+faststart",
+        ]
+    )
     if fps is not None:
         codec += ["-vf", f"fps={fps:g}"]
-    cmd = [ffmpeg_path(), "-nostdin", "-y", "-loglevel", "error", "-ss", f"{start:.3f}", "-i", str(src),
-           "-t", f"{end - start:.3f}", *codec, "-map", "0:v:0?", "-map", "0:a:0?", str(out)]
+    cmd = [
+        ffmpeg_path(),
+        "-nostdin",
+        "-y",
+        "-loglevel",
+        "error",
+        "-ss",
+        f"{start:.3f}",
+        "-i",
+        str(src),
+        "-t",
+        f"{end - start:.3f}",
+        *codec,
+        "-map",
+        "0:v:0?",
+        "-map",
+        "0:a:0?",
+        str(out),
+    ]
     proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise MediaError(src, f"ffmpeg could not cut {start:.2f}-{end:.2f} s: {proc.stderr.strip()[-300:]}")
+        raise MediaError(
+            src, f"ffmpeg could not cut {start:.2f}-{end:.2f} s: {proc.stderr.strip()[-300:]}"
+        )
     return out, "copy" if copy else "reencode"

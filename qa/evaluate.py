@@ -35,14 +35,20 @@ class Question:
     end: float
 
 
-def load_set(root: Path, library: Library, progress: Callable[[int, int], None] | None = None) -> None:
+def load_set(
+    root: Path, library: Library, progress: Callable[[int, int], None] | None = None
+) -> None:
     from ingest.pipeline import ingest_transcript
 
     videos = read_jsonl(root / "videos.jsonl")
     for n, row in enumerate(videos, 1):
-        ingest_transcript(root / row["transcript"], video_id=row["video_id"],
-                          title=row.get("title") or row["video_id"], duration=row.get("duration"),
-                          library=library)
+        ingest_transcript(
+            root / row["transcript"],
+            video_id=row["video_id"],
+            title=row.get("title") or row["video_id"],
+            duration=row.get("duration"),
+            library=library,
+        )
         if progress:
             progress(n, len(videos))
 
@@ -57,15 +63,23 @@ def _timed(fn):
     return out, (time.perf_counter() - t0) * 1000
 
 
-def score(library: Library, questions: list[Question],
-          progress: Callable[[int, int], None] | None = None, *,
-          options: SearchOptions | None = None, details: list[dict] | None = None) -> dict:
+def score(
+    library: Library,
+    questions: list[Question],
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    options: SearchOptions | None = None,
+    details: list[dict] | None = None,
+) -> dict:
     """The metrics over `questions`; `details` (when given) gets one row per question."""
     ranks, lib_video, lib_video5, lib_hit, latencies = [], [], [], [], []
     videos = {v.id: v for v in library.videos()}
     for n, q in enumerate(questions, 1):
-        ev, ms = _timed(lambda q=q: retrieve(q.question, library, video=videos[q.video_id], k=TOP_K,
-                                             options=options))
+        ev, ms = _timed(
+            lambda q=q: retrieve(
+                q.question, library, video=videos[q.video_id], k=TOP_K, options=options
+            )
+        )
         latencies.append(ms)
         ranks.append(next((i for i, s in enumerate(ev.spans[:TOP_K], 1) if _is_hit(s, q)), None))
         top_in_video = ev.spans[0] if ev.spans else None
@@ -76,8 +90,12 @@ def score(library: Library, questions: list[Question],
         lib_video5.append(q.video_id in list(dict.fromkeys(s.video_id for s in ev.spans))[:5])
         lib_hit.append(top is not None and _is_hit(top, q))
         if details is not None:
-            details.append({**_detail(q, ranks[-1], top_in_video, top),
-                            "library_videos": list(dict.fromkeys(s.video_id for s in ev.spans))[:5]})
+            details.append(
+                {
+                    **_detail(q, ranks[-1], top_in_video, top),
+                    "library_videos": list(dict.fromkeys(s.video_id for s in ev.spans))[:5],
+                }
+            )
         if progress:
             progress(n, len(questions))
     count = max(len(questions), 1)
@@ -97,16 +115,26 @@ def score(library: Library, questions: list[Question],
 def _span_row(span) -> dict | None:
     if span is None:
         return None
-    return {"video_id": span.video_id, "start": round(span.start, 2), "end": round(span.end, 2),
-            "text": span.text}
+    return {
+        "video_id": span.video_id,
+        "start": round(span.start, 2),
+        "end": round(span.end, 2),
+        "text": span.text,
+    }
 
 
 def _detail(q: Question, rank: int | None, top_in_video, top_library) -> dict:
     """What `--details` writes per question: where the gold span ranked and what came first."""
-    return {"qid": q.qid, "question": q.question, "video_id": q.video_id,
-            "gold": [q.start, q.end], "rank": rank, "top": _span_row(top_in_video),
-            "library_top": _span_row(top_library),
-            "library_hit": top_library is not None and _is_hit(top_library, q)}
+    return {
+        "qid": q.qid,
+        "question": q.question,
+        "video_id": q.video_id,
+        "gold": [q.start, q.end],
+        "rank": rank,
+        "top": _span_row(top_in_video),
+        "library_top": _span_row(top_library),
+        "library_hit": top_library is not None and _is_hit(top_library, q),
+    }
 
 
 # One row per component: the full search, then each component switched off (or alone).
@@ -127,13 +155,20 @@ def write_details(path: Path, rows: list[dict]) -> None:
 
 
 def load_questions(root: Path, limit: int | None) -> list[Question]:
-    return [Question(**{k: r[k] for k in ("qid", "question", "video_id", "start", "end")})
-            for r in read_jsonl(root / "questions.jsonl")][:limit]
+    return [
+        Question(**{k: r[k] for k in ("qid", "question", "video_id", "start", "end")})
+        for r in read_jsonl(root / "questions.jsonl")
+    ][:limit]
 
 
-def evaluate_retrieval(root: str | Path, *, limit: int | None = None,
-                       progress: Callable[[str, int, int], None] | None = None,
-                       details: Path | None = None, ablate: bool = False) -> dict:
+def evaluate_retrieval(
+    root: str | Path,
+    *,
+    limit: int | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+    details: Path | None = None,
+    ablate: bool = False,
+) -> dict:
     """Ingest the set into a temporary library, ask every question, return the metrics.
 
     `details`: write one JSON line per question (rank, top span, gold span) there.
@@ -149,18 +184,29 @@ def evaluate_retrieval(root: str | Path, *, limit: int | None = None,
             known = {v.id for v in library.videos()}
             missing = {q.video_id for q in questions} - known
             if missing:
-                raise VidqaError(f"{root}: questions refer to unknown videos: {sorted(missing)[:5]}")
+                raise VidqaError(
+                    f"{root}: questions refer to unknown videos: {sorted(missing)[:5]}"
+                )
             rows: list[dict] = []
-            metrics = score(library, questions, (lambda d, t: progress("ask", d, t)) if progress else None,
-                            details=rows)
+            metrics = score(
+                library,
+                questions,
+                (lambda d, t: progress("ask", d, t)) if progress else None,
+                details=rows,
+            )
             if details is not None:
                 write_details(details, rows)
             if ablate:
                 metrics["ablation"] = {
-                    name: score(library, questions,
-                                (lambda d, t, name=name: progress(name, d, t)) if progress else None,
-                                options=options)
-                    for name, options in ABLATIONS.items() if name != "full"}
+                    name: score(
+                        library,
+                        questions,
+                        (lambda d, t, name=name: progress(name, d, t)) if progress else None,
+                        options=options,
+                    )
+                    for name, options in ABLATIONS.items()
+                    if name != "full"
+                }
             return metrics
         finally:
             library.close()

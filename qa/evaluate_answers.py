@@ -29,8 +29,8 @@ from typing import Literal
 from index.library import Library
 from qa import abstain, lecture_eval_set
 from qa.evaluate import load_set
-from vidqa.evalset import read_jsonl
 from vidqa.errors import VidqaError
+from vidqa.evalset import read_jsonl
 from vidqa.settings import settings
 
 OFFTOPIC = Path(__file__).with_name("offtopic_questions.txt")
@@ -61,8 +61,11 @@ def heldout_labels(path: Path | None = None) -> dict[str, Label]:
     path = path or HELDOUT_LABELS
     if not path.exists():
         return {}
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip() and not line.startswith("#")]
+    rows = [
+        json.loads(line)
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     return {row["qid"]: row["label"] for row in rows}
 
 
@@ -85,13 +88,21 @@ def _held_out(library: Library, q: dict, hits, k: int) -> abstain.Strength:
     return abstain.measure(q["question"], _texts(others), library.embedder)
 
 
-def measure_set(library: Library, questions: list[dict], offtopic: list[str], k: int = 5,
-                progress: Callable[[int, int], None] | None = None, *,
-                labelled: list[tuple[Label, dict]] = ()) -> Measured:
+def measure_set(
+    library: Library,
+    questions: list[dict],
+    offtopic: list[str],
+    k: int = 5,
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    labelled: list[tuple[Label, dict]] = (),
+) -> Measured:
     embedder = library.embedder
     pos, held, off, read = [], [], [], []
     total = len(questions) + len(offtopic) + len(labelled)
-    tick = (lambda: progress(len(pos) + len(off) + len(read), total)) if progress else (lambda: None)
+    tick = (
+        (lambda: progress(len(pos) + len(off) + len(read), total)) if progress else (lambda: None)
+    )
     for q in questions:
         hits = library.search(q["question"], k=LOVO_CANDIDATES)
         pos.append(abstain.measure(q["question"], _texts(hits[:k]), embedder))
@@ -101,7 +112,9 @@ def measure_set(library: Library, questions: list[dict], offtopic: list[str], k:
         off.append(abstain.measure(question, _texts(library.search(question, k=k)), embedder))
         tick()
     for label, q in labelled:
-        read.append((label, _held_out(library, q, library.search(q["question"], k=LOVO_CANDIDATES), k)))
+        read.append(
+            (label, _held_out(library, q, library.search(q["question"], k=LOVO_CANDIDATES), k))
+        )
         tick()
     return Measured(pos, held, off, embedder.slug, read)
 
@@ -134,14 +147,24 @@ def _asking(progress):
     return (lambda d, t: progress("ask", d, t)) if progress else None
 
 
-def measure_dir(root: str | Path, half: Half, *, sample: int = DEFAULT_SAMPLE,
-                progress: Callable[[str, int, int], None] | None = None) -> Measured:
+def measure_dir(
+    root: str | Path,
+    half: Half,
+    *,
+    sample: int = DEFAULT_SAMPLE,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Measured:
     """Ingest the set into a throwaway library and measure one half of the questions."""
     root = Path(root)
     rows, labelled = _questions(root, half, sample)
     with _loaded(root, progress) as library:
-        return measure_set(library, rows, _half(offtopic_questions(), half), labelled=labelled,
-                           progress=_asking(progress))
+        return measure_set(
+            library,
+            rows,
+            _half(offtopic_questions(), half),
+            labelled=labelled,
+            progress=_asking(progress),
+        )
 
 
 def measure_second_set(foreign: list[str], progress=None) -> Measured:
@@ -150,17 +173,22 @@ def measure_second_set(foreign: list[str], progress=None) -> Measured:
     with tempfile.TemporaryDirectory(prefix="vidqa-lectures-") as tmp:
         root = lecture_eval_set.write_eval_set(Path(tmp))
         with _loaded(root, progress) as library:
-            return measure_set(library, read_jsonl(root / "questions.jsonl"), foreign,
-                               progress=_asking(progress))
+            return measure_set(
+                library, read_jsonl(root / "questions.jsonl"), foreign, progress=_asking(progress)
+            )
 
 
 def second_set_rates(measured: Measured, threshold: abstain.Threshold) -> dict:
     r = rates(measured, threshold)
-    return {"set": lecture_eval_set.SOURCE.stem, "answer_rate": r["answer_rate"],
-            "abstain_rate_held_out_video": r["abstain_rate_held_out_video"],
-            "abstain_rate_other_set_questions": r["abstain_rate_off_topic"],
-            "n_answerable": r["n_answerable"], "n_held_out_video": len(measured.held_out),
-            "n_other_set_questions": len(measured.off_topic)}
+    return {
+        "set": lecture_eval_set.SOURCE.stem,
+        "answer_rate": r["answer_rate"],
+        "abstain_rate_held_out_video": r["abstain_rate_held_out_video"],
+        "abstain_rate_other_set_questions": r["abstain_rate_off_topic"],
+        "n_answerable": r["n_answerable"],
+        "n_held_out_video": len(measured.held_out),
+        "n_other_set_questions": len(measured.off_topic),
+    }
 
 
 def _rate(flags: list[bool]) -> float:
@@ -171,10 +199,15 @@ def rates(measured: Measured, threshold: abstain.Threshold) -> dict:
     answered = [threshold.answers(s) for s in measured.answerable]
     held = [not threshold.answers(s) for s in measured.held_out]
     off = [not threshold.answers(s) for s in measured.off_topic]
-    return {"answer_rate": _rate(answered), "abstain_rate": _rate(held + off),
-            "abstain_rate_held_out_video": _rate(held), "abstain_rate_off_topic": _rate(off),
-            "n_answerable": len(answered), "n_unanswerable": len(held) + len(off),
-            **labelled_rates(measured, threshold)}
+    return {
+        "answer_rate": _rate(answered),
+        "abstain_rate": _rate(held + off),
+        "abstain_rate_held_out_video": _rate(held),
+        "abstain_rate_off_topic": _rate(off),
+        "n_answerable": len(answered),
+        "n_unanswerable": len(held) + len(off),
+        **labelled_rates(measured, threshold),
+    }
 
 
 def labelled_rates(measured: Measured, threshold: abstain.Threshold) -> dict:
@@ -182,23 +215,33 @@ def labelled_rates(measured: Measured, threshold: abstain.Threshold) -> dict:
     answered when another video does answer them."""
     if not measured.labelled:
         return {}
-    declined = [not threshold.answers(s) for label, s in measured.labelled if label == "unanswerable"]
+    declined = [
+        not threshold.answers(s) for label, s in measured.labelled if label == "unanswerable"
+    ]
     answered = [threshold.answers(s) for label, s in measured.labelled if label != "unanswerable"]
-    return {"abstain_rate_held_out_labelled_unanswerable": _rate(declined),
-            "answer_rate_held_out_labelled_answerable_elsewhere": _rate(answered),
-            "n_held_out_labelled_unanswerable": len(declined),
-            "n_held_out_labelled_answerable_elsewhere": len(answered)}
+    return {
+        "abstain_rate_held_out_labelled_unanswerable": _rate(declined),
+        "answer_rate_held_out_labelled_answerable_elsewhere": _rate(answered),
+        "n_held_out_labelled_unanswerable": len(declined),
+        "n_held_out_labelled_answerable_elsewhere": len(answered),
+    }
 
 
-def evaluate_answers(root: str | Path, *, sample: int = DEFAULT_SAMPLE, second_set: bool = True,
-                     progress=None) -> dict:
+def evaluate_answers(
+    root: str | Path, *, sample: int = DEFAULT_SAMPLE, second_set: bool = True, progress=None
+) -> dict:
     """Answer/abstain rates with the stored threshold, on the half calibration did not see;
     with `second_set`, also on the general-lectures library (key "second_set")."""
     root = Path(root)
     measured = measure_dir(root, "evaluate", sample=sample, progress=progress)
     threshold, calibrated = abstain.threshold_for(measured.slug)
-    out = {**rates(measured, threshold), "embedder": measured.slug, "calibrated": calibrated,
-           "coverage_weight": threshold.coverage_weight, "threshold": threshold.threshold}
+    out = {
+        **rates(measured, threshold),
+        "embedder": measured.slug,
+        "calibrated": calibrated,
+        "coverage_weight": threshold.coverage_weight,
+        "threshold": threshold.threshold,
+    }
     if second_set:
         rows, _ = _questions(root, "evaluate", sample)
         second = measure_second_set([r["question"] for r in rows[:SECOND_SET_FOREIGN]], progress)
@@ -206,15 +249,23 @@ def evaluate_answers(root: str | Path, *, sample: int = DEFAULT_SAMPLE, second_s
     return out
 
 
-def calibrate_dir(root: str | Path, *, sample: int = DEFAULT_SAMPLE, write: bool = False,
-                  progress=None) -> dict:
+def calibrate_dir(
+    root: str | Path, *, sample: int = DEFAULT_SAMPLE, write: bool = False, progress=None
+) -> dict:
     """Fit the weight and threshold for the library's embedder; store them with `write`."""
     measured = measure_dir(root, "calibrate", sample=sample, progress=progress)
-    fitted = abstain.calibrate(measured.answerable, measured.held_out + measured.off_topic,
-                               calibrated_on=f"{Path(root).name}: {len(measured.answerable)} "
-                                             "questions, held-out-video and off-topic")
-    out = {**rates(measured, fitted), "embedder": measured.slug,
-           "coverage_weight": fitted.coverage_weight, "threshold": fitted.threshold}
+    fitted = abstain.calibrate(
+        measured.answerable,
+        measured.held_out + measured.off_topic,
+        calibrated_on=f"{Path(root).name}: {len(measured.answerable)} "
+        "questions, held-out-video and off-topic",
+    )
+    out = {
+        **rates(measured, fitted),
+        "embedder": measured.slug,
+        "coverage_weight": fitted.coverage_weight,
+        "threshold": fitted.threshold,
+    }
     if write:
         out["written"] = str(abstain.save_threshold(measured.slug, fitted))
     return out

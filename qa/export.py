@@ -58,14 +58,22 @@ class ExportOptions:
     def __post_init__(self):
         unknown = [k for k in self.kinds if k not in EXAMPLE_KINDS]
         if unknown or not self.kinds:
-            raise ConfigError(f"--kinds takes a comma list of {', '.join(EXAMPLE_KINDS)}; "
-                              f"got {','.join(self.kinds) or 'nothing'}")
+            raise ConfigError(
+                f"--kinds takes a comma list of {', '.join(EXAMPLE_KINDS)}; "
+                f"got {','.join(self.kinds) or 'nothing'}"
+            )
         if self.max_clip_s < MIN_CLIP_S:
-            raise ConfigError(f"--max-clip-s must be at least {MIN_CLIP_S:g} s, got {self.max_clip_s:g}")
+            raise ConfigError(
+                f"--max-clip-s must be at least {MIN_CLIP_S:g} s, got {self.max_clip_s:g}"
+            )
         if self.fps is not None and not 0 < self.fps <= 120:
-            raise ConfigError(f"--fps must be between 0 and 120 frames per second, got {self.fps:g}")
+            raise ConfigError(
+                f"--fps must be between 0 and 120 frames per second, got {self.fps:g}"
+            )
         if not 0 <= self.val < 1:
-            raise ConfigError(f"--val is the fraction of videos held out (0 <= val < 1), got {self.val:g}")
+            raise ConfigError(
+                f"--val is the fraction of videos held out (0 <= val < 1), got {self.val:g}"
+            )
 
 
 @dataclass
@@ -93,12 +101,16 @@ class ExportPlan:
         return out
 
     def summary(self) -> dict:
-        return {"out_dir": str(self.out_dir), "examples": self.counts(),
-                "videos": {s: len(ids) for s, ids in self.videos.items()},
-                "clip_minutes": round(sum(c.example.duration for c in self.clips) / 60, 2),
-                "estimated_bytes": self.est_bytes,
-                "clips_to_cut": sum(not c.ready for c in self.clips),
-                "clips_reused": sum(c.ready for c in self.clips), "notes": self.notes}
+        return {
+            "out_dir": str(self.out_dir),
+            "examples": self.counts(),
+            "videos": {s: len(ids) for s, ids in self.videos.items()},
+            "clip_minutes": round(sum(c.example.duration for c in self.clips) / 60, 2),
+            "estimated_bytes": self.est_bytes,
+            "clips_to_cut": sum(not c.ready for c in self.clips),
+            "clips_reused": sum(c.ready for c in self.clips),
+            "notes": self.notes,
+        }
 
 
 @dataclass
@@ -113,8 +125,9 @@ class ExportReport:
 # --- planning -------------------------------------------------------------------------------
 
 
-def plan_export(out_dir: str | Path, options: ExportOptions, library,
-                progress: StageProgress | None = None) -> ExportPlan:
+def plan_export(
+    out_dir: str | Path, options: ExportOptions, library, progress: StageProgress | None = None
+) -> ExportPlan:
     """Every example, its split and clip path; which clips are already on disk. Cuts nothing."""
     out_dir = Path(out_dir).expanduser().resolve()
     if out_dir.exists() and not out_dir.is_dir():
@@ -130,8 +143,10 @@ def plan_export(out_dir: str | Path, options: ExportOptions, library,
     est = 0.0
     for video in videos:
         examples = _video_examples(video, options, library, notes)
-        clips += [PlannedClip(e, split_of[video.id], video.path, _clip_name(e, options.fps),
-                              video.title) for e in examples]
+        clips += [
+            PlannedClip(e, split_of[video.id], video.path, _clip_name(e, options.fps), video.title)
+            for e in examples
+        ]
         est += sum(e.duration for e in examples) * _bytes_per_second(video)
     _check_ready(out_dir, clips, progress)
     return ExportPlan(out_dir, clips, {"train": train, "val": val}, int(est), notes)
@@ -156,25 +171,43 @@ def _usable_videos(videos: list[Video], notes: list[str]) -> list[Video]:
             notes.append(f"{video.title}: skipped ({video.path} is missing; moved or deleted?)")
         elif video.size is not None and Path(video.path).stat().st_size != video.size:
             # its transcript and text describe the old content: clips would not match answers
-            notes.append(f"{video.title}: skipped ({video.path} changed since it was ingested; "
-                         "vidqa ingest it again)")
+            notes.append(
+                f"{video.title}: skipped ({video.path} changed since it was ingested; "
+                "vidqa ingest it again)"
+            )
         else:
             usable.append(video)
     return usable
 
 
-def _video_examples(video: Video, options: ExportOptions, library, notes: list[str]) -> list[Example]:
+def _video_examples(
+    video: Video, options: ExportOptions, library, notes: list[str]
+) -> list[Example]:
     kinds, max_s = set(options.kinds), options.max_clip_s
     made = []
     if "chapters" in kinds:
-        made.append(chapter_examples(video.id, library.spans(video.id, ("chapter",)),
-                                     video.duration, max_s, options.include_fallback))
+        made.append(
+            chapter_examples(
+                video.id,
+                library.spans(video.id, ("chapter",)),
+                video.duration,
+                max_s,
+                options.include_fallback,
+            )
+        )
     if "timed" in kinds:
-        rng = random.Random(f"{options.seed}:{video.id}")  # a video's examples don't depend on others
-        made.append(timed_examples(video.id, library.spans(video.id, ("transcript",)),
-                                   video.duration, max_s, rng))
+        rng = random.Random(
+            f"{options.seed}:{video.id}"
+        )  # a video's examples don't depend on others
+        made.append(
+            timed_examples(
+                video.id, library.spans(video.id, ("transcript",)), video.duration, max_s, rng
+            )
+        )
     if "ocr" in kinds:
-        made.append(ocr_examples(video.id, library.spans(video.id, ("ocr",)), video.duration, max_s))
+        made.append(
+            ocr_examples(video.id, library.spans(video.id, ("ocr",)), video.duration, max_s)
+        )
     notes += [f"{video.title}: {n}" for examples in made for n in examples.notes]
     return [e for examples in made for e in examples.items]
 
@@ -182,8 +215,10 @@ def _video_examples(video: Video, options: ExportOptions, library, notes: list[s
 def _clip_name(example: Example, fps: float | None) -> str:
     """Named by video, kind and times (ms), so a rerun with the same options finds its clips."""
     rate = f"-{fps:g}fps" if fps else ""
-    return (f"{CLIPS_DIR}/{example.video_id[:16]}/{example.kind}-{example.start * 1000:08.0f}-"
-            f"{example.end * 1000:08.0f}{rate}.mp4")
+    return (
+        f"{CLIPS_DIR}/{example.video_id[:16]}/{example.kind}-{example.start * 1000:08.0f}-"
+        f"{example.end * 1000:08.0f}{rate}.mp4"
+    )
 
 
 def _bytes_per_second(video: Video) -> float:
@@ -218,13 +253,16 @@ def clip_plays(path: Path, seconds: float) -> bool:
 # --- writing --------------------------------------------------------------------------------
 
 
-def export_sft(out_dir: str | Path, options: ExportOptions, library,
-               progress: StageProgress | None = None) -> ExportReport:
+def export_sft(
+    out_dir: str | Path, options: ExportOptions, library, progress: StageProgress | None = None
+) -> ExportReport:
     """Cut every clip not already cut, then write the dataset files; one plan, one report."""
     plan = plan_export(out_dir, options, library, progress)
     if not plan.clips:
-        raise ConfigError("nothing to export: no examples in the chosen videos and kinds"
-                          + (f" ({'; '.join(plan.notes)})" if plan.notes else ""))
+        raise ConfigError(
+            "nothing to export: no examples in the chosen videos and kinds"
+            + (f" ({'; '.join(plan.notes)})" if plan.notes else "")
+        )
     failed: list[str] = []
     lost: set[str] = set()  # clip paths that could not be cut: their examples are left out
     todo = [c for c in plan.clips if not c.ready]
@@ -256,8 +294,11 @@ def _cut(out_dir: Path, clip: PlannedClip, fps: float | None) -> None:
         raise MediaError(clip.source, f"not readable as media any more ({e})") from e
     if not clip_plays(part, clip.example.duration):
         part.unlink(missing_ok=True)
-        raise MediaError(clip.source, f"the clip {clip.example.start:.2f}-{clip.example.end:.2f} s "
-                                      "does not play back for its length after cutting")
+        raise MediaError(
+            clip.source,
+            f"the clip {clip.example.start:.2f}-{clip.example.end:.2f} s "
+            "does not play back for its length after cutting",
+        )
     os.replace(part, final)
 
 
@@ -270,19 +311,36 @@ def _remove_parts(out_dir: Path) -> None:
 def record(clip: PlannedClip) -> dict:
     """One example as LLaMA-Factory's sharegpt reader takes it (extra keys are dropped there)."""
     e = clip.example
-    return {"messages": [{"role": "user", "content": VIDEO_TAG + e.prompt},
-                         {"role": "assistant", "content": e.answer}],
-            "videos": [clip.path],
-            "vidqa": {"video_id": e.video_id, "title": clip.title, "kind": e.kind,
-                      "start": e.start, "end": e.end, "source": e.source}}
+    return {
+        "messages": [
+            {"role": "user", "content": VIDEO_TAG + e.prompt},
+            {"role": "assistant", "content": e.answer},
+        ],
+        "videos": [clip.path],
+        "vidqa": {
+            "video_id": e.video_id,
+            "title": clip.title,
+            "kind": e.kind,
+            "start": e.start,
+            "end": e.end,
+            "source": e.source,
+        },
+    }
 
 
 def dataset_entry(split: Split) -> dict:
     """The dataset_info.json entry for one split (LLaMA-Factory data/README.md, sharegpt + videos)."""
-    return {"file_name": f"{DATASET_NAMES[split]}.json", "formatting": "sharegpt",
-            "columns": {"messages": "messages", "videos": "videos"},
-            "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user",
-                     "assistant_tag": "assistant"}}
+    return {
+        "file_name": f"{DATASET_NAMES[split]}.json",
+        "formatting": "sharegpt",
+        "columns": {"messages": "messages", "videos": "videos"},
+        "tags": {
+            "role_tag": "role",
+            "content_tag": "content",
+            "user_tag": "user",
+            "assistant_tag": "assistant",
+        },
+    }
 
 
 def write_dataset(out_dir: Path, clips: list[PlannedClip]) -> list[str]:
@@ -313,9 +371,13 @@ def _read_info(path: Path) -> dict:
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise MediaError(path, f"is not readable JSON ({e}); move it away or pick another folder") from e
+        raise MediaError(
+            path, f"is not readable JSON ({e}); move it away or pick another folder"
+        ) from e
     if not isinstance(info, dict):
-        raise MediaError(path, "is not a JSON object of datasets; move it away or pick another folder")
+        raise MediaError(
+            path, "is not a JSON object of datasets; move it away or pick another folder"
+        )
     return info
 
 

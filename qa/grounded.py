@@ -64,8 +64,9 @@ def _inside(t: float, item: Citation) -> bool:
 
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
-_EN_TIME_CUE = re.compile(r"(?:at|around|near|approximately|roughly)\b|.*\b(?:mark|in|into)$",
-                          re.IGNORECASE)
+_EN_TIME_CUE = re.compile(
+    r"(?:at|around|near|approximately|roughly)\b|.*\b(?:mark|in|into)$", re.IGNORECASE
+)
 
 
 def _worded_times(text: str) -> list[tuple[int, int, float, float]]:
@@ -75,9 +76,11 @@ def _worded_times(text: str) -> list[tuple[int, int, float, float]]:
     TIMES' job."""
     from qa.timeparse import find_time_references
 
-    return [(s, e, lo, hi) for s, e, lo, hi in find_time_references(text)
-            if not CLOCK.search(text[s:e])
-            and (_CJK.search(text[s:e]) or _EN_TIME_CUE.match(text[s:e]))]
+    return [
+        (s, e, lo, hi)
+        for s, e, lo, hi in find_time_references(text)
+        if not CLOCK.search(text[s:e]) and (_CJK.search(text[s:e]) or _EN_TIME_CUE.match(text[s:e]))
+    ]
 
 
 class Validator:
@@ -117,6 +120,7 @@ class Validator:
         Clocks ("25:00", "1:05–1:20") first, then times in words ("第25分钟", "25分30秒",
         "at 25 minutes in"), which a model answering in the question's language writes.
         """
+
         def check(written: str, seconds: list[float]) -> str:
             holder = self._holder(seconds, cited)
             if holder is not None:
@@ -132,8 +136,9 @@ class Validator:
             self.notes.append(f"removed {written}: not inside any evidence")
             return ""
 
-        text = TIMES.sub(lambda m: check(m.group(0), [parse_clock(c) for c in m.groups() if c]),
-                         sentence)
+        text = TIMES.sub(
+            lambda m: check(m.group(0), [parse_clock(c) for c in m.groups() if c]), sentence
+        )
         for start, end, lo, hi in reversed(_worded_times(text)):
             text = text[:start] + check(text[start:end], sorted({lo, hi})) + text[end:]
         return text
@@ -153,8 +158,12 @@ class Validator:
     def renumber(self, text: str) -> str:
         """Evidence numbers -> citation numbers (1..k in order of first use)."""
         order = {n: i for i, n in enumerate(self.used, 1)}
-        return REF.sub(lambda m: "".join(f"[{order[int(n)]}]" for n in re.findall(r"\d+", m.group(1))
-                                         if int(n) in order), text)
+        return REF.sub(
+            lambda m: "".join(
+                f"[{order[int(n)]}]" for n in re.findall(r"\d+", m.group(1)) if int(n) in order
+            ),
+            text,
+        )
 
 
 def complete_sentences(buffer: str) -> tuple[list[str], str]:
@@ -179,8 +188,10 @@ def validate(text: str, items: list[Citation]) -> Validated:
 
 
 def evidence_text(items: list[Citation], first: int = 1) -> str:
-    return "\n".join(f"[{n}] {c.title} {fmt_range(c.start, c.end)} ({c.kind}): {' '.join(c.text.split())}"
-                     for n, c in enumerate(items, first))
+    return "\n".join(
+        f"[{n}] {c.title} {fmt_range(c.start, c.end)} ({c.kind}): {' '.join(c.text.split())}"
+        for n, c in enumerate(items, first)
+    )
 
 
 def evidence_frames(items: list[Citation], videos: dict, *, max_tokens: int) -> list:
@@ -190,8 +201,9 @@ def evidence_frames(items: list[Citation], videos: dict, *, max_tokens: int) -> 
         video = videos[video_id]
         if not (video.path and video.has_video and video.width and video.height):
             continue
-        times = sorted({round(t, 2) for c in items if c.video_id == video_id
-                        for t in _item_times(c)})
+        times = sorted(
+            {round(t, 2) for c in items if c.video_id == video_id for t in _item_times(c)}
+        )
         size = frame_size(video.width, video.height, FRAME_TOKENS)
         while times and video_tokens(times, *size) > budget:
             times = times[::2]  # thin evenly rather than drop the last items
@@ -216,7 +228,9 @@ def _read(path: str, times: list[float], size: tuple[int, int]):
 
 def answer_messages(question: str, items: list[Citation], clips: list) -> list[dict]:
     content: list[dict] = [{"type": "video", "video": clip} for clip in clips]
-    content.append({"type": "text", "text": f"Evidence:\n{evidence_text(items)}\n\nQuestion: {question}"})
+    content.append(
+        {"type": "text", "text": f"Evidence:\n{evidence_text(items)}\n\nQuestion: {question}"}
+    )
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": content}]
 
 
@@ -224,12 +238,19 @@ def not_found_text(items: list[Citation], time_range: tuple[float, float] | None
     if time_range is not None:
         return f"Not mentioned between {fmt_ts(time_range[0])} and {fmt_ts(time_range[1])}."
     if items:
-        return f"The retrieved passages ({', '.join(c.label for c in items[:3])}) do not answer this."
+        return (
+            f"The retrieved passages ({', '.join(c.label for c in items[:3])}) do not answer this."
+        )
     return "Nothing in the library answers this."
 
 
-def finish(raw: str, checked: str, validator: Validator, items: list[Citation],
-           time_range: tuple[float, float] | None) -> Answer | None:
+def finish(
+    raw: str,
+    checked: str,
+    validator: Validator,
+    items: list[Citation],
+    time_range: tuple[float, float] | None,
+) -> Answer | None:
     """The final Answer, or None when the model's output cannot be trusted (caller falls back)."""
     if raw.strip().upper().startswith(NOT_FOUND):
         return Answer(not_found_text(items, time_range), "vlm", [])
@@ -242,8 +263,13 @@ def finish(raw: str, checked: str, validator: Validator, items: list[Citation],
 class AnswerStream(BaseStream):
     """A model's answer, validated sentence by sentence as it streams in."""
 
-    def __init__(self, pieces: Iterator[str], items: list[Citation],
-                 time_range: tuple[float, float] | None, fallback=None):
+    def __init__(
+        self,
+        pieces: Iterator[str],
+        items: list[Citation],
+        time_range: tuple[float, float] | None,
+        fallback=None,
+    ):
         super().__init__()
         self.pieces, self.items, self.time_range = pieces, items, time_range
         self.fallback = fallback  # () -> Answer, used when the model cites nothing
@@ -288,10 +314,14 @@ def untrusted(fallback) -> Answer:
 # --- orchestration ---------------------------------------------------------------
 
 FRAME_TOKEN_CAP = 16_384  # frame tokens per answer: more adds latency, rarely facts
-MAP_PROMPT = ("From this part of the evidence, write short notes that answer the question, each "
-              f"citing [n]. If this part has nothing relevant, reply exactly: {NOT_FOUND}")
-REDUCE_PROMPT = ("Combine these notes into one answer. Keep their [n] citations exactly; do not "
-                 "add facts or times that the notes do not contain.")
+MAP_PROMPT = (
+    "From this part of the evidence, write short notes that answer the question, each "
+    f"citing [n]. If this part has nothing relevant, reply exactly: {NOT_FOUND}"
+)
+REDUCE_PROMPT = (
+    "Combine these notes into one answer. Keep their [n] citations exactly; do not "
+    "add facts or times that the notes do not contain."
+)
 
 
 def evidence_items(evidence, library) -> tuple[list[Citation], dict, tuple[float, float] | None]:
@@ -301,7 +331,10 @@ def evidence_items(evidence, library) -> tuple[list[Citation], dict, tuple[float
     items = citations_from_spans(evidence.spans, videos, merge=evidence.mode == "time")
     time_range = None
     if evidence.mode == "time" and evidence.time is not None:
-        time_range = (min(evidence.time.start, items[0].start), max(evidence.time.end, items[-1].end))
+        time_range = (
+            min(evidence.time.start, items[0].start),
+            max(evidence.time.end, items[-1].end),
+        )
     return items, videos, time_range
 
 
@@ -339,8 +372,13 @@ def map_reduce(question: str, items: list[Citation], backend, budget: int, time_
     notes = []
     for first, chunk in _chunks(items, backend, budget // 2):
         text = f"Evidence:\n{evidence_text(chunk, first)}\n\nQuestion: {question}"
-        raw = backend.generate([{"role": "system", "content": SYSTEM_PROMPT + "\n" + MAP_PROMPT},
-                                {"role": "user", "content": text}], max_new_tokens=OUTPUT_TOKENS)
+        raw = backend.generate(
+            [
+                {"role": "system", "content": SYSTEM_PROMPT + "\n" + MAP_PROMPT},
+                {"role": "user", "content": text},
+            ],
+            max_new_tokens=OUTPUT_TOKENS,
+        )
         if not raw.strip().upper().startswith(NOT_FOUND):
             validator = Validator(items)  # numbers are global, so check against all items
             checked = check_all(raw, validator)
@@ -348,9 +386,15 @@ def map_reduce(question: str, items: list[Citation], backend, budget: int, time_
                 notes.append(checked)
     if not notes:
         return Answer(not_found_text(items, time_range), "vlm", [])
-    index = "\n".join(f"[{n}] {c.title} {fmt_range(c.start, c.end)}" for n, c in enumerate(items, 1))
+    index = "\n".join(
+        f"[{n}] {c.title} {fmt_range(c.start, c.end)}" for n, c in enumerate(items, 1)
+    )
     text = "Notes:\n" + "\n".join(notes) + f"\n\nEvidence index:\n{index}\n\nQuestion: {question}"
-    raw = backend.generate([{"role": "system", "content": SYSTEM_PROMPT + "\n" + REDUCE_PROMPT},
-                            {"role": "user", "content": text}], max_new_tokens=OUTPUT_TOKENS)
+    raw = backend.generate(
+        [
+            {"role": "system", "content": SYSTEM_PROMPT + "\n" + REDUCE_PROMPT},
+            {"role": "user", "content": text},
+        ],
+        max_new_tokens=OUTPUT_TOKENS,
+    )
     return final_answer(raw, items, time_range, fallback)
-

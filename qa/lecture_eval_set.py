@@ -38,15 +38,29 @@ def write_eval_set(root: Path, source: Path = SOURCE) -> Path:
             for sentence in topic["sentences"]:
                 cues.append((clock, clock + CUE_S, sentence))
                 clock += CUE_S
-            questions += [{"qid": f"{video['video_id']}-{n}-{i}", "question": q,
-                           "video_id": video["video_id"], "start": start, "end": clock}
-                          for i, q in enumerate(topic["questions"])]
+            questions += [
+                {
+                    "qid": f"{video['video_id']}-{n}-{i}",
+                    "question": q,
+                    "video_id": video["video_id"],
+                    "start": start,
+                    "end": clock,
+                }
+                for i, q in enumerate(topic["questions"])
+            ]
             clock += TOPIC_GAP_S
         name = f"transcripts/{video['video_id']}.vtt"
         (root / name).write_text(_vtt(cues), encoding="utf-8")
-        videos.append({"video_id": video["video_id"], "title": video["title"],
-                       "duration": clock - TOPIC_GAP_S, "transcript": name})
+        videos.append(
+            {
+                "video_id": video["video_id"],
+                "title": video["title"],
+                "duration": clock - TOPIC_GAP_S,
+                "transcript": name,
+            }
+        )
     for name, rows in (("videos", videos), ("questions", questions)):
         (root / f"{name}.jsonl").write_text(
-            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+        )
     return root

@@ -30,9 +30,13 @@ def focus_span(span: Span, start: float, end: float) -> Span:
     sentences = [s for s in span.extra.get("sentences") or [] if s[1] >= start and s[0] <= end]
     if not sentences:
         return span
-    return replace(span, start=sentences[0][0], end=sentences[-1][1],
-                   text=join_words([s[2] for s in sentences]),
-                   extra={**span.extra, "sentences": sentences, "focused_from": [span.start, span.end]})
+    return replace(
+        span,
+        start=sentences[0][0],
+        end=sentences[-1][1],
+        text=join_words([s[2] for s in sentences]),
+        extra={**span.extra, "sentences": sentences, "focused_from": [span.start, span.end]},
+    )
 
 
 def _focus_words(span: Span, start: float, end: float) -> Span:
@@ -46,8 +50,13 @@ def _focus_words(span: Span, start: float, end: float) -> Span:
     while last < len(words) - 1 and not ends_sentence(words[last][2]):
         last += 1
     chosen = words[first : last + 1]
-    return replace(span, start=chosen[0][0], end=chosen[-1][1], text=join_stored_words(chosen),
-                   extra={**span.extra, "words": chosen, "focused_from": [span.start, span.end]})
+    return replace(
+        span,
+        start=chosen[0][0],
+        end=chosen[-1][1],
+        text=join_stored_words(chosen),
+        extra={**span.extra, "words": chosen, "focused_from": [span.start, span.end]},
+    )
 
 
 EvidenceMode = Literal["time", "search", "whole", "none"]
@@ -81,26 +90,39 @@ def _pick_video_for_time(question: str, ref: TimeRef, library: Library) -> Video
     )
 
 
-def spans_at_time(library: Library, video: Video, ref: TimeRef,
-                  kinds: tuple[str, ...] = ("transcript",)) -> tuple[list[Span], str | None]:
+def spans_at_time(
+    library: Library, video: Video, ref: TimeRef, kinds: tuple[str, ...] = ("transcript",)
+) -> tuple[list[Span], str | None]:
     if ref.start > video.duration + 1.0:
-        return [], f"{video.title} is only {fmt_ts(video.duration)} long (asked about {fmt_ts(ref.start)})"
+        return (
+            [],
+            f"{video.title} is only {fmt_ts(video.duration)} long (asked about {fmt_ts(ref.start)})",
+        )
     start, end = ref.start, ref.end
     if ref.is_point:
         start, end = max(0.0, start - POINT_CONTEXT_S), end + POINT_CONTEXT_S
     spans = library.spans_between(video.id, start, end, kinds)
     if spans:
         return [focus_span(s, start, end) for s in spans], None
-    near = library.spans_between(video.id, ref.start - NEAREST_GAP_S, ref.end + NEAREST_GAP_S, kinds)
+    near = library.spans_between(
+        video.id, ref.start - NEAREST_GAP_S, ref.end + NEAREST_GAP_S, kinds
+    )
     where = fmt_ts(ref.start) if ref.is_point else f"{fmt_ts(ref.start)}–{fmt_ts(ref.end)}"
     if near:
         return near, f"nothing was said at {where}; the nearest speech is shown"
     return [], f"nothing was said around {where} in {video.title}"
 
 
-def retrieve(question: str, library: Library, *, video: Video | None = None, k: int = 5,
-             time: TimeRef | None = None, kinds: tuple[str, ...] = ("transcript",),
-             options: SearchOptions | None = None) -> Evidence:
+def retrieve(
+    question: str,
+    library: Library,
+    *,
+    video: Video | None = None,
+    k: int = 5,
+    time: TimeRef | None = None,
+    kinds: tuple[str, ...] = ("transcript",),
+    options: SearchOptions | None = None,
+) -> Evidence:
     """The evidence a question needs, never by similarity when it names a time.
 
     `time` (already resolved, e.g. a chat follow-up) skips parsing the question;

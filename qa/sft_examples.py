@@ -78,8 +78,13 @@ def trusted_chapter(source: str) -> bool:
     return source.startswith(VLM_SOURCE_PREFIX) or source == USER_SOURCE
 
 
-def chapter_examples(video_id: str, chapters: list[Span], duration: float, max_s: float,
-                     include_fallback: bool = False) -> Examples:
+def chapter_examples(
+    video_id: str,
+    chapters: list[Span],
+    duration: float,
+    max_s: float,
+    include_fallback: bool = False,
+) -> Examples:
     """One example per chapter with a summary that fits in one clip.
 
     A chapter longer than `max_s` is skipped, not split: its summary describes all of
@@ -97,15 +102,20 @@ def chapter_examples(video_id: str, chapters: list[Span], duration: float, max_s
             skipped_long += 1
             continue
         start, end = clip_bounds(span.start, span.end, duration, max_s)
-        items.append(Example(video_id, "chapters", start, end, SUMMARISE_PROMPT, summary,
-                             span.source))
+        items.append(
+            Example(video_id, "chapters", start, end, SUMMARISE_PROMPT, summary, span.source)
+        )
     notes = []
     if skipped_source:
-        notes.append(f"{skipped_source} chapters from the transcript fallback skipped (not "
-                     "written by a VLM or a person; --include-fallback adds them)")
+        notes.append(
+            f"{skipped_source} chapters from the transcript fallback skipped (not "
+            "written by a VLM or a person; --include-fallback adds them)"
+        )
     if skipped_long:
-        notes.append(f"{skipped_long} chapters longer than {max_s:g} s skipped, not split (a "
-                     "summary describes the whole chapter; raise --max-clip-s to include them)")
+        notes.append(
+            f"{skipped_long} chapters longer than {max_s:g} s skipped, not split (a "
+            "summary describes the whole chapter; raise --max-clip-s to include them)"
+        )
     return Examples(items, notes)
 
 
@@ -138,8 +148,9 @@ def sentence_windows(sentences: list[Sentence], max_s: float) -> tuple[list[list
     return windows, too_long
 
 
-def timed_examples(video_id: str, transcript: list[Span], duration: float, max_s: float,
-                   rng: random.Random) -> Examples:
+def timed_examples(
+    video_id: str, transcript: list[Span], duration: float, max_s: float, rng: random.Random
+) -> Examples:
     """One example per sentence window: the clip is the window, the question asks for a run of
     its sentences by clip-relative time (whole seconds), the answer is what is said then."""
     sentences = [s for span in transcript for s in span_sentences(span)]
@@ -149,14 +160,17 @@ def timed_examples(video_id: str, transcript: list[Span], duration: float, max_s
         start, end = clip_bounds(window[0].start, window[-1].end, duration, max_s)
         first = rng.randrange(len(window))
         last = rng.randrange(first, len(window))
-        asked = window[first:last + 1]
+        asked = window[first : last + 1]
         # whole seconds, as people ask; rounding moves each end by at most 0.5 s
         ask_start, ask_end = round(asked[0].start - start), round(asked[-1].end - start)
         prompt = SAID_PROMPT.format(start=fmt_ts(max(0, ask_start)), end=fmt_ts(ask_end))
         answer = join_words([s.text.strip() for s in asked])
         items.append(Example(video_id, "timed", start, end, prompt, answer, transcript[0].source))
-    notes = [f"{too_long} sentences longer than {max_s:g} s left out of transcript examples"] \
-        if too_long else []
+    notes = (
+        [f"{too_long} sentences longer than {max_s:g} s left out of transcript examples"]
+        if too_long
+        else []
+    )
     return Examples(items, notes)
 
 

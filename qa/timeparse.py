@@ -45,25 +45,68 @@ SECONDS_PER_MINUTE = 60.0
 DEFAULT_VAGUE_SHIFT_S = 30.0
 
 EN_ONES = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
-    "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
-    "seventeen": 17, "eighteen": 18, "nineteen": 19,
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
 }
 EN_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60}
 EN_ARTICLES = {"a": 1, "an": 1}
 ZH_DIGITS = {
-    "零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
-    "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
 }
 ZH_MULTIPLIERS = {"十": 10, "百": 100}
-ZH_UNIT_SECONDS = {"小时": SECONDS_PER_HOUR, "钟头": SECONDS_PER_HOUR, "分": SECONDS_PER_MINUTE,
-                   "秒": 1.0}
+ZH_UNIT_SECONDS = {
+    "小时": SECONDS_PER_HOUR,
+    "钟头": SECONDS_PER_HOUR,
+    "分": SECONDS_PER_MINUTE,
+    "秒": 1.0,
+}
 # Words that turn "N:MM" into a ratio, score or version instead of a timestamp.
-RATIO_CONTEXT_WORDS = frozenset({
-    "aspect", "ratio", "ratios", "score", "scores", "scored", "version", "odds",
-    "won", "lost", "beat", "record", "v",
-})
+RATIO_CONTEXT_WORDS = frozenset(
+    {
+        "aspect",
+        "ratio",
+        "ratios",
+        "score",
+        "scores",
+        "scored",
+        "version",
+        "odds",
+        "won",
+        "lost",
+        "beat",
+        "record",
+        "v",
+    }
+)
 # Skipped when looking for that word: "score was 3:10", "ratio of 4:30".
 RATIO_LINK_WORDS = frozenset({"of", "is", "was", "were", "be", "been", "the", "a", "an", "it"})
 RATIO_CONTEXT_ZH = ("比分", "比例", "版本", "比数")
@@ -96,8 +139,9 @@ _ZH_COMPONENT = re.compile(
     rf"|(?P<mn>{_ZH_NUM})(?P<mu>分钟|{_ZH_BARE_FEN})(?P<mh>半)?|(?P<mh2>半)分钟"
     rf"|(?P<sn>{_ZH_NUM})(?:秒钟|秒)"
 )
-_EN_ORDINAL = re.compile(rf"\b(?P<unit>minute|hour)\s+(?P<num>\d+(?:\.\d+)?|{_EN_WORD_NUM})\b",
-                         re.IGNORECASE)
+_EN_ORDINAL = re.compile(
+    rf"\b(?P<unit>minute|hour)\s+(?P<num>\d+(?:\.\d+)?|{_EN_WORD_NUM})\b", re.IGNORECASE
+)
 _EN_SEP = re.compile(r"\s*,?\s*(?:and\s+)?", re.IGNORECASE)
 _ZH_SEP = re.compile(r"零?")
 
@@ -170,10 +214,27 @@ _SHIFT_BEFORE = re.compile(
     r"|(?P<zh>往后|向后|快进|再过|往前|向前|倒回|后退|回退))$",
     re.IGNORECASE,
 )
-_SHIFT_BACK_WORDS = frozenset({
-    "before", "earlier", "prior", "ago", "back", "sooner", "backward", "backwards", "rewind",
-    "之前", "以前", "前", "往前", "向前", "倒回", "后退", "回退",
-})
+_SHIFT_BACK_WORDS = frozenset(
+    {
+        "before",
+        "earlier",
+        "prior",
+        "ago",
+        "back",
+        "sooner",
+        "backward",
+        "backwards",
+        "rewind",
+        "之前",
+        "以前",
+        "前",
+        "往前",
+        "向前",
+        "倒回",
+        "后退",
+        "回退",
+    }
+)
 _VAGUE_BACK = re.compile(
     r"\b(?:just|right|shortly|immediately|slightly|a\s+bit|a\s+little|a\s+moment|moments?)"
     r"\s+(?:before|earlier)\b|\b(?:before|earlier\s+than)\s+(?:that|this|it)\b"
@@ -276,12 +337,13 @@ def _en_unit_seconds(unit: str) -> float:
 
 
 def _is_ratio_context(question: str, start: int, end: int) -> bool:
-    before = [w for w in re.findall(r"[a-z]+", question[:start].lower())[-4:]
-              if w not in RATIO_LINK_WORDS]
-    after = re.findall(r"[a-z]+", question[end:end + 20].lower())[:1]
+    before = [
+        w for w in re.findall(r"[a-z]+", question[:start].lower())[-4:] if w not in RATIO_LINK_WORDS
+    ]
+    after = re.findall(r"[a-z]+", question[end : end + 20].lower())[:1]
     if RATIO_CONTEXT_WORDS.intersection(before[-1:] + after):
         return True
-    near = question[max(0, start - 4):start] + question[end:end + 4]
+    near = question[max(0, start - 4) : start] + question[end : end + 4]
     return any(word in near for word in RATIO_CONTEXT_ZH)
 
 
@@ -350,7 +412,7 @@ def _merge_components(question: str, comps: list[tuple], sep: re.Pattern) -> lis
         group.clear()
 
     for comp in comps:
-        if group and comp[3] < group[-1][3] and sep.fullmatch(question[group[-1][1]:comp[0]]):
+        if group and comp[3] < group[-1][3] and sep.fullmatch(question[group[-1][1] : comp[0]]):
             group.append(comp)
             continue
         flush()
@@ -393,7 +455,7 @@ def _bare_left_atoms(question: str, atoms: list[_Atom]) -> list[_Atom]:
     for atom in atoms:
         if atom.kind != "duration" or not atom.unit:
             continue
-        m = _BARE_LEFT.search(question[:atom.start])
+        m = _BARE_LEFT.search(question[: atom.start])
         number = parse_number(m["num"]) if m else None
         if number is not None:
             extra.append(_Atom(m.start(), m.end(), number * atom.unit, "bare", False, 0.0))
@@ -401,8 +463,9 @@ def _bare_left_atoms(question: str, atoms: list[_Atom]) -> list[_Atom]:
 
 
 def _find_atoms(question: str) -> list[_Atom]:
-    atoms = _drop_overlaps(_find_clocks(question) + _find_durations(question)
-                           + _find_ordinals(question))
+    atoms = _drop_overlaps(
+        _find_clocks(question) + _find_durations(question) + _find_ordinals(question)
+    )
     return _drop_overlaps(atoms + _bare_left_atoms(question, atoms))
 
 
@@ -420,10 +483,10 @@ def _range_kind(prefix: re.Match | None, suffix: re.Match | None, a: _Atom, b: _
 def _range_candidates(question: str, atoms: list[_Atom]) -> list[_Candidate]:
     out = []
     for a, b in pairwise(atoms):
-        gap = _RANGE_GAP.fullmatch(question[a.end:b.start])
+        gap = _RANGE_GAP.fullmatch(question[a.end : b.start])
         if not gap:
             continue
-        prefix = _RANGE_PREFIX.search(question[:a.start])
+        prefix = _RANGE_PREFIX.search(question[: a.start])
         suffix = _RANGE_SUFFIX.match(question, b.end)
         kind = _range_kind(prefix, suffix, a, b)
         if not kind or gap["conn"].lower() not in _CONNECTORS[kind]:
@@ -439,7 +502,7 @@ def _first_last_candidates(question: str, atoms: list[_Atom]) -> list[_Candidate
     for atom in atoms:
         if atom.kind != "duration":
             continue
-        m = _FIRST_LAST_PREFIX.search(question[:atom.start])
+        m = _FIRST_LAST_PREFIX.search(question[: atom.start])
         if not m:
             continue
         word = (m["en"] or m["zh"]).lower()
@@ -459,12 +522,13 @@ def _point_candidates(question: str, atoms: list[_Atom]) -> list[_Candidate]:
     for atom in atoms:
         if atom.kind == "bare":
             continue
-        before = _BEFORE_CUE.search(question[:atom.start])
+        before = _BEFORE_CUE.search(question[: atom.start])
         after = _AFTER_CUE.match(question, atom.end)
         is_length = atom.kind == "duration" and _LENGTH_AFTER.match(question, atom.end)
         cued = (before or after) and not is_length
-        whole = (_WHOLE_REST.fullmatch(question[:atom.start])
-                 and _WHOLE_REST.fullmatch(question[atom.end:]))
+        whole = _WHOLE_REST.fullmatch(question[: atom.start]) and _WHOLE_REST.fullmatch(
+            question[atom.end :]
+        )
         if not (atom.positional or cued or whole):
             continue
         start = before.start() if before else atom.start
@@ -479,12 +543,15 @@ def _point_candidates(question: str, atoms: list[_Atom]) -> list[_Candidate]:
 def _candidates(text: str) -> list[_Candidate]:
     """Every reading of a time in `text`: ranges, first/last N, points (may overlap)."""
     atoms = _find_atoms(text)
-    return (_range_candidates(text, atoms) + _first_last_candidates(text, atoms)
-            + _point_candidates(text, atoms))
+    return (
+        _range_candidates(text, atoms)
+        + _first_last_candidates(text, atoms)
+        + _point_candidates(text, atoms)
+    )
 
 
 def _resolve(cand: _Candidate, question: str, duration: float | None) -> TimeRef | None:
-    text = question[cand.start:cand.end]
+    text = question[cand.start : cand.end]
     if not cand.last_n:
         return TimeRef(cand.lo, cand.hi, text)
     if duration is None:
@@ -512,8 +579,9 @@ def find_time_references(text: str) -> list[tuple[int, int, float, float]]:
     For checking times someone else wrote (a model's answer), so "the last N minutes",
     which needs the video's length, is left out.
     """
-    candidates = sorted((c for c in _candidates(text) if not c.last_n),
-                        key=lambda c: (c.start, -(c.end - c.start)))
+    candidates = sorted(
+        (c for c in _candidates(text) if not c.last_n), key=lambda c: (c.start, -(c.end - c.start))
+    )
     out: list[tuple[int, int, float, float]] = []
     for c in candidates:
         if not out or c.start >= out[-1][1]:
@@ -529,7 +597,7 @@ def relative_shift(text: str) -> float | None:
     """
     for atom in _find_durations(text):
         after = _SHIFT_AFTER.match(text, atom.end)
-        before = _SHIFT_BEFORE.search(text[:atom.start])
+        before = _SHIFT_BEFORE.search(text[: atom.start])
         match = after or before
         if match:
             word = (match["en"] or match["zh"]).lower()

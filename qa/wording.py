@@ -15,8 +15,10 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 PHRASES: dict[str, dict[Lang, str]] = {
     "at_time": {"en": "At {when} in “{title}”:", "zh": "在“{title}”的 {when}："},
     "in_video_at": {"en": "In “{title}” at {when}:", "zh": "在“{title}”的 {when}："},
-    "whole": {"en": "“{title}” ({duration}), from its {source}:",
-              "zh": "“{title}”（{duration}），摘自{source}："},
+    "whole": {
+        "en": "“{title}” ({duration}), from its {source}:",
+        "zh": "“{title}”（{duration}），摘自{source}：",
+    },
     "chapters": {"en": "chapters", "zh": "章节"},
     "transcript": {"en": "transcript", "zh": "字幕"},
     "also": {"en": "Also:", "zh": "另见："},
@@ -24,20 +26,27 @@ PHRASES: dict[str, dict[Lang, str]] = {
     "frame": {"en": "video frame", "zh": "画面"},
     "not_found_many": {"en": "Not found in these videos.", "zh": "这些视频里没有找到。"},
     "not_found_one": {"en": "Not found in this video.", "zh": "这个视频里没有找到。"},
-    "near_misses": {"en": "Closest passages (they may not answer the question):",
-                    "zh": "最接近的片段（未必回答了这个问题）："},
+    "near_misses": {
+        "en": "Closest passages (they may not answer the question):",
+        "zh": "最接近的片段（未必回答了这个问题）：",
+    },
     "near_miss": {"en": "near miss", "zh": "相近"},
     "points_at": {"en": "(The question points at “{title}”.)", "zh": "（问题指向“{title}”。）"},
-    "per_video": {"en": "The question names a time but not a video; at {when} in the {n} most "
-                        "relevant of {total} videos:",
-                  "zh": "问题给了时间但没有指明视频；以下是 {total} 个视频中最相关的 {n} 个在 {when} 的内容："},
-    "per_video_all": {"en": "The question names a time but not a video; at {when} in each of the "
-                            "{n} videos:",
-                      "zh": "问题给了时间但没有指明视频；以下是 {n} 个视频各自在 {when} 的内容："},
+    "per_video": {
+        "en": "The question names a time but not a video; at {when} in the {n} most "
+        "relevant of {total} videos:",
+        "zh": "问题给了时间但没有指明视频；以下是 {total} 个视频中最相关的 {n} 个在 {when} 的内容：",
+    },
+    "per_video_all": {
+        "en": "The question names a time but not a video; at {when} in each of the {n} videos:",
+        "zh": "问题给了时间但没有指明视频；以下是 {n} 个视频各自在 {when} 的内容：",
+    },
     "in_video": {"en": "In “{title}”:", "zh": "在“{title}”中："},
     "nothing_at": {"en": "nothing is indexed at that time", "zh": "这个时间没有内容"},
-    "question_cut": {"en": "The question is long: only its first {n} characters were used.",
-                     "zh": "问题太长：只用了前 {n} 个字符。"},
+    "question_cut": {
+        "en": "The question is long: only its first {n} characters were used.",
+        "zh": "问题太长：只用了前 {n} 个字符。",
+    },
     "no_evidence": {"en": "No matching passage was found.", "zh": "没有找到相关片段。"},
 }
 

@@ -149,8 +149,13 @@ def lecture_library(lecture_with_srt, tmp_path_factory):
         report = ingest([lecture_with_srt], library=library)
     (result,) = report.results
     assert result.status == "ingested" and result.transcript_source == "srt", result
-    return IngestedLecture(home, library, library.catalog.video(result.video_id),
-                           Path(lecture_with_srt), load_timeline(lecture_with_srt))
+    return IngestedLecture(
+        home,
+        library,
+        library.catalog.video(result.video_id),
+        Path(lecture_with_srt),
+        load_timeline(lecture_with_srt),
+    )
 
 
 # --- a scripted VLM ------------------------------------------------------------------------
@@ -193,23 +198,31 @@ class FakeVLM(VLMBackend):
             raise AssertionError("FakeVLM: no scripted reply left")
         if not stream:
             return reply
-        return iter([reply[i:i + self.STREAM_PIECE]
-                     for i in range(0, len(reply), self.STREAM_PIECE)])
+        return iter(
+            [reply[i : i + self.STREAM_PIECE] for i in range(0, len(reply), self.STREAM_PIECE)]
+        )
 
     def prompt_text(self, call: int = -1) -> str:
         """All text the model was given in one call (system + user)."""
         parts = []
         for message in self.calls[call]:
             content = message["content"]
-            parts += [content] if isinstance(content, str) else [
-                item["text"] for item in content if item.get("type") == "text"]
+            parts += (
+                [content]
+                if isinstance(content, str)
+                else [item["text"] for item in content if item.get("type") == "text"]
+            )
         return "\n".join(parts)
 
     def clips(self, call: int = -1) -> list:
         """The VideoClips (frames + absolute times) the model was given in one call."""
-        return [item["video"] for message in self.calls[call]
-                if isinstance(message["content"], list)
-                for item in message["content"] if item.get("type") == "video"]
+        return [
+            item["video"]
+            for message in self.calls[call]
+            if isinstance(message["content"], list)
+            for item in message["content"]
+            if item.get("type") == "video"
+        ]
 
 
 @pytest.fixture()
@@ -291,8 +304,9 @@ def _openai_handler(script: ServerScript):
         def do_GET(self):
             script.requests.append(("GET", self.path, None))
             script.auth.append(self.headers.get("Authorization"))
-            self._send(200, {"object": "list",
-                             "data": [{"id": SERVED_MODEL, "max_model_len": 131072}]})
+            self._send(
+                200, {"object": "list", "data": [{"id": SERVED_MODEL, "max_model_len": 131072}]}
+            )
 
         def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -318,27 +332,37 @@ def _openai_handler(script: ServerScript):
             elif body.get("stream"):
                 self._stream(action)
             else:
-                self._send(200, {"choices": [{"message": {"role": "assistant",
-                                                          "content": action}}]})
+                self._send(
+                    200, {"choices": [{"message": {"role": "assistant", "content": action}}]}
+                )
 
         def _stream(self, action: str):
             """Server-sent events, one piece at a time (HTTP/1.0: the body ends at close)."""
-            chunks = script.stream_chunks or [action[i:i + 6] for i in range(0, len(action), 6)]
+            chunks = script.stream_chunks or [action[i : i + 6] for i in range(0, len(action), 6)]
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.end_headers()
             try:
                 for n, chunk in enumerate(chunks):
-                    self.wfile.write(_sse({"choices": [{"index": 0, "delta": {"content": chunk},
-                                                        "finish_reason": None}]}))
+                    self.wfile.write(
+                        _sse(
+                            {
+                                "choices": [
+                                    {"index": 0, "delta": {"content": chunk}, "finish_reason": None}
+                                ]
+                            }
+                        )
+                    )
                     self.wfile.flush()
                     if action == "cut":
                         return  # the connection drops mid-answer
                     if n == 0 and script.gate is not None:
                         script.gate.wait(5.0)
                     time.sleep(script.stream_delay)
-                self.wfile.write(_sse({"choices": [{"index": 0, "delta": {},
-                                                    "finish_reason": "stop"}]}) + _sse("[DONE]"))
+                self.wfile.write(
+                    _sse({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+                    + _sse("[DONE]")
+                )
                 self.wfile.flush()
             except (BrokenPipeError, ConnectionResetError):
                 pass
@@ -353,8 +377,9 @@ def openai_server():
     """(base URL ending in /v1, ServerScript) of an OpenAI-compatible server on loopback."""
     script = ServerScript()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _openai_handler(script))
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02},
-                              daemon=True)
+    thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}/v1", script

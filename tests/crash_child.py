@@ -96,7 +96,7 @@ def main(argv: list[str]) -> int:
             _wrap(action, target)
     from ui.cli import app
 
-    return app(argv[split + 1:], prog_name="vidqa")
+    return app(argv[split + 1 :], prog_name="vidqa")
 
 
 if __name__ == "__main__":

@@ -25,8 +25,16 @@ TAIL_S = 0.7  # silence after the last sentence (s)
 SPEECH_RATE_WPM = 150  # espeak-ng -s
 SAMPLE_RATE = 22050  # Hz, espeak-ng's native output rate
 GAP_COLOR = "#202020"  # background between slides
-SLIDE_COLORS = ("#1f4e79", "#7b2d26", "#2e6b30", "#6a3d9a", "#8a6d00", "#00607a",
-                "#7a004f", "#4d4d4d")
+SLIDE_COLORS = (
+    "#1f4e79",
+    "#7b2d26",
+    "#2e6b30",
+    "#6a3d9a",
+    "#8a6d00",
+    "#00607a",
+    "#7a004f",
+    "#4d4d4d",
+)
 FONT_SIZE = 28  # px at 360 px frame height; scaled with the height
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
@@ -38,27 +46,43 @@ Sentence = tuple[str, str]  # (slide_text, spoken_text)
 # Eight sentences on unrelated topics, each with words no other sentence uses,
 # so a search or an ASR check can tell exactly which moment it found.
 LECTURE = [
-    ("STEP 1 PHOTOSYNTHESIS",
-     "Photosynthesis turns sunlight, water and carbon dioxide into glucose inside the "
-     "chloroplasts of green leaves."),
-    ("STEP 2 FRENCH REVOLUTION",
-     "In seventeen eighty nine, angry crowds in Paris stormed the Bastille and the French "
-     "Revolution began."),
-    ("STEP 3 NEURAL NETWORKS",
-     "A neural network learns by adjusting its weights with backpropagation and gradient "
-     "descent."),
-    ("STEP 4 VOLCANOES",
-     "Volcanoes erupt when molten magma rises through the crust and bursts out as lava and ash."),
-    ("STEP 5 JAZZ",
-     "Jazz musicians in New Orleans mixed the blues with ragtime and loved to improvise on the "
-     "saxophone."),
-    ("STEP 6 TAX LAW",
-     "Under tax law, a deduction lowers your taxable income before the government calculates "
-     "what you owe."),
-    ("STEP 7 GLACIERS",
-     "Glaciers are slow rivers of ice that carve deep valleys and fjords into the mountains."),
-    ("STEP 8 CHESS",
-     "In chess, castling moves the king two squares while the rook jumps over to protect it."),
+    (
+        "STEP 1 PHOTOSYNTHESIS",
+        "Photosynthesis turns sunlight, water and carbon dioxide into glucose inside the "
+        "chloroplasts of green leaves.",
+    ),
+    (
+        "STEP 2 FRENCH REVOLUTION",
+        "In seventeen eighty nine, angry crowds in Paris stormed the Bastille and the French "
+        "Revolution began.",
+    ),
+    (
+        "STEP 3 NEURAL NETWORKS",
+        "A neural network learns by adjusting its weights with backpropagation and gradient "
+        "descent.",
+    ),
+    (
+        "STEP 4 VOLCANOES",
+        "Volcanoes erupt when molten magma rises through the crust and bursts out as lava and ash.",
+    ),
+    (
+        "STEP 5 JAZZ",
+        "Jazz musicians in New Orleans mixed the blues with ragtime and loved to improvise on the "
+        "saxophone.",
+    ),
+    (
+        "STEP 6 TAX LAW",
+        "Under tax law, a deduction lowers your taxable income before the government calculates "
+        "what you owe.",
+    ),
+    (
+        "STEP 7 GLACIERS",
+        "Glaciers are slow rivers of ice that carve deep valleys and fjords into the mountains.",
+    ),
+    (
+        "STEP 8 CHESS",
+        "In chess, castling moves the king two squares while the rook jumps over to protect it.",
+    ),
 ]
 
 
@@ -67,8 +91,26 @@ LECTURE = [
 # machine ("carve deep valleys" on one, "it odds into" on another). Tests check the share of a
 # sentence's content words that came back, never one particular word.
 HEARD_SHARE = 0.4  # at least this share of a sentence's content words must be heard
-_STOPWORDS = {"the", "and", "into", "with", "when", "that", "what", "your", "over", "while",
-              "before", "through", "inside", "under", "from", "this", "they", "their"}
+_STOPWORDS = {
+    "the",
+    "and",
+    "into",
+    "with",
+    "when",
+    "that",
+    "what",
+    "your",
+    "over",
+    "while",
+    "before",
+    "through",
+    "inside",
+    "under",
+    "from",
+    "this",
+    "they",
+    "their",
+}
 
 
 def _words(text: str) -> list[str]:
@@ -103,8 +145,12 @@ VFR_TIMES = [i / 25 for i in range(50)] + [2 + i / 5 for i in range(10)]  # 25 f
 
 
 def _ffmpeg(*args: str) -> None:
-    result = subprocess.run(["ffmpeg", "-nostdin", "-y", "-v", "error", *args],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["ffmpeg", "-nostdin", "-y", "-v", "error", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"ffmpeg {' '.join(args)} failed: {result.stderr[-1500:]}")
 
@@ -114,24 +160,79 @@ def make_clips(folder: Path) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     clips = {name: folder / f"{name}.mp4" for name in ("ramp", "rotated", "vfr", "ten_bit", "odd")}
     clips["audio"] = folder / "audio.m4a"
-    _ffmpeg("-f", "lavfi", "-i", f"color=c=black:s=64x48:r={RAMP_FPS}:d={RAMP_SECONDS}",
-           "-vf", "geq=lum='16+2*N':cb=128:cr=128", "-c:v", "libx264", "-qp", "0",
-           "-g", str(RAMP_GOP), "-pix_fmt", "yuv420p", str(clips["ramp"]))
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        f"color=c=black:s=64x48:r={RAMP_FPS}:d={RAMP_SECONDS}",
+        "-vf",
+        "geq=lum='16+2*N':cb=128:cr=128",
+        "-c:v",
+        "libx264",
+        "-qp",
+        "0",
+        "-g",
+        str(RAMP_GOP),
+        "-pix_fmt",
+        "yuv420p",
+        str(clips["ramp"]),
+    )
     pattern = folder / "pattern.mp4"
-    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48:rate=25:d=2", "-c:v", "libx264",
-           "-pix_fmt", "yuv420p", str(pattern))
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=64x48:rate=25:d=2",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        str(pattern),
+    )
     _ffmpeg("-i", str(pattern), "-c", "copy", "-metadata:s:v", "rotate=90", str(clips["rotated"]))
-    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48:rate=25:d=4",
-           "-vf", "setpts='if(lt(N,50),N/25,2+(N-50)/5)/TB'", "-vsync", "vfr",
-           "-frames:v", str(len(VFR_TIMES)), "-c:v", "libx264", "-pix_fmt", "yuv420p",
-           str(clips["vfr"]))
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=64x48:rate=25:d=4",
+        "-vf",
+        "setpts='if(lt(N,50),N/25,2+(N-50)/5)/TB'",
+        "-vsync",
+        "vfr",
+        "-frames:v",
+        str(len(VFR_TIMES)),
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        str(clips["vfr"]),
+    )
     two_colours = "color=c=0x4080c0:s=64x48:r=25:d=1,drawbox=w=32:h=48:color=0xe0a040:t=fill"
-    _ffmpeg("-f", "lavfi", "-i", two_colours, "-c:v", "libx264", "-pix_fmt", "yuv420p10le",
-           str(clips["ten_bit"]))
-    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=333x187:rate=30:d=1", "-c:v", "libx264",
-           "-pix_fmt", "yuv444p", str(clips["odd"]))
-    _ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:a", "aac",
-           str(clips["audio"]))
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        two_colours,
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p10le",
+        str(clips["ten_bit"]),
+    )
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=333x187:rate=30:d=1",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv444p",
+        str(clips["odd"]),
+    )
+    _ffmpeg(
+        "-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:a", "aac", str(clips["audio"])
+    )
     return clips
 
 
@@ -141,8 +242,9 @@ def find_font() -> str | None:
         if Path(candidate).exists():
             return candidate
     if shutil.which("fc-match"):
-        out = subprocess.run(["fc-match", "-f", "%{file}", "sans:bold"],
-                             check=False, capture_output=True, text=True).stdout.strip()
+        out = subprocess.run(
+            ["fc-match", "-f", "%{file}", "sans:bold"], check=False, capture_output=True, text=True
+        ).stdout.strip()
         if out and Path(out).exists():
             return out
     return None
@@ -172,8 +274,9 @@ def _build_audio(sentences: list[Sentence], work: Path, voice: str) -> tuple[Pat
         start = len(pcm) / 2 / SAMPLE_RATE
         pcm += clip
         end = len(pcm) / 2 / SAMPLE_RATE
-        timeline.append({"start": round(start, 3), "end": round(end, 3),
-                         "slide": slide, "spoken": spoken})
+        timeline.append(
+            {"start": round(start, 3), "end": round(end, 3), "slide": slide, "spoken": spoken}
+        )
     pcm += _silence(TAIL_S)
     audio = work / "speech.wav"
     with wave.open(str(audio), "wb") as out:
@@ -197,8 +300,9 @@ def _draw_slide(text: str, color: str, size: tuple[int, int], font, out: Path) -
 
     image = Image.new("RGB", size, color)
     if text:
-        ImageDraw.Draw(image).multiline_text((size[0] / 2, size[1] / 2), text, font=font,
-                                             fill="white", anchor="mm", align="center")
+        ImageDraw.Draw(image).multiline_text(
+            (size[0] / 2, size[1] / 2), text, font=font, fill="white", anchor="mm", align="center"
+        )
     image.save(out)
     return out
 
@@ -229,15 +333,44 @@ def _slide_list(timeline: list[dict], total: float, size: tuple[int, int], work:
 AAC = ["-c:a", "aac", "-aac_coder", "fast", "-b:a", "64k"]  # fast coder: 2x faster, fine for ASR
 
 
-def _render_video(audio: Path, timeline: list[dict], out: Path, size: tuple[int, int],
-                  fps: int, work: Path) -> None:
+def _render_video(
+    audio: Path, timeline: list[dict], out: Path, size: tuple[int, int], fps: int, work: Path
+) -> None:
     duration = _wav_duration(audio)
     listing = _slide_list(timeline, duration, size, work)
-    _run(["ffmpeg", "-nostdin", "-y", "-v", "error",
-          "-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(audio),
-          "-map", "0:v", "-map", "1:a", "-vf", f"fps={fps},format=yuv420p",
-          "-c:v", "libx264", "-preset", "ultrafast", "-g", str(2 * fps), *AAC,
-          "-t", f"{duration:.3f}", str(out)])
+    _run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-y",
+            "-v",
+            "error",
+            "-f",
+            "concat",
+            "-safe",
+            "0",
+            "-i",
+            str(listing),
+            "-i",
+            str(audio),
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-vf",
+            f"fps={fps},format=yuv420p",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            str(2 * fps),
+            *AAC,
+            "-t",
+            f"{duration:.3f}",
+            str(out),
+        ]
+    )
 
 
 def _wav_duration(path: Path) -> float:
@@ -254,14 +387,25 @@ def _srt_time(seconds: float) -> str:
 
 
 def write_srt(timeline: list[dict], out: Path) -> Path:
-    blocks = [f"{i}\n{_srt_time(item['start'])} --> {_srt_time(item['end'])}\n{item['spoken']}\n"
-              for i, item in enumerate(timeline, 1)]
+    blocks = [
+        f"{i}\n{_srt_time(item['start'])} --> {_srt_time(item['end'])}\n{item['spoken']}\n"
+        for i, item in enumerate(timeline, 1)
+    ]
     out.write_text("\n".join(blocks), encoding="utf-8")
     return out
 
 
-def make_lecture(out_dir, sentences: list[Sentence], *, size=(640, 360), fps=25,
-                 with_srt=False, audio_only=False, voice="en", stem="lecture") -> Path:
+def make_lecture(
+    out_dir,
+    sentences: list[Sentence],
+    *,
+    size=(640, 360),
+    fps=25,
+    with_srt=False,
+    audio_only=False,
+    voice="en",
+    stem="lecture",
+) -> Path:
     """Render a spoken slide lecture; also write `<stem>.timeline.json` (and `.srt`)."""
     out_dir = Path(out_dir).resolve()  # ffmpeg resolves concat-list paths against the list
     work = out_dir / f".{stem}-work"
@@ -286,11 +430,34 @@ def load_timeline(media: Path) -> list[dict]:
 
 def make_tone_video(out: Path, seconds: float = 3.0, fps: int = 25) -> Path:
     """A small test-pattern + sine mp4 (moov atom at the end, as ffmpeg writes by default)."""
-    _run(["ffmpeg", "-nostdin", "-y", "-v", "error",
-          "-f", "lavfi", "-i", f"testsrc=size=320x240:rate={fps}:duration={seconds}",
-          "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
-          "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", str(2 * fps),
-          *AAC, "-shortest", str(out)])
+    _run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-y",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc=size=320x240:rate={fps}:duration={seconds}",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=440:duration={seconds}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-g",
+            str(2 * fps),
+            *AAC,
+            "-shortest",
+            str(out),
+        ]
+    )
     return out
 
 
@@ -330,7 +497,9 @@ def make_corrupt_packet(src: Path, out: Path, seed: int = 0) -> Path:
         raise RuntimeError(f"{src}: no mdat box")
     middle = mdat + (len(data) - mdat) // 2
     noise = random.Random(seed)
-    data[middle:middle + CORRUPT_BYTES] = bytes(noise.randrange(256) for _ in range(CORRUPT_BYTES))
+    data[middle : middle + CORRUPT_BYTES] = bytes(
+        noise.randrange(256) for _ in range(CORRUPT_BYTES)
+    )
     Path(out).write_bytes(bytes(data))
     return Path(out)
 
@@ -351,40 +520,55 @@ class Topic:
 
 
 TOPICS = (
-    Topic("How Plants Make Food", "chloroplasts and light",
-          ("Plants make their own food from light.",
-           "Inside each leaf, chloroplasts hold the green pigment chlorophyll.",
-           "Chlorophyll absorbs red and blue sunlight.",
-           "The energy splits water into hydrogen and oxygen.",
-           "Carbon dioxide enters the leaf through tiny pores called stomata.",
-           "The plant joins carbon dioxide and hydrogen into glucose.",
-           "Glucose feeds the growing roots, stems and leaves.",
-           "Oxygen leaves the plant as a by-product of photosynthesis.",
-           "Without sunlight, photosynthesis slows and finally stops.",
-           "That is how every green plant feeds itself.")),
-    Topic("Why Volcanoes Erupt", "magma, pressure and lava",
-          ("Deep below the crust, rock melts into magma.",
-           "Magma is lighter than the solid rock around it, so it rises.",
-           "Gas dissolved in the magma builds enormous pressure.",
-           "When the pressure beats the strength of the crust, the volcano erupts.",
-           "Lava pours out of the vent and down the slopes.",
-           "Explosive eruptions throw ash high into the atmosphere.",
-           "Volcanic ash can ground aeroplanes for days.",
-           "Over time, layers of lava and ash build a cone.",
-           "Geologists watch tremors to warn people before an eruption.",
-           "Some volcanoes sleep for centuries before they wake."),
-          overlay=("Sample XK-4471", 20.0, 40.0)),
-    Topic("Where Jazz Began", "New Orleans, blues and ragtime",
-          ("Jazz was born in New Orleans around nineteen hundred.",
-           "Musicians mixed the blues with ragtime and brass band marches.",
-           "Improvisation became the heart of every performance.",
-           "The trumpet and the clarinet carried the melody.",
-           "Louis Armstrong made the improvised solo famous.",
-           "Swing bands filled dance halls in the nineteen thirties.",
-           "Bebop players raced through complex chord changes.",
-           "The saxophone became the voice of modern jazz.",
-           "Jazz musicians still improvise on old standards.",
-           "Every night, a jazz band plays something new.")),
+    Topic(
+        "How Plants Make Food",
+        "chloroplasts and light",
+        (
+            "Plants make their own food from light.",
+            "Inside each leaf, chloroplasts hold the green pigment chlorophyll.",
+            "Chlorophyll absorbs red and blue sunlight.",
+            "The energy splits water into hydrogen and oxygen.",
+            "Carbon dioxide enters the leaf through tiny pores called stomata.",
+            "The plant joins carbon dioxide and hydrogen into glucose.",
+            "Glucose feeds the growing roots, stems and leaves.",
+            "Oxygen leaves the plant as a by-product of photosynthesis.",
+            "Without sunlight, photosynthesis slows and finally stops.",
+            "That is how every green plant feeds itself.",
+        ),
+    ),
+    Topic(
+        "Why Volcanoes Erupt",
+        "magma, pressure and lava",
+        (
+            "Deep below the crust, rock melts into magma.",
+            "Magma is lighter than the solid rock around it, so it rises.",
+            "Gas dissolved in the magma builds enormous pressure.",
+            "When the pressure beats the strength of the crust, the volcano erupts.",
+            "Lava pours out of the vent and down the slopes.",
+            "Explosive eruptions throw ash high into the atmosphere.",
+            "Volcanic ash can ground aeroplanes for days.",
+            "Over time, layers of lava and ash build a cone.",
+            "Geologists watch tremors to warn people before an eruption.",
+            "Some volcanoes sleep for centuries before they wake.",
+        ),
+        overlay=("Sample XK-4471", 20.0, 40.0),
+    ),
+    Topic(
+        "Where Jazz Began",
+        "New Orleans, blues and ragtime",
+        (
+            "Jazz was born in New Orleans around nineteen hundred.",
+            "Musicians mixed the blues with ragtime and brass band marches.",
+            "Improvisation became the heart of every performance.",
+            "The trumpet and the clarinet carried the melody.",
+            "Louis Armstrong made the improvised solo famous.",
+            "Swing bands filled dance halls in the nineteen thirties.",
+            "Bebop players raced through complex chord changes.",
+            "The saxophone became the voice of modern jazz.",
+            "Jazz musicians still improvise on old standards.",
+            "Every night, a jazz band plays something new.",
+        ),
+    ),
 )
 
 
@@ -393,9 +577,14 @@ def topic_timeline(topics=TOPICS) -> list[dict]:
     out, clock = [], LEAD_IN_S
     for i, topic in enumerate(topics):
         clock += TOPIC_PAUSE_S if i else 0.0
-        cues = [{"start": round(clock + j * TOPIC_CUE_S, 3),
-                 "end": round(clock + j * TOPIC_CUE_S + TOPIC_CUE_S - 0.5, 3), "spoken": text}
-                for j, text in enumerate(topic.sentences)]
+        cues = [
+            {
+                "start": round(clock + j * TOPIC_CUE_S, 3),
+                "end": round(clock + j * TOPIC_CUE_S + TOPIC_CUE_S - 0.5, 3),
+                "spoken": text,
+            }
+            for j, text in enumerate(topic.sentences)
+        ]
         out.append({"title": topic.title, "start": cues[0]["start"], "cues": cues})
         clock = cues[-1]["end"]
     for item, after in zip(out, [*out[1:], None], strict=True):
@@ -430,11 +619,41 @@ def make_topic_lecture(out_dir, topics=TOPICS, *, size=(640, 360), stem="topics"
     listing.write_text("\n".join(lines) + "\n", encoding="utf-8")
     total = timeline[-1]["end"]
     out = out_dir / f"{stem}.mp4"
-    _run(["ffmpeg", "-nostdin", "-y", "-v", "error", "-f", "concat", "-safe", "0",
-          "-i", str(listing), "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono",
-          "-map", "0:v", "-map", "1:a", "-vf", f"fps={TOPIC_FPS},format=yuv420p",
-          "-c:v", "libx264", "-preset", "ultrafast", "-g", str(2 * TOPIC_FPS), *AAC,
-          "-t", f"{total:.3f}", str(out)])
+    _run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-y",
+            "-v",
+            "error",
+            "-f",
+            "concat",
+            "-safe",
+            "0",
+            "-i",
+            str(listing),
+            "-f",
+            "lavfi",
+            "-i",
+            "anullsrc=r=16000:cl=mono",
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-vf",
+            f"fps={TOPIC_FPS},format=yuv420p",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            str(2 * TOPIC_FPS),
+            *AAC,
+            "-t",
+            f"{total:.3f}",
+            str(out),
+        ]
+    )
     cues = [cue for item in timeline for cue in item["cues"]]
     write_srt(cues, out_dir / f"{stem}.srt")
     (out_dir / f"{stem}.timeline.json").write_text(json.dumps(timeline, indent=1))
@@ -442,20 +661,24 @@ def make_topic_lecture(out_dir, topics=TOPICS, *, size=(640, 360), stem="topics"
     return out
 
 
-def _draw_topic_slide(topic: Topic, color: str, size: tuple[int, int], out: Path, *,
-                      overlay: bool) -> Path:
+def _draw_topic_slide(
+    topic: Topic, color: str, size: tuple[int, int], out: Path, *, overlay: bool
+) -> Path:
     from PIL import Image, ImageDraw
 
     image = Image.new("RGB", size, color)
     draw = ImageDraw.Draw(image)
     w, h = size
-    draw.text((w / 2, h * 0.18), topic.title, font=_font(round(h * 1.3)), fill="white",
-              anchor="mm")
-    draw.text((w / 2, h * 0.5), topic.body, font=_font(round(h * 0.8)), fill="white",
-              anchor="mm")
+    draw.text((w / 2, h * 0.18), topic.title, font=_font(round(h * 1.3)), fill="white", anchor="mm")
+    draw.text((w / 2, h * 0.5), topic.body, font=_font(round(h * 0.8)), fill="white", anchor="mm")
     if overlay and topic.overlay:
-        draw.text((w / 2, h * 0.8), topic.overlay[0], font=_font(round(h * 0.8)),
-                  fill="yellow", anchor="mm")
+        draw.text(
+            (w / 2, h * 0.8),
+            topic.overlay[0],
+            font=_font(round(h * 0.8)),
+            fill="yellow",
+            anchor="mm",
+        )
     image.save(out)
     return out
 

@@ -27,8 +27,12 @@ def test_a_textless_frame_beside_its_on_screen_text_is_not_listed():
     def cite(start, end, text, kind):
         return Citation("v1", "talk", "/v.mp4", start, end, text, kind)
 
-    citations = [cite(30, 44, "the saxophone", "transcript"), cite(32, 38, "", "frame"),
-                 cite(32, 38, "STEP 5 JAZZ", "ocr"), cite(50, 56, "", "frame")]
+    citations = [
+        cite(30, 44, "the saxophone", "transcript"),
+        cite(32, 38, "", "frame"),
+        cite(32, 38, "STEP 5 JAZZ", "ocr"),
+        cite(50, 56, "", "frame"),
+    ]
     kept = _without_bare_frames(citations)
     assert [(c.kind, c.start) for c in kept] == [("transcript", 30), ("ocr", 32), ("frame", 50)]
 

@@ -33,7 +33,9 @@ def _srt(cues) -> str:
     def ts(t: float) -> str:
         return f"00:00:{int(t):02d},000"
 
-    return "".join(f"{n}\n{ts(a)} --> {ts(b)}\n{text}\n\n" for n, (a, b, text) in enumerate(cues, 1))
+    return "".join(
+        f"{n}\n{ts(a)} --> {ts(b)}\n{text}\n\n" for n, (a, b, text) in enumerate(cues, 1)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -48,11 +50,17 @@ def two_home(lecture_with_srt, tmp_path_factory) -> Path:
     kitchen.write_text(_srt(KITCHEN), encoding="utf-8")
     library = Library(replace(settings(), home=home))
     try:
-        ingest_transcript(lecture_with_srt.with_suffix(".srt"), video_id="lecture-0000",
-                          title="lecture", duration=57.9, library=library,
-                          path=str(lecture_with_srt))
-        ingest_transcript(kitchen, video_id="kitchen-0000", title="kitchen", duration=60.0,
-                          library=library)
+        ingest_transcript(
+            lecture_with_srt.with_suffix(".srt"),
+            video_id="lecture-0000",
+            title="lecture",
+            duration=57.9,
+            library=library,
+            path=str(lecture_with_srt),
+        )
+        ingest_transcript(
+            kitchen, video_id="kitchen-0000", title="kitchen", duration=60.0, library=library
+        )
     finally:
         library.close()
     return home
@@ -128,10 +136,14 @@ def test_a_time_question_across_videos_says_there_was_a_choice(two):
 def test_a_time_question_across_videos_with_a_vlm_answers_each_video(two, fake_vlm):
     """With a VLM, each video gets the model's own answer from that video's passages (not
     quotes), and the second video's citation numbers follow the first's."""
+
     def reply(messages) -> str:
         prompt = fake_vlm.prompt_text()
-        return ("They fold the dough here [1]." if "dough" in prompt
-                else "The lecture is on this topic here [1].")
+        return (
+            "They fold the dough here [1]."
+            if "dough" in prompt
+            else "The lecture is on this topic here [1]."
+        )
 
     fake_vlm.responder = reply
     answer = json.loads(vidqa("ask", "what was said at 0:30?", "--json", "--vlm", "x").stdout)
@@ -141,11 +153,14 @@ def test_a_time_question_across_videos_with_a_vlm_answers_each_video(two, fake_v
     assert "The lecture is on this topic here" in answer["answer"]
     assert "[1]" in answer["answer"] and "[2]" in answer["answer"]
     assert [c["video_id"] for c in answer["citations"]] in (
-        ["lecture-0000", "kitchen-0000"], ["kitchen-0000", "lecture-0000"])
+        ["lecture-0000", "kitchen-0000"],
+        ["kitchen-0000", "lecture-0000"],
+    )
     first = answer["answer"].index("[1]")
     cited_first = answer["citations"][0]["video_id"]
     assert answer["answer"].rfind("In “", 0, first) == answer["answer"].index(
-        f"In “{'kitchen' if cited_first == 'kitchen-0000' else 'lecture'}”:")
+        f"In “{'kitchen' if cited_first == 'kitchen-0000' else 'lecture'}”:"
+    )
 
 
 def test_a_time_question_that_points_at_one_video_uses_it_and_says_so(two):
@@ -162,14 +177,19 @@ def test_a_time_question_that_points_at_one_video_uses_it_and_says_so(two):
 def test_chat_follows_up_across_videos_and_persists(two):
     from qa.chat import session_path
 
-    messages = ("what did they say about the sourdough at 0:30?\nand 20 seconds later?\n"
-                "and in the other video?\n")
+    messages = (
+        "what did they say about the sourdough at 0:30?\nand 20 seconds later?\n"
+        "and in the other video?\n"
+    )
     result = vidqa("chat", "--session", "cook", "--vlm", "none", input=messages)
     heads = [line for line in result.stdout.splitlines() if line.startswith("At ")]
     assert heads == ["At 0:30 in “kitchen”:", "At 0:50 in “kitchen”:", "At 0:50 in “lecture”:"]
     data = json.loads(session_path("cook").read_text(encoding="utf-8"))
     assert [(t["video_id"], t["time"]) for t in data["turns"]] == [
-        ("kitchen-0000", [30, 30]), ("kitchen-0000", [50, 50]), ("lecture-0000", [50, 50])]
+        ("kitchen-0000", [30, 30]),
+        ("kitchen-0000", [50, 50]),
+        ("lecture-0000", [50, 50]),
+    ]
 
 
 def test_a_huge_question_is_capped_with_a_note(two):
@@ -177,8 +197,9 @@ def test_a_huge_question_is_capped_with_a_note(two):
 
     question = "how do I fold the dough? " + "and " * 25_000
     answer = ask_json(question)
-    assert answer["notes"][0] == (f"The question is long: only its first {MAX_QUESTION_CHARS:,} "
-                                  "characters were used.")
+    assert answer["notes"][0] == (
+        f"The question is long: only its first {MAX_QUESTION_CHARS:,} characters were used."
+    )
 
 
 # ---------------------------------------------------------------- the app's Ask page
@@ -222,7 +243,10 @@ def test_app_follows_up_in_the_library_scope(page):
 def test_app_offers_the_videos_for_a_time_question_without_flags(page):
     _say(page, "what was said at 0:30?")
     choose = [b for b in page.button if b.key and b.key.startswith("choose-")]
-    assert sorted(b.label for b in choose) == ["Ask only about “kitchen”", "Ask only about “lecture”"]
+    assert sorted(b.label for b in choose) == [
+        "Ask only about “kitchen”",
+        "Ask only about “lecture”",
+    ]
     everything = _texts(page.markdown) + _texts(page.caption) + _texts(page.error)
     assert "--video" not in everything and "vidqa " not in everything
     next(b for b in choose if "kitchen" in b.label).click().run()
@@ -280,7 +304,9 @@ def test_content_words_ignore_asking_words_and_fold_plurals():
     from qa.abstain import content_words, coverage
 
     assert content_words("How do I use the layers panel?") == {"layer", "panel"}
-    assert coverage(content_words("how do masks work with layers"), "Add a layer mask here.") == 2 / 3
+    assert (
+        coverage(content_words("how do masks work with layers"), "Add a layer mask here.") == 2 / 3
+    )
 
 
 def test_calibration_answers_the_target_share_and_abstains_most():
@@ -294,6 +320,7 @@ def test_calibration_answers_the_target_share_and_abstains_most():
     only_similarity = calibrate([Strength(s.similarity, 0) for s in answerable], unanswerable)
     assert only_similarity.answer_rate >= 0.9 and only_similarity.abstain_rate < 1.0
     assert Threshold(0.5, 0.6).answers(Strength(0.4, 0.4)) and not Threshold(0.5, 0.6).answers(
-        Strength(0.4, 0.3))
+        Strength(0.4, 0.3)
+    )
     assert threshold_for("all-MiniLM-L6-v2-384d")[1]  # the default embedder is calibrated
     assert threshold_for("some-new-model-768d") == (threshold_for("nope")[0], False)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
-
 from test_app_logic import library_home  # noqa: F401 - the shared, once-ingested library
+
 from ui import app_logic as logic
 from vidqa.settings import settings
 
@@ -100,11 +100,20 @@ def test_the_app_starts_on_the_library_with_navigation():
 
 
 def test_library_lists_videos_problems_and_confirms_removal(home, monkeypatch):
-    _fake_job("20000101-000000-aaaaaa", [
-        {"event": "files", "paths": ["/data/broken.mp4"]},
-        {"event": "result", "path": "/data/broken.mp4", "status": "failed",
-         "error": "/data/broken.mp4: not a media file (no audio or video stream)"},
-        {"event": "end", "failed": 1}], pid=os.getpid())
+    _fake_job(
+        "20000101-000000-aaaaaa",
+        [
+            {"event": "files", "paths": ["/data/broken.mp4"]},
+            {
+                "event": "result",
+                "path": "/data/broken.mp4",
+                "status": "failed",
+                "error": "/data/broken.mp4: not a media file (no audio or video stream)",
+            },
+            {"event": "end", "failed": 1},
+        ],
+        pid=os.getpid(),
+    )
     removed = []
     monkeypatch.setattr(logic, "remove_video", lambda vid: removed.append(vid) or f"removed {vid}")
     at = page("library").run()
@@ -138,8 +147,11 @@ def loopback():
 
 def test_add_page_saves_uploads_inside_home_and_reports_bad_paths(monkeypatch, loopback):
     started = []
-    monkeypatch.setattr(logic, "start_ingest_job",
-                        lambda paths, force=False, **kw: started.append((paths, force)) or "job")
+    monkeypatch.setattr(
+        logic,
+        "start_ingest_job",
+        lambda paths, force=False, **kw: started.append((paths, force)) or "job",
+    )
     at = page("add").run()
     at.file_uploader(key="uploads").set_value([("../../evil name.mp4", b"data", "video/mp4")]).run()
     at.button[0].click().run()
@@ -153,13 +165,27 @@ def test_add_page_saves_uploads_inside_home_and_reports_bad_paths(monkeypatch, l
 
 
 def test_add_page_shows_live_per_stage_progress_and_failures():
-    _fake_job("20000101-000000-bbbbbb", [
-        {"event": "files", "paths": ["/data/a.mp4", "/data/b.mp4"]},
-        {"event": "progress", "path": "/data/a.mp4", "stage": "probe", "done": 0, "total": 1},
-        {"event": "progress", "path": "/data/a.mp4", "stage": "transcript", "done": 30,
-         "total": 60},
-        {"event": "result", "path": "/data/b.mp4", "status": "failed",
-         "error": "/data/b.mp4: file not found"}], pid=os.getpid())  # alive: still running
+    _fake_job(
+        "20000101-000000-bbbbbb",
+        [
+            {"event": "files", "paths": ["/data/a.mp4", "/data/b.mp4"]},
+            {"event": "progress", "path": "/data/a.mp4", "stage": "probe", "done": 0, "total": 1},
+            {
+                "event": "progress",
+                "path": "/data/a.mp4",
+                "stage": "transcript",
+                "done": 30,
+                "total": 60,
+            },
+            {
+                "event": "result",
+                "path": "/data/b.mp4",
+                "status": "failed",
+                "error": "/data/b.mp4: file not found",
+            },
+        ],
+        pid=os.getpid(),
+    )  # alive: still running
     at = page("add").run()
     assert not at.exception
     bars = [(p.value, p.proto.text) for p in at.get("progress")]
@@ -169,11 +195,22 @@ def test_add_page_shows_live_per_stage_progress_and_failures():
 
 def test_add_page_shows_what_an_ingest_noted():
     note = "low ASR confidence (mean word probability 0.28) with the English-only model tiny.en"
-    _fake_job("20000101-000000-cccccc", [
-        {"event": "files", "paths": ["/data/zh.mp4"]},
-        {"event": "result", "path": "/data/zh.mp4", "status": "ingested", "video_id": "ab12",
-         "title": "zh", "notes": [note]},
-        {"event": "end", "failed": 0}], pid=os.getpid())
+    _fake_job(
+        "20000101-000000-cccccc",
+        [
+            {"event": "files", "paths": ["/data/zh.mp4"]},
+            {
+                "event": "result",
+                "path": "/data/zh.mp4",
+                "status": "ingested",
+                "video_id": "ab12",
+                "title": "zh",
+                "notes": [note],
+            },
+            {"event": "end", "failed": 0},
+        ],
+        pid=os.getpid(),
+    )
     at = page("add").run()
     assert not at.exception
     assert f"Note: {note}" in _texts(at.caption)
@@ -210,7 +247,9 @@ def test_ask_streams_an_answer_and_a_citation_click_plays_the_clip(home):
     chips[0].click().run()
     played = at.session_state["ask_play"]
     proto = _video_proto(at)
-    assert proto.start_time == math.floor(played["start"]) and proto.end_time == math.ceil(played["end"])
+    assert proto.start_time == math.floor(played["start"]) and proto.end_time == math.ceil(
+        played["end"]
+    )
     assert played["start"] <= 20 + 5 and played["end"] >= 20 - 5
     assert len(at.get("download_button")) == 1
     assert len([b for b in at.button if b.key and b.key.startswith("chip-")]) == len(chips)
@@ -221,7 +260,9 @@ def test_ask_reports_errors_in_the_chat(home, monkeypatch):
     from vidqa.errors import VideoNotFound
 
     def refuse(self, question, library):
-        raise VideoNotFound(f"the question names a time: choose one video ({len(self.scope)} given)")
+        raise VideoNotFound(
+            f"the question names a time: choose one video ({len(self.scope)} given)"
+        )
 
     monkeypatch.setattr(Conversation, "ask", refuse)
     at = page("ask").run()
@@ -277,21 +318,38 @@ def build_hostile_library(home: Path, url: str) -> str:
     vid = content_id(path)
     image, link = f"![x]({url}/x.png)", f"[click]({url}/a)"
     hostile = f"{image} {link} <img src={url}/y.png> :red[alert] **bold** $x$ volcanoes"
-    spans = [Span(vid, 0.5, 3.0, "transcript", image, "srt"),
-             Span(vid, 3.5, 6.0, "transcript", f"{link} <{url}/b> volcanoes erupt", "srt"),
-             Span(vid, 6.5, 8.5, "transcript", f":red[alert] {url}/c.png volcanoes", "srt"),
-             Span(vid, 1.0, 8.0, "ocr", f"{image} volcanoes on screen", "ocr"),
-             Span(vid, 0.0, 9.0, "chapter", hostile, "transcript",
-                  {"title": image, "summary": hostile, "key_points": [link, image]})]
+    spans = [
+        Span(vid, 0.5, 3.0, "transcript", image, "srt"),
+        Span(vid, 3.5, 6.0, "transcript", f"{link} <{url}/b> volcanoes erupt", "srt"),
+        Span(vid, 6.5, 8.5, "transcript", f":red[alert] {url}/c.png volcanoes", "srt"),
+        Span(vid, 1.0, 8.0, "ocr", f"{image} volcanoes on screen", "ocr"),
+        Span(
+            vid,
+            0.0,
+            9.0,
+            "chapter",
+            hostile,
+            "transcript",
+            {"title": image, "summary": hostile, "key_points": [link, image]},
+        ),
+    ]
     info = probe(path)
-    video = Video(vid, str(path), path.stem, info.duration, has_video=True, has_audio=True,
-                  transcript_source="srt")
+    video = Video(
+        vid,
+        str(path),
+        path.stem,
+        info.duration,
+        has_video=True,
+        has_audio=True,
+        transcript_source="srt",
+    )
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("VIDQA_HOME", str(home))
         library = Library()
         try:
-            library.add_video(video, spans, summary={"summary": hostile, "assessment": link,
-                                                     "source": "test"})
+            library.add_video(
+                video, spans, summary={"summary": hostile, "assessment": link, "source": "test"}
+            )
         finally:
             library.close()
     return vid
@@ -303,8 +361,21 @@ LIVE = re.compile(r"(?<!\\)(!\[|\]\(|<img|<http|https?:|:red\[|\*\*bold)")
 
 def _all_text(at: AppTest) -> list[str]:
     """Every string the app handed to an element that renders Markdown."""
-    values = [e.value for kind in ("markdown", "caption", "title", "header", "subheader", "error",
-                                   "info", "warning", "success") for e in getattr(at, kind)]
+    values = [
+        e.value
+        for kind in (
+            "markdown",
+            "caption",
+            "title",
+            "header",
+            "subheader",
+            "error",
+            "info",
+            "warning",
+            "success",
+        )
+        for e in getattr(at, kind)
+    ]
     values += [s for b in at.button for s in (b.label, b.proto.help)]
     values += [e.label for e in at.expander]
     return values
@@ -320,11 +391,13 @@ def hostile_home(tmp_path, monkeypatch):
 
 def test_media_text_is_shown_as_text_on_every_page(hostile_home):
     shown = []
-    for name, act in [("library", None), ("video", None),
-                      ("video", lambda at: at.text_input(key="video_search").input("volcanoes")),
-                      ("search", lambda at: at.text_input(key="search_query").input("volcanoes")),
-                      ("ask", lambda at: at.chat_input(key="ask_input").set_value(
-                          "what was said at 0:01?"))]:
+    for name, act in [
+        ("library", None),
+        ("video", None),
+        ("video", lambda at: at.text_input(key="video_search").input("volcanoes")),
+        ("search", lambda at: at.text_input(key="search_query").input("volcanoes")),
+        ("ask", lambda at: at.chat_input(key="ask_input").set_value("what was said at 0:01?")),
+    ]:
         at = page(name).run()
         if act is not None:
             act(at).run()
@@ -345,11 +418,15 @@ def test_media_text_is_shown_as_text_on_every_page(hostile_home):
 
 def test_path_ingest_is_off_unless_bound_to_loopback_or_allowed(monkeypatch):
     at = page("add").run()  # server.address unset: `streamlit run ui/app.py` binds every interface
-    assert "Ingest by path is off" in _texts(at.info) and "VIDQA_ALLOW_PATH_INGEST=1" in _texts(at.info)
+    assert "Ingest by path is off" in _texts(at.info) and "VIDQA_ALLOW_PATH_INGEST=1" in _texts(
+        at.info
+    )
     assert not [t for t in at.text_input if t.key == "add_path"]
     monkeypatch.setenv("VIDQA_ALLOW_PATH_INGEST", "1")
     at = page("add").run()
-    assert at.text_input(key="add_path") is not None and "Ingest by path is off" not in _texts(at.info)
+    assert at.text_input(key="add_path") is not None and "Ingest by path is off" not in _texts(
+        at.info
+    )
 
 
 def test_a_text_file_by_path_is_refused_like_the_cli_does(broken_files, monkeypatch, loopback):
@@ -362,14 +439,23 @@ def test_a_text_file_by_path_is_refused_like_the_cli_does(broken_files, monkeypa
     assert started == []
 
 
-def test_a_file_cannot_be_added_again_while_its_removal_runs(home, lecture_with_srt, monkeypatch,
-                                                             loopback):
+def test_a_file_cannot_be_added_again_while_its_removal_runs(
+    home, lecture_with_srt, monkeypatch, loopback
+):
     started = []
     monkeypatch.setattr(logic, "start_ingest_job", lambda paths, **kw: started.append(paths))
     marker = settings().home / "removing" / f"{_only_video_id()}.json"
     marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text(json.dumps({"video_id": _only_video_id(), "title": "lecture",
-                                  "path": str(lecture_with_srt), "pid": os.getpid()}))
+    marker.write_text(
+        json.dumps(
+            {
+                "video_id": _only_video_id(),
+                "title": "lecture",
+                "path": str(lecture_with_srt),
+                "pid": os.getpid(),
+            }
+        )
+    )
     try:
         at = page("add").run()
         assert "Removing **lecture**… it can be added again" in _texts(at.info)
@@ -377,7 +463,8 @@ def test_a_file_cannot_be_added_again_while_its_removal_runs(home, lecture_with_
         at.button(key="ingest_path").click().run()
         assert "lecture is still being removed" in _texts(at.error) and started == []
         at.file_uploader(key="uploads").set_value(
-            [("again.mp4", lecture_with_srt.read_bytes(), "video/mp4")]).run()
+            [("again.mp4", lecture_with_srt.read_bytes(), "video/mp4")]
+        ).run()
         at.button[0].click().run()  # the same content, uploaded
         assert "again.mp4: lecture is still being removed" in _texts(at.error) and started == []
         assert not (settings().media_dir / "again.mp4").exists()
@@ -394,8 +481,11 @@ def test_a_file_cannot_be_added_again_while_its_removal_runs(home, lecture_with_
 
 def test_a_reupload_of_library_content_keeps_no_copy(home, lecture_with_srt, monkeypatch):
     started = []
-    monkeypatch.setattr(logic, "start_ingest_job",
-                        lambda paths, uploads=(), **kw: started.append((paths, list(uploads))))
+    monkeypatch.setattr(
+        logic,
+        "start_ingest_job",
+        lambda paths, uploads=(), **kw: started.append((paths, list(uploads))),
+    )
     data = lecture_with_srt.read_bytes()
     at = page("add").run()
     at.file_uploader(key="uploads").set_value([("lecture.mp4", data, "video/mp4")]).run()

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
-
 from test_app_logic import library_home  # noqa: F401 - the shared, once-ingested library
+
 from ui import i18n
 
 APP = Path(__file__).resolve().parents[1] / "ui" / "app.py"
@@ -54,9 +54,20 @@ def test_every_string_exists_in_both_languages_with_the_same_blanks():
         assert CJK.search(by_lang["zh"]), f"{key}: the Chinese string has no Chinese"
 
 
-@pytest.mark.parametrize(("locale", "lang"), [
-    ("zh-CN", "zh"), ("zh-TW", "zh"), ("zh-Hant-HK", "zh"), ("ZH", "zh"), ("zh", "zh"),
-    ("en-US", "en"), ("de-DE", "en"), ("", "en"), (None, "en")])
+@pytest.mark.parametrize(
+    ("locale", "lang"),
+    [
+        ("zh-CN", "zh"),
+        ("zh-TW", "zh"),
+        ("zh-Hant-HK", "zh"),
+        ("ZH", "zh"),
+        ("zh", "zh"),
+        ("en-US", "en"),
+        ("de-DE", "en"),
+        ("", "en"),
+        (None, "en"),
+    ],
+)
 def test_the_browser_language_picks_the_app_language(locale, lang):
     assert i18n.browser_language(locale) == lang
 
@@ -101,7 +112,11 @@ def test_chinese_labels_around_library_content(home):
     assert {"打开", "提问", "重新导入", "删除"} <= {b.label for b in library.button}
     ask = page("ask", "zh-CN").run()
     scope = ask.radio(key="ask_scope")
-    assert scope.label == "提问范围" and list(scope.proto.options) == ["整个视频库", "单个视频", "选定的视频"]
+    assert scope.label == "提问范围" and list(scope.proto.options) == [
+        "整个视频库",
+        "单个视频",
+        "选定的视频",
+    ]
     scope.set_value("One video").run()  # values stay the same in every language
     assert ask.selectbox(key="ask_video").label == "视频"
     search = page("search", "zh-CN").run()

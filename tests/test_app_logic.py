@@ -30,35 +30,50 @@ def library_home(tmp_path_factory, lecture_with_srt):
 
     home = tmp_path_factory.mktemp("logic-home")
     with pytest.MonkeyPatch.context() as mp:
-        for name, value in (("VIDQA_HOME", str(home)), ("HF_HUB_OFFLINE", "1"),
-                            ("TRANSFORMERS_OFFLINE", "1"), ("VIDQA_DEVICE", "cpu")):
+        for name, value in (
+            ("VIDQA_HOME", str(home)),
+            ("HF_HUB_OFFLINE", "1"),
+            ("TRANSFORMERS_OFFLINE", "1"),
+            ("VIDQA_DEVICE", "cpu"),
+        ):
             mp.setenv(name, value)
         library = Library()
-        report = ingest([lecture_with_srt], library=library, options=IngestOptions(vlm="none", frames=False))
+        report = ingest(
+            [lecture_with_srt], library=library, options=IngestOptions(vlm="none", frames=False)
+        )
         library.close()
     assert [r.status for r in report.results] == ["ingested"], report.results[0].error
     return home
 
 
 def _video(path: Path | None, **kw) -> Video:
-    base = dict(id="abc123", path=str(path) if path else None, title="Intro talk", duration=58.0,
-                has_video=True, status="ready")
+    base = dict(
+        id="abc123",
+        path=str(path) if path else None,
+        title="Intro talk",
+        duration=58.0,
+        has_video=True,
+        status="ready",
+    )
     return Video(**{**base, **kw})
 
 
 # ---------------------------------------------------------------- names and paths
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("talk.mp4", "talk.mp4"),
-    ("../../etc/passwd.mp4", "passwd.mp4"),
-    ("C:\\Users\\me\\Lecture 1.MKV", "Lecture_1.mkv"),
-    ("..hidden.mp4", "hidden.mp4"),
-    (".mp4", "upload.mp4"),
-    ("a;rm -rf ~;.mp3", "a_rm_-rf.mp3"),
-    ("讲座 第一课.mp4", "讲座_第一课.mp4"),
-    ("x\x00y\n.webm", "xy.webm"),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("talk.mp4", "talk.mp4"),
+        ("../../etc/passwd.mp4", "passwd.mp4"),
+        ("C:\\Users\\me\\Lecture 1.MKV", "Lecture_1.mkv"),
+        ("..hidden.mp4", "hidden.mp4"),
+        (".mp4", "upload.mp4"),
+        ("a;rm -rf ~;.mp3", "a_rm_-rf.mp3"),
+        ("讲座 第一课.mp4", "讲座_第一课.mp4"),
+        ("x\x00y\n.webm", "xy.webm"),
+    ],
+)
 def test_safe_upload_name(name, expected):
     assert logic.safe_upload_name(name) == expected
 
@@ -129,10 +144,13 @@ def test_only_ready_library_media_is_served(lecture, tmp_path):
     assert logic.servable_path(_video(tmp_path / "gone.mp4")) is None
     secret = tmp_path / "secret.txt"
     secret.write_text("x")
-    assert logic.servable_path(_video(secret)) is None  # not a media file, whatever the catalog says
+    assert (
+        logic.servable_path(_video(secret)) is None
+    )  # not a media file, whatever the catalog says
     # whole seconds for st.video, and the exact cited start for the page to seek to
-    assert logic.playback_for(_video(lecture), 25.4, 39.2) == logic.Playback(lecture, 25, 40,
-                                                                             seek=25.4)
+    assert logic.playback_for(_video(lecture), 25.4, 39.2) == logic.Playback(
+        lecture, 25, 40, seek=25.4
+    )
     assert logic.playback_for(_video(lecture), 25.0, 39.2).seek is None
 
 
@@ -168,14 +186,17 @@ def test_chips_and_grouping():
     assert logic.chip_label("Intro talk", 1500.0, 1540.9) == "Intro talk · 25:00–25:40"
     assert logic.chip_label("x" * 60, 0, 1).startswith("x" * 39 + "…")
     videos = {"a": _video(None, id="a", title="A"), "b": _video(None, id="b", title="B")}
-    hits = [Hit(Span("b", 1, 2, "transcript", "one", "srt"), 0.9, ["dense", "keyword"]),
-            Hit(Span("a", 3, 4, "ocr", "two  lines\n", "ocr"), 0.8, ["keyword"],
-                ["ocr", "transcript"]),
-            Hit(Span("b", 5, 6, "chapter", "three", "transcript"), 0.7, ["dense"]),
-            Hit(Span("gone", 5, 6, "chapter", "x", "transcript"), 0.6, ["dense"])]
+    hits = [
+        Hit(Span("b", 1, 2, "transcript", "one", "srt"), 0.9, ["dense", "keyword"]),
+        Hit(Span("a", 3, 4, "ocr", "two  lines\n", "ocr"), 0.8, ["keyword"], ["ocr", "transcript"]),
+        Hit(Span("b", 5, 6, "chapter", "three", "transcript"), 0.7, ["dense"]),
+        Hit(Span("gone", 5, 6, "chapter", "x", "transcript"), 0.6, ["dense"]),
+    ]
     groups = logic.group_hits(hits, videos)
     assert [(g.title, [h.when for h in g.hits]) for g in groups] == [
-        ("B", ["0:01–0:02", "0:05–0:06"]), ("A", ["0:03–0:04"])]
+        ("B", ["0:01–0:02", "0:05–0:06"]),
+        ("A", ["0:03–0:04"]),
+    ]
     assert [h.evidence for h in groups[0].hits] == ["said · dense+keyword", "chapter · dense"]
     assert groups[1].hits[0].text == "two lines"
     assert groups[1].hits[0].evidence == "on screen+said · keyword"
@@ -189,10 +210,22 @@ def test_answer_markdown_and_stream():
 
 
 # Markdown, HTML and Streamlit syntax a subtitle, OCR line, summary or title could carry.
-HOSTILE = ["![x](http://host/x.png)", "[click](http://host/a)", "<img src=http://host/y.png>",
-           "<http://host/b>", "http://host/c.png", ":red[alert] :material/home: :smile:",
-           "**bold** _it_ `code` ~~gone~~", "# heading", "1. list", "- item", "$x^2$",
-           "&lt;b&gt; <script>alert(1)</script>", "a | b\n--|--", "see www.host.example"]
+HOSTILE = [
+    "![x](http://host/x.png)",
+    "[click](http://host/a)",
+    "<img src=http://host/y.png>",
+    "<http://host/b>",
+    "http://host/c.png",
+    ":red[alert] :material/home: :smile:",
+    "**bold** _it_ `code` ~~gone~~",
+    "# heading",
+    "1. list",
+    "- item",
+    "$x^2$",
+    "&lt;b&gt; <script>alert(1)</script>",
+    "a | b\n--|--",
+    "see www.host.example",
+]
 LIVE_MARKDOWN = re.compile(r"(?<!\\)(!\[|\]\(|<[A-Za-z/]|https?:|www\.|[*_`~$#|&]|:[a-z])")
 
 
@@ -232,8 +265,9 @@ def test_fold_events_tracks_stages_results_and_failures():
     assert logic.fold_events([*events, {"event": "end", "failed": 1}])[1]
 
 
-def test_ingest_job_reports_progress_and_failures(library_home, lecture_with_srt, broken_files,
-                                                   tmp_path, monkeypatch):
+def test_ingest_job_reports_progress_and_failures(
+    library_home, lecture_with_srt, broken_files, tmp_path, monkeypatch
+):
     home = tmp_path / "home"
     shutil.copytree(library_home, home)
     monkeypatch.setenv("VIDQA_HOME", str(home))
@@ -267,24 +301,43 @@ def test_a_dead_worker_is_reported():
 def _copy_with_srt(src: Path, out_dir: Path, stem: str) -> Path:
     """A different file (new content id) with the same speech and its own .srt sidecar."""
     out = out_dir / f"{stem}.mp4"
-    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(src), "-c", "copy",
-                    "-metadata", f"title={stem}", str(out)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            str(src),
+            "-c",
+            "copy",
+            "-metadata",
+            f"title={stem}",
+            str(out),
+        ],
+        check=True,
+    )
     shutil.copy(src.with_suffix(".srt"), out.with_suffix(".srt"))
     return out
 
 
-def test_queries_keep_working_while_a_cli_ingest_writes(library_home, lecture_with_srt,
-                                                        tmp_path, monkeypatch):
+def test_queries_keep_working_while_a_cli_ingest_writes(
+    library_home, lecture_with_srt, tmp_path, monkeypatch
+):
     home = tmp_path / "home"
     shutil.copytree(library_home, home)
     monkeypatch.setenv("VIDQA_HOME", str(home))
     second = _copy_with_srt(lecture_with_srt, tmp_path, "second")
     reader = logic.LibraryReader()
     assert reader.run(lambda lib: lib.search("glaciers carve fjords", k=1))  # Chroma open, warm
-    proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "ingest", str(second), "--vlm", "none",
-                             "--no-frames"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "VIDQA_HOME": str(home)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ui.cli", "ingest", str(second), "--vlm", "none", "--no-frames"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "VIDQA_HOME": str(home)},
+    )
     queries = 0
     while proc.poll() is None:
         hits = reader.run(lambda lib: lib.search("volcanoes magma lava", k=5))
@@ -293,14 +346,18 @@ def test_queries_keep_working_while_a_cli_ingest_writes(library_home, lecture_wi
         time.sleep(0.5)  # leave the CPU to the writer
     assert proc.returncode == 0, proc.stderr
     hits = reader.run(lambda lib: lib.search("volcanoes magma lava", k=10))
-    titles = {reader.run(lambda lib, h=h: lib.catalog.video(h.span.video_id).title) for h in hits
-              if "dense" in h.matched}
+    titles = {
+        reader.run(lambda lib, h=h: lib.catalog.video(h.span.video_id).title)
+        for h in hits
+        if "dense" in h.matched
+    }
     assert titles == {"lecture", "second"}  # the other process's vectors, found by similarity
     assert queries > 0 and reader.reopened >= 1
 
 
-def test_a_selection_answers_a_time_question_per_video_and_keeps_topical_ones(library_home,
-                                                                             monkeypatch):
+def test_a_selection_answers_a_time_question_per_video_and_keeps_topical_ones(
+    library_home, monkeypatch
+):
     monkeypatch.setenv("VIDQA_HOME", str(library_home))
     reader = logic.LibraryReader()
     state: dict = {}
@@ -320,7 +377,9 @@ def test_questions_are_refused_when_empty_and_cut_for_display_when_huge():
     assert logic.question_problem("   \n\t") == "Type a question first."
     assert logic.question_problem("what was said at 0:20?") is None
     shown = logic.shown_question("why? " + "x" * 99_995)
-    assert len(shown) < logic.DISPLAY_QUESTION_CHARS + 60 and shown.endswith("(100,000 characters, shown cut)")
+    assert len(shown) < logic.DISPLAY_QUESTION_CHARS + 60 and shown.endswith(
+        "(100,000 characters, shown cut)"
+    )
 
 
 # ---------------------------------------------------------------- the app's process
@@ -348,8 +407,12 @@ def test_sigterm_to_vidqa_ui_stops_its_streamlit_child(tmp_path):
 
     port, log = _free_port(), tmp_path / "ui.log"
     with open(log, "wb") as out:  # its own session: only the parent gets the signal
-        proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "ui", "--port", str(port)],
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ui.cli", "ui", "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     children = []
     try:
         _wait_healthy(f"http://127.0.0.1:{port}", proc, log)
@@ -429,11 +492,17 @@ def test_old_job_folders_are_pruned_but_never_a_running_one():
     for folder in root.iterdir():
         os.utime(folder, (old, old) if folder.name.startswith("200001000") else None)
     pruned = logic.prune_jobs(keep=3)
-    assert sorted(pruned) == ["20000100-000000-aaaaa0", "20000101-000000-aaaaa1",
-                              "20000102-000000-aaaaa2"]  # beyond the newest 3 (00 also too old)
+    assert sorted(pruned) == [
+        "20000100-000000-aaaaa0",
+        "20000101-000000-aaaaa1",
+        "20000102-000000-aaaaa2",
+    ]  # beyond the newest 3 (00 also too old)
     assert sorted(p.name for p in root.iterdir()) == [
-        "19990101-000000-runnin", "20000103-000000-aaaaa3", "20000104-000000-aaaaa4",
-        "20000105-000000-aaaaa5"]
+        "19990101-000000-runnin",
+        "20000103-000000-aaaaa3",
+        "20000104-000000-aaaaa4",
+        "20000105-000000-aaaaa5",
+    ]
     os.utime(root / "20000105-000000-aaaaa5", (old, old))
     assert logic.prune_jobs(keep=3) == ["20000105-000000-aaaaa5"]  # too old, though recent by name
 

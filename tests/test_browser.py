@@ -21,8 +21,13 @@ import pytest
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 START_TIMEOUT_S = 60
 INGEST_TIMEOUT_S = 120
 QUESTION = "what was said at 0:20?"
@@ -61,9 +66,13 @@ def app_url(tmp_path):
     port, log = _free_port(), tmp_path / "app.log"
     env = {**os.environ, "VIDQA_DEVICE": "cpu"}
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "ui", "--port", str(port)],
-                                stdout=out, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ui.cli", "ui", "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc, log)
@@ -80,8 +89,10 @@ def app_url(tmp_path):
 @pytest.fixture
 def browser():
     if not CHROMIUM.exists():
-        pytest.skip(f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium); "
-                    "this test never downloads a browser")
+        pytest.skip(
+            f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium); "
+            "this test never downloads a browser"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -136,8 +147,8 @@ def test_cited_clip_plays_from_its_start(app_url, browser, lecture, tmp_path):
 @pytest.fixture
 def bait_server():
     """(base URL, paths requested) of a loopback server that media text points at."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     requested: list[str] = []
 
@@ -174,8 +185,9 @@ def test_markdown_in_media_text_is_never_fetched(app_url, browser, bait_server, 
         page.goto(f"{app_url}/video")
         page.wait_for_function(_SHOWS, arg=f"![x]({url}/x.png)", timeout=30_000)  # the chapter
         page.get_by_text("Summary (test)").click()
-        page.wait_for_function(_SHOWS, arg=f"[click]({url}/a) <img src={url}/y.png>",
-                               timeout=10_000)
+        page.wait_for_function(
+            _SHOWS, arg=f"[click]({url}/a) <img src={url}/y.png>", timeout=10_000
+        )
     finally:
         page.screenshot(path=str(tmp_path / "video.png"), full_page=True)
     assert not page.locator(f"img[src^='{url}'], a[href^='{url}']").count()
@@ -183,7 +195,9 @@ def test_markdown_in_media_text_is_never_fetched(app_url, browser, bait_server, 
 
 
 # A visible <video> (the Ask page may keep none hidden, but be sure), its time and its box.
-_VISIBLE_VIDEO = """() => [...document.querySelectorAll('video')].find(v => v.offsetParent !== null)"""
+_VISIBLE_VIDEO = (
+    """() => [...document.querySelectorAll('video')].find(v => v.offsetParent !== null)"""
+)
 _VIDEO_STATE = f"""() => {{ const v = ({_VISIBLE_VIDEO})();
     if (!v) return null; const r = v.getBoundingClientRect();
     return {{time: v.currentTime, ready: v.readyState, top: r.top, bottom: r.bottom,
@@ -216,11 +230,11 @@ def _ask(page, question: str, chip_key: str):
 
 
 @pytest.mark.parametrize("width", [1400, 420])  # pinned beside the chat; under the answer
-def test_a_follow_up_citation_plays_from_its_exact_start(app_url, browser, lecture, tmp_path,
-                                                          width):
-    from ingest.pipeline import IngestOptions, ingest
-
+def test_a_follow_up_citation_plays_from_its_exact_start(
+    app_url, browser, lecture, tmp_path, width
+):
     from index.library import Library
+    from ingest.pipeline import IngestOptions, ingest
 
     library = Library()
     try:
@@ -244,7 +258,9 @@ def test_a_follow_up_citation_plays_from_its_exact_start(app_url, browser, lectu
         state = page.evaluate(_VIDEO_STATE)
         page.screenshot(path=str(tmp_path / f"ask-{width}.png"))
     assert state is not None and abs(state["time"] - cited.start) <= 1.0, (state, cited.start)
-    assert state["top"] >= 0 and state["bottom"] <= state["height"], state  # in view, not off screen
+    assert state["top"] >= 0 and state["bottom"] <= state["height"], (
+        state
+    )  # in view, not off screen
 
 
 def test_a_chinese_browser_gets_the_app_in_chinese(app_url, browser):

@@ -61,8 +61,9 @@ def test_retriever_returns_documents_with_times(lecture_library):
     assert top.metadata["kind"] in ("transcript", "chapter", "ocr")
     assert top.metadata["start"] <= jazz["start"] and jazz["end"] <= top.metadata["end"] + 0.5
     assert "saxophone" in top.page_content.lower()
-    only = VidqaRetriever(library=lecture_library.library, k=2, kinds=("transcript",),
-                          video_id="not-a-video").invoke("saxophone")
+    only = VidqaRetriever(
+        library=lecture_library.library, k=2, kinds=("transcript",), video_id="not-a-video"
+    ).invoke("saxophone")
     assert only == []
 
 
@@ -71,16 +72,22 @@ def test_cli_ask_streams_from_a_served_model(lecture_library, openai_server, mon
     url, server = openai_server
     sentence, t = lecture_library.sentence_at(4)
     question = f"what was said at {t // 60}:{t % 60:02d}?"
-    reply = (f"Jazz musicians improvise on the saxophone [1]. This is at "
-             f"{t // 60}:{t % 60:02d} [1], not at 9:59 [1]. See [5].")
+    reply = (
+        f"Jazz musicians improvise on the saxophone [1]. This is at "
+        f"{t // 60}:{t % 60:02d} [1], not at 9:59 [1]. See [5]."
+    )
     server.plan = [reply, reply]
     result = runner.invoke(app, ["ask", "--vlm", f"openai:{url}", question], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     chat = [body for method, path, body in server.requests if method == "POST"]
     assert chat[0]["stream"] is True
     parts = chat[0]["messages"][1]["content"]
-    stamps = [float(x) for p in parts if p["type"] == "text"
-              for x in re.findall(r"^<(\d+\.\d) seconds>$", p["text"])]
+    stamps = [
+        float(x)
+        for p in parts
+        if p["type"] == "text"
+        for x in re.findall(r"^<(\d+\.\d) seconds>$", p["text"])
+    ]
     assert stamps and len(stamps) == sum(p["type"] == "image_url" for p in parts)
     assert sentence["spoken"] in parts[-1]["text"]
 
@@ -94,13 +101,17 @@ def test_cli_ask_streams_from_a_served_model(lecture_library, openai_server, mon
     assert start <= t <= end and all(start - 0.1 <= s <= end + 0.1 for s in stamps)
     assert "corrected 9:59" in result.stderr and "removed citation [5]" in result.stderr
 
-    result = runner.invoke(app, ["ask", "--vlm", f"openai:{url}", question, "--json"],
-                           catch_exceptions=False)
+    result = runner.invoke(
+        app, ["ask", "--vlm", f"openai:{url}", question, "--json"], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
     assert answer["mode"] == "vlm" and answer["answer"] == text
     assert [(c["start"], c["end"]) for c in answer["citations"]] == [
-        (round(start, 2), round(end, 2))]
+        (round(start, 2), round(end, 2))
+    ]
     assert answer["notes"][0].startswith("corrected 9:59")
     assert [body["stream"] for method, _, body in server.requests if method == "POST"] == [
-        True, False]
+        True,
+        False,
+    ]

@@ -24,10 +24,10 @@ from ingest.chapters import (
 )
 from ingest.planner import PlanOptions
 from ingest.topics import hashed_vectors
-from vidqa.timefmt import parse_clock as parse_seconds
 from models import vlm as vlm_module
 from models.vlm import VideoClip, VLMBackend
 from vidqa.errors import BackendError
+from vidqa.timefmt import parse_clock as parse_seconds
 
 TOPICS = [
     "photosynthesis sunlight chlorophyll leaves glucose carbon",
@@ -89,17 +89,33 @@ def lecture(seconds_per_topic: float = 200.0) -> list[Segment]:
 
 
 def reply(*chapters, summary="S", assessment="A") -> str:
-    items = [{"start": a, "end": b, "title": title, "summary": f"About {title}.",
-              "key_points": [f"{title} point"], "keywords": [title.lower()]}
-             for a, b, title in chapters]
+    items = [
+        {
+            "start": a,
+            "end": b,
+            "title": title,
+            "summary": f"About {title}.",
+            "key_points": [f"{title} point"],
+            "keywords": [title.lower()],
+        }
+        for a, b, title in chapters
+    ]
     return json.dumps({"chapters": items, "summary": summary, "assessment": assessment})
 
 
 def run(backend, duration=600.0, **kwargs):
     kwargs.setdefault("read_frames", fake_reader)
     kwargs.setdefault("embed", hashed_vectors)
-    return summarize_video("talk.mp4", lecture(), duration=duration, width=640, height=360,
-                           vlm=backend, max_new_tokens=256, **kwargs)
+    return summarize_video(
+        "talk.mp4",
+        lecture(),
+        duration=duration,
+        width=640,
+        height=360,
+        vlm=backend,
+        max_new_tokens=256,
+        **kwargs,
+    )
 
 
 def test_parse_seconds_and_extract_json():
@@ -123,8 +139,13 @@ def test_parse_reply_accepts_a_bare_list_and_rejects_junk():
 
 def test_validate_and_repair_overlaps_gaps_and_out_of_range():
     window = (0.0, 600.0)
-    raw = [Chapter(0, 250, "A"), Chapter(200, 400, "B"), Chapter(450, 900, "C"),
-           Chapter(300, 350, "inside B"), Chapter(-50, -10, "before")]
+    raw = [
+        Chapter(0, 250, "A"),
+        Chapter(200, 400, "B"),
+        Chapter(450, 900, "C"),
+        Chapter(300, 350, "inside B"),
+        Chapter(-50, -10, "before"),
+    ]
     problems = validate_chapters(raw, window)
     assert any("overlap" in p for p in problems) and any("outside" in p for p in problems)
     fixed, fixes = repair_chapters(raw, window)
@@ -135,14 +156,19 @@ def test_validate_and_repair_overlaps_gaps_and_out_of_range():
 
 
 def test_an_untitled_vlm_chapter_is_titled_from_its_summary_in_any_script():
-    summaries = ["光合作用把阳光、水和二氧化碳变成葡萄糖，这是植物获取能量的方式。第二句。",
-                 "火山喷发。岩浆上升。",
-                 "A neural network learns its weights with backpropagation and gradient descent."]
+    summaries = [
+        "光合作用把阳光、水和二氧化碳变成葡萄糖，这是植物获取能量的方式。第二句。",
+        "火山喷发。岩浆上升。",
+        "A neural network learns its weights with backpropagation and gradient descent.",
+    ]
     raw = [Chapter(60.0 * i, 60.0 * i + 60, "", s) for i, s in enumerate(summaries)]
     fixed, _ = repair_chapters(raw, (0.0, 180.0))
     # Chinese has no spaces: cut by characters (the old split gave the whole summary)
-    assert [c.title for c in fixed] == ["光合作用把阳光、水和二氧化碳变成…", "火山喷发",
-                                        "A neural network learns its weights with backpropagation…"]
+    assert [c.title for c in fixed] == [
+        "光合作用把阳光、水和二氧化碳变成…",
+        "火山喷发",
+        "A neural network learns its weights with backpropagation…",
+    ]
 
 
 def test_repair_shifts_times_relative_to_the_window():
@@ -162,8 +188,11 @@ def test_good_reply_becomes_vlm_chapters():
     assert (summary.summary, summary.assessment) == ("S", "A")
     prompt = backend.calls[0][1]["content"]
     clip = prompt[0]["video"]
-    assert isinstance(clip, VideoClip) and clip.frames.shape[1:] == (summary.plan["height"],
-                                                                      summary.plan["width"], 3)
+    assert isinstance(clip, VideoClip) and clip.frames.shape[1:] == (
+        summary.plan["height"],
+        summary.plan["width"],
+        3,
+    )
     assert "[0] Now photosynthesis" in prompt[1]["text"]  # transcript, absolute seconds
 
 
@@ -230,7 +259,11 @@ def test_merge_windows_cuts_unrelated_chapters_at_the_overlap_middle():
     right = [Chapter(300, 400, "Gamma"), Chapter(400, 600, "Delta")]
     merged = merge_windows([left, right], [(0, 330), (300, 600)])
     assert [(c.title, c.start, c.end) for c in merged] == [
-        ("Alpha", 0, 100), ("Beta", 100, 315), ("Gamma", 315, 400), ("Delta", 400, 600)]
+        ("Alpha", 0, 100),
+        ("Beta", 100, 315),
+        ("Gamma", 315, 400),
+        ("Delta", 400, 600),
+    ]
 
 
 def test_no_vlm_gives_transcript_chapters_at_topic_shifts():
@@ -267,8 +300,10 @@ def test_get_vlm_specs(monkeypatch):
     assert vlm_module.parse_spec("qwen3-vl-8b@4bit").quantization == "4bit"
     assert vlm_module.parse_spec("qwen3-vl-4b").model == "Qwen/Qwen3-VL-4B-Instruct"
     served = vlm_module.parse_spec("openai:http://gpu-box:8000/v1#Qwen/Qwen3-VL-8B-Instruct")
-    assert (served.base_url, served.model) == ("http://gpu-box:8000/v1",
-                                               "Qwen/Qwen3-VL-8B-Instruct")
+    assert (served.base_url, served.model) == (
+        "http://gpu-box:8000/v1",
+        "Qwen/Qwen3-VL-8B-Instruct",
+    )
     with pytest.raises(Exception, match="openai"):
         vlm_module.parse_spec("openai:gpu-box")
 

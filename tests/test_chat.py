@@ -25,13 +25,16 @@ def turn_at(video_id: str, t: float, question: str = "what was said at 0:40?") -
     return Turn(question, {"answer": "…", "mode": "extractive", "citations": []}, video_id, [t, t])
 
 
-@pytest.mark.parametrize("message, expected", [
-    ("and two minutes later?", 40 + 120),
-    ("what about 30 seconds before that?", 40 - 30),
-    ("10秒后呢？", 40 + 10),
-    ("两分钟之前说了什么", 0.0),  # clamped at the start of the video
-    ("and just before that?", 40 - DEFAULT_VAGUE_SHIFT_S),
-])
+@pytest.mark.parametrize(
+    "message, expected",
+    [
+        ("and two minutes later?", 40 + 120),
+        ("what about 30 seconds before that?", 40 - 30),
+        ("10秒后呢？", 40 + 10),
+        ("两分钟之前说了什么", 0.0),  # clamped at the start of the video
+        ("and just before that?", 40 - DEFAULT_VAGUE_SHIFT_S),
+    ],
+)
 def test_relative_times_move_from_the_last_moment(lecture_library, message, expected):
     video = lecture_library.video
     session = Session("rel", turns=[turn_at(video.id, 40.0)])
@@ -43,9 +46,20 @@ def test_relative_times_move_from_the_last_moment(lecture_library, message, expe
 
 def test_then_and_on_screen_reuse_the_last_moment(lecture_library):
     video = lecture_library.video
-    cited = {"answer": "…", "mode": "vlm", "citations": [
-        {"video_id": video.id, "title": "lecture", "path": None, "start": 30.4, "end": 44.29,
-         "text": "Jazz musicians …"}]}
+    cited = {
+        "answer": "…",
+        "mode": "vlm",
+        "citations": [
+            {
+                "video_id": video.id,
+                "title": "lecture",
+                "path": None,
+                "start": 30.4,
+                "end": 44.29,
+                "text": "Jazz musicians …",
+            }
+        ],
+    }
     session = Session("then", turns=[Turn("where is jazz mentioned?", cited)])  # no time asked
     said = resolve_followup("what did she say then?", session, lecture_library.library)
     assert (said.video, said.time.start, said.time.end) == (video, 30.4, 44.29)
@@ -56,9 +70,14 @@ def test_then_and_on_screen_reuse_the_last_moment(lecture_library):
     # A new explicit time is not a follow-up; a message with no anchor is a new question.
     fresh = resolve_followup("what was said at 0:10?", session, lecture_library.library)
     assert fresh.time is None and fresh.question == "what was said at 0:10?"
-    assert resolve_followup("who stormed the Bastille?", session, lecture_library.library).time is None
+    assert (
+        resolve_followup("who stormed the Bastille?", session, lecture_library.library).time is None
+    )
     # With no history there is nothing to be relative to.
-    assert resolve_followup("and 10 seconds later?", Session("empty"), lecture_library.library).time is None
+    assert (
+        resolve_followup("and 10 seconds later?", Session("empty"), lecture_library.library).time
+        is None
+    )
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +103,13 @@ def test_that_video_and_the_other_video(talks):
 
 
 def test_the_other_video_is_ambiguous_among_three(talks, lecture_with_srt):
-    ingest_transcript(lecture_with_srt.with_suffix(".srt"), video_id="talk-c-0000",
-                      title="talk-c", duration=57.9, library=talks)
+    ingest_transcript(
+        lecture_with_srt.with_suffix(".srt"),
+        video_id="talk-c-0000",
+        title="talk-c",
+        duration=57.9,
+        library=talks,
+    )
     try:
         session = Session("three", turns=[turn_at("talk-a-0000", 20.0)])
         with pytest.raises(VideoNotFound, match="ambiguous: 2 other videos"):
@@ -95,8 +119,11 @@ def test_the_other_video_is_ambiguous_among_three(talks, lecture_with_srt):
 
 
 def test_sessions_persist_resume_and_reject_corrupt_files(lecture_library):
-    session = Session("keep-me", video_id=lecture_library.video.id,
-                      turns=[turn_at(lecture_library.video.id, 12.5)])
+    session = Session(
+        "keep-me",
+        video_id=lecture_library.video.id,
+        turns=[turn_at(lecture_library.video.id, 12.5)],
+    )
     path = save_session(session)
     assert path == session_path("keep-me") and path.parent.name == "sessions"
     again = load_session("keep-me")
@@ -114,19 +141,25 @@ def test_sessions_persist_resume_and_reject_corrupt_files(lecture_library):
 
 def _chat(home, monkeypatch, text: str, code: int = 0):
     monkeypatch.setenv("VIDQA_HOME", str(home))
-    result = runner.invoke(app, ["chat", "--session", "s1", "--vlm", "none"], input=text,
-                           catch_exceptions=False)
+    result = runner.invoke(
+        app, ["chat", "--session", "s1", "--vlm", "none"], input=text, catch_exceptions=False
+    )
     assert result.exit_code == code, result.output
     return result
 
 
 def test_cli_chat_follows_up_and_resumes(lecture_library, monkeypatch):
     _, t = lecture_library.sentence_at(2)
-    first = _chat(lecture_library.home, monkeypatch,
-                  f"what was said at {t // 60}:{t % 60:02d}?\nand 10 seconds later?\n")
+    first = _chat(
+        lecture_library.home,
+        monkeypatch,
+        f"what was said at {t // 60}:{t % 60:02d}?\nand 10 seconds later?\n",
+    )
     assert "session 's1' (0 earlier turns)" in first.stderr
-    answers = first.stdout.split('At ')[1:]
-    assert len(answers) == 2 and answers[1].startswith(f"{(t + 10) // 60}:{(t + 10) % 60:02d} in “lecture”")
+    answers = first.stdout.split("At ")[1:]
+    assert len(answers) == 2 and answers[1].startswith(
+        f"{(t + 10) // 60}:{(t + 10) % 60:02d} in “lecture”"
+    )
     data = json.loads(session_path("s1").read_text(encoding="utf-8"))
     asked = [turn["time"] for turn in data["turns"]]
     assert asked == [[t, t], [t + 10, t + 10]]
@@ -140,7 +173,9 @@ def test_cli_chat_follows_up_and_resumes(lecture_library, monkeypatch):
     assert "session 's1' (2 earlier turns)" in second.stderr
     data = json.loads(session_path("s1").read_text(encoding="utf-8"))
     assert len(data["turns"]) == 3 and data["turns"][2]["time"] == [t + 10, t + 10]
-    slides = lecture_library.library.spans_between(lecture_library.video.id, t + 5, t + 15, ("ocr",))
+    slides = lecture_library.library.spans_between(
+        lecture_library.video.id, t + 5, t + 15, ("ocr",)
+    )
     assert slides or not lecture_library.library.spans(lecture_library.video.id, ("ocr",))
     for slide in slides:  # when ingest read the slides, the answer shows what was on them
         assert f"on screen: “{slide.text.strip()}”" in second.stdout

@@ -15,14 +15,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import zh_library
 from typer.testing import CliRunner
 
-import zh_library
 from index.catalog import Catalog
 from index.library import Library
 from qa.evaluate import evaluate_retrieval
-from vidqa.evalset import read_jsonl
 from ui.cli import app
+from vidqa.evalset import read_jsonl
 from vidqa.settings import settings
 
 MULTILINGUAL_EMBEDDER = "multilingual-e5-small"
@@ -78,8 +78,13 @@ def test_chinese_keywords_find_their_sentence(zh_set, tmp_path):
     library = Library(replace(settings(), home=tmp_path / "kw"))
     try:
         for row in read_jsonl(zh_set / "videos.jsonl"):
-            ingest_transcript(zh_set / row["transcript"], video_id=row["video_id"],
-                              title=row["title"], duration=row["duration"], library=library)
+            ingest_transcript(
+                zh_set / row["transcript"],
+                video_id=row["video_id"],
+                title=row["title"],
+                duration=row["duration"],
+                library=library,
+            )
         for q in read_jsonl(zh_set / "keywords.jsonl"):
             (span, _), *_ = library.catalog.keyword_search(q["question"])
             assert span.video_id == q["video_id"] and q["start"] <= span.start < q["end"], q
@@ -96,8 +101,9 @@ def test_old_catalogs_get_their_keyword_terms_rebuilt(tmp_path):
     catalog = Catalog(path)
     video = Video(id="v", path=None, title="t", duration=10.0)
     generation = catalog.next_generation()
-    catalog.stage(video, [Span("v", 0.0, 5.0, "transcript", "在Photoshop里编辑图层", "srt")],
-                  generation)
+    catalog.stage(
+        video, [Span("v", 0.0, 5.0, "transcript", "在Photoshop里编辑图层", "srt")], generation
+    )
     catalog.flip(video, generation)
     catalog.db.execute("UPDATE spans_fts SET terms = 'photoshop里 编辑'")
     catalog.db.execute("DELETE FROM _vidqa_migrations WHERE name = '004_cjk_keywords'")
@@ -120,15 +126,25 @@ def test_mixed_chinese_and_english_terms():
 def test_language_zh_runs_the_multilingual_model_offline(tmp_path, monkeypatch):
     """The speech is espeak-ng Mandarin (poor): what can be checked is that the offline
     multilingual model runs and writes Chinese, not which words it hears."""
-    from vidqa.probe import probe
     from ingest.transcript import get_transcript
+    from vidqa.probe import probe
 
     monkeypatch.setenv("VIDQA_DEVICE", "cpu")
     wav, audio = tmp_path / "zh.wav", tmp_path / "zh.m4a"
-    subprocess.run(["espeak-ng", "-v", "cmn", "-w", str(wav),
-                    "今天我们讨论光合作用。植物吸收阳光，制造葡萄糖。"], check=True)
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(wav), "-c:a", "aac",
-                    str(audio)], check=True)
+    subprocess.run(
+        [
+            "espeak-ng",
+            "-v",
+            "cmn",
+            "-w",
+            str(wav),
+            "今天我们讨论光合作用。植物吸收阳光，制造葡萄糖。",
+        ],
+        check=True,
+    )
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(wav), "-c:a", "aac", str(audio)], check=True
+    )
     transcript = get_transcript(audio, probe(audio), language="zh")
     assert transcript.source == "asr:base" and transcript.language == "zh"
     text = transcript.text

@@ -81,7 +81,9 @@ def test_ask_json_schema(library_env):
 
 def test_topical_question_finds_the_right_span(library_env, lecture):
     jazz = load_timeline(lecture)[4]
-    answer = json.loads(vidqa("ask", "which instrument did the musicians improvise on?", "--json").stdout)
+    answer = json.loads(
+        vidqa("ask", "which instrument did the musicians improvise on?", "--json").stdout
+    )
     top = answer["citations"][0]
     assert top["start"] <= _mid(jazz) <= top["end"]
     assert heard_share(top["text"], jazz["spoken"]) >= HEARD_SHARE, top["text"]
@@ -121,7 +123,9 @@ def test_clip_writes_a_playable_file_of_the_cited_length(library_env, tmp_path):
     assert 4.0 <= info.duration <= 5.0
 
 
-def test_broken_files_fail_clearly_and_the_rest_goes_on(broken_files, lecture_with_srt, monkeypatch):
+def test_broken_files_fail_clearly_and_the_rest_goes_on(
+    broken_files, lecture_with_srt, monkeypatch
+):
     result = runner.invoke(app, ["ingest", *map(str, broken_files.values()), str(lecture_with_srt)])
     assert result.exit_code == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
@@ -179,25 +183,52 @@ def test_a_crash_mid_ingest_leaves_nothing_half_visible(lecture_with_srt, monkey
 
 def test_eval_retrieval_reports_exactly_the_documented_keys(tmp_path):
     (tmp_path / "transcripts").mkdir()
-    topics = {"v1": ["Volcanoes erupt molten lava.", "Glaciers carve deep valleys."],
-              "v2": ["Jazz players improvise on saxophone.", "Chess castling protects the king."]}
+    topics = {
+        "v1": ["Volcanoes erupt molten lava.", "Glaciers carve deep valleys."],
+        "v2": ["Jazz players improvise on saxophone.", "Chess castling protects the king."],
+    }
     videos, questions = [], []
     for vid, lines in topics.items():
         # 12 s of silence between cues: spans never cross a pause, so each cue is its own span
-        cues = "".join(f"\n00:00:{20 * i:02d}.000 --> 00:00:{20 * i + 8:02d}.000\n{text}\n"
-                       for i, text in enumerate(lines))
+        cues = "".join(
+            f"\n00:00:{20 * i:02d}.000 --> 00:00:{20 * i + 8:02d}.000\n{text}\n"
+            for i, text in enumerate(lines)
+        )
         (tmp_path / "transcripts" / f"{vid}.vtt").write_text("WEBVTT\n" + cues)
-        videos.append({"video_id": vid, "title": vid, "duration": 30, "transcript": f"transcripts/{vid}.vtt"})
+        videos.append(
+            {"video_id": vid, "title": vid, "duration": 30, "transcript": f"transcripts/{vid}.vtt"}
+        )
     questions = [
-        {"qid": "q1", "question": "how are valleys carved?", "video_id": "v1", "start": 20, "end": 28},
+        {
+            "qid": "q1",
+            "question": "how are valleys carved?",
+            "video_id": "v1",
+            "start": 20,
+            "end": 28,
+        },
         {"qid": "q2", "question": "what does lava do?", "video_id": "v1", "start": 0, "end": 8},
-        {"qid": "q3", "question": "which instrument for improvising?", "video_id": "v2", "start": 0, "end": 8},
+        {
+            "qid": "q3",
+            "question": "which instrument for improvising?",
+            "video_id": "v2",
+            "start": 0,
+            "end": 8,
+        },
     ]
     for name, rows in (("videos", videos), ("questions", questions)):
         (tmp_path / f"{name}.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
     metrics = json.loads(vidqa("eval", "retrieval", str(tmp_path), "--json").stdout)
-    assert set(metrics) == {"n", "hit@1", "hit@5", "mrr", "library_video_hit@1",
-                            "library_video_hit@5", "library_hit@1", "p50_ms", "p95_ms"}
+    assert set(metrics) == {
+        "n",
+        "hit@1",
+        "hit@5",
+        "mrr",
+        "library_video_hit@1",
+        "library_video_hit@5",
+        "library_hit@1",
+        "p50_ms",
+        "p95_ms",
+    }
     assert metrics["n"] == 3 and metrics["library_video_hit@1"] == 1.0
     assert metrics["hit@5"] >= metrics["hit@1"] >= 2 / 3
     assert json.loads(vidqa("list", "--json").stdout) == []  # the user's library is untouched
@@ -212,13 +243,16 @@ def test_bad_input_is_one_line_not_a_traceback(tmp_path):
 
 
 def test_help_is_fast_and_imports_nothing_heavy():
-    code = ("import sys, ui.cli, qa.answer, index.library, ingest.pipeline;"
-            "heavy = {'torch', 'transformers', 'chromadb', 'streamlit', 'faster_whisper'} & set(sys.modules);"
-            "print(sorted(heavy))")
+    code = (
+        "import sys, ui.cli, qa.answer, index.library, ingest.pipeline;"
+        "heavy = {'torch', 'transformers', 'chromadb', 'streamlit', 'faster_whisper'} & set(sys.modules);"
+        "print(sorted(heavy))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
-    help_text = subprocess.run([sys.executable, "-m", "ui.cli", "--help"], capture_output=True,
-                               text=True, check=True).stdout
+    help_text = subprocess.run(
+        [sys.executable, "-m", "ui.cli", "--help"], capture_output=True, text=True, check=True
+    ).stdout
     for command in ("ingest", "ask", "search", "list", "remove", "clip", "eval"):
         assert command in help_text
 
@@ -232,25 +266,34 @@ def test_empty_questions_and_missing_pictures_are_refused_plainly(tmp_path):
 
 def _one_line_error(result, *fragments: str) -> str:
     assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output and result.stderr.strip().count("\n") == 0, result.stderr
+    assert "Traceback" not in result.output and result.stderr.strip().count("\n") == 0, (
+        result.stderr
+    )
     for fragment in fragments:
         assert fragment in result.stderr, result.stderr
     return result.stderr
 
 
-def test_clip_errors_are_one_line_and_names_are_never_options(lecture_library, tmp_path,
-                                                              monkeypatch):
+def test_clip_errors_are_one_line_and_names_are_never_options(
+    lecture_library, tmp_path, monkeypatch
+):
     monkeypatch.setenv("VIDQA_HOME", str(lecture_library.home))
     monkeypatch.chdir(tmp_path)
     video_id = lecture_library.video.id[:8]
     # Past the end of a 58 s video: was a ValueError traceback.
-    _one_line_error(runner.invoke(app, ["clip", video_id, "70", "80", "-o", "late.mp4"]),
-                    "Error: ", "starts at 1:10, after the video ends (0:57)")
+    _one_line_error(
+        runner.invoke(app, ["clip", video_id, "70", "80", "-o", "late.mp4"]),
+        "Error: ",
+        "starts at 1:10, after the video ends (0:57)",
+    )
     assert not (tmp_path / "late.mp4").exists()
     # A folder that cannot be created (its parent is a file): was a FileNotFoundError traceback.
     (tmp_path / "afile").write_text("x")
-    _one_line_error(runner.invoke(app, ["clip", video_id, "1", "3", "-o", "afile/sub/c.mp4"]),
-                    "Error: ", "cannot create the folder for the clip")
+    _one_line_error(
+        runner.invoke(app, ["clip", video_id, "1", "3", "-o", "afile/sub/c.mp4"]),
+        "Error: ",
+        "cannot create the folder for the clip",
+    )
     # A name that looks like an option is written as a file, not handed to ffmpeg as one.
     vidqa("clip", video_id, "1", "3", "-o", "-z.mp4")
     from vidqa.probe import probe

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vidqa.decode import read_frames
 from models.clip import TINY_CONFIG, load_clip, tiny_clip_checkpoint
+from vidqa.decode import read_frames
 from vidqa.errors import ModelNotFound
 
 DIM = TINY_CONFIG["embed_dim"]
@@ -20,7 +20,6 @@ DIM = TINY_CONFIG["embed_dim"]
 def tiny(tmp_path_factory):
     """(model_name, weights_path) of a random tiny open_clip model on disk."""
     return tiny_clip_checkpoint(tmp_path_factory.mktemp("clip"))
-
 
 
 def test_tiny_checkpoint_loads_through_the_local_file_path(tiny):
@@ -34,8 +33,11 @@ def test_tiny_checkpoint_loads_through_the_local_file_path(tiny):
 
 def test_embeddings_are_unit_float32_vectors(tiny):
     embedder = load_clip(tiny[0], str(tiny[1]), device="cpu")
-    images = [np.zeros((50, 80, 3), np.uint8), Image.new("RGB", (30, 60), (200, 10, 10)),
-              np.full((224, 224, 3), 128, np.uint8)]
+    images = [
+        np.zeros((50, 80, 3), np.uint8),
+        Image.new("RGB", (30, 60), (200, 10, 10)),
+        np.full((224, 224, 3), 128, np.uint8),
+    ]
     vectors = embedder.embed_images(images, batch_size=2)
     assert vectors.shape == (3, DIM) and vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)

@@ -16,8 +16,10 @@ WRITE_IN_CHILD = (
 
 
 def _add(library: Library, video_id: str, text: str) -> None:
-    library.add_video(Video(id=video_id, path=None, title=video_id, duration=10),
-                      [Span(video_id, 0, 5, "transcript", text, "srt")])
+    library.add_video(
+        Video(id=video_id, path=None, title=video_id, duration=10),
+        [Span(video_id, 0, 5, "transcript", text, "srt")],
+    )
 
 
 def test_a_long_lived_library_sees_and_keeps_another_processes_writes():

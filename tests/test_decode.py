@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from media import RAMP_FPS, RAMP_SECONDS, RAMP_STEP, VFR_TIMES
 
 from vidqa import decode
 from vidqa.decode import (
@@ -28,20 +29,39 @@ from vidqa.decode import (
 )
 from vidqa.errors import MediaError
 
-from media import RAMP_FPS, RAMP_SECONDS, RAMP_STEP, VFR_TIMES
-
 BACKENDS = [
     "pyav",
-    pytest.param("decord", marks=pytest.mark.skipif(
-        importlib.util.find_spec("decord") is None, reason="decord is not installed")),
+    pytest.param(
+        "decord",
+        marks=pytest.mark.skipif(
+            importlib.util.find_spec("decord") is None, reason="decord is not installed"
+        ),
+    ),
 ]
 
 
 def ffmpeg_frame(path: Path, time: float, width: int, height: int) -> np.ndarray:
     """ffmpeg's own decode (autorotated) of the frame at `time`, as RGB."""
     raw = subprocess.run(
-        ["ffmpeg", "-v", "error", "-ss", f"{time:.3f}", "-i", str(path), "-frames:v", "1",
-         "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-ss",
+            f"{time:.3f}",
+            "-i",
+            str(path),
+            "-frames:v",
+            "1",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout
     return np.frombuffer(raw, np.uint8).reshape(height, width, 3)
 
 
@@ -57,7 +77,6 @@ def close_to(a: np.ndarray, b: np.ndarray, block: int = 8, tolerance: float = 4.
 
 def ramp_index(frame: np.ndarray) -> float:
     return float(frame.mean()) / RAMP_STEP
-
 
 
 # ---------------------------------------------------------------- pure helpers

@@ -19,8 +19,10 @@ OLD = 30 * 24 * 3600  # s: old enough for any grace period
 
 
 def _talk(video_id: str, text: str, path: str | None = None) -> tuple[Video, list[Span]]:
-    return (Video(id=video_id, path=path, title=f"talk {video_id}", duration=10),
-            [Span(video_id, 0, 5, "transcript", text, "srt")])
+    return (
+        Video(id=video_id, path=path, title=f"talk {video_id}", duration=10),
+        [Span(video_id, 0, 5, "transcript", text, "srt")],
+    )
 
 
 def _age(folder) -> None:
@@ -40,32 +42,49 @@ def test_doctor_finds_every_leftover_and_repairs_all_but_a_moved_file(monkeypatc
     cfg, library = settings(), Library()
     media = tmp_path / "moved.mp4"
     media.write_bytes(b"not really a video")
-    for video_id, text in (("good1", "magma rises"), ("gone1", "lava flows"), ("half1", "ash falls")):
+    for video_id, text in (
+        ("good1", "magma rises"),
+        ("gone1", "lava flows"),
+        ("half1", "ash falls"),
+    ):
         library.add_video(*_talk(video_id, text, str(media) if video_id == "gone1" else None))
     media.unlink()  # the file moved after ingest
     # an ingest that crashed after staging, a removal that stopped after marking, a
     # chapter rebuild that never switched, and a vector nobody knows
     library.catalog.stage(*_talk("new1", "steam vents"), library.catalog.next_generation())
     library.catalog.set_status("half1", "removing")
-    library.catalog.stage_spans("good1", [Span("good1", 0, 5, "chapter", "volcanoes", "vlm")],
-                                library.catalog.next_generation())
-    library.text_vectors.upsert(["stray/g9/transcript/0"], np.ones((1, hash_embed.DIM), "float32"),
-                                [{"video_id": "stray", "kind": "transcript", "start": 0, "end": 1}])
+    library.catalog.stage_spans(
+        "good1",
+        [Span("good1", 0, 5, "chapter", "volcanoes", "vlm")],
+        library.catalog.next_generation(),
+    )
+    library.text_vectors.upsert(
+        ["stray/g9/transcript/0"],
+        np.ones((1, hash_embed.DIM), "float32"),
+        [{"video_id": "stray", "kind": "transcript", "start": 0, "end": 1}],
+    )
     for folder in (cfg.thumbs_dir / "stray", cfg.home / "jobs" / "20200101-000000-abcdef"):
         folder.mkdir(parents=True)
         (folder / ("1000.jpg" if "thumbs" in str(folder) else "events.jsonl")).write_text(
-            "" if "thumbs" in str(folder) else '{"event": "end", "failed": 0}\n')
+            "" if "thumbs" in str(folder) else '{"event": "end", "failed": 0}\n'
+        )
         _age(folder)
     library.close()
 
     found = _doctor(code=1)
     problems = {(f["problem"], f["subject"].rsplit("/", 1)[-1]) for f in found["findings"]}
     assert problems == {
-        ("moved_file", "gone1"), ("unfinished_ingest", "new1"), ("unfinished_removal", "half1"),
-        ("unfinished_version", "good1"), ("orphan_vectors", "vidqa-text-hash-words-64d"),
-        ("orphan_thumbnails", "stray"), ("old_jobs", "20200101-000000-abcdef")}
+        ("moved_file", "gone1"),
+        ("unfinished_ingest", "new1"),
+        ("unfinished_removal", "half1"),
+        ("unfinished_version", "good1"),
+        ("orphan_vectors", "vidqa-text-hash-words-64d"),
+        ("orphan_thumbnails", "stray"),
+        ("old_jobs", "20200101-000000-abcdef"),
+    }
     assert {v["id"]: v["vectors"] for v in found["videos"]} == {
-        vid: {"vidqa-text-hash-words-64d": [1, 1]} for vid in ("good1", "gone1")}
+        vid: {"vidqa-text-hash-words-64d": [1, 1]} for vid in ("good1", "gone1")
+    }
 
     text = runner.invoke(app, ["doctor", "--repair"]).stdout
     assert "(repaired)" in text and "moved_file" in text and "(needs you)" in text
@@ -73,7 +92,10 @@ def test_doctor_finds_every_leftover_and_repairs_all_but_a_moved_file(monkeypatc
     assert [f["problem"] for f in after["findings"]] == ["moved_file"]
     library = Library()
     assert [v.id for v in library.videos(include_incomplete=True)] == ["gone1", "good1"]
-    assert library.text_vectors.count() == sum(
-        len(library.spans(v, TEXT_KINDS)) for v in ("gone1", "good1")) == 2
+    assert (
+        library.text_vectors.count()
+        == sum(len(library.spans(v, TEXT_KINDS)) for v in ("gone1", "good1"))
+        == 2
+    )
     assert not (cfg.thumbs_dir / "stray").exists()
     assert not list((cfg.home / "jobs").glob("2020*"))

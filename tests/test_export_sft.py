@@ -35,16 +35,29 @@ from ui.cli import app
 
 runner = CliRunner()
 VLM_SOURCE = "vlm:test/Qwen3-VL-Fake"
-SHORT_CHAPTER = (0.5, 16.0, "Photosynthesis and the Bastille",
-                 "The speaker explains how leaves make glucose, then how the French Revolution began.")
-LONG_CHAPTER = (16.0, 57.0, "Everything else", "Neural networks, volcanoes, jazz, tax law and more.")
+SHORT_CHAPTER = (
+    0.5,
+    16.0,
+    "Photosynthesis and the Bastille",
+    "The speaker explains how leaves make glucose, then how the French Revolution began.",
+)
+LONG_CHAPTER = (
+    16.0,
+    57.0,
+    "Everything else",
+    "Neural networks, volcanoes, jazz, tax law and more.",
+)
 MAX_CLIP_S = 30.0
 TOLERANCE_S = 0.5  # a clip lasts what its example says, to this
 LLAMAFACTORY_ENTRY = {  # data/README.md, "Multimodal Video Dataset", with the role/content tags
     "formatting": "sharegpt",
     "columns": {"messages": "messages", "videos": "videos"},
-    "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user",
-             "assistant_tag": "assistant"},
+    "tags": {
+        "role_tag": "role",
+        "content_tag": "content",
+        "user_tag": "user",
+        "assistant_tag": "assistant",
+    },
 }
 
 
@@ -63,8 +76,9 @@ def sft_home(lecture_library, tmp_path_factory):
     from vidqa.settings import settings
 
     home = tmp_path_factory.mktemp("sft-home")
-    second = make_lecture(tmp_path_factory.mktemp("second"), LECTURE[4:7], with_srt=True,
-                          stem="second")
+    second = make_lecture(
+        tmp_path_factory.mktemp("second"), LECTURE[4:7], with_srt=True, stem="second"
+    )
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("VIDQA_HOME", str(home))
         library = Library(replace(settings(), home=home))
@@ -82,9 +96,18 @@ def sft_home(lecture_library, tmp_path_factory):
 
 def _write_vlm_chapters(library, video_id: str) -> None:
     """Chapters as if Qwen3-VL had summarised the video, written through the library API."""
-    spans = [Span(video_id, start, end, "chapter", f"{title}\n{summary}", VLM_SOURCE,
-                  {"title": title, "summary": summary, "chapter": n})
-             for n, (start, end, title, summary) in enumerate((SHORT_CHAPTER, LONG_CHAPTER), 1)]
+    spans = [
+        Span(
+            video_id,
+            start,
+            end,
+            "chapter",
+            f"{title}\n{summary}",
+            VLM_SOURCE,
+            {"title": title, "summary": summary, "chapter": n},
+        )
+        for n, (start, end, title, summary) in enumerate((SHORT_CHAPTER, LONG_CHAPTER), 1)
+    ]
     library.set_summary(video_id, {"source": VLM_SOURCE, "chapters": []}, spans)
 
 
@@ -100,8 +123,17 @@ def exported(sft_home, tmp_path_factory):
     out = tmp_path_factory.mktemp("sft") / "dataset"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("VIDQA_HOME", str(sft_home[0]))
-        result = vidqa("export", "sft", str(out), "--val", "0.5", "--max-clip-s", str(MAX_CLIP_S),
-                       "--seed", "3")
+        result = vidqa(
+            "export",
+            "sft",
+            str(out),
+            "--val",
+            "0.5",
+            "--max-clip-s",
+            str(MAX_CLIP_S),
+            "--seed",
+            "3",
+        )
     rows = {s: json.loads((out / f"vidqa_{s}.json").read_text()) for s in ("train", "val")}
     return out, result, rows["train"], rows["val"]
 
@@ -122,8 +154,10 @@ def _clip_seconds(path: Path) -> float:
 def test_dataset_info_registers_both_splits_in_llamafactory_schema(exported):
     out = exported[0]
     info = json.loads((out / "dataset_info.json").read_text())
-    assert info == {"vidqa_train": {"file_name": "vidqa_train.json", **LLAMAFACTORY_ENTRY},
-                    "vidqa_val": {"file_name": "vidqa_val.json", **LLAMAFACTORY_ENTRY}}
+    assert info == {
+        "vidqa_train": {"file_name": "vidqa_train.json", **LLAMAFACTORY_ENTRY},
+        "vidqa_val": {"file_name": "vidqa_val.json", **LLAMAFACTORY_ENTRY},
+    }
     for entry in info.values():
         assert (out / entry["file_name"]).is_file()
 
@@ -165,13 +199,18 @@ def test_timed_questions_use_clip_times_and_answer_with_what_is_said_then(export
     assert len(timed) >= 3  # the 58 s lecture needs two windows of <= 30 s, the second one more
     for row in timed:
         meta = row["vidqa"]
-        found = re.search(r"between (\d+):(\d\d) and (\d+):(\d\d)\?$", row["messages"][0]["content"])
+        found = re.search(
+            r"between (\d+):(\d\d) and (\d+):(\d\d)\?$", row["messages"][0]["content"]
+        )
         assert found, row["messages"][0]["content"]
         m1, s1, m2, s2 = map(int, found.groups())
         start, end = meta["start"] + m1 * 60 + s1, meta["start"] + m2 * 60 + s2
         assert m2 * 60 + s2 <= meta["end"] - meta["start"] + TOLERANCE_S
-        said = [s["spoken"] for s in timelines[meta["video_id"]]
-                if start <= (s["start"] + s["end"]) / 2 <= end]
+        said = [
+            s["spoken"]
+            for s in timelines[meta["video_id"]]
+            if start <= (s["start"] + s["end"]) / 2 <= end
+        ]
         assert said and row["messages"][1]["content"] == " ".join(said)
 
 
@@ -182,16 +221,22 @@ def test_on_screen_text_examples_answer_with_the_slide_in_the_clip(exported, sft
     squash = lambda text: re.sub(r"\s+", "", text).upper()  # noqa: E731 - OCR may drop a space
     for row in ocr:
         meta = row["vidqa"]
-        shown = [squash(s["slide"]) for s in timelines[meta["video_id"]]
-                 if s["start"] < meta["end"] and s["end"] > meta["start"]]
+        shown = [
+            squash(s["slide"])
+            for s in timelines[meta["video_id"]]
+            if s["start"] < meta["end"] and s["end"] > meta["start"]
+        ]
         assert squash(row["messages"][1]["content"]) in shown
 
 
 def test_only_vlm_chapters_that_fit_a_clip_are_exported_and_the_rest_is_explained(exported):
     chapters = [r for r in _all_rows(exported) if r["vidqa"]["kind"] == "chapters"]
-    assert [r["messages"] for r in chapters] == [[
-        {"role": "user", "content": "<video>Summarise this part of the video."},
-        {"role": "assistant", "content": SHORT_CHAPTER[3]}]]
+    assert [r["messages"] for r in chapters] == [
+        [
+            {"role": "user", "content": "<video>Summarise this part of the video."},
+            {"role": "assistant", "content": SHORT_CHAPTER[3]},
+        ]
+    ]
     assert chapters[0]["vidqa"]["source"] == VLM_SOURCE
     stderr = exported[1].stderr
     assert "1 chapters longer than 30 s skipped, not split" in stderr
@@ -213,8 +258,19 @@ def test_summary_on_stdout_counts_what_was_written(exported):
 
 def test_dry_run_prints_the_plan_and_cuts_nothing(in_home, exported, tmp_path):
     out = tmp_path / "dry"
-    result = vidqa("export", "sft", str(out), "--val", "0.5", "--max-clip-s", str(MAX_CLIP_S),
-                   "--seed", "3", "--dry-run", "--json")
+    result = vidqa(
+        "export",
+        "sft",
+        str(out),
+        "--val",
+        "0.5",
+        "--max-clip-s",
+        str(MAX_CLIP_S),
+        "--seed",
+        "3",
+        "--dry-run",
+        "--json",
+    )
     plan = json.loads(result.stdout)
     assert not out.exists()
     train, val = exported[2], exported[3]
@@ -230,7 +286,17 @@ def test_dry_run_prints_the_plan_and_cuts_nothing(in_home, exported, tmp_path):
 
 def test_rerun_reuses_every_clip_and_resume_recuts_only_missing_or_broken_ones(in_home, exported):
     out = exported[0]
-    args = ("export", "sft", str(out), "--val", "0.5", "--max-clip-s", str(MAX_CLIP_S), "--seed", "3")
+    args = (
+        "export",
+        "sft",
+        str(out),
+        "--val",
+        "0.5",
+        "--max-clip-s",
+        str(MAX_CLIP_S),
+        "--seed",
+        "3",
+    )
     clips = sorted(out.glob("clips/*/*.mp4"))
     before = {p: p.stat().st_mtime_ns for p in clips}
     result = vidqa(*args)
@@ -259,10 +325,22 @@ def test_same_seed_same_dataset_and_existing_dataset_info_entries_are_kept(in_ho
     options = ExportOptions(val=0.5, seed=11, kinds=("timed", "ocr"))
     library = Library()
     first, again = (plan_export(out, options, library) for _ in range(2))
-    assert [(c.example, c.split, c.path) for c in first.clips] == \
-           [(c.example, c.split, c.path) for c in again.clips]
-    vidqa("export", "sft", str(out), "--val", "0.5", "--seed", "11", "--kinds", "ocr",
-          "--video", "second")
+    assert [(c.example, c.split, c.path) for c in first.clips] == [
+        (c.example, c.split, c.path) for c in again.clips
+    ]
+    vidqa(
+        "export",
+        "sft",
+        str(out),
+        "--val",
+        "0.5",
+        "--seed",
+        "11",
+        "--kinds",
+        "ocr",
+        "--video",
+        "second",
+    )
     info = json.loads((out / "dataset_info.json").read_text())
     assert info["my_data"] == {"file_name": "my.json"}
     assert "vidqa_train" in info and "vidqa_val" not in info  # one video: nothing held out
@@ -270,8 +348,9 @@ def test_same_seed_same_dataset_and_existing_dataset_info_entries_are_kept(in_ho
 
 def test_fps_reencodes_clips_at_that_rate(in_home, tmp_path):
     out = tmp_path / "fps"
-    result = vidqa("export", "sft", str(out), "--kinds", "ocr", "--video", "second", "--fps", "2",
-                   "--json")
+    result = vidqa(
+        "export", "sft", str(out), "--kinds", "ocr", "--video", "second", "--fps", "2", "--json"
+    )
     report = json.loads(result.stdout)
     rows = json.loads((out / "vidqa_train.json").read_text())
     assert rows and not report["dry_run"] and report["failed"] == []
@@ -290,8 +369,9 @@ def test_include_fallback_adds_transcript_chapters(in_home):
 
     library = Library()
     plain = plan_export("unused", ExportOptions(kinds=("chapters",), max_clip_s=120), library)
-    wide = plan_export("unused", ExportOptions(kinds=("chapters",), max_clip_s=120,
-                                               include_fallback=True), library)
+    wide = plan_export(
+        "unused", ExportOptions(kinds=("chapters",), max_clip_s=120, include_fallback=True), library
+    )
     sources = sorted(c.example.source for c in wide.clips)
     assert [c.example.source for c in plain.clips] == [VLM_SOURCE, VLM_SOURCE]
     # the second lecture's three one-slide topics: a transcript chapter each (slides + talk)
@@ -301,13 +381,16 @@ def test_include_fallback_adds_transcript_chapters(in_home):
 # --- bad input: one line, exit 1 ------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("--kinds", "chapters,quiz"), "--kinds takes a comma list of chapters, timed, ocr"),
-    (("--val", "1.5"), "--val is the fraction of videos held out"),
-    (("--max-clip-s", "0.2"), "--max-clip-s must be at least 1 s"),
-    (("--fps", "0"), "--fps must be between 0 and 120"),
-    (("--video", "no such talk"), "no video in the library matches 'no such talk'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--kinds", "chapters,quiz"), "--kinds takes a comma list of chapters, timed, ocr"),
+        (("--val", "1.5"), "--val is the fraction of videos held out"),
+        (("--max-clip-s", "0.2"), "--max-clip-s must be at least 1 s"),
+        (("--fps", "0"), "--fps must be between 0 and 120"),
+        (("--video", "no such talk"), "no video in the library matches 'no such talk'"),
+    ],
+)
 def test_bad_options_are_one_line_errors(in_home, tmp_path, args, message):
     result = vidqa("export", "sft", str(tmp_path / "x"), *args, "--dry-run", code=1)
     assert result.stderr.startswith("Error: ") and message in result.stderr
@@ -317,7 +400,9 @@ def test_bad_options_are_one_line_errors(in_home, tmp_path, args, message):
 def test_unreadable_dataset_info_and_a_file_as_out_dir_are_one_line_errors(in_home, tmp_path):
     (tmp_path / "dataset_info.json").write_text("{not json")
     result = vidqa("export", "sft", str(tmp_path), "--kinds", "ocr", "--video", "second", code=1)
-    assert result.stderr.startswith(f"Error: {tmp_path / 'dataset_info.json'}: is not readable JSON")
+    assert result.stderr.startswith(
+        f"Error: {tmp_path / 'dataset_info.json'}: is not readable JSON"
+    )
     afile = tmp_path / "file.txt"
     afile.write_text("x")
     result = vidqa("export", "sft", str(afile), "--dry-run", code=1)
@@ -342,13 +427,27 @@ def test_sentence_windows_never_exceed_the_limit_and_keep_sentences_whole():
 
 
 def test_asr_words_are_cut_into_sentences_at_sentence_ends():
-    words = [[0.0, 0.4, "Hello"], [0.5, 0.9, "there."], [1.5, 1.9, "Second"], [2.0, 2.6, "one!"],
-             [3.0, 3.5, "trailing"]]
-    span = Span("v", 0.0, 3.5, "transcript", "Hello there. Second one! trailing", "asr:tiny.en",
-                {"words": words})
-    assert span_sentences(span) == [Sentence(0.0, 0.9, "Hello there."),
-                                    Sentence(1.5, 2.6, "Second one!"),
-                                    Sentence(3.0, 3.5, "trailing")]
+    words = [
+        [0.0, 0.4, "Hello"],
+        [0.5, 0.9, "there."],
+        [1.5, 1.9, "Second"],
+        [2.0, 2.6, "one!"],
+        [3.0, 3.5, "trailing"],
+    ]
+    span = Span(
+        "v",
+        0.0,
+        3.5,
+        "transcript",
+        "Hello there. Second one! trailing",
+        "asr:tiny.en",
+        {"words": words},
+    )
+    assert span_sentences(span) == [
+        Sentence(0.0, 0.9, "Hello there."),
+        Sentence(1.5, 2.6, "Second one!"),
+        Sentence(3.0, 3.5, "trailing"),
+    ]
 
 
 def test_timed_question_asks_for_a_run_of_the_clips_sentences_in_clip_time():
@@ -378,10 +477,12 @@ def test_clip_bounds_stay_inside_the_video_and_last_at_least_a_second():
 
 
 def test_chapters_without_a_summary_or_from_the_fallback_are_left_out():
-    spans = [Span("v", 0, 10, "chapter", "t", "vlm:x", {"summary": "Good."}),
-             Span("v", 10, 20, "chapter", "t", "vlm:x", {"summary": ""}),
-             Span("v", 20, 30, "chapter", "t", "user", {"summary": "Edited by hand."}),
-             Span("v", 30, 40, "chapter", "t", "transcript", {"summary": "Fallback."})]
+    spans = [
+        Span("v", 0, 10, "chapter", "t", "vlm:x", {"summary": "Good."}),
+        Span("v", 10, 20, "chapter", "t", "vlm:x", {"summary": ""}),
+        Span("v", 20, 30, "chapter", "t", "user", {"summary": "Edited by hand."}),
+        Span("v", 30, 40, "chapter", "t", "transcript", {"summary": "Fallback."}),
+    ]
     kept = chapter_examples("v", spans, 40.0, 60.0).items
     assert [e.answer for e in kept] == ["Good.", "Edited by hand."]
 
@@ -391,21 +492,26 @@ def test_videos_a_video_model_cannot_use_are_skipped_with_a_reason(tmp_path):
 
     real = tmp_path / "talk.mp4"
     real.write_bytes(b"x")
-    videos = [Video("a", None, "transcript only", 10.0),
-              Video("b", str(real), "podcast", 10.0, has_video=False, has_audio=True),
-              Video("c", str(tmp_path / "gone.mp4"), "moved", 10.0, has_video=True),
-              Video("d", str(real), "edited", 10.0, has_video=True, size=5000),
-              Video("e", str(real), "talk", 10.0, has_video=True, size=1)]
+    videos = [
+        Video("a", None, "transcript only", 10.0),
+        Video("b", str(real), "podcast", 10.0, has_video=False, has_audio=True),
+        Video("c", str(tmp_path / "gone.mp4"), "moved", 10.0, has_video=True),
+        Video("d", str(real), "edited", 10.0, has_video=True, size=5000),
+        Video("e", str(real), "talk", 10.0, has_video=True, size=1),
+    ]
     notes: list[str] = []
     assert [v.id for v in _usable_videos(videos, notes)] == ["e"]
-    assert notes == ["transcript only: skipped (transcript only, no media file was ingested)",
-                     "podcast: skipped (audio only: a video model needs pictures)",
-                     f"moved: skipped ({tmp_path / 'gone.mp4'} is missing; moved or deleted?)",
-                     f"edited: skipped ({real} changed since it was ingested; vidqa ingest it again)"]
+    assert notes == [
+        "transcript only: skipped (transcript only, no media file was ingested)",
+        "podcast: skipped (audio only: a video model needs pictures)",
+        f"moved: skipped ({tmp_path / 'gone.mp4'} is missing; moved or deleted?)",
+        f"edited: skipped ({real} changed since it was ingested; vidqa ingest it again)",
+    ]
 
 
 def test_a_video_that_cannot_be_cut_is_reported_and_the_others_are_still_exported(
-        sft_home, tmp_path, monkeypatch):
+    sft_home, tmp_path, monkeypatch
+):
     """The second lecture's file is overwritten with junk of the same size (disk corruption)."""
     from index.library import Library
     from vidqa.settings import settings

@@ -6,11 +6,9 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from media import load_timeline
+from media import VFR_TIMES, load_timeline
 from PIL import Image
-from media import VFR_TIMES
 
-from vidqa.decode import FrameBatch
 from ingest.frames import (
     SceneDetector,
     keyframe_gap,
@@ -23,8 +21,8 @@ from ingest.frames import (
     thin_times,
     thumbnail_path,
 )
+from vidqa.decode import FrameBatch
 from vidqa.probe import probe
-
 
 
 def info(gop):
@@ -69,8 +67,14 @@ def test_sample_frames_real_times_no_repeats(clips, fps):
         assert len(times) < 10 * media.duration  # fewer frames exist than 10 fps asks for
 
 
-@pytest.mark.parametrize("name, shape", [("rotated", (64, 48, 3)),  # portrait after rotation
-                                         ("odd", (187, 333, 3)), ("ten_bit", (48, 64, 3))])
+@pytest.mark.parametrize(
+    "name, shape",
+    [
+        ("rotated", (64, 48, 3)),  # portrait after rotation
+        ("odd", (187, 333, 3)),
+        ("ten_bit", (48, 64, 3)),
+    ],
+)
 def test_sample_frames_shapes(clips, name, shape):
     batch = next(sample_frames(clips[name], probe(clips[name]), fps=1.0))
     assert batch.frames.dtype == np.uint8 and batch.frames.shape[1:] == shape
@@ -117,8 +121,9 @@ def test_thumbnails_are_small_jpegs_under_vidqa_home(clips, tmp_path):
         assert path.name == f"{round(t * 1000)}.jpg"
         with Image.open(path) as image:
             assert image.format == "JPEG" and image.width == 320
-    big = FrameBatch(np.zeros((1, 400, 800, 3), np.uint8), np.array([1.5]), np.zeros(1, int),
-                     1.0, "test")
+    big = FrameBatch(
+        np.zeros((1, 400, 800, 3), np.uint8), np.array([1.5]), np.zeros(1, int), 1.0, "test"
+    )
     (path,) = save_thumbnails("vid123", big, width=200)
     with Image.open(path) as image:
         assert image.size == (200, 100)
@@ -139,9 +144,13 @@ def test_ocr_schedule_rereads_only_when_the_picture_changes_inside_a_scene():
     schedule.feed(batch, reps.times)
     assert list(reps.times) == [0.0]  # one scene: one representative for CLIP and thumbnails
     assert schedule.times == [0.0, 20.0, 30.0]  # the first frame, the caption, its end
-    busy = FrameBatch(np.stack([np.full((90, 160, 3), 40 * (i % 5), np.uint8)
-                                for i in range(10)]), np.arange(10) * 2.0, np.arange(10),
-                      25.0, "test")
+    busy = FrameBatch(
+        np.stack([np.full((90, 160, 3), 40 * (i % 5), np.uint8) for i in range(10)]),
+        np.arange(10) * 2.0,
+        np.arange(10),
+        25.0,
+        "test",
+    )
     steady = OcrSchedule()
     steady.feed(busy, [])
     assert steady.times == [0.0, 4.0, 8.0, 12.0, 16.0]  # changing picture: one read per 3 s at most

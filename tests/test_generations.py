@@ -29,9 +29,13 @@ def test_a_library_from_before_generations_migrates_in_place(tmp_path, monkeypat
     for name, sql in MIGRATIONS[:2]:  # the schema before 003_generations
         db.executescript(sql)
         db.execute("INSERT INTO _vidqa_migrations VALUES (?, datetime('now'))", (name,))
-    db.execute("INSERT INTO videos (id, title, duration, status) VALUES ('old1', 'old talk', 10, 'ready')")
-    db.execute("INSERT INTO spans (id, video_id, kind, start, \"end\", text) VALUES "
-               "('old1/transcript/0', 'old1', 'transcript', 2, 6, 'glaciers carve valleys')")
+    db.execute(
+        "INSERT INTO videos (id, title, duration, status) VALUES ('old1', 'old talk', 10, 'ready')"
+    )
+    db.execute(
+        'INSERT INTO spans (id, video_id, kind, start, "end", text) VALUES '
+        "('old1/transcript/0', 'old1', 'transcript', 2, 6, 'glaciers carve valleys')"
+    )
     db.execute("INSERT INTO spans_fts (rowid, terms) VALUES (1, 'glaciers carve valleys')")
     db.commit()
     db.close()
@@ -41,8 +45,10 @@ def test_a_library_from_before_generations_migrates_in_place(tmp_path, monkeypat
     assert library.catalog.keyword_search("glaciers")[0][0].id == "old1/transcript/0"
     # its vectors were never written here: ingest would re-index it, doctor says so
     assert library.missing_vectors("old1")
-    library.add_video(Video(id="old1", path=None, title="old talk", duration=10),
-                      [Span("old1", 2, 6, "transcript", "glaciers carve valleys", "srt")])
+    library.add_video(
+        Video(id="old1", path=None, title="old talk", duration=10),
+        [Span("old1", 2, 6, "transcript", "glaciers carve valleys", "srt")],
+    )
     (span,) = library.spans("old1")
     assert span.id != "old1/transcript/0" and library.missing_vectors("old1") == {}
     assert library.catalog.stale_spans() == []
@@ -54,10 +60,14 @@ def _chapter(video_id: str, text: str) -> Span:
 
 def test_rebuilt_chapters_replace_the_old_ones_only_once_stored(monkeypatch):
     library = Library()
-    library.add_video(Video(id="vid1", path=None, title="talk", duration=10),
-                      [Span("vid1", 0, 5, "transcript", "magma rises as lava", "srt"),
-                       _chapter("vid1", "old chapter about volcanoes")],
-                      summary={"source": "transcript", "chapters": ["old"]})
+    library.add_video(
+        Video(id="vid1", path=None, title="talk", duration=10),
+        [
+            Span("vid1", 0, 5, "transcript", "magma rises as lava", "srt"),
+            _chapter("vid1", "old chapter about volcanoes"),
+        ],
+        summary={"source": "transcript", "chapters": ["old"]},
+    )
 
     def fail(self, spans):
         raise RuntimeError("embedding failed")
@@ -65,15 +75,22 @@ def test_rebuilt_chapters_replace_the_old_ones_only_once_stored(monkeypatch):
     with monkeypatch.context() as patched:
         patched.setattr(Library, "_embed_spans", fail)
         with pytest.raises(RuntimeError):
-            library.set_summary("vid1", {"source": "vlm", "chapters": ["new"]},
-                                [_chapter("vid1", "new chapter about eruptions")])
+            library.set_summary(
+                "vid1",
+                {"source": "vlm", "chapters": ["new"]},
+                [_chapter("vid1", "new chapter about eruptions")],
+            )
     assert [s.text for s in library.spans("vid1", ("chapter",))] == ["old chapter about volcanoes"]
     assert library.summary("vid1")["chapters"] == ["old"]
     assert [h.span.text for h in library.search("volcanoes", kinds=("chapter",))] == [
-        "old chapter about volcanoes"]
+        "old chapter about volcanoes"
+    ]
 
-    library.set_summary("vid1", {"source": "vlm", "chapters": ["new"]},
-                        [_chapter("vid1", "new chapter about eruptions")])
+    library.set_summary(
+        "vid1",
+        {"source": "vlm", "chapters": ["new"]},
+        [_chapter("vid1", "new chapter about eruptions")],
+    )
     assert [s.text for s in library.spans("vid1", ("chapter",))] == ["new chapter about eruptions"]
     assert library.summary("vid1")["chapters"] == ["new"]
     hits = library.search("eruptions volcanoes", kinds=("chapter",))

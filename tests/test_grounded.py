@@ -20,8 +20,16 @@ from qa.grounded import TIME_TOLERANCE_S, AnswerStream
 from vidqa.timefmt import fmt_range
 
 # One word per narrated sentence of media.LECTURE that no other sentence uses.
-WORDS = ["chloroplasts", "bastille", "backpropagation", "magma", "saxophone", "deduction",
-         "fjords", "castling"]
+WORDS = [
+    "chloroplasts",
+    "bastille",
+    "backpropagation",
+    "magma",
+    "saxophone",
+    "deduction",
+    "fjords",
+    "castling",
+]
 TOPICAL = "which instrument did the musicians improvise on?"
 CLOCK = re.compile(r"(?<![\d:])(?:\d{1,2}:)?\d{1,2}:\d{2}(?![\d:])")
 
@@ -43,8 +51,9 @@ def assert_grounded(answer) -> None:
     assert all(1 <= n <= len(answer.citations) for n in refs), answer.answer
     for found in CLOCK.findall(answer.answer):
         t = seconds(found)
-        assert any(c.start - TIME_TOLERANCE_S <= t <= c.end + TIME_TOLERANCE_S
-                   for c in answer.citations), (found, answer.answer, answer.citations)
+        assert any(
+            c.start - TIME_TOLERANCE_S <= t <= c.end + TIME_TOLERANCE_S for c in answer.citations
+        ), (found, answer.answer, answer.citations)
 
 
 def evidence_spans(lecture_library, question: str) -> set[tuple[float, float]]:
@@ -55,8 +64,10 @@ def evidence_spans(lecture_library, question: str) -> set[tuple[float, float]]:
 
 def test_invented_times_and_citations_are_fixed(lecture_library, fake_vlm):
     sentence, t = lecture_library.sentence_at(2)
-    fake_vlm.enqueue(f"At {clock(t)} the speaker explains backpropagation [1]. "
-                     "It ends at 5:00 [1]. See also [7]. Then something happens at 0:58.")
+    fake_vlm.enqueue(
+        f"At {clock(t)} the speaker explains backpropagation [1]. "
+        "It ends at 5:00 [1]. See also [7]. Then something happens at 0:58."
+    )
     answer = ask(f"what was said at {clock(t)}?", library=lecture_library.library, vlm=fake_vlm)
     assert answer.mode == "vlm"
     (cited,) = answer.citations
@@ -66,9 +77,11 @@ def test_invented_times_and_citations_are_fixed(lecture_library, fake_vlm):
     assert f"It ends at {fmt_range(cited.start, cited.end)} [1]." in text  # corrected
     assert "5:00" not in text and "[7]" not in text and "0:58" not in text
     assert "See also." in text and "happens at." in text  # removed, no stray space left
-    assert answer.notes == [f"corrected 5:00 to {fmt_range(cited.start, cited.end)}",
-                            "removed citation [7]: no such evidence",
-                            "removed 0:58: not inside any evidence"]
+    assert answer.notes == [
+        f"corrected 5:00 to {fmt_range(cited.start, cited.end)}",
+        "removed citation [7]: no such evidence",
+        "removed 0:58: not inside any evidence",
+    ]
     assert_grounded(answer)
 
 
@@ -78,8 +91,9 @@ def test_times_written_in_chinese_words_are_checked_too(lecture_library, fake_vl
     sentence, t = lecture_library.sentence_at(2)
     minutes, secs = divmod(int(t), 60)
     said = f"{minutes}分{secs}秒" if minutes else f"{secs}秒"
-    fake_vlm.enqueue(f"在{said}，讲者解释了反向传播 [1]。第40分钟又讲了一遍。"
-                     "他在1小时5分时总结了内容 [1]。")
+    fake_vlm.enqueue(
+        f"在{said}，讲者解释了反向传播 [1]。第40分钟又讲了一遍。他在1小时5分时总结了内容 [1]。"
+    )
     answer = ask(f"第{int(t)}秒讲了什么？", library=lecture_library.library, vlm=fake_vlm)
     assert answer.mode == "vlm"
     (cited,) = answer.citations
@@ -92,14 +106,18 @@ def test_times_written_in_chinese_words_are_checked_too(lecture_library, fake_vl
 
 
 def test_a_time_inside_uncited_evidence_gets_its_citation(lecture_library, fake_vlm):
-    items, _, _ = grounded.evidence_items(gather(TOPICAL, lecture_library.library),
-                                          lecture_library.library)
+    items, _, _ = grounded.evidence_items(
+        gather(TOPICAL, lecture_library.library), lecture_library.library
+    )
 
     def inside(t, item):
         return item.start - TIME_TOLERANCE_S <= t <= item.end + TIME_TOLERANCE_S
 
-    t = next(int((c.start + c.end) / 2) for c in items[1:]
-             if not inside(int((c.start + c.end) / 2), items[0]))
+    t = next(
+        int((c.start + c.end) / 2)
+        for c in items[1:]
+        if not inside(int((c.start + c.end) / 2), items[0])
+    )
     holder = next(c for c in items if inside(t, c))  # the first evidence that holds it
     fake_vlm.enqueue(f"They improvise on the saxophone [1], as heard at {clock(t)}.")
     answer = ask(TOPICAL, library=lecture_library.library, vlm=fake_vlm)
@@ -108,10 +126,13 @@ def test_a_time_inside_uncited_evidence_gets_its_citation(lecture_library, fake_
     assert_grounded(answer)
 
 
-@pytest.mark.parametrize("question, asked", [
-    ("what was said about cats at {t}?", "point"),
-    ("what was said about cats between 0:31 and 0:40?", (31, 40)),
-])
+@pytest.mark.parametrize(
+    "question, asked",
+    [
+        ("what was said about cats at {t}?", "point"),
+        ("what was said about cats between 0:31 and 0:40?", (31, 40)),
+    ],
+)
 def test_not_found_names_the_searched_range(lecture_library, fake_vlm, question, asked):
     _, t = lecture_library.sentence_at(2)
     asked = (t, t) if asked == "point" else asked
@@ -155,9 +176,13 @@ def test_every_timestamp_of_every_answer_is_inside_cited_evidence(lecture_librar
         "Nothing cited at 0:12. But [1] says so at 0:40, and [9] at 0:41.",
         "Around 0:05 and 0:57 [3], [1].",
     ]
-    randomized = [" ".join(f"Claim {i} at {clock(rng.uniform(0, 120))} "
-                           f"[{rng.randint(1, 8)}]." for i in range(rng.randint(1, 4)))
-                  for _ in range(40)]
+    randomized = [
+        " ".join(
+            f"Claim {i} at {clock(rng.uniform(0, 120))} [{rng.randint(1, 8)}]."
+            for i in range(rng.randint(1, 4))
+        )
+        for _ in range(40)
+    ]
     library, checked = lecture_library.library, 0
     for question in ("what was said between 0:15 and 0:40?", TOPICAL):
         evidence = gather(question, library)
@@ -182,10 +207,13 @@ def test_every_timestamp_of_every_answer_is_inside_cited_evidence(lecture_librar
 
 def test_streaming_shows_validated_sentences_as_they_come(lecture_library, fake_vlm):
     sentence, t = lecture_library.sentence_at(6)
-    fake_vlm.enqueue(f"Glaciers carve valleys [1]. The fjords come up at {clock(t)} [1]. "
-                     "A bogus reference [4] at 9:00. 冰川很慢[1]。")
-    stream = ask(f"what was said at {clock(t)}?", library=lecture_library.library,
-                 vlm=fake_vlm, stream=True)
+    fake_vlm.enqueue(
+        f"Glaciers carve valleys [1]. The fjords come up at {clock(t)} [1]. "
+        "A bogus reference [4] at 9:00. 冰川很慢[1]。"
+    )
+    stream = ask(
+        f"what was said at {clock(t)}?", library=lecture_library.library, vlm=fake_vlm, stream=True
+    )
     assert isinstance(stream, AnswerStream)
     pieces = list(stream)
     answer = stream.answer
@@ -230,8 +258,9 @@ def test_whole_video_questions_read_the_whole_video(lecture_library, fake_vlm, q
 
 def test_long_evidence_is_mapped_then_reduced(lecture_library, fake_vlm):
     fake_vlm.context = grounded.OUTPUT_TOKENS + 80  # room for one passage per request
-    items, _, _ = grounded.evidence_items(gather(TOPICAL, lecture_library.library),
-                                          lecture_library.library)
+    items, _, _ = grounded.evidence_items(
+        gather(TOPICAL, lecture_library.library), lecture_library.library
+    )
 
     def reply(messages) -> str:
         system, user = messages[0]["content"], messages[1]["content"]
@@ -268,8 +297,7 @@ def test_time_questions_get_the_words_spoken_then(lecture_library, fake_vlm, ind
     assert answer.citations[0].start <= t <= answer.citations[0].end
 
 
-def test_tiny_qwen3vl_end_to_end_falls_back_with_a_note(lecture_library, tiny_qwen3vl,
-                                                        monkeypatch):
+def test_tiny_qwen3vl_end_to_end_falls_back_with_a_note(lecture_library, tiny_qwen3vl, monkeypatch):
     """The real transformers path (spec = the checkpoint's path) on the mp4: random
     weights write junk that cites nothing, so the transcript answers, with a note."""
     made = []
@@ -283,8 +311,9 @@ def test_tiny_qwen3vl_end_to_end_falls_back_with_a_note(lecture_library, tiny_qw
     previous = vlm_module.register_backend("transformers", spy)
     try:
         sentence, t = lecture_library.sentence_at(5)
-        answer = ask(f"what was said at {clock(t)}?", library=lecture_library.library,
-                     vlm=str(tiny_qwen3vl))
+        answer = ask(
+            f"what was said at {clock(t)}?", library=lecture_library.library, vlm=str(tiny_qwen3vl)
+        )
     finally:
         vlm_module.register_backend("transformers", previous)
     (backend,) = made

@@ -56,8 +56,13 @@ def back_edges(package: str) -> list[str]:
         for line, module in _imported_modules(tree):
             top = module.split(".")[0]
             where = str(path.relative_to(ROOT))
-            if top in ALLOWED and top != package and top not in ALLOWED[package] \
-                    and not _is_records(module) and (where, module) not in EXCEPTIONS:
+            if (
+                top in ALLOWED
+                and top != package
+                and top not in ALLOWED[package]
+                and not _is_records(module)
+                and (where, module) not in EXCEPTIONS
+            ):
                 bad.append(f"{where}:{line} imports {module}")
     return bad
 
@@ -78,6 +83,7 @@ def test_the_check_sees_a_back_edge(tmp_path, monkeypatch):
     """The walker finds an edge hidden inside a function (else the test above proves nothing)."""
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "x.py").write_text(
-        "from index.records import Span\n\ndef f():\n    from ingest.probe import probe\n")
+        "from index.records import Span\n\ndef f():\n    from ingest.probe import probe\n"
+    )
     monkeypatch.setitem(globals(), "ROOT", tmp_path)
     assert back_edges("models") == ["models/x.py:4 imports ingest.probe.probe"]

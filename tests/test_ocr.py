@@ -8,7 +8,6 @@ import pytest
 from media import find_font, load_timeline
 from PIL import Image, ImageDraw, ImageFont
 
-from vidqa.decode import FrameBatch
 from ingest.frames import SceneDetector, representative_frames, sample_frames
 from ingest.ocr import (
     SOURCE,
@@ -21,16 +20,21 @@ from ingest.ocr import (
     ocr_video,
     similar,
 )
+from vidqa.decode import FrameBatch
 from vidqa.probe import probe
 
-@pytest.mark.parametrize("raw, expected", [
-    ("STEP3", "STEP 3"),
-    ("STEP3NEURAL  NETWORKS", "STEP 3 NEURAL NETWORKS"),
-    ("over12layers", "over 12 layers"),
-    ("3Steps", "3 Steps"),
-    ("H264 mp4 3D 2nd", "H264 mp4 3D 2nd"),  # short letter runs stay one token
-    ("ＳＴＥＰ３\n  next\tline ", "STEP 3 next line"),
-])
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("STEP3", "STEP 3"),
+        ("STEP3NEURAL  NETWORKS", "STEP 3 NEURAL NETWORKS"),
+        ("over12layers", "over 12 layers"),
+        ("3Steps", "3 Steps"),
+        ("H264 mp4 3D 2nd", "H264 mp4 3D 2nd"),  # short letter runs stay one token
+        ("ＳＴＥＰ３\n  next\tline ", "STEP 3 next line"),
+    ],
+)
 def test_normalise_text(raw, expected):
     assert normalise_text(raw) == expected
 
@@ -42,12 +46,22 @@ def test_similar_is_fuzzy_and_case_blind():
 
 
 def test_dedupe_merges_runs_and_ends_spans_at_the_next_change():
-    items = [OcrText(0, "STEP 1 A"), OcrText(2, "STEP 1 A"), OcrText(4, "STEP l A"),
-             OcrText(6, ""), OcrText(8, "STEP 2 B"), OcrText(20, "STEP 2 B, longer read"),
-             OcrText(22, "STEP 1 A")]
+    items = [
+        OcrText(0, "STEP 1 A"),
+        OcrText(2, "STEP 1 A"),
+        OcrText(4, "STEP l A"),
+        OcrText(6, ""),
+        OcrText(8, "STEP 2 B"),
+        OcrText(20, "STEP 2 B, longer read"),
+        OcrText(22, "STEP 1 A"),
+    ]
     spans = dedupe_ocr(items, interval=2.0)
-    assert spans == [OcrSpan(0, 6, "STEP 1 A"), OcrSpan(8, 20, "STEP 2 B"),
-                     OcrSpan(20, 22, "STEP 2 B, longer read"), OcrSpan(22, 24, "STEP 1 A")]
+    assert spans == [
+        OcrSpan(0, 6, "STEP 1 A"),
+        OcrSpan(8, 20, "STEP 2 B"),
+        OcrSpan(20, 22, "STEP 2 B, longer read"),
+        OcrSpan(22, 24, "STEP 1 A"),
+    ]
     assert dedupe_ocr([], interval=2.0) == []
     with pytest.raises(ValueError, match="interval"):
         dedupe_ocr(items, interval=0)
@@ -65,10 +79,15 @@ def _slide(text: str, size=(640, 360)) -> np.ndarray:
 
 
 def test_ocr_reads_rendered_words_at_their_times():
-    frames = [_slide("STEP 3 NEURAL NETWORKS"), _slide("STEP 3 NEURAL NETWORKS"),
-              np.full((360, 640, 3), 32, np.uint8), _slide("ARCHITECTURE DIAGRAM")]
-    batch = FrameBatch(np.stack(frames), np.array([10.0, 12.0, 14.0, 16.0]),
-                       np.arange(4), 25.0, "test")
+    frames = [
+        _slide("STEP 3 NEURAL NETWORKS"),
+        _slide("STEP 3 NEURAL NETWORKS"),
+        np.full((360, 640, 3), 32, np.uint8),
+        _slide("ARCHITECTURE DIAGRAM"),
+    ]
+    batch = FrameBatch(
+        np.stack(frames), np.array([10.0, 12.0, 14.0, 16.0]), np.arange(4), 25.0, "test"
+    )
     items = ocr_frames(batch)
     assert [i.time for i in items] == [10.0, 12.0, 14.0, 16.0]
     assert "STEP 3" in items[0].text and "NEURAL" in items[0].text and items[2].text == ""
@@ -84,8 +103,7 @@ def test_lecture_slides_are_read_at_the_right_times(lecture):
     """Scene representatives -> OCR at full size -> spans that cover each slide's time."""
     timeline = load_timeline(lecture)
     detector = SceneDetector()
-    reps = representative_frames(sample_frames(lecture, probe(lecture), fps=0.5),
-                                 detector=detector)
+    reps = representative_frames(sample_frames(lecture, probe(lecture), fps=0.5), detector=detector)
     times = np.concatenate([r.times for r in reps])
     spans = dedupe_ocr(ocr_video(lecture, times), interval=2.0)
     for n, slide in enumerate(timeline, 1):
@@ -100,8 +118,12 @@ def test_lecture_slides_are_read_at_the_right_times(lecture):
 
 def test_a_line_added_under_the_same_slide_starts_a_new_span():
     slide = "Why Volcanoes Erupt\nmagma, pressure and lava"
-    items = [OcrText(0, slide), OcrText(20, slide + "\nSample XK-4471"), OcrText(40, slide),
-             OcrText(42, slide.replace("magma", "rnagma"))]  # OCR noise is still the same text
+    items = [
+        OcrText(0, slide),
+        OcrText(20, slide + "\nSample XK-4471"),
+        OcrText(40, slide),
+        OcrText(42, slide.replace("magma", "rnagma")),
+    ]  # OCR noise is still the same text
     spans = dedupe_ocr(items, interval=2.0)
     assert [(s.start, s.end) for s in spans] == [(0, 20), (20, 40), (40, 44)]
     assert "XK-4471" in spans[1].text
@@ -113,16 +135,26 @@ def test_slide_title_is_the_large_or_set_apart_upper_line():
     def box(top, height):
         return [(0.1, top), (0.9, top), (0.9, top + height), (0.1, top + height)]
 
-    slide = OcrText(0, "Why Volcanoes Erupt\nmagma and lava\nXK-4471",
-                    boxes=[box(0.12, 0.1), box(0.45, 0.07), box(0.75, 0.07)],
-                    lines=["Why Volcanoes Erupt", "magma and lava", "XK-4471"])
+    slide = OcrText(
+        0,
+        "Why Volcanoes Erupt\nmagma and lava\nXK-4471",
+        boxes=[box(0.12, 0.1), box(0.45, 0.07), box(0.75, 0.07)],
+        lines=["Why Volcanoes Erupt", "magma and lava", "XK-4471"],
+    )
     assert title_of(slide) == "Why Volcanoes Erupt"
-    spaced = OcrText(0, "How Plants Make Food\nchloroplasts and light",  # same height, set apart
-                     boxes=[box(0.14, 0.09), box(0.46, 0.09)],
-                     lines=["How Plants Make Food", "chloroplasts and light"])
+    spaced = OcrText(
+        0,
+        "How Plants Make Food\nchloroplasts and light",  # same height, set apart
+        boxes=[box(0.14, 0.09), box(0.46, 0.09)],
+        lines=["How Plants Make Food", "chloroplasts and light"],
+    )
     assert title_of(spaced) == "How Plants Make Food"
-    menu = OcrText(0, "", boxes=[box(0.02, 0.04), box(0.07, 0.04)],
-                   lines=["File Edit Image Layer", "Select Filter View"])
+    menu = OcrText(
+        0,
+        "",
+        boxes=[box(0.02, 0.04), box(0.07, 0.04)],
+        lines=["File Edit Image Layer", "Select Filter View"],
+    )
     assert title_of(menu) == ""  # a menu bar right on top of a toolbar is not a title
     lone = OcrText(0, "STEP 4 VOLCANOES", boxes=[box(0.45, 0.1)], lines=["STEP 4 VOLCANOES"])
     assert title_of(lone) == "STEP 4 VOLCANOES"

@@ -18,9 +18,16 @@ MODEL = "Qwen/Qwen3-VL-8B-Instruct"  # what the loopback server says it serves
 def _messages(start: float = 1500.0):
     times = start + np.array([0.25, 0.75, 1.25])
     frames = np.full((3, 64, 96, 3), 128, np.uint8)
-    return [{"role": "system", "content": "Be brief."},
-            {"role": "user", "content": [{"type": "video", "video": VideoClip(frames, times)},
-                                         {"type": "text", "text": "What happens?"}]}]
+    return [
+        {"role": "system", "content": "Be brief."},
+        {
+            "role": "user",
+            "content": [
+                {"type": "video", "video": VideoClip(frames, times)},
+                {"type": "text", "text": "What happens?"},
+            ],
+        },
+    ]
 
 
 def test_frames_go_as_images_with_absolute_timestamps(openai_server):
@@ -33,11 +40,18 @@ def test_frames_go_as_images_with_absolute_timestamps(openai_server):
     assert backend.source == "vlm:Qwen3-VL-8B-Instruct"
     method, path, body = recorder.requests[-1]
     assert (method, path, body["model"], body["max_tokens"]) == (
-        "POST", "/v1/chat/completions", MODEL, 64)
+        "POST",
+        "/v1/chat/completions",
+        MODEL,
+        64,
+    )
     parts = body["messages"][1]["content"]
     assert [p["type"] for p in parts] == ["text", "image_url"] * 3 + ["text"]
     assert [p["text"] for p in parts[0:6:2]] == [
-        "<1500.2 seconds>", "<1500.8 seconds>", "<1501.2 seconds>"]
+        "<1500.2 seconds>",
+        "<1500.8 seconds>",
+        "<1501.2 seconds>",
+    ]
     assert all(p["image_url"]["url"].startswith("data:image/jpeg;base64,") for p in parts[1:6:2])
     assert body["messages"][0] == {"role": "system", "content": "Be brief."}
 
@@ -110,7 +124,8 @@ def test_streaming_retries_before_the_first_piece(openai_server):
     recorder.plan = [503, 429, "Fine then."]
     backend = OpenAICompatVLM(url, model=MODEL, backoff=0.01, retries=3)
     assert "".join(backend.generate([{"role": "user", "content": "hi"}], stream=True)) == (
-        "Fine then.")
+        "Fine then."
+    )
     assert len([r for r in recorder.requests if r[0] == "POST"]) == 3
 
 

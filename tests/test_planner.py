@@ -120,12 +120,14 @@ def test_kv_cache_cap_for_qwen3_vl_2b():
 
 def _real_tokens(processor, duration, width, height, context, window=None, fps=None):
     """(planned tokens, processor input_ids length) for one window of a synthetic video."""
-    from ingest.chapters import build_messages, transcript_lines
     from index.records import Segment
+    from ingest.chapters import build_messages, transcript_lines
     from models.vlm import VideoClip, render_chat
 
-    segments = [Segment(t, t + 4.0, f"Sentence {i} about topic {i % 7} at second {t:.0f}.")
-                for i, t in enumerate(np.arange(0.0, duration - 4.0, 5.0))]
+    segments = [
+        Segment(t, t + 4.0, f"Sentence {i} about topic {i % 7} at second {t:.0f}.")
+        for i, t in enumerate(np.arange(0.0, duration - 4.0, 5.0))
+    ]
 
     def count(text: str) -> int:
         return len(processor.tokenizer(text, add_special_tokens=False)["input_ids"])
@@ -133,8 +135,9 @@ def _real_tokens(processor, duration, width, height, context, window=None, fps=N
     prompt = count(render_chat(build_messages((0.0, duration), duration, "", "clip"))) - 1
     transcript = count("\n".join(transcript_lines(segments)))
     options = PlanOptions(max_fps=fps or tokens.MAX_FPS, min_fps=min(fps or 0.1, 0.1))
-    plan = plan_video(duration, width, height, transcript, context, prompt_tokens=prompt,
-                      options=options)
+    plan = plan_video(
+        duration, width, height, transcript, context, prompt_tokens=prompt, options=options
+    )
     assert len(plan.windows) == 1
     times = plan.times(plan.windows[0])
     frames = np.zeros((len(times), plan.height, plan.width, 3), np.uint8)
@@ -143,17 +146,25 @@ def _real_tokens(processor, duration, width, height, context, window=None, fps=N
     messages = build_messages(plan.windows[0], duration, text, clip)
     from models.qwen_transformers import _metadata
 
-    inputs = processor(text=[render_chat(messages)], videos=[frames],
-                       video_metadata=[_metadata(clip)], do_sample_frames=False, do_resize=False)
+    inputs = processor(
+        text=[render_chat(messages)],
+        videos=[frames],
+        video_metadata=[_metadata(clip)],
+        do_sample_frames=False,
+        do_resize=False,
+    )
     return plan.predicted_tokens, len(inputs["input_ids"][0]), plan
 
 
-@pytest.mark.parametrize("duration,width,height,context,fps", [
-    (12.0, 1280, 720, 262_144, None),  # 2 fps, near-native pixels
-    (90.0, 640, 360, 12_000, None),  # budget-bound pixels
-    (240.0, 480, 640, 16_000, 0.5),  # portrait, capped fps
-    (600.0, 1920, 1080, 20_000, None),  # budget-bound fps
-])
+@pytest.mark.parametrize(
+    "duration,width,height,context,fps",
+    [
+        (12.0, 1280, 720, 262_144, None),  # 2 fps, near-native pixels
+        (90.0, 640, 360, 12_000, None),  # budget-bound pixels
+        (240.0, 480, 640, 16_000, 0.5),  # portrait, capped fps
+        (600.0, 1920, 1080, 20_000, None),  # budget-bound fps
+    ],
+)
 def test_planner_matches_the_processor(processor, duration, width, height, context, fps):
     predicted, real, plan = _real_tokens(processor, duration, width, height, context, fps=fps)
     assert abs(predicted - real) <= 0.01 * real, (predicted, real, plan)
@@ -169,8 +180,13 @@ def test_exact_vision_tokens_for_an_offset_window(processor):
     times = tokens.centred_times(1500.0, 1560.0, 40)
     frames = np.zeros((40, 256, 448, 3), np.uint8)
     clip = VideoClip(frames, times)
-    inputs = processor(text=["<|video_pad|>"], videos=[frames], video_metadata=[_metadata(clip)],
-                       do_sample_frames=False, do_resize=False)
+    inputs = processor(
+        text=["<|video_pad|>"],
+        videos=[frames],
+        video_metadata=[_metadata(clip)],
+        do_sample_frames=False,
+        do_resize=False,
+    )
     assert len(inputs["input_ids"][0]) == video_tokens(times, 448, 256)
     decoded = processor.tokenizer.decode(inputs["input_ids"][0][:10])
     assert decoded.startswith("<1501.5 seconds>")  # (1500.75 + 1502.25) / 2

@@ -6,8 +6,8 @@ import subprocess
 import pytest
 from media import load_timeline, make_tone_video
 
-from vidqa.probe import MEDIA_EXTENSIONS, content_id, discover, probe
 from vidqa.errors import MediaError
+from vidqa.probe import MEDIA_EXTENSIONS, content_id, discover, probe
 
 
 def test_probe_lecture(lecture):
@@ -33,23 +33,49 @@ def test_probe_audio_only(lecture_audio_only):
 
 def test_probe_rotation_and_subtitles(lecture_with_srt, tmp_path):
     out = tmp_path / "rotated.mp4"
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(lecture_with_srt),
-                    "-i", str(lecture_with_srt.with_suffix(".srt")), "-t", "5",
-                    "-map", "0", "-map", "1", "-c", "copy", "-c:s", "mov_text",
-                    "-metadata:s:s:0", "language=eng", "-metadata:s:v:0", "rotate=90", str(out)],
-                   check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            str(lecture_with_srt),
+            "-i",
+            str(lecture_with_srt.with_suffix(".srt")),
+            "-t",
+            "5",
+            "-map",
+            "0",
+            "-map",
+            "1",
+            "-c",
+            "copy",
+            "-c:s",
+            "mov_text",
+            "-metadata:s:s:0",
+            "language=eng",
+            "-metadata:s:v:0",
+            "rotate=90",
+            str(out),
+        ],
+        check=True,
+    )
     info = probe(out)
     assert info.rotation in (90, 270)
     assert (info.width, info.height) == (360, 640)  # display size, after rotation
     assert info.subtitle_streams == [{"index": 2, "codec": "mov_text", "language": "eng"}]
 
 
-@pytest.mark.parametrize("kind, problem", [
-    ("truncated", "unreadable media: moov atom not found"),
-    ("not_media", "not a media file"),
-    ("empty", "empty file (0 bytes)"),
-    ("text", "not a media file (a text file"),  # ffmpeg's tty demuxer would say 0:00 video
-])
+@pytest.mark.parametrize(
+    "kind, problem",
+    [
+        ("truncated", "unreadable media: moov atom not found"),
+        ("not_media", "not a media file"),
+        ("empty", "empty file (0 bytes)"),
+        ("text", "not a media file (a text file"),  # ffmpeg's tty demuxer would say 0:00 video
+    ],
+)
 def test_broken_files(broken_files, kind, problem):
     path = broken_files[kind]
     with pytest.raises(MediaError) as caught:
@@ -71,8 +97,22 @@ def test_missing_file_and_non_media(tmp_path, lecture_with_srt):
 def test_truncated_after_front_moov(lecture, tmp_path):
     """A 'fast start' mp4 keeps its header when cut, so only the missing tail gives it away."""
     whole = tmp_path / "faststart.mp4"
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(lecture), "-c", "copy",
-                    "-movflags", "+faststart", str(whole)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            str(lecture),
+            "-c",
+            "copy",
+            "-movflags",
+            "+faststart",
+            str(whole),
+        ],
+        check=True,
+    )
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 3])
     assert probe(whole).duration > 50
@@ -109,8 +149,7 @@ def test_discover(tmp_path):
     (root / "b").mkdir(parents=True)
     (root / ".hidden").mkdir()
     make_tone_video(root / "b" / "clip.MP4", seconds=1)
-    for name in ("a.mkv", "talk.m4a", "notes.txt", "b/talk.srt", ".secret.mp4",
-                 ".hidden/x.mp4"):
+    for name in ("a.mkv", "talk.m4a", "notes.txt", "b/talk.srt", ".secret.mp4", ".hidden/x.mp4"):
         (root / name).write_bytes(b"x")
     explicit = tmp_path / "odd.bin"
     explicit.write_bytes(b"x")

@@ -45,14 +45,18 @@ def _hash_embeddings(monkeypatch):
 
 def _env(home: Path, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "VIDQA_CHROMA_URL"}
-    return {**env, "VIDQA_HOME": str(home), "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1",
-            **extra}
+    return {**env, "VIDQA_HOME": str(home), "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", **extra}
 
 
 def _spawn(home: Path, points: list[str], *args: str, **env) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(CHILD), *points, "--", *args],
-                            env=_env(home, **env), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(CHILD), *points, "--", *args],
+        env=_env(home, **env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _finish(proc: subprocess.Popen) -> tuple[int, str, str]:
@@ -90,8 +94,11 @@ def assert_whole(home: Path, titles: list[str]) -> None:
             spans = lib.spans(video.id, TEXT_KINDS)
             assert spans and len({(s.kind, s.start, s.end) for s in spans}) == len(spans)
             assert lib.missing_vectors(video.id) == {}
-            hits = [h for h in lib.search(PHRASE, kinds=("transcript",), k=50)
-                    if h.span.video_id == video.id]
+            hits = [
+                h
+                for h in lib.search(PHRASE, kinds=("transcript",), k=50)
+                if h.span.video_id == video.id
+            ]
             assert hits and {"dense", "keyword"} <= set(hits[0].matched), hits
     finally:
         lib.close()
@@ -117,8 +124,9 @@ def base_home(lecture_with_srt, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         hash_embed.install(mp)
         mp.setenv("VIDQA_HOME", str(home))
-        result = runner.invoke(app, ["ingest", str(lecture_with_srt), *FAST, "--json"],
-                               catch_exceptions=False)
+        result = runner.invoke(
+            app, ["ingest", str(lecture_with_srt), *FAST, "--json"], catch_exceptions=False
+        )
     assert result.exit_code == 0, result.output
     return home
 
@@ -131,7 +139,11 @@ def _copy(base: Path, to: Path) -> Path:
 # -- kill -9 at every step -----------------------------------------------------------------
 
 FORCE_POINTS = [
-    ["stage:probe"], ["stage:transcript"], ["stage:spans"], ["stage:chapters"], ["stage:index"],
+    ["stage:probe"],
+    ["stage:transcript"],
+    ["stage:spans"],
+    ["stage:chapters"],
+    ["stage:index"],
     ["after:Catalog.stage"],  # new spans staged, no vectors yet
     ["after:Library._embed_spans"],  # new vectors written, not flipped
     ["after:Catalog.flip"],  # flipped, old generation not yet deleted
@@ -139,18 +151,32 @@ FORCE_POINTS = [
 ]
 
 
-def test_kill_during_force_reingest_keeps_exactly_one_ready_version(base_home, lecture_with_srt,
-                                                                     tmp_path):
+def test_kill_during_force_reingest_keeps_exactly_one_ready_version(
+    base_home, lecture_with_srt, tmp_path
+):
     # every crash runs at once, each in its own copy of the library
     runs = []
     for n, points in enumerate(FORCE_POINTS):
         home = _copy(base_home, tmp_path / f"force-{n}")
-        runs.append((points, home, _spawn(home, points, "ingest", str(lecture_with_srt), "--force",
-                                          *FAST)))
+        runs.append(
+            (points, home, _spawn(home, points, "ingest", str(lecture_with_srt), "--force", *FAST))
+        )
     frames_home = _copy(base_home, tmp_path / "frames")  # the frames stage needs frames on
-    runs.append((["stage:frames"], frames_home,
-                 _spawn(frames_home, ["stage:frames"], "ingest", str(lecture_with_srt), "--force",
-                        "--vlm", "none")))
+    runs.append(
+        (
+            ["stage:frames"],
+            frames_home,
+            _spawn(
+                frames_home,
+                ["stage:frames"],
+                "ingest",
+                str(lecture_with_srt),
+                "--force",
+                "--vlm",
+                "none",
+            ),
+        )
+    )
     for points, home, proc in runs:
         code, _, err = _finish(proc)
         assert code == -signal.SIGKILL, (points, err)
@@ -162,8 +188,9 @@ def test_kill_during_force_reingest_keeps_exactly_one_ready_version(base_home, l
         assert_whole(home, ["lecture"])
 
 
-def test_kill_during_remove_never_leaves_a_ready_video_without_vectors(base_home,
-                                                                       lecture_with_srt, tmp_path):
+def test_kill_during_remove_never_leaves_a_ready_video_without_vectors(
+    base_home, lecture_with_srt, tmp_path
+):
     lib = _library(base_home)
     video_id = lib.videos()[0].id
     lib.close()
@@ -182,8 +209,9 @@ def test_kill_during_remove_never_leaves_a_ready_video_without_vectors(base_home
         assert_clean(home)
 
 
-def test_a_ready_video_missing_vectors_is_repaired_not_unchanged(base_home, lecture_with_srt,
-                                                                 tmp_path):
+def test_a_ready_video_missing_vectors_is_repaired_not_unchanged(
+    base_home, lecture_with_srt, tmp_path
+):
     home = _copy(base_home, tmp_path / "lost")
     lib = _library(home)
     video = lib.videos()[0]
@@ -203,8 +231,9 @@ def test_a_ready_video_missing_vectors_is_repaired_not_unchanged(base_home, lect
     assert_clean(home)
 
 
-def test_kill_between_new_version_and_old_removal_of_a_changed_file(base_home, lecture_with_srt,
-                                                                    tmp_path):
+def test_kill_between_new_version_and_old_removal_of_a_changed_file(
+    base_home, lecture_with_srt, tmp_path
+):
     home = _copy(base_home, tmp_path / "changed")
     media = tmp_path / "media"
     media.mkdir()
@@ -239,11 +268,19 @@ def test_re_adding_a_file_while_its_removal_runs_keeps_it(base_home, lecture_wit
     lib.close()
     removing, adding = tmp_path / "removing", tmp_path / "adding"
     removing.mkdir(), adding.mkdir()
-    remover = _spawn(home, ["pause:Catalog.set_status"], "remove", video_id, "--yes",
-                     CRASH_DIR=str(removing))
+    remover = _spawn(
+        home, ["pause:Catalog.set_status"], "remove", video_id, "--yes", CRASH_DIR=str(removing)
+    )
     _wait_paused(remover, removing)  # marked 'removing', nothing deleted yet
-    adder = _spawn(home, ["pausestage:transcript"], "ingest", str(lecture_with_srt), *FAST,
-                   "--json", CRASH_DIR=str(adding))
+    adder = _spawn(
+        home,
+        ["pausestage:transcript"],
+        "ingest",
+        str(lecture_with_srt),
+        *FAST,
+        "--json",
+        CRASH_DIR=str(adding),
+    )
     _wait_paused(adder, adding)  # it looked the video up while the removal was under way
     (adding / "go").touch()
     (removing / "go").touch()
@@ -256,6 +293,7 @@ def test_re_adding_a_file_while_its_removal_runs_keeps_it(base_home, lecture_wit
 
 
 # -- two writers, readers during writes --------------------------------------------------
+
 
 def test_two_writers_at_once_both_land_whole(base_home, lecture_with_srt, tmp_path):
     home = _copy(base_home, tmp_path / "two")
@@ -292,8 +330,9 @@ def _reader_loop(home: Path, stop: threading.Event, seen: list, problems: list) 
             problems.append((titles, len(hits), counts))
 
 
-def test_readers_see_exactly_one_version_throughout_a_replace(base_home, lecture_with_srt,
-                                                              tmp_path):
+def test_readers_see_exactly_one_version_throughout_a_replace(
+    base_home, lecture_with_srt, tmp_path
+):
     home = _copy(base_home, tmp_path / "readers")
     stop, seen, problems = threading.Event(), [], []
     thread = threading.Thread(target=_reader_loop, args=(home, stop, seen, problems))
@@ -302,8 +341,15 @@ def test_readers_see_exactly_one_version_throughout_a_replace(base_home, lecture
         for point in ("pause:Library._embed_spans", "pause:Catalog.flip"):
             crash_dir = tmp_path / point.replace(":", "-")
             crash_dir.mkdir()
-            proc = _spawn(home, [point], "ingest", str(lecture_with_srt), "--force", *FAST,
-                          CRASH_DIR=str(crash_dir))
+            proc = _spawn(
+                home,
+                [point],
+                "ingest",
+                str(lecture_with_srt),
+                "--force",
+                *FAST,
+                CRASH_DIR=str(crash_dir),
+            )
             _wait_paused(proc, crash_dir)
             before = len(seen)
             while len(seen) < before + 3:  # the loop reads a few times while the writer waits
@@ -320,6 +366,7 @@ def test_readers_see_exactly_one_version_throughout_a_replace(base_home, lecture
 
 
 # -- a real Chroma server ------------------------------------------------------------------
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -340,8 +387,19 @@ class ChromaServer:
         if not chroma.exists():
             pytest.skip("the chroma CLI is not installed next to this Python")
         self.proc = subprocess.Popen(
-            [str(chroma), "run", "--path", str(self.path), "--host", "127.0.0.1",
-             "--port", str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                str(chroma),
+                "run",
+                "--path",
+                str(self.path),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -373,7 +431,8 @@ def _one_line_unreachable(result, url: str) -> None:
 
 
 def test_chroma_server_killed_mid_query_and_mid_ingest_then_restarted(
-        chroma_server, lecture_with_srt, tmp_path, monkeypatch):
+    chroma_server, lecture_with_srt, tmp_path, monkeypatch
+):
     monkeypatch.setenv("VIDQA_CHROMA_URL", chroma_server.url)
     home = tmp_path / "served"
     _vidqa(home, "ingest", str(lecture_with_srt), *FAST)
@@ -381,8 +440,12 @@ def test_chroma_server_killed_mid_query_and_mid_ingest_then_restarted(
     video_id = json.loads(_vidqa(home, "list", "--json").stdout)[0]["id"]
 
     chroma_server.kill()  # mid-query: every command that needs vectors says so in one line
-    for args in (["search", "lava"], ["ask", "how do volcanoes erupt?"], ["doctor"],
-                 ["remove", video_id[:8], "--yes"]):
+    for args in (
+        ["search", "lava"],
+        ["ask", "how do volcanoes erupt?"],
+        ["doctor"],
+        ["remove", video_id[:8], "--yes"],
+    ):
         _one_line_unreachable(_vidqa(home, *args, code=1), chroma_server.url)
     assert [v["id"] for v in json.loads(_vidqa(home, "list", "--json").stdout)] == [video_id]
 
@@ -396,8 +459,16 @@ def test_chroma_server_killed_mid_query_and_mid_ingest_then_restarted(
             f.write(name.encode() * 100)  # distinct content
     # the server dies mid-ingest (after the first file's spans are staged): each file fails
     # with the one-line error, the batch goes on, --json still reports
-    proc = _spawn(home, ["stopserver:Catalog.stage"], "ingest", str(other), *FAST, "--json",
-                  VIDQA_CHROMA_URL=chroma_server.url, CHROMA_PID=str(chroma_server.proc.pid))
+    proc = _spawn(
+        home,
+        ["stopserver:Catalog.stage"],
+        "ingest",
+        str(other),
+        *FAST,
+        "--json",
+        VIDQA_CHROMA_URL=chroma_server.url,
+        CHROMA_PID=str(chroma_server.proc.pid),
+    )
     code, out, err = _finish(proc)
     assert code == 1, err
     report = json.loads(out)
@@ -412,8 +483,9 @@ def test_chroma_server_killed_mid_query_and_mid_ingest_then_restarted(
     assert_clean(home)
 
 
-def test_two_libraries_on_one_server_never_share_vectors(chroma_server, lecture_with_srt,
-                                                         tmp_path, monkeypatch):
+def test_two_libraries_on_one_server_never_share_vectors(
+    chroma_server, lecture_with_srt, tmp_path, monkeypatch
+):
     monkeypatch.setenv("VIDQA_CHROMA_URL", chroma_server.url)
     homes = [tmp_path / "alice", tmp_path / "bob"]
     for home in homes:  # the same file: the same content id in both libraries

@@ -21,10 +21,14 @@ runner = CliRunner()
 def two_talks(monkeypatch):
     hash_embed.install(monkeypatch)
     library = Library()
-    for video_id, title, text in (("c0ffee11", "volcano talk", "magma rises and lava flows"),
-                                  ("c0ffee22", "volcano talk 2", "ash clouds after eruptions")):
-        library.add_video(Video(id=video_id, path=None, title=title, duration=10),
-                          [Span(video_id, 0, 5, "transcript", text, "srt")])
+    for video_id, title, text in (
+        ("c0ffee11", "volcano talk", "magma rises and lava flows"),
+        ("c0ffee22", "volcano talk 2", "ash clouds after eruptions"),
+    ):
+        library.add_video(
+            Video(id=video_id, path=None, title=title, duration=10),
+            [Span(video_id, 0, 5, "transcript", text, "srt")],
+        )
     library.close()
     return library
 
@@ -37,7 +41,9 @@ def _ids() -> list[str]:
 def test_a_loose_or_empty_reference_removes_nothing_and_lists_candidates(two_talks, ref):
     result = runner.invoke(app, ["remove", ref, "--yes"])
     assert result.exit_code == 1 and result.stderr.count("\n") == 1, result.output
-    assert "c0ffee11 (volcano talk)" in result.stderr and "c0ffee22 (volcano talk 2)" in result.stderr
+    assert (
+        "c0ffee11 (volcano talk)" in result.stderr and "c0ffee22 (volcano talk 2)" in result.stderr
+    )
     assert _ids() == ["c0ffee11", "c0ffee22"]
 
 

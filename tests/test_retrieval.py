@@ -45,15 +45,24 @@ def _vtt(path, cues) -> None:
 
 
 def _span(start, end, sentences, video="v") -> Span:
-    return Span(video_id=video, start=start, end=end, kind="transcript",
-                text=" ".join(t for _, _, t in sentences), source="vtt",
-                extra={"sentences": [list(s) for s in sentences]})
+    return Span(
+        video_id=video,
+        start=start,
+        end=end,
+        kind="transcript",
+        text=" ".join(t for _, _, t in sentences),
+        source="vtt",
+        extra={"sentences": [list(s) for s in sentences]},
+    )
 
 
 def test_windows_overlap_by_half_and_hold_whole_sentences():
     sentences = [(t, t + 5.0, f"sentence {t:g}.") for t in range(0, 120, 6)]
-    spans = [_span(sentences[i][0], sentences[i + 2][1], sentences[i:i + 3])
-             for i in range(0, len(sentences), 3) if i + 2 < len(sentences)]
+    spans = [
+        _span(sentences[i][0], sentences[i + 2][1], sentences[i : i + 3])
+        for i in range(0, len(sentences), 3)
+        if i + 2 < len(sentences)
+    ]
     windows = make_windows(spans, length_s=30, hop_s=15)
     assert windows and all(w.kind == "window" for w in windows)
     assert all(w.end - w.start <= 30 + 5 for w in windows)  # a sentence may run past the edge
@@ -67,8 +76,15 @@ def test_windows_overlap_by_half_and_hold_whole_sentences():
 
 def test_sentences_come_from_asr_word_timings():
     words = [[0.0, 0.4, "Mix"], [0.5, 0.9, "flour."], [1.2, 1.6, "Add"], [1.7, 2.3, "water."]]
-    span = Span(video_id="v", start=0, end=2.3, kind="transcript", text="Mix flour. Add water.",
-                source="asr:tiny.en", extra={"words": words})
+    span = Span(
+        video_id="v",
+        start=0,
+        end=2.3,
+        kind="transcript",
+        text="Mix flour. Add water.",
+        source="asr:tiny.en",
+        extra={"words": words},
+    )
     assert sentences_of(span) == [(0.0, 0.9, "Mix flour."), (1.2, 2.3, "Add water.")]
 
 
@@ -90,8 +106,13 @@ def bread_library(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("VIDQA_HOME", str(root / "home"))
         library = Library()
-        ingest_transcript(root / "bread.vtt", video_id="bread", title="Baking and bicycles",
-                          duration=60, library=library)
+        ingest_transcript(
+            root / "bread.vtt",
+            video_id="bread",
+            title="Baking and bicycles",
+            duration=60,
+            library=library,
+        )
         yield library
         library.close()
 
@@ -106,8 +127,9 @@ def test_a_hit_cites_the_best_sentence_not_the_window(bread_library):
     assert "sentence" in top.matched
     focused = top.span.extra["focused_from"]
     assert focused[0] <= 18.0 and focused[1] >= 24.0  # it came from a longer region
-    whole = bread_library.search("how long should the dough be kneaded?", k=3,
-                                 options=SearchOptions(sentences=False))[0]
+    whole = bread_library.search(
+        "how long should the dough be kneaded?", k=3, options=SearchOptions(sentences=False)
+    )[0]
     assert whole.span.end - whole.span.start > top.span.end - top.span.start
     assert all(h.span.kind != "window" for h in bread_library.search("bicycle pedals", k=10))
 
@@ -119,8 +141,9 @@ def test_a_repeated_search_reuses_sentence_vectors_and_ranks_the_same(bread_libr
     misses = cache.misses
     again = bread_library.search(question, k=5)
     assert cache.misses == misses and cache.hits > 0  # no sentence embedded twice
-    assert [(h.span.start, h.span.end, h.score) for h in again] == \
-        [(h.span.start, h.span.end, h.score) for h in first]
+    assert [(h.span.start, h.span.end, h.score) for h in again] == [
+        (h.span.start, h.span.end, h.score) for h in first
+    ]
     text = first[0].span.text
     fresh = bread_library.embedder.embed([text])[0]
     assert np.allclose(cache.embed([text])[0], fresh, atol=1e-5)
@@ -152,15 +175,29 @@ def test_time_lookups_never_return_windows(bread_library):
 def _eval_set(root):
     (root / "transcripts").mkdir()
     _vtt(root / "transcripts" / "bread.vtt", CUES)
-    _vtt(root / "transcripts" / "chess.vtt", [(0, 8, "Castling protects the king."),
-                                              (20, 28, "A pawn promotes on the last rank.")])
-    videos = [{"video_id": v, "title": v, "duration": 60, "transcript": f"transcripts/{v}.vtt"}
-              for v in ("bread", "chess")]
+    _vtt(
+        root / "transcripts" / "chess.vtt",
+        [(0, 8, "Castling protects the king."), (20, 28, "A pawn promotes on the last rank.")],
+    )
+    videos = [
+        {"video_id": v, "title": v, "duration": 60, "transcript": f"transcripts/{v}.vtt"}
+        for v in ("bread", "chess")
+    ]
     questions = [
-        {"qid": "q1", "question": "how long do I knead the dough?", "video_id": "bread",
-         "start": 18, "end": 24},
-        {"qid": "q2", "question": "what happens to a pawn on the last rank?", "video_id": "chess",
-         "start": 20, "end": 28},
+        {
+            "qid": "q1",
+            "question": "how long do I knead the dough?",
+            "video_id": "bread",
+            "start": 18,
+            "end": 24,
+        },
+        {
+            "qid": "q2",
+            "question": "what happens to a pawn on the last rank?",
+            "video_id": "chess",
+            "start": 20,
+            "end": 28,
+        },
     ]
     for name, rows in (("videos", videos), ("questions", questions)):
         (root / f"{name}.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
@@ -169,8 +206,11 @@ def _eval_set(root):
 def test_eval_details_and_ablation_rows(tmp_path):
     _eval_set(tmp_path)
     details = tmp_path / "out.jsonl"
-    result = runner.invoke(app, ["eval", "retrieval", str(tmp_path), "--details", str(details),
-                                 "--ablate"], catch_exceptions=False)
+    result = runner.invoke(
+        app,
+        ["eval", "retrieval", str(tmp_path), "--details", str(details), "--ablate"],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in details.read_text().splitlines()]
     assert [r["qid"] for r in rows] == ["q1", "q2"]
@@ -178,6 +218,12 @@ def test_eval_details_and_ablation_rows(tmp_path):
     assert rows[0]["top"]["video_id"] == "bread" and "Knead" in rows[0]["top"]["text"]
     assert rows[1]["library_top"]["video_id"] == "chess" and rows[1]["library_hit"] is True
     assert rows[1]["library_videos"][0] == "chess"
-    for row in ("full", "dense only", "BM25 only", "no windows", "no sentence re-scoring",
-                "no sentences (whole spans, no windows)"):
+    for row in (
+        "full",
+        "dense only",
+        "BM25 only",
+        "no windows",
+        "no sentence re-scoring",
+        "no sentences (whole spans, no windows)",
+    ):
         assert any(line.startswith(row + " ") for line in result.output.splitlines()), row

@@ -40,8 +40,13 @@ def vidqa(*args: str, code: int = 0):
 @pytest.fixture(scope="module")
 def ray_cluster():
     ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=100 * 1024**2,
-             log_to_driver=False, logging_level="warning")
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        object_store_memory=100 * 1024**2,
+        log_to_driver=False,
+        logging_level="warning",
+    )
     try:
         yield ray
     finally:
@@ -55,8 +60,10 @@ def lectures(tmp_path_factory):
         pytest.skip("needs ffmpeg and espeak-ng to generate test media")
     root = tmp_path_factory.mktemp("lectures")
     parts = (LECTURE[0:3], LECTURE[3:6], LECTURE[6:8])
-    return [make_lecture(root / f"talk{i}", part, with_srt=True, stem=f"talk{i}")
-            for i, part in enumerate(parts)]
+    return [
+        make_lecture(root / f"talk{i}", part, with_srt=True, stem=f"talk{i}")
+        for i, part in enumerate(parts)
+    ]
 
 
 def _free_port() -> int:
@@ -78,9 +85,20 @@ def _start_chroma(path: Path):
     import httpx
 
     port = _free_port()
-    proc = subprocess.Popen([_chroma_executable(), "run", "--path", str(path), "--host",
-                             "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            _chroma_executable(),
+            "run",
+            "--path",
+            str(path),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(120):
         try:
@@ -141,8 +159,9 @@ def _library():
 
 
 def _embedded_spans(library) -> int:
-    return sum(1 for v in library.videos() for s in library.spans(v.id, TEXT_KINDS)
-               if s.text.strip())
+    return sum(
+        1 for v in library.videos() for s in library.spans(v.id, TEXT_KINDS) if s.text.strip()
+    )
 
 
 def _server_vectors(url: str, library) -> int:
@@ -152,8 +171,9 @@ def _server_vectors(url: str, library) -> int:
     from index.vectors import namespace
 
     host, port = url.removeprefix("http://").split(":")
-    client = chromadb.HttpClient(host=host, port=int(port),
-                                 database=namespace(library.catalog.library_id()))
+    client = chromadb.HttpClient(
+        host=host, port=int(port), database=namespace(library.catalog.library_id())
+    )
     return sum(c.count() for c in client.list_collections())
 
 
@@ -192,9 +212,9 @@ def _descends_from(pid: int, ancestor: int) -> bool:
 # --- Ray ingest ----------------------------------------------------------------------------
 
 
-def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(ray_cluster, lectures,
-                                                                chroma_server, monkeypatch,
-                                                                tmp_path):
+def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(
+    ray_cluster, lectures, chroma_server, monkeypatch, tmp_path
+):
     """Three files on two Ray workers into a Chroma server; the worker reading frames is
     SIGKILLed once mid-task. Ray re-runs the task, the driver writes each video once."""
     from index.library import Library
@@ -214,14 +234,17 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(ray_cluster, lectu
                 break
 
     library = Library()
-    report = ingest(lectures, library=library, progress=progress,
-                    cluster=ClusterOptions(workers=2))
+    report = ingest(lectures, library=library, progress=progress, cluster=ClusterOptions(workers=2))
     assert killed, "no frames task was caught running"
     assert [r.status for r in report.results] == ["ingested"] * 3, report.results
     assert {r.path for r in report.results} == {str(p) for p in lectures}
     # every file exactly once, every text span's vector on the server, nothing extra
     assert len(library.videos()) == 3
-    assert library.text_vectors.count() == _embedded_spans(library) == _server_vectors(chroma_server, library)
+    assert (
+        library.text_vectors.count()
+        == _embedded_spans(library)
+        == _server_vectors(chroma_server, library)
+    )
     assert not settings().chroma_path.exists()  # the vectors went to the server, not a local store
     # each video holds what an in-process ingest of the same file gives
     local = Library(replace(settings(), home=tmp_path / "local", chroma_url=None))
@@ -233,7 +256,14 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(ray_cluster, lectu
     # the cluster reported each file's stages
     for path in lectures:
         assert {stage for name, stage in stages if name == path.name} >= {
-            "probe", "transcript", "frames", "chapters", "embedding", "index", "done"}
+            "probe",
+            "transcript",
+            "frames",
+            "chapters",
+            "embedding",
+            "index",
+            "done",
+        }
 
 
 def test_cli_workers_2_ingests_and_reingest_is_unchanged(ray_cluster, lectures):
@@ -247,8 +277,15 @@ def test_cli_workers_2_ingests_and_reingest_is_unchanged(ray_cluster, lectures):
 
 
 def test_a_bad_file_fails_alone_on_the_cluster(ray_cluster, lectures, broken_files):
-    result = vidqa("ingest", str(broken_files["not_media"]), str(lectures[2]), "--workers", "2",
-                   "--json", code=1)
+    result = vidqa(
+        "ingest",
+        str(broken_files["not_media"]),
+        str(lectures[2]),
+        "--workers",
+        "2",
+        "--json",
+        code=1,
+    )
     report = json.loads(result.stdout)
     statuses = {Path(r["path"]).name: r["status"] for r in report["results"]}
     assert statuses == {broken_files["not_media"].name: "failed", lectures[2].name: "ingested"}
@@ -260,27 +297,42 @@ def test_a_bad_file_fails_alone_on_the_cluster(ray_cluster, lectures, broken_fil
 def test_workers_without_ray_installed_is_one_line(lectures, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ModuleNotFoundError
     result = vidqa("ingest", str(lectures[0]), "--workers", "2", code=1)
-    assert "Error: --workers above 1 and --ray need Ray: pip install 'vidqa[scale]'" in result.output
+    assert (
+        "Error: --workers above 1 and --ray need Ray: pip install 'vidqa[scale]'" in result.output
+    )
     assert "Traceback" not in result.output
 
 
 # --- a served VLM writes the chapters --------------------------------------------------------
 
-CHAPTER_REPLY = json.dumps({
-    "chapters": [{"start": 0, "end": 1e6, "title": "The whole talk",
-                  "summary": "A short narrated lecture.", "key_points": ["one slide a topic"],
-                  "keywords": ["lecture"]}],
-    "summary": "Three slides, each on its own topic.", "assessment": "Clear and short."})
+CHAPTER_REPLY = json.dumps(
+    {
+        "chapters": [
+            {
+                "start": 0,
+                "end": 1e6,
+                "title": "The whole talk",
+                "summary": "A short narrated lecture.",
+                "key_points": ["one slide a topic"],
+                "keywords": ["lecture"],
+            }
+        ],
+        "summary": "Three slides, each on its own topic.",
+        "assessment": "Clear and short.",
+    }
+)
 
 
-def test_served_vlm_chapters_keep_requests_in_flight_bounded(ray_cluster, lectures,
-                                                              openai_server):
+def test_served_vlm_chapters_keep_requests_in_flight_bounded(ray_cluster, lectures, openai_server):
     from ingest.pipeline import ClusterOptions, IngestOptions, ingest
 
     url, server = openai_server
     server.default, server.delay = CHAPTER_REPLY, 1.0  # each request keeps the server busy 1 s
-    report = ingest(lectures, options=IngestOptions(vlm=f"openai:{url}", frames=False),
-                    cluster=ClusterOptions(workers=2, vlm_concurrency=1))
+    report = ingest(
+        lectures,
+        options=IngestOptions(vlm=f"openai:{url}", frames=False),
+        cluster=ClusterOptions(workers=2, vlm_concurrency=1),
+    )
     assert [r.status for r in report.results] == ["ingested"] * 3, report.results
     chat = [r for r in server.requests if r[0] == "POST"]
     assert len(chat) == 3 and server.max_in_flight == 1
@@ -352,17 +404,21 @@ class _FakeRay:
         return self.resources
 
 
-@pytest.mark.parametrize(("vlm", "resources", "placed", "limit"), [
-    ("openai:http://gpu-box:8000/v1", {"CPU": 64, "GPU": 8}, {"num_cpus": 0.25}, 3),
-    ("qwen3-vl-2b", {"CPU": 64, "GPU": 8}, {"num_cpus": 1, "num_gpus": 1}, float("inf")),
-    ("auto", {"CPU": 64, "GPU": 1}, {"num_cpus": 1, "num_gpus": 1}, float("inf")),
-    ("auto", {"CPU": 64}, {"num_cpus": 1}, float("inf")),
-    ("none", {"CPU": 64, "GPU": 8}, {"num_cpus": 1}, float("inf")),
-])
+@pytest.mark.parametrize(
+    ("vlm", "resources", "placed", "limit"),
+    [
+        ("openai:http://gpu-box:8000/v1", {"CPU": 64, "GPU": 8}, {"num_cpus": 0.25}, 3),
+        ("qwen3-vl-2b", {"CPU": 64, "GPU": 8}, {"num_cpus": 1, "num_gpus": 1}, float("inf")),
+        ("auto", {"CPU": 64, "GPU": 1}, {"num_cpus": 1, "num_gpus": 1}, float("inf")),
+        ("auto", {"CPU": 64}, {"num_cpus": 1}, float("inf")),
+        ("none", {"CPU": 64, "GPU": 8}, {"num_cpus": 1}, float("inf")),
+    ],
+)
 def test_chapters_go_to_gpus_or_to_the_served_model_with_a_bound(vlm, resources, placed, limit):
     from ingest.cluster import chapter_placement
     from ingest.pipeline import ClusterOptions, IngestOptions
 
-    got = chapter_placement(_FakeRay(**resources), IngestOptions(vlm=vlm),
-                             ClusterOptions(workers=4, vlm_concurrency=3))
+    got = chapter_placement(
+        _FakeRay(**resources), IngestOptions(vlm=vlm), ClusterOptions(workers=4, vlm_concurrency=3)
+    )
     assert got == (placed, limit)

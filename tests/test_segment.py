@@ -9,15 +9,16 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
+from index.records import Segment
 from ingest.chapter_eval import Pseudo, boundary_f1, build_pseudo_videos, score
 from ingest.segment import Cues, Sentence, find_boundaries, sentences_from
-from ingest.topics import (candidates, central, hashed_vectors, readable_title,
-                           topic_chapters)
-from index.records import Segment
+from ingest.topics import candidates, central, hashed_vectors, readable_title, topic_chapters
 
-WORDS = ["photosynthesis sunlight chlorophyll leaves glucose carbon",
-         "volcano magma lava eruption crust ash",
-         "jazz saxophone improvisation blues ragtime trumpet"]
+WORDS = [
+    "photosynthesis sunlight chlorophyll leaves glucose carbon",
+    "volcano magma lava eruption crust ash",
+    "jazz saxophone improvisation blues ragtime trumpet",
+]
 
 
 def talk(per_topic: int = 12, step: float = 5.0, pause_at: dict | None = None) -> list[Sentence]:
@@ -60,10 +61,17 @@ def test_a_long_pause_near_a_topic_shift_takes_the_boundary():
 
 
 def test_sentences_join_segments_at_sentence_ends_and_pauses():
-    segments = [Segment(0, 2, "Layers are"), Segment(2, 4, "powerful."), Segment(4, 6, "Masks"),
-                Segment(9, 11, "hide pixels")]  # 3 s silence: a new sentence
+    segments = [
+        Segment(0, 2, "Layers are"),
+        Segment(2, 4, "powerful."),
+        Segment(4, 6, "Masks"),
+        Segment(9, 11, "hide pixels"),
+    ]  # 3 s silence: a new sentence
     assert [(s.start, s.text) for s in sentences_from(segments)] == [
-        (0, "Layers are powerful."), (4, "Masks"), (9, "hide pixels")]
+        (0, "Layers are powerful."),
+        (4, "Masks"),
+        (9, "hide pixels"),
+    ]
 
 
 def test_titles_come_from_slides_else_key_phrases_never_the_first_sentence():
@@ -77,8 +85,7 @@ def test_titles_come_from_slides_else_key_phrases_never_the_first_sentence():
     assert any(w in last["title"].lower() for w in WORDS[2].split())
     # the summary is made of the chapter's own sentences, in the order spoken
     said = [s.text for s in talk()[:12]]
-    picked = [said.index(p if p.endswith(".") else p + ".")
-              for p in first["summary"].split(". ")]
+    picked = [said.index(p if p.endswith(".") else p + ".") for p in first["summary"].split(". ")]
     assert len(picked) == 2 and picked == sorted(picked)
 
 
@@ -134,14 +141,19 @@ def test_eval_chapters_command_scores_ours_beside_texttiling(tmp_path):
     rows = []
     for n, words in enumerate(WORDS):
         vocab = words.split()
-        cues = [(1 + 5 * j, 5 + 5 * j, f"The {vocab[j % 6]} and the {vocab[(j + 2) % 6]}.")
-                for j in range(14)]
+        cues = [
+            (1 + 5 * j, 5 + 5 * j, f"The {vocab[j % 6]} and the {vocab[(j + 2) % 6]}.")
+            for j in range(14)
+        ]
         (tmp_path / "transcripts" / f"v{n}.vtt").write_text(_vtt(cues))
         rows.append({"video_id": f"v{n}", "duration": 72.0, "transcript": f"transcripts/v{n}.vtt"})
     (tmp_path / "videos.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
     runner = CliRunner()
-    result = runner.invoke(app, ["eval", "chapters", str(tmp_path), "--pseudo-videos", "4",
-                                 "--json"], catch_exceptions=False)
+    result = runner.invoke(
+        app,
+        ["eval", "chapters", str(tmp_path), "--pseudo-videos", "4", "--json"],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     metrics = json.loads(result.output)
     assert metrics["pseudo_videos"] == 4 and metrics["boundaries"] >= 4
@@ -155,14 +167,16 @@ def test_eval_chapters_command_scores_ours_beside_texttiling(tmp_path):
 
 # --- topics shorter than the chapter floor, under slides of their own
 
-SHORT_TOPICS = ["Photosynthesis turns sunlight into glucose inside green leaves.",
-                "Revolutionary crowds in Paris stormed the Bastille prison.",
-                "A neural network adjusts its weights with backpropagation.",
-                "Volcanoes erupt when molten magma bursts through the crust.",
-                "Jazz musicians in New Orleans improvise on the saxophone.",
-                "A tax deduction lowers your taxable income.",
-                "Glaciers carve deep valleys and fjords into mountains.",
-                "In chess, castling moves the king two squares."]
+SHORT_TOPICS = [
+    "Photosynthesis turns sunlight into glucose inside green leaves.",
+    "Revolutionary crowds in Paris stormed the Bastille prison.",
+    "A neural network adjusts its weights with backpropagation.",
+    "Volcanoes erupt when molten magma bursts through the crust.",
+    "Jazz musicians in New Orleans improvise on the saxophone.",
+    "A tax deduction lowers your taxable income.",
+    "Glaciers carve deep valleys and fjords into mountains.",
+    "In chess, castling moves the king two squares.",
+]
 
 
 def short_talk(texts=SHORT_TOPICS, step: float = 7.2) -> tuple[list[Sentence], list]:
@@ -173,7 +187,9 @@ def short_talk(texts=SHORT_TOPICS, step: float = 7.2) -> tuple[list[Sentence], l
         start = 0.5 + i * step
         sentences.append(Sentence(start, start + step - 1.0, text))
         grid = 2.0 * np.ceil((start - 0.4) / 2.0)
-        titles.append((grid, 2.0 * np.ceil((start + step - 0.4) / 2.0), f"STEP {i + 1} {text[:12]}"))
+        titles.append(
+            (grid, 2.0 * np.ceil((start + step - 0.4) / 2.0), f"STEP {i + 1} {text[:12]}")
+        )
     return sentences, titles
 
 
@@ -185,8 +201,10 @@ def test_short_topics_each_under_its_own_slide_get_a_chapter_each():
 
 
 def test_slide_changes_within_one_subject_keep_the_chapter_floor():
-    same = [f"Photosynthesis in the leaves turns sunlight and water into glucose, part {i}."
-            for i in range(8)]
+    same = [
+        f"Photosynthesis in the leaves turns sunlight and water into glucose, part {i}."
+        for i in range(8)
+    ]
     sentences, titles = short_talk(same)
     assert cut_times(sentences, Cues(titles=titles), span=(0.0, 58.0))[0] == []
 
@@ -206,11 +224,19 @@ def test_no_chapter_shorter_than_five_seconds_even_under_slides():
 def test_a_segment_holding_two_sentences_is_split_at_its_word_times():
     from index.records import Word
 
-    words = [Word(0.2, 1.0, "Plants"), Word(1.0, 2.0, "eat"), Word(2.0, 3.0, "light."),
-             Word(9.4, 10.0, "Crowds"), Word(10.0, 11.0, "stormed"), Word(11.0, 12.0, "Paris.")]
+    words = [
+        Word(0.2, 1.0, "Plants"),
+        Word(1.0, 2.0, "eat"),
+        Word(2.0, 3.0, "light."),
+        Word(9.4, 10.0, "Crowds"),
+        Word(10.0, 11.0, "stormed"),
+        Word(11.0, 12.0, "Paris."),
+    ]
     segment = Segment(0.2, 12.0, "Plants eat light. Crowds stormed Paris.", words)
     assert [(s.start, s.end, s.text) for s in sentences_from([segment])] == [
-        (0.2, 3.0, "Plants eat light."), (9.4, 12.0, "Crowds stormed Paris.")]
+        (0.2, 3.0, "Plants eat light."),
+        (9.4, 12.0, "Crowds stormed Paris."),
+    ]
 
 
 def test_a_chapter_over_several_slides_is_titled_by_all_of_them_never_the_first():
@@ -225,14 +251,28 @@ def test_a_chapter_over_several_slides_is_titled_by_all_of_them_never_the_first(
     assert "Slide" not in title and any(w in title.lower() for w in WORDS[0].split())
 
 
-@pytest.mark.parametrize(("ocr", "spoken", "title"), [
-    ("STEP 1 PHOTOSYNTHESIS", "Photosynthesis turns light into sugar.", "Step 1: Photosynthesis"),
-    ("STEP3 FRENCHREVOLUTION", "Then the French revolution began.", "Step 3: French Revolution"),
-    ("DNA REPLICATION IN THE CELL", "DNA is copied before a cell divides.",
-     "DNA Replication in the Cell"),
-    ("How Plants Make Food", "", "How Plants Make Food"),
-    ("PART II THE WAR OF 1812", "", "Part II: The War of 1812"),
-    ("光合作用", "光合作用把阳光变成糖。", "光合作用"),
-])
+@pytest.mark.parametrize(
+    ("ocr", "spoken", "title"),
+    [
+        (
+            "STEP 1 PHOTOSYNTHESIS",
+            "Photosynthesis turns light into sugar.",
+            "Step 1: Photosynthesis",
+        ),
+        (
+            "STEP3 FRENCHREVOLUTION",
+            "Then the French revolution began.",
+            "Step 3: French Revolution",
+        ),
+        (
+            "DNA REPLICATION IN THE CELL",
+            "DNA is copied before a cell divides.",
+            "DNA Replication in the Cell",
+        ),
+        ("How Plants Make Food", "", "How Plants Make Food"),
+        ("PART II THE WAR OF 1812", "", "Part II: The War of 1812"),
+        ("光合作用", "光合作用把阳光变成糖。", "光合作用"),
+    ],
+)
 def test_slide_titles_read_as_a_person_would_write_them(ocr, spoken, title):
     assert readable_title(ocr, spoken) == title

@@ -4,16 +4,16 @@ from itertools import pairwise
 
 import pytest
 
-from index.records import Word
+from index.records import Segment, Word
 from ingest.spans import join_words, make_spans, spread_words
-from index.records import Segment
 from ingest.transcript import Transcript
 
 
 def timed_sentence(text: str, start: float, word_s: float = 0.4) -> Segment:
     """An ASR-like segment: one word every `word_s` seconds from `start`."""
-    words = [Word(start + i * word_s, start + (i + 1) * word_s, w)
-             for i, w in enumerate(text.split())]
+    words = [
+        Word(start + i * word_s, start + (i + 1) * word_s, w) for i, w in enumerate(text.split())
+    ]
     return Segment(words[0].start, words[-1].end, text, words)
 
 
@@ -31,8 +31,10 @@ def check_invariants(spans, max_s=30.0):
 
 def test_sentences_merge_towards_target():
     # 12 sentences of 10 words at 0.4 s/word = 4 s each, 0.3 s apart (no real pauses).
-    segments = [timed_sentence(f"Sentence number {i} says ten words in a row here.", i * 4.3)
-                for i in range(12)]
+    segments = [
+        timed_sentence(f"Sentence number {i} says ten words in a row here.", i * 4.3)
+        for i in range(12)
+    ]
     spans = make_spans(asr(*segments), "vid")
     check_invariants(spans)
     assert len(spans) >= 3
@@ -45,8 +47,9 @@ def test_sentences_merge_towards_target():
 
 def test_words_kept_rounded_outward():
     """Stored to 10 ms, starts down and ends up: a clip cut from them holds the whole word."""
-    segment = Segment(0.0, 1.234, "Hello world.",
-                      [Word(0.0, 0.5049, "Hello"), Word(0.6, 1.23456, "world.")])
+    segment = Segment(
+        0.0, 1.234, "Hello world.", [Word(0.0, 0.5049, "Hello"), Word(0.6, 1.23456, "world.")]
+    )
     (span,) = make_spans(asr(segment), "v")
     assert span.extra["words"] == [[0.0, 0.51, "Hello"], [0.6, 1.24, "world."]]
     assert span.text == "Hello world."
@@ -137,20 +140,35 @@ def test_helpers():
 
 def test_subtitle_text_keeps_its_spaces_next_to_chinese():
     """A subtitle "在 Photoshop 里" was stored as "在Photoshop里": cue text is kept as written."""
-    cues = [Segment(0.0, 3.0, "在 Photoshop 里打开图片。"), Segment(3.0, 6.0, "我用Photoshop 2024。"),
-            Segment(6.0, 9.0, "Then click OK.")]
+    cues = [
+        Segment(0.0, 3.0, "在 Photoshop 里打开图片。"),
+        Segment(3.0, 6.0, "我用Photoshop 2024。"),
+        Segment(6.0, 9.0, "Then click OK."),
+    ]
     (span,) = make_spans(Transcript(cues, "srt", "zh"), "v", min_s=0.5, target_s=20.0)
     assert span.text == "在 Photoshop 里打开图片。我用Photoshop 2024。Then click OK."
     assert [s[2] for s in span.extra["sentences"]] == [
-        "在 Photoshop 里打开图片。", "我用Photoshop 2024。", "Then click OK."]
+        "在 Photoshop 里打开图片。",
+        "我用Photoshop 2024。",
+        "Then click OK.",
+    ]
 
 
 def zh_asr_words() -> list[Word]:
     """Whisper's Chinese output: characters and word pieces without leading spaces (a Latin
     word can come in pieces); an English word keeps Whisper's leading space."""
-    pieces = [("在", False), ("Photo", False), ("shop", False), ("里", False), (" is", True),
-              (" fast", True), ("。", False)]
-    return [Word(i * 0.3, (i + 1) * 0.3, text.strip(), space) for i, (text, space) in enumerate(pieces)]
+    pieces = [
+        ("在", False),
+        ("Photo", False),
+        ("shop", False),
+        ("里", False),
+        (" is", True),
+        (" fast", True),
+        ("。", False),
+    ]
+    return [
+        Word(i * 0.3, (i + 1) * 0.3, text.strip(), space) for i, (text, space) in enumerate(pieces)
+    ]
 
 
 def test_asr_word_pieces_stay_joined_and_quotes_read_the_same():
@@ -169,4 +187,7 @@ def test_asr_word_pieces_stay_joined_and_quotes_read_the_same():
 def test_english_asr_words_are_stored_as_before():
     words = [Word(0.0, 0.5, "Hello", True), Word(0.6, 1.2, "world.", True)]
     (span,) = make_spans(asr(Segment(0.0, 1.2, " Hello world.", words)), "v")
-    assert span.text == "Hello world." and span.extra["words"] == [[0.0, 0.5, "Hello"], [0.6, 1.2, "world."]]
+    assert span.text == "Hello world." and span.extra["words"] == [
+        [0.0, 0.5, "Hello"],
+        [0.6, 1.2, "world."],
+    ]

@@ -20,19 +20,31 @@ def _srt(path, seconds: int = 240, every: int = 8):
     cues = []
     for n, t in enumerate(range(0, seconds, every), 1):
         text = TOPICS[min(t // 80, 2)]
-        cues.append(f"{n}\n00:{t // 60:02d}:{t % 60:02d},000 --> "
-                    f"00:{(t + every - 1) // 60:02d}:{(t + every - 1) % 60:02d},000\n{text}\n")
+        cues.append(
+            f"{n}\n00:{t // 60:02d}:{t % 60:02d},000 --> "
+            f"00:{(t + every - 1) // 60:02d}:{(t + every - 1) % 60:02d},000\n{text}\n"
+        )
     path.write_text("\n".join(cues), encoding="utf-8")
     return path
 
 
 def test_summarize_keeps_and_uses_the_stored_scene_changes(tmp_path):
     library = Library()
-    ingest_transcript(_srt(tmp_path / "talk.srt"), video_id="v1", title="Talk",
-                      duration=240.0, library=library)
-    library.set_summary("v1", {"chapters": [], "summary": "", "assessment": "",
-                               "source": "transcript", "windows": [[0.0, 240.0]],
-                               "scene_changes": SCENE_CHANGES}, [])
+    ingest_transcript(
+        _srt(tmp_path / "talk.srt"), video_id="v1", title="Talk", duration=240.0, library=library
+    )
+    library.set_summary(
+        "v1",
+        {
+            "chapters": [],
+            "summary": "",
+            "assessment": "",
+            "source": "transcript",
+            "windows": [[0.0, 240.0]],
+            "scene_changes": SCENE_CHANGES,
+        },
+        [],
+    )
     library.close()
 
     runner = CliRunner()

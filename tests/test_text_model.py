@@ -7,8 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
 import zh_library
+
 from index import text_model
 from index.library import Library
 from index.records import Span, Video
@@ -17,11 +17,18 @@ from vidqa.settings import DEFAULT_EMBED_MODEL, settings
 
 MULTILINGUAL = "intfloat/multilingual-e5-small"
 ENGLISH_TOPICS = [
-    ("Glaciers carve deep valleys as they slide downhill.", "How do rivers of ice shape mountains?"),
-    ("A budget lists the money you expect to earn and spend each month.",
-     "How should I plan my monthly spending?"),
-    ("Bees carry pollen from flower to flower, which lets plants make seeds.",
-     "Which insects help plants reproduce?"),
+    (
+        "Glaciers carve deep valleys as they slide downhill.",
+        "How do rivers of ice shape mountains?",
+    ),
+    (
+        "A budget lists the money you expect to earn and spend each month.",
+        "How should I plan my monthly spending?",
+    ),
+    (
+        "Bees carry pollen from flower to flower, which lets plants make seeds.",
+        "Which insects help plants reproduce?",
+    ),
 ]
 
 
@@ -42,8 +49,10 @@ def _library(home: Path) -> Library:
 
 
 def _english_vtt(path: Path) -> Path:
-    blocks = [f"00:00:{n * 10:02d}.000 --> 00:00:{n * 10 + 8:02d}.000\n{text}\n"
-              for n, (text, _) in enumerate(ENGLISH_TOPICS)]
+    blocks = [
+        f"00:00:{n * 10:02d}.000 --> 00:00:{n * 10 + 8:02d}.000\n{text}\n"
+        for n, (text, _) in enumerate(ENGLISH_TOPICS)
+    ]
     path.write_text("WEBVTT\n\n" + "\n".join(blocks), encoding="utf-8")
     return path
 
@@ -51,16 +60,26 @@ def _english_vtt(path: Path) -> Path:
 def _add_english(library: Library, folder: Path) -> None:
     from ingest.pipeline import ingest_transcript
 
-    ingest_transcript(_english_vtt(folder / "en.vtt"), video_id="en1", title="nature talk",
-                      duration=30.0, library=library)
+    ingest_transcript(
+        _english_vtt(folder / "en.vtt"),
+        video_id="en1",
+        title="nature talk",
+        duration=30.0,
+        library=library,
+    )
 
 
 def _add_chinese(library: Library, zh_set: Path, first: int = 4) -> None:
     from ingest.pipeline import ingest_transcript
 
     for row in read_jsonl(zh_set / "videos.jsonl")[:first]:
-        ingest_transcript(zh_set / row["transcript"], video_id=row["video_id"], title=row["title"],
-                          duration=row["duration"], library=library)
+        ingest_transcript(
+            zh_set / row["transcript"],
+            video_id=row["video_id"],
+            title=row["title"],
+            duration=row["duration"],
+            library=library,
+        )
 
 
 def _top_video(library: Library, question: str) -> str:
@@ -171,12 +190,16 @@ def test_chapter_topics_of_chinese_text_use_the_multilingual_model(auto, monkeyp
     chinese = list(zh_library.TOPICS[0].sentences)
     english = [text for text, _ in ENGLISH_TOPICS]
     import hash_embed
+
     import models.text_embed as text_embed
     from ingest.topics import text_vectors
 
     asked = []
-    monkeypatch.setattr(text_embed, "load_text_embedder",
-                        lambda name=None, device=None: asked.append(name) or hash_embed.EMBEDDER)
+    monkeypatch.setattr(
+        text_embed,
+        "load_text_embedder",
+        lambda name=None, device=None: asked.append(name) or hash_embed.EMBEDDER,
+    )
     text_vectors(chinese)
     text_vectors(english)
     assert asked == [MULTILINGUAL, DEFAULT_EMBED_MODEL]

@@ -221,8 +221,17 @@ def test_timeref_is_frozen_and_validated():
 
 @pytest.mark.parametrize(
     "token,value",
-    [("25", 25), ("2.5", 2.5), ("five", 5), ("twenty-five", 25), ("sixty", 60), ("a", 1),
-     ("eighteen", 18), ("banana", None), ("twenty-twelve", None)],
+    [
+        ("25", 25),
+        ("2.5", 2.5),
+        ("five", 5),
+        ("twenty-five", 25),
+        ("sixty", 60),
+        ("a", 1),
+        ("eighteen", 18),
+        ("banana", None),
+        ("twenty-twelve", None),
+    ],
 )
 def test_parse_en_number(token, value):
     assert parse_en_number(token) == value
@@ -230,8 +239,19 @@ def test_parse_en_number(token, value):
 
 @pytest.mark.parametrize(
     "token,value",
-    [("二十五", 25), ("十二", 12), ("十", 10), ("两", 2), ("一百零五", 105), ("一百二十", 120),
-     ("三十", 30), ("二〇", 20), ("25", 25), ("分", None), ("", None)],
+    [
+        ("二十五", 25),
+        ("十二", 12),
+        ("十", 10),
+        ("两", 2),
+        ("一百零五", 105),
+        ("一百二十", 120),
+        ("三十", 30),
+        ("二〇", 20),
+        ("25", 25),
+        ("分", None),
+        ("", None),
+    ],
 )
 def test_parse_zh_number(token, value):
     assert parse_zh_number(token) == value
@@ -265,8 +285,15 @@ def test_relative_shift(text, seconds):
 
 @pytest.mark.parametrize(
     "text",
-    ["what is this video about?", "at 25:00", "25 minutes in", "2 minutes after the start",
-     "前五分钟", "the first 2 minutes", ""],
+    [
+        "what is this video about?",
+        "at 25:00",
+        "25 minutes in",
+        "2 minutes after the start",
+        "前五分钟",
+        "the first 2 minutes",
+        "",
+    ],
 )
 def test_relative_shift_none(text):
     assert relative_shift(text) is None
@@ -277,6 +304,9 @@ def test_find_time_references_lists_every_moment_in_an_answer():
 
     text = "在25分30秒提到了它，1小时到1小时10分之间讨论了细节；讲了5分钟。At 3:00 she stops."
     found = [(text[s:e], lo, hi) for s, e, lo, hi in find_time_references(text)]
-    assert found == [("在25分30秒", 1530, 1530), ("1小时到1小时10分之间", 3600, 4200),
-                     ("At 3:00", 180, 180)]
+    assert found == [
+        ("在25分30秒", 1530, 1530),
+        ("1小时到1小时10分之间", 3600, 4200),
+        ("At 3:00", 180, 180),
+    ]
     assert find_time_references("the last 2 minutes") == []  # needs the video's length

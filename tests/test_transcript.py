@@ -7,7 +7,6 @@ import pytest
 from media import HEARD_SHARE, content_words, heard_share, load_timeline
 
 from index.records import Segment
-from vidqa.probe import probe
 from ingest.transcript import (
     find_sidecar,
     get_transcript,
@@ -16,6 +15,7 @@ from ingest.transcript import (
 )
 from models.asr import check_language, default_asr_model, load_whisper, transcribe
 from vidqa.errors import MediaError, ModelNotFound
+from vidqa.probe import probe
 
 ASR_TOLERANCE_S = 1.5  # a word must fall within its sentence's true interval +- this
 
@@ -51,24 +51,33 @@ def test_find_sidecar_order(tmp_path):
 
 
 def test_srt_tags_stripped_and_rolling_merged(tmp_path):
-    srt = write(tmp_path / "x.srt", (
-        "1\n00:00:01,000 --> 00:00:02,500\n<i>Hello</i>   <b>there</b>\n\n"
-        "2\n00:00:02,500 --> 00:00:04,000\n<i>Hello</i> there\n\n"
-        "3\n00:00:04,000 --> 00:00:05,000\n{\\an8}<font color=\"red\">Top &amp; red</font>\n\n"
-        "4\n00:00:05,000 --> 00:00:06,000\n   \n\n"
-    ))
+    srt = write(
+        tmp_path / "x.srt",
+        (
+            "1\n00:00:01,000 --> 00:00:02,500\n<i>Hello</i>   <b>there</b>\n\n"
+            "2\n00:00:02,500 --> 00:00:04,000\n<i>Hello</i> there\n\n"
+            '3\n00:00:04,000 --> 00:00:05,000\n{\\an8}<font color="red">Top &amp; red</font>\n\n'
+            "4\n00:00:05,000 --> 00:00:06,000\n   \n\n"
+        ),
+    )
     segments = read_subtitles(srt)
     assert [(s.start, s.end, s.text) for s in segments] == [
-        (1.0, 4.0, "Hello there"), (4.0, 5.0, "Top & red")]
+        (1.0, 4.0, "Hello there"),
+        (4.0, 5.0, "Top & red"),
+    ]
 
 
 def test_vtt_rolling_captions_and_latin1(tmp_path):
-    vtt = write(tmp_path / "x.vtt", (
-        "WEBVTT\n\n"
-        "00:00:00.000 --> 00:00:02.000 align:start\n<c.colorE5E5E5>café au lait</c>\n\n"
-        "00:00:02.000 --> 00:00:04.000\ncafé au lait\n<00:00:02.500><c>and croissants</c>\n\n"
-        "00:00:04.000 --> 00:00:06.000\nand croissants\nfor breakfast\n"
-    ), encoding="latin-1")
+    vtt = write(
+        tmp_path / "x.vtt",
+        (
+            "WEBVTT\n\n"
+            "00:00:00.000 --> 00:00:02.000 align:start\n<c.colorE5E5E5>café au lait</c>\n\n"
+            "00:00:02.000 --> 00:00:04.000\ncafé au lait\n<00:00:02.500><c>and croissants</c>\n\n"
+            "00:00:04.000 --> 00:00:06.000\nand croissants\nfor breakfast\n"
+        ),
+        encoding="latin-1",
+    )
     texts = [s.text for s in read_subtitles(vtt)]
     assert texts == ["café au lait", "and croissants", "for breakfast"]
 
@@ -93,10 +102,30 @@ def test_transcript_from_subtitles(tmp_path):
 
 def test_embedded_subtitles(lecture_with_srt, tmp_path):
     out = tmp_path / "with_subs.mp4"  # no sidecar next to it
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(lecture_with_srt),
-                    "-i", str(lecture_with_srt.with_suffix(".srt")), "-map", "0", "-map", "1",
-                    "-c", "copy", "-c:s", "mov_text", "-metadata:s:s:0", "language=eng",
-                    str(out)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            str(lecture_with_srt),
+            "-i",
+            str(lecture_with_srt.with_suffix(".srt")),
+            "-map",
+            "0",
+            "-map",
+            "1",
+            "-c",
+            "copy",
+            "-c:s",
+            "mov_text",
+            "-metadata:s:s:0",
+            "language=eng",
+            str(out),
+        ],
+        check=True,
+    )
     transcript = get_transcript(out, probe(out), language="en")
     timeline = load_timeline(lecture_with_srt)
     assert transcript.source == "embedded" and transcript.language == "en"
@@ -129,11 +158,29 @@ def test_get_transcript_asr_on_audio_only(lecture_audio_only, tmp_path, monkeypa
     monkeypatch.setenv("VIDQA_DEVICE", "cpu")
     clip = tmp_path / "first_two_sentences.m4a"  # keeps this second ASR run short
     end = load_timeline(lecture_audio_only)[1]["end"] + 0.5
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(lecture_audio_only),
-                    "-t", f"{end:.2f}", "-c", "copy", str(clip)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            str(lecture_audio_only),
+            "-t",
+            f"{end:.2f}",
+            "-c",
+            "copy",
+            str(clip),
+        ],
+        check=True,
+    )
     calls = []
-    transcript = get_transcript(clip, probe(clip), asr_model="tiny.en",
-                                progress=lambda done, total: calls.append((done, total)))
+    transcript = get_transcript(
+        clip,
+        probe(clip),
+        asr_model="tiny.en",
+        progress=lambda done, total: calls.append((done, total)),
+    )
     assert transcript.source == "asr:tiny.en" and transcript.language == "en"
     first, second = load_timeline(lecture_audio_only)[:2]
     for sentence in (first, second):  # int8 ASR words differ by CPU: a share, not one word
@@ -154,8 +201,10 @@ def test_mandarin_speech_with_the_english_model_warns(tmp_path, monkeypatch):
     subprocess.run(["espeak-ng", "-v", "cmn", "-w", str(wav), MANDARIN], check=True)
     untagged, tagged = tmp_path / "untagged.m4a", tmp_path / "tagged.m4a"
     for out, tag in ((untagged, []), (tagged, ["-metadata:s:a:0", "language=chi"])):
-        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(wav), "-c:a", "aac",
-                        *tag, str(out)], check=True)
+        subprocess.run(
+            ["ffmpeg", "-nostdin", "-v", "error", "-i", str(wav), "-c:a", "aac", *tag, str(out)],
+            check=True,
+        )
 
     transcript = get_transcript(untagged, probe(untagged))
     assert transcript.source == "asr:tiny.en"
@@ -169,8 +218,7 @@ def test_mandarin_speech_with_the_english_model_warns(tmp_path, monkeypatch):
 
 
 def test_asr_warnings_name_the_signal_and_the_fix():
-    from models.asr import asr_notes
-    from models.asr import AsrInfo
+    from models.asr import AsrInfo, asr_notes
 
     def notes(probability, fallback, model="tiny.en", language=None, tag=None):
         return asr_notes(AsrInfo(model, "en", None, 60.0, probability, fallback), language, tag)
@@ -209,9 +257,21 @@ def test_no_transcript_without_audio(tmp_path):
     from media import make_tone_video
 
     silent = tmp_path / "silent.mp4"
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i",
-                    str(make_tone_video(tmp_path / "tone.mp4", seconds=1)), "-an", "-c", "copy",
-                    str(silent)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            str(make_tone_video(tmp_path / "tone.mp4", seconds=1)),
+            "-an",
+            "-c",
+            "copy",
+            str(silent),
+        ],
+        check=True,
+    )
     transcript = get_transcript(silent, probe(silent))
     assert (transcript.source, transcript.segments) == ("none", [])
 
@@ -224,18 +284,26 @@ def test_sidecar_cues_past_the_end_are_dropped_and_reversed_cues_repaired(tmp_pa
     from ingest.pipeline import IngestOptions, ingest
 
     clip = make_tone_video(tmp_path / "short.mp4", seconds=9)
-    cues = [(1.0, 3.0, "Opening words about volcanoes."),
-            (4.0, 2.5, "A cue whose end time is before its start."),  # reversed
-            (6.0, 8.5, "Closing words about glaciers.")]
-    cues += [(t, t + 4.0, f"Words for another film, number {t // 10}.") for t in range(10, 10_000, 10)]
-    srt = "".join(f"{n}\n{_srt(a)} --> {_srt(b)}\n{text}\n\n" for n, (a, b, text) in enumerate(cues, 1))
+    cues = [
+        (1.0, 3.0, "Opening words about volcanoes."),
+        (4.0, 2.5, "A cue whose end time is before its start."),  # reversed
+        (6.0, 8.5, "Closing words about glaciers."),
+    ]
+    cues += [
+        (t, t + 4.0, f"Words for another film, number {t // 10}.") for t in range(10, 10_000, 10)
+    ]
+    srt = "".join(
+        f"{n}\n{_srt(a)} --> {_srt(b)}\n{text}\n\n" for n, (a, b, text) in enumerate(cues, 1)
+    )
     (tmp_path / "short.srt").write_text(srt)
 
     (result,) = ingest([clip], options=IngestOptions(vlm="none", frames=False)).results
     assert result.status == "ingested", result.error
     notes = " | ".join(result.notes)
-    assert ("999 subtitle cues start after the media ends (0:09), the last at 2:46:30: dropped "
-            "(are these subtitles for this file?)") in notes
+    assert (
+        "999 subtitle cues start after the media ends (0:09), the last at 2:46:30: dropped "
+        "(are these subtitles for this file?)"
+    ) in notes
     assert "1 subtitle cue ended before it started" in notes
     library = Library()
     try:

@@ -32,8 +32,12 @@ def tiny_clip(tmp_path_factory):
 def visual_home(tiny_clip, lecture_with_srt, tmp_path_factory):
     home = tmp_path_factory.mktemp("visual-home")
     with pytest.MonkeyPatch.context() as mp:
-        for name, value in {"VIDQA_HOME": str(home), "VIDQA_CLIP_MODEL": tiny_clip[0],
-                            "VIDQA_CLIP_PRETRAINED": str(tiny_clip[1]), "VIDQA_DEVICE": "cpu"}.items():
+        for name, value in {
+            "VIDQA_HOME": str(home),
+            "VIDQA_CLIP_MODEL": tiny_clip[0],
+            "VIDQA_CLIP_PRETRAINED": str(tiny_clip[1]),
+            "VIDQA_DEVICE": "cpu",
+        }.items():
             mp.setenv(name, value)
         report = ingest([lecture_with_srt], options=FAST)
     (result,) = report.results
@@ -96,8 +100,11 @@ def test_search_by_image_finds_the_frame_it_was_taken_from(library, visual_home)
     slide = next(s for s in library.spans(video_id, ("ocr",)) if "VOLCANOES" in s.text)
     # the frame showing that slide (dark gaps between slides all look alike)
     target = next(f for f in library.spans(video_id, ("frame",)) if f.start == slide.start)
-    result = runner.invoke(app, ["search", "--image", str(visual_home / target.extra["thumb"]),
-                                 "-k", "1", "--json"], catch_exceptions=False)
+    result = runner.invoke(
+        app,
+        ["search", "--image", str(visual_home / target.extra["thumb"]), "-k", "1", "--json"],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     (row,) = json.loads(result.stdout)
     assert row["start"] == pytest.approx(target.start, abs=0.01) and row["matched"] == ["image"]
@@ -142,8 +149,11 @@ def test_audio_only_has_no_frames_and_no_error(lecture_audio_only, monkeypatch):
     monkeypatch.setenv("VIDQA_ASR_MODEL", "tiny.en")
     monkeypatch.setenv("VIDQA_DEVICE", "cpu")
     (result,) = ingest([lecture_audio_only], options=FAST).results
-    assert result.status == "ingested" and "frame" not in result.spans and result.notes == [
-        n for n in result.notes if "VLM" in n]
+    assert (
+        result.status == "ingested"
+        and "frame" not in result.spans
+        and result.notes == [n for n in result.notes if "VLM" in n]
+    )
 
 
 def test_a_corrupt_packet_costs_its_frames_not_the_file(lecture_with_srt, tmp_path):
@@ -152,8 +162,8 @@ def test_a_corrupt_packet_costs_its_frames_not_the_file(lecture_with_srt, tmp_pa
 
     from media import make_corrupt_packet
 
-    from vidqa.decode import DecodeStats
     from ingest.frames import sample_frames
+    from vidqa.decode import DecodeStats
     from vidqa.probe import probe
 
     damaged = make_corrupt_packet(lecture_with_srt, tmp_path / "damaged.mp4")

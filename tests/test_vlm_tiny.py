@@ -7,13 +7,13 @@ import re
 
 import numpy as np
 import pytest
+from tiny_qwen3vl import RANDOM_WEIGHTS_NOTE, is_random_weights
 
+from index.records import Segment
 from ingest.chapters import summarize_video
 from ingest.planner import PlanOptions
 from ingest.topics import hashed_vectors
-from index.records import Segment
 from models.qwen_transformers import TransformersVLM
-from tiny_qwen3vl import RANDOM_WEIGHTS_NOTE, is_random_weights
 from models.vlm import VideoClip
 
 pytest.importorskip("torchvision")  # the Qwen3-VL video processor needs it
@@ -39,8 +39,15 @@ def test_loads_through_from_pretrained(tiny_backend):
 def test_absolute_timestamps_reach_the_prompt(tiny_backend):
     times = np.arange(1500.0, 1510.0, 0.5)  # a window that starts at 25:00
     frames = np.random.default_rng(0).integers(0, 255, (len(times), 90, 150, 3), np.uint8)
-    messages = [{"role": "user", "content": [{"type": "video", "video": VideoClip(frames, times)},
-                                             {"type": "text", "text": "Describe."}]}]
+    messages = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "video", "video": VideoClip(frames, times)},
+                {"type": "text", "text": "Describe."},
+            ],
+        }
+    ]
     out = tiny_backend.generate(messages, max_new_tokens=4)
     assert isinstance(out, str)
     prompt = tiny_backend.last_prompt
@@ -58,11 +65,20 @@ def test_junk_output_is_reasked_then_falls_back(tiny_backend, lecture):
     timeline = load_timeline(lecture)
     segments = [Segment(t["start"], t["end"], t["spoken"]) for t in timeline]
     duration = timeline[-1]["end"] + 0.7
-    summary = summarize_video(lecture, segments, duration=duration, width=640, height=360,
-                              vlm=tiny_backend, context=1_700, max_new_tokens=8,
-                              plan_options=PlanOptions(min_fps=2.0, overlap_s=4.0,
-                                                       min_group_tokens=8, max_group_tokens=8),
-                              embed=hashed_vectors)
+    summary = summarize_video(
+        lecture,
+        segments,
+        duration=duration,
+        width=640,
+        height=360,
+        vlm=tiny_backend,
+        context=1_700,
+        max_new_tokens=8,
+        plan_options=PlanOptions(
+            min_fps=2.0, overlap_s=4.0, min_group_tokens=8, max_group_tokens=8
+        ),
+        embed=hashed_vectors,
+    )
     assert len(summary.windows) >= 2
     assert summary.source == "transcript"
     assert all(c.source == "transcript" for c in summary.chapters)

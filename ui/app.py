@@ -18,13 +18,23 @@ def main() -> None:
     common.language_switch()
     t = common.t
     pages = {
-        "library": st.Page(library.render, title=t("page_library"), icon=":material/video_library:",
-                           url_path="library", default=True),
-        "add": st.Page(add.render, title=t("page_add"), icon=":material/add_circle:", url_path="add"),
-        "video": st.Page(video.render, title=t("page_video"), icon=":material/movie:", url_path="video"),
+        "library": st.Page(
+            library.render,
+            title=t("page_library"),
+            icon=":material/video_library:",
+            url_path="library",
+            default=True,
+        ),
+        "add": st.Page(
+            add.render, title=t("page_add"), icon=":material/add_circle:", url_path="add"
+        ),
+        "video": st.Page(
+            video.render, title=t("page_video"), icon=":material/movie:", url_path="video"
+        ),
         "ask": st.Page(ask.render, title=t("page_ask"), icon=":material/chat:", url_path="ask"),
-        "search": st.Page(search.render, title=t("page_search"), icon=":material/search:",
-                          url_path="search"),
+        "search": st.Page(
+            search.render, title=t("page_search"), icon=":material/search:", url_path="search"
+        ),
     }
     st.session_state[common.PAGES_KEY] = pages
     st.navigation(list(pages.values())).run()

@@ -40,7 +40,9 @@ from vidqa.timefmt import fmt_range, fmt_ts
 
 MAX_UPLOAD_MB = 4096  # largest upload (MB); also streamlit's server.maxUploadSize
 MAX_NAME_CHARS = 120  # longest stored upload name, extension included (chars)
-INLINE_PLAY_MAX_BYTES = 1 << 30  # Streamlit reads a played file into memory: bigger ones play as clips
+INLINE_PLAY_MAX_BYTES = (
+    1 << 30
+)  # Streamlit reads a played file into memory: bigger ones play as clips
 LARGE_FILE_WINDOW_S = 600.0  # how much of a too-big file one player shows (s)
 CHIP_TITLE_CHARS = 40  # a chip's title is cut to this many chars
 POSTER_WIDTH = 320  # px
@@ -50,8 +52,13 @@ STAGE_ORDER = ("probe", "transcript", "spans", "frames", "ocr", "chapters", "ind
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 KEEP_JOBS = 50  # job folders kept under $VIDQA_HOME/jobs (newest first) ...
 JOB_MAX_AGE_DAYS = 14  # ... and none older than this, except a running one
-EVIDENCE_NAMES = {"transcript": "said", "window": "said", "chapter": "chapter", "ocr": "on screen",
-                  "frame": "frame"}
+EVIDENCE_NAMES = {
+    "transcript": "said",
+    "window": "said",
+    "chapter": "chapter",
+    "ocr": "on screen",
+    "frame": "frame",
+}
 _UNSAFE_NAME_CHARS = re.compile(r"[^\w.\-]+")
 _VIDEO_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 
@@ -71,9 +78,15 @@ def chip_label(title: str, start: float, end: float) -> str:
 
 def citation_state(citation) -> dict:
     """A citation as plain data for session state (chips are rebuilt from it on every rerun)."""
-    return {"video_id": citation.video_id, "title": citation.title, "start": float(citation.start),
-            "end": float(citation.end), "text": citation.text, "kind": citation.kind,
-            "label": chip_label(citation.title, citation.start, citation.end)}
+    return {
+        "video_id": citation.video_id,
+        "title": citation.title,
+        "start": float(citation.start),
+        "end": float(citation.end),
+        "text": citation.text,
+        "kind": citation.kind,
+        "label": chip_label(citation.title, citation.start, citation.end),
+    }
 
 
 def evidence_label(kinds: Iterable[str], matched: Iterable[str], lang: Lang = "en") -> str:
@@ -115,32 +128,55 @@ def group_hits(hits, videos: dict, lang: Lang = "en") -> list[VideoGroup]:
         if video is None:  # removed since the search ran
             continue
         group = groups.setdefault(video.id, VideoGroup(video.id, video.title, video.duration))
-        group.hits.append(HitView(video.id, span.start, span.end, fmt_range(span.start, span.end),
-                                  evidence_label(hit.kinds or [span.kind], hit.matched, lang),
-                                  " ".join(span.text.split()), round(hit.score, 5)))
+        group.hits.append(
+            HitView(
+                video.id,
+                span.start,
+                span.end,
+                fmt_range(span.start, span.end),
+                evidence_label(hit.kinds or [span.kind], hit.matched, lang),
+                " ".join(span.text.split()),
+                round(hit.score, 5),
+            )
+        )
     return list(groups.values())
 
 
 def transcript_rows(spans) -> list[dict]:
-    return [{"time": fmt_ts(s.start), "start": round(s.start, 2), "text": " ".join(s.text.split())}
-            for s in spans]
+    return [
+        {"time": fmt_ts(s.start), "start": round(s.start, 2), "text": " ".join(s.text.split())}
+        for s in spans
+    ]
 
 
 def chapter_view(span) -> dict:
     extra = span.extra or {}
     when, title = fmt_range(span.start, span.end), extra.get("title") or span.text.split("\n")[0]
-    return {"start": span.start, "end": span.end, "when": when, "title": title,
-            "label": f"{when} · {title}",
-            "summary": extra.get("summary", ""), "key_points": extra.get("key_points", []),
-            "source": span.source}
+    return {
+        "start": span.start,
+        "end": span.end,
+        "when": when,
+        "title": title,
+        "label": f"{when} · {title}",
+        "summary": extra.get("summary", ""),
+        "key_points": extra.get("key_points", []),
+        "source": span.source,
+    }
 
 
 def video_summary_row(video, counts: dict[str, int]) -> dict:
     """One Library row: what a user needs to recognise a video and its ingest state."""
-    return {"id": video.id, "title": video.title, "duration": fmt_ts(video.duration),
-            "transcript": video.transcript_source or "none", "chapters": counts.get("chapter", 0),
-            "spans": sum(counts.values()), "status": video.status, "path": video.path or "",
-            "ingested": video.ingested_at or ""}
+    return {
+        "id": video.id,
+        "title": video.title,
+        "duration": fmt_ts(video.duration),
+        "transcript": video.transcript_source or "none",
+        "chapters": counts.get("chapter", 0),
+        "spans": sum(counts.values()),
+        "status": video.status,
+        "path": video.path or "",
+        "ingested": video.ingested_at or "",
+    }
 
 
 # Everything Markdown, HTML or Streamlit's own syntax (`:red[..]`, `:material/..:`, emoji
@@ -294,14 +330,23 @@ def reuse_known_upload(dest: Path, library, cfg: Settings | None = None) -> Path
     cfg = cfg or settings()
     cid = content_id(dest)
     known = library.catalog.video(cid)
-    if known is not None and known.path and Path(known.path).is_file() \
-            and Path(known.path).resolve() != dest.resolve():
+    if (
+        known is not None
+        and known.path
+        and Path(known.path).is_file()
+        and Path(known.path).resolve() != dest.resolve()
+    ):
         dest.unlink()
         return Path(known.path)
     size = dest.stat().st_size
     for other in sorted(cfg.media_dir.iterdir()):
-        if other != dest and other.is_file() and not other.is_symlink() \
-                and other.stat().st_size == size and content_id(other) == cid:
+        if (
+            other != dest
+            and other.is_file()
+            and not other.is_symlink()
+            and other.stat().st_size == size
+            and content_id(other) == cid
+        ):
             dest.unlink()
             return other
     return dest
@@ -367,8 +412,9 @@ def cached_clip(video, start: float, end: float, cfg: Settings | None = None) ->
     return out
 
 
-def playback_for(video, start: float = 0.0, end: float | None = None,
-                 cfg: Settings | None = None) -> Playback | None:
+def playback_for(
+    video, start: float = 0.0, end: float | None = None, cfg: Settings | None = None
+) -> Playback | None:
     """The media serving decision: the whole file when small enough, else a cut clip."""
     path = servable_path(video)
     if path is None:
@@ -411,9 +457,28 @@ def thumbnail_for(video, at: float | None = None, cfg: Settings | None = None) -
     if not out.is_file():
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f".{out.stem}.{os.getpid()}.{threading.get_ident()}.jpg")
-        cmd = ["ffmpeg", "-nostdin", "-y", "-loglevel", "error", "-ss", f"{at:.2f}", "-i", str(src),
-               "-frames:v", "1", "-vf", f"scale={POSTER_WIDTH}:-2", "-q:v", "5", str(tmp)]
-        if subprocess.run(cmd, check=False, capture_output=True).returncode != 0 or not tmp.exists():
+        cmd = [
+            "ffmpeg",
+            "-nostdin",
+            "-y",
+            "-loglevel",
+            "error",
+            "-ss",
+            f"{at:.2f}",
+            "-i",
+            str(src),
+            "-frames:v",
+            "1",
+            "-vf",
+            f"scale={POSTER_WIDTH}:-2",
+            "-q:v",
+            "5",
+            str(tmp),
+        ]
+        if (
+            subprocess.run(cmd, check=False, capture_output=True).returncode != 0
+            or not tmp.exists()
+        ):
             return None  # a missing poster is cosmetic: the row still shows
         tmp.replace(out)
     return out
@@ -471,7 +536,9 @@ def fold_events(events: Iterable[dict]) -> tuple[list[FileProgress], bool]:
             f = files.setdefault(e["path"], FileProgress(e["path"]))
             total = e.get("total") or 0
             f.stage = e["stage"]
-            f.stages[e["stage"]] = 1.0 if e["stage"] == "done" else min(1.0, e["done"] / total) if total else 0.0
+            f.stages[e["stage"]] = (
+                1.0 if e["stage"] == "done" else min(1.0, e["done"] / total) if total else 0.0
+            )
             for earlier in list(f.stages)[:-1]:
                 f.stages[earlier] = 1.0  # a later stage started: the earlier ones are finished
         elif kind == "result":
@@ -484,9 +551,15 @@ def fold_events(events: Iterable[dict]) -> tuple[list[FileProgress], bool]:
     return list(files.values()), ended
 
 
-def start_ingest_job(paths: list[str], *, force: bool = False, frames: bool = True,
-                     vlm: str | None = None, uploads: Iterable[str] = (),
-                     cfg: Settings | None = None) -> str:
+def start_ingest_job(
+    paths: list[str],
+    *,
+    force: bool = False,
+    frames: bool = True,
+    vlm: str | None = None,
+    uploads: Iterable[str] = (),
+    cfg: Settings | None = None,
+) -> str:
     """Run ingest in a child process that reports to $VIDQA_HOME/jobs/<id>/events.jsonl.
 
     `uploads`: the paths that are uploads the app saved; one whose ingest fails is deleted."""
@@ -495,13 +568,21 @@ def start_ingest_job(paths: list[str], *, force: bool = False, frames: bool = Tr
     job_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     folder = jobs_dir(cfg) / job_id
     folder.mkdir(parents=True)
-    (folder / "request.json").write_text(json.dumps({"paths": paths, "force": force, "frames": frames,
-                                                     "vlm": vlm, "uploads": list(uploads)}))
+    (folder / "request.json").write_text(
+        json.dumps(
+            {"paths": paths, "force": force, "frames": frames, "vlm": vlm, "uploads": list(uploads)}
+        )
+    )
     env = {**os.environ, "VIDQA_HOME": str(cfg.home)}
     with open(folder / "log.txt", "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "ui.app_logic", "ingest-job", str(folder)],
-                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=env, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ui.app_logic", "ingest-job", str(folder)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
     (folder / "pid").write_text(str(proc.pid))
     _PROCS[job_id] = proc
     return job_id
@@ -519,12 +600,23 @@ def _worker_alive(job_id: str, folder: Path) -> bool:
 
 def read_job(job_id: str, cfg: Settings | None = None) -> JobState:
     folder = jobs_dir(cfg) / job_id
-    lines = (folder / "events.jsonl").read_text().splitlines() if (folder / "events.jsonl").exists() else []
+    lines = (
+        (folder / "events.jsonl").read_text().splitlines()
+        if (folder / "events.jsonl").exists()
+        else []
+    )
     files, ended = fold_events(json.loads(line) for line in lines if line.strip())
     state = JobState(job_id, files, ended, folder.stat().st_mtime)
     if not ended and not _worker_alive(job_id, folder):
-        log = (folder / "log.txt").read_text(errors="replace").strip().splitlines() if (folder / "log.txt").exists() else []
-        state.finished, state.error = True, f"ingest worker stopped: {log[-1] if log else 'no output'}"
+        log = (
+            (folder / "log.txt").read_text(errors="replace").strip().splitlines()
+            if (folder / "log.txt").exists()
+            else []
+        )
+        state.finished, state.error = (
+            True,
+            f"ingest worker stopped: {log[-1] if log else 'no output'}",
+        )
         for f in files:
             if f.status == "running":
                 f.status, f.error = "failed", state.error
@@ -533,12 +625,17 @@ def read_job(job_id: str, cfg: Settings | None = None) -> JobState:
 
 def recent_jobs(cfg: Settings | None = None, limit: int = 10) -> list[JobState]:
     root = jobs_dir(cfg)
-    ids = sorted((p.name for p in root.iterdir() if p.is_dir()), reverse=True) if root.is_dir() else []
+    ids = (
+        sorted((p.name for p in root.iterdir() if p.is_dir()), reverse=True)
+        if root.is_dir()
+        else []
+    )
     return [read_job(i, cfg) for i in ids[:limit]]
 
 
-def prune_jobs(cfg: Settings | None = None, keep: int = KEEP_JOBS,
-               max_age_days: float = JOB_MAX_AGE_DAYS) -> list[str]:
+def prune_jobs(
+    cfg: Settings | None = None, keep: int = KEEP_JOBS, max_age_days: float = JOB_MAX_AGE_DAYS
+) -> list[str]:
     """Delete job folders beyond the newest `keep` or older than `max_age_days`; never a
     running one. Returns the ids deleted."""
     root = jobs_dir(cfg)
@@ -601,8 +698,14 @@ def being_removed(path: str | Path, cfg: Settings | None = None) -> Removal | No
     path = Path(path)
     resolved = path.resolve()
     cid = content_id(path) if path.is_file() else None
-    return next((r for r in removals if r.video_id == cid
-                 or (r.path and Path(r.path).resolve() == resolved)), None)
+    return next(
+        (
+            r
+            for r in removals
+            if r.video_id == cid or (r.path and Path(r.path).resolve() == resolved)
+        ),
+        None,
+    )
 
 
 def remove_video(video_id: str, cfg: Settings | None = None) -> str:
@@ -618,20 +721,38 @@ def remove_video(video_id: str, cfg: Settings | None = None) -> str:
         target = catalog.video(video_id)
     finally:
         catalog.close()
-    proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "remove", video_id, "--yes"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            stdin=subprocess.DEVNULL, env={**os.environ, "VIDQA_HOME": str(cfg.home)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ui.cli", "remove", video_id, "--yes"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "VIDQA_HOME": str(cfg.home)},
+    )
     marker = removals_dir(cfg) / f"{video_id}.json"
     marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text(json.dumps(asdict(Removal(video_id, target.title if target else video_id,
-                                                target.path if target else None, proc.pid))))
+    marker.write_text(
+        json.dumps(
+            asdict(
+                Removal(
+                    video_id,
+                    target.title if target else video_id,
+                    target.path if target else None,
+                    proc.pid,
+                )
+            )
+        )
+    )
     try:
         out, err = proc.communicate()
     finally:
         marker.unlink(missing_ok=True)
     if proc.returncode != 0:
-        raise VidqaError(err.strip().splitlines()[-1] if err.strip() else
-                         f"vidqa remove {video_id} failed ({proc.returncode})")
+        raise VidqaError(
+            err.strip().splitlines()[-1]
+            if err.strip()
+            else f"vidqa remove {video_id} failed ({proc.returncode})"
+        )
     return out.strip()
 
 
@@ -648,12 +769,17 @@ def run_job(folder: Path) -> int:
     last: dict[tuple[str, str], float] = {}
     uploads = set(request.get("uploads") or ())
     with open(folder / "events.jsonl", "a", buffering=1) as events:
+
         def emit(**event) -> None:
             events.write(json.dumps(event) + "\n")
 
         def progress(path: str, stage: str, done: float, total: float) -> None:
             now = time.monotonic()
-            if stage == "done" or done >= total or now - last.get((path, stage), 0.0) >= PROGRESS_EVERY_S:
+            if (
+                stage == "done"
+                or done >= total
+                or now - last.get((path, stage), 0.0) >= PROGRESS_EVERY_S
+            ):
                 last[(path, stage)] = now
                 emit(event="progress", path=path, stage=stage, done=done, total=total)
 
@@ -663,7 +789,9 @@ def run_job(folder: Path) -> int:
         for path in files:
             library = Library()
             try:
-                result = ingest([path], library=library, options=options, progress=progress).results[0]
+                result = ingest(
+                    [path], library=library, options=options, progress=progress
+                ).results[0]
             finally:
                 library.close()
             failed += result.status == "failed"
@@ -749,22 +877,48 @@ def answer_view(answer) -> dict:
     from qa.wording import language, say
 
     near = say(language(answer.answer), "near_miss")
-    related = [{**citation_state(c), "label": f"{near} · {chip_label(c.title, c.start, c.end)}"}
-               for c in answer.related]
-    return {"role": "assistant", "text": answer.answer, "mode": answer.mode,
-            "status": answer.status, "notes": list(answer.notes),
-            "citations": [citation_state(c) for c in answer.citations], "related": related,
-            "choices": [{"video_id": c.video_id, "title": c.title} for c in answer.choices]}
+    related = [
+        {**citation_state(c), "label": f"{near} · {chip_label(c.title, c.start, c.end)}"}
+        for c in answer.related
+    ]
+    return {
+        "role": "assistant",
+        "text": answer.answer,
+        "mode": answer.mode,
+        "status": answer.status,
+        "notes": list(answer.notes),
+        "citations": [citation_state(c) for c in answer.citations],
+        "related": related,
+        "choices": [{"video_id": c.video_id, "title": c.title} for c in answer.choices],
+    }
 
 
 def streamlit_command(port: int, host: str) -> list[str]:
     """`streamlit run ui/app.py`, headless, on `host`, with usage stats off."""
     app = Path(__file__).with_name("app.py")
-    return [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
-            "--server.address", host, "--server.headless", "true",
-            "--browser.gatherUsageStats", "false", "--server.maxUploadSize", str(MAX_UPLOAD_MB),
-            "--server.fileWatcherType", "none", "--global.developmentMode", "false",
-            "--client.toolbarMode", "minimal"]
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.port",
+        str(port),
+        "--server.address",
+        host,
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.maxUploadSize",
+        str(MAX_UPLOAD_MB),
+        "--server.fileWatcherType",
+        "none",
+        "--global.developmentMode",
+        "false",
+        "--client.toolbarMode",
+        "minimal",
+    ]
 
 
 if __name__ == "__main__":

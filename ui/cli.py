@@ -18,10 +18,13 @@ from vidqa.timefmt import parse_clock
 
 app = typer.Typer(
     help="Ask a video library questions and get answers that cite the clips they came from.",
-    no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
 )
-eval_app = typer.Typer(help="Measure retrieval and chapter quality on an eval set.",
-                       no_args_is_help=True)
+eval_app = typer.Typer(
+    help="Measure retrieval and chapter quality on an eval set.", no_args_is_help=True
+)
 app.add_typer(eval_app, name="eval")
 export_app = typer.Typer(help="Export the library as training data.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
@@ -37,8 +40,10 @@ def _video_ref(value: str | None) -> str | None:
     return value
 
 
-VideoOpt = Annotated[str | None, typer.Option("--video", "-v", help="Video id, id prefix or title.",
-                                              callback=_video_ref)]
+VideoOpt = Annotated[
+    str | None,
+    typer.Option("--video", "-v", help="Video id, id prefix or title.", callback=_video_ref),
+]
 
 
 def _out(text: str) -> None:
@@ -90,22 +95,48 @@ def parse_seconds(value: str) -> float:
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Video/audio files or folders (recursed).")],
-    language: Annotated[str | None, typer.Option(help="Spoken language, e.g. en, zh (default: detect).")] = None,
-    asr_model: Annotated[str | None, typer.Option(help="faster-whisper size, HF id or path.")] = None,
-    vlm: Annotated[str, typer.Option(
-        help="Chapter model: auto (local Qwen3-VL on a GPU, else transcript chapters)|none|"
-             "qwen3-vl-2b|qwen3-vl-4b|qwen3-vl-8b|HF id|path|openai:URL[#model].")] = "auto",
-    context: Annotated[int, typer.Option(help="VLM context budget in tokens.")] = DEFAULT_CONTEXT_TOKENS,
-    force: Annotated[bool, typer.Option("--force/--no-force", help="Re-ingest unchanged files.")] = False,
-    frames: Annotated[bool, typer.Option(
-        "--frames/--no-frames", help="Index frames: thumbnails, on-screen text, CLIP.")] = True,
-    workers: Annotated[int, typer.Option(
-        min=1, help="Stage tasks in flight; above 1 runs on Ray (a local one unless --ray).")] = 1,
-    ray: Annotated[str | None, typer.Option(
-        "--ray", help="Ray cluster address, e.g. auto or ray://head:10001 (default: "
-                      "VIDQA_RAY_ADDRESS).")] = None,
-    vlm_concurrency: Annotated[int, typer.Option(
-        min=1, help="Chapter requests in flight to a served VLM, across all workers.")] = 2,
+    language: Annotated[
+        str | None, typer.Option(help="Spoken language, e.g. en, zh (default: detect).")
+    ] = None,
+    asr_model: Annotated[
+        str | None, typer.Option(help="faster-whisper size, HF id or path.")
+    ] = None,
+    vlm: Annotated[
+        str,
+        typer.Option(
+            help="Chapter model: auto (local Qwen3-VL on a GPU, else transcript chapters)|none|"
+            "qwen3-vl-2b|qwen3-vl-4b|qwen3-vl-8b|HF id|path|openai:URL[#model]."
+        ),
+    ] = "auto",
+    context: Annotated[
+        int, typer.Option(help="VLM context budget in tokens.")
+    ] = DEFAULT_CONTEXT_TOKENS,
+    force: Annotated[
+        bool, typer.Option("--force/--no-force", help="Re-ingest unchanged files.")
+    ] = False,
+    frames: Annotated[
+        bool,
+        typer.Option(
+            "--frames/--no-frames", help="Index frames: thumbnails, on-screen text, CLIP."
+        ),
+    ] = True,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Stage tasks in flight; above 1 runs on Ray (a local one unless --ray)."
+        ),
+    ] = 1,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            help="Ray cluster address, e.g. auto or ray://head:10001 (default: VIDQA_RAY_ADDRESS).",
+        ),
+    ] = None,
+    vlm_concurrency: Annotated[
+        int,
+        typer.Option(min=1, help="Chapter requests in flight to a served VLM, across all workers."),
+    ] = 2,
     json_: JsonOpt = False,
 ):
     """Add videos to the library (transcript from subtitles, else speech recognition)."""
@@ -113,17 +144,26 @@ def ingest(
     from ui.progress import run_ingest
     from vidqa.settings import settings
 
-    options = IngestOptions(language=language, asr_model=asr_model, vlm=vlm, context=context,
-                            force=force, frames=frames)
+    options = IngestOptions(
+        language=language, asr_model=asr_model, vlm=vlm, context=context, force=force, frames=frames
+    )
     with user_errors():
-        cluster = ClusterOptions(workers=workers, address=ray or settings().ray_address,
-                                 vlm_concurrency=vlm_concurrency)
+        cluster = ClusterOptions(
+            workers=workers, address=ray or settings().ray_address, vlm_concurrency=vlm_concurrency
+        )
         report = run_ingest([str(p) for p in paths], options, cluster)
     if json_:
         from dataclasses import asdict
 
-        _out(_dumps({"results": [asdict(r) for r in report.results],
-                     "failed": len(report.failed), "total": len(report.results)}))
+        _out(
+            _dumps(
+                {
+                    "results": [asdict(r) for r in report.results],
+                    "failed": len(report.failed),
+                    "total": len(report.results),
+                }
+            )
+        )
     else:
         for r in report.results:
             if r.status == "failed":
@@ -155,8 +195,12 @@ def _dumps(data, nl: bool = False) -> str:
     return dumps(data, nl=nl)
 
 
-VlmOpt = Annotated[str | None, typer.Option(
-    help="Answer model: none|auto|qwen3-vl-2b|...|HF id|path|openai:URL[#model] (default: VIDQA_VLM).")]
+VlmOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Answer model: none|auto|qwen3-vl-2b|...|HF id|path|openai:URL[#model] (default: VIDQA_VLM)."
+    ),
+]
 
 
 def _print_citations(answer) -> None:
@@ -165,7 +209,9 @@ def _print_citations(answer) -> None:
     if answer.citations:
         _out("")
         for n, c in enumerate(answer.citations, 1):
-            _out(f"[{n}] {c.label}  {c.path or ''}  (vidqa clip {c.video_id[:12]} {c.start:.2f} {c.end:.2f})")
+            _out(
+                f"[{n}] {c.label}  {c.path or ''}  (vidqa clip {c.video_id[:12]} {c.start:.2f} {c.end:.2f})"
+            )
     if answer.status == "per_video":
         _err("Note: to ask about one video, name it in the question or use --video ID_OR_TITLE")
 
@@ -193,8 +239,14 @@ def ask(
     if not question.strip():
         raise typer.BadParameter("the question is empty", param_hint="QUESTION")
     with user_errors():
-        stream = answer(question, library=_library(), scope=(video,) if video else (), k=k,
-                        backend=vlm, stream=not json_)
+        stream = answer(
+            question,
+            library=_library(),
+            scope=(video,) if video else (),
+            k=k,
+            backend=vlm,
+            stream=not json_,
+        )
         if json_:
             _out(_dumps(stream.answer.to_json()))
             return
@@ -204,7 +256,9 @@ def ask(
 @app.command()
 def chat(
     video: VideoOpt = None,
-    session: Annotated[str, typer.Option(help="Session name; resumes it if it exists.")] = "default",
+    session: Annotated[
+        str, typer.Option(help="Session name; resumes it if it exists.")
+    ] = "default",
     vlm: VlmOpt = None,
     k: Annotated[int, typer.Option(help="How many passages to retrieve.")] = 5,
 ):
@@ -215,8 +269,10 @@ def chat(
         library = _library()
         scope = library.find_video(video).id if video else None
         conversation = Conversation.resume(session, video_id=scope, backend=vlm, k=k)
-        _err(f"session {session!r} ({len(conversation.turns)} earlier turns); "
-             "empty line or Ctrl-D ends")
+        _err(
+            f"session {session!r} ({len(conversation.turns)} earlier turns); "
+            "empty line or Ctrl-D ends"
+        )
         while True:
             message = _read_line()
             if not message or message.strip().lower() in ("exit", "quit", ":q"):
@@ -234,8 +290,10 @@ def _read_line() -> str | None:
 @app.command()
 def search(
     query: Annotated[str | None, typer.Argument(help="What to look for (words).")] = None,
-    image: Annotated[Path | None, typer.Option(help="Find frames that look like this picture.",
-                                               exists=True, dir_okay=False)] = None,
+    image: Annotated[
+        Path | None,
+        typer.Option(help="Find frames that look like this picture.", exists=True, dir_okay=False),
+    ] = None,
     k: Annotated[int, typer.Option("--k", "-k", help="Number of results.")] = 10,
     video: VideoOpt = None,
     json_: JsonOpt = False,
@@ -258,7 +316,9 @@ def search(
 
             hits = confident_hits(query, library.search(query, k=k, video_id=scope), library)
         videos = {v.id: v for v in library.videos()}
-        rows = [hit_row(h, videos[h.span.video_id].title, videos[h.span.video_id].path) for h in hits]
+        rows = [
+            hit_row(h, videos[h.span.video_id].title, videos[h.span.video_id].path) for h in hits
+        ]
     _print_rows(rows, json_ or nl, nl, hit_line, "No results.")
 
 
@@ -266,15 +326,19 @@ def search(
 def list_videos(
     json_: JsonOpt = False,
     nl: NlOpt = False,
-    all_: Annotated[bool, typer.Option("--all", help="Include videos whose ingest did not finish.")] = False,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Include videos whose ingest did not finish.")
+    ] = False,
 ):
     """List the videos in the library."""
     from ui.render import video_line, video_row
 
     with user_errors():
         library = _library()
-        rows = [video_row(v, library.catalog.counts(v.id))
-                for v in library.videos(include_incomplete=all_)]
+        rows = [
+            video_row(v, library.catalog.counts(v.id))
+            for v in library.videos(include_incomplete=all_)
+        ]
     _print_rows(rows, json_ or nl, nl, video_line, "The library is empty: vidqa ingest PATH")
 
 
@@ -284,8 +348,12 @@ def _stdin_is_terminal() -> bool:
 
 @app.command()
 def remove(
-    video: Annotated[str, typer.Argument(help="Video id prefix (4+ characters) or its whole title.")],
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Don't ask (needed when stdin is not a terminal).")] = False,
+    video: Annotated[
+        str, typer.Argument(help="Video id prefix (4+ characters) or its whole title.")
+    ],
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Don't ask (needed when stdin is not a terminal).")
+    ] = False,
 ):
     """Remove a video and everything indexed for it."""
     with user_errors():
@@ -293,11 +361,14 @@ def remove(
         target = library.find_video(video, exact=True)
         if not yes:
             if not _stdin_is_terminal():
-                _err(f"Error: not removing {target.id[:12]} ({target.title}) without --yes: "
-                     "stdin is not a terminal to ask on")
+                _err(
+                    f"Error: not removing {target.id[:12]} ({target.title}) without --yes: "
+                    "stdin is not a terminal to ask on"
+                )
                 raise typer.Exit(code=1)
-            if not typer.confirm(f"Remove {target.id[:12]} ({target.title}) and its index?",
-                                 err=True):
+            if not typer.confirm(
+                f"Remove {target.id[:12]} ({target.title}) and its index?", err=True
+            ):
                 _err("Nothing removed.")
                 raise typer.Exit(code=1)
         library.remove(target.id)
@@ -339,7 +410,9 @@ def clip(
     video: Annotated[str, typer.Argument(help="Video id, id prefix or title.")],
     start: Annotated[str, typer.Argument(help="Start: seconds, M:SS or H:MM:SS.")],
     end: Annotated[str, typer.Argument(help="End: seconds, M:SS or H:MM:SS.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the clip.")] = Path("clip.mp4"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the clip.")] = Path(
+        "clip.mp4"
+    ),
 ):
     """Cut a cited clip to a playable file."""
     from qa.clips import cut_clip
@@ -352,13 +425,18 @@ def clip(
         if not target.path:
             from vidqa.errors import MediaError
 
-            raise MediaError(target.title, "no media file was ingested for this video (transcript only)")
+            raise MediaError(
+                target.title, "no media file was ingested for this video (transcript only)"
+            )
         if t0 >= target.duration:
             from vidqa.errors import MediaError
             from vidqa.timefmt import fmt_ts
 
-            raise MediaError(target.path, f"the clip starts at {fmt_ts(t0)}, after the video "
-                                          f"ends ({fmt_ts(target.duration)})")
+            raise MediaError(
+                target.path,
+                f"the clip starts at {fmt_ts(t0)}, after the video "
+                f"ends ({fmt_ts(target.duration)})",
+            )
         out, how = cut_clip(target.path, t0, min(t1, target.duration), output)
     _out(f"wrote {out} ({how}, {min(t1, target.duration) - t0:.2f} s)")
 
@@ -379,7 +457,11 @@ def summary(
     if stored is None:
         _err(f"Error: {target.title} has no summary yet: vidqa summarize {target.id[:12]}")
         raise typer.Exit(code=1)
-    _out(_dumps(stored) if json_ else summary_markdown(summary_from_dict(stored), target.title).rstrip())
+    _out(
+        _dumps(stored)
+        if json_
+        else summary_markdown(summary_from_dict(stored), target.title).rstrip()
+    )
 
 
 @app.command()
@@ -387,7 +469,9 @@ def summarize(
     video: Annotated[str | None, typer.Argument(help="Video id, id prefix or title.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every video in the library.")] = False,
     vlm: Annotated[str, typer.Option(help="Chapter model (see vidqa ingest --vlm).")] = "auto",
-    context: Annotated[int, typer.Option(help="VLM context budget in tokens.")] = DEFAULT_CONTEXT_TOKENS,
+    context: Annotated[
+        int, typer.Option(help="VLM context budget in tokens.")
+    ] = DEFAULT_CONTEXT_TOKENS,
 ):
     """(Re)build chapter summaries for ingested videos, without redoing speech recognition."""
     from ingest.pipeline import IngestOptions, resummarize
@@ -401,17 +485,27 @@ def summarize(
             result = resummarize(target, library, IngestOptions(vlm=vlm, context=context))
             for note in result.get("notes", []):
                 _err(f"{target.title}: {note}")
-            _out(f"{target.id[:12]}  {target.title}: {len(result['chapters'])} chapters ({result['source']})")
+            _out(
+                f"{target.id[:12]}  {target.title}: {len(result['chapters'])} chapters ({result['source']})"
+            )
 
 
 @eval_app.command("retrieval")
 def eval_retrieval(
-    directory: Annotated[Path, typer.Argument(help="Eval set folder (videos.jsonl, questions.jsonl).")],
+    directory: Annotated[
+        Path, typer.Argument(help="Eval set folder (videos.jsonl, questions.jsonl).")
+    ],
     limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
-    details: Annotated[Path | None, typer.Option(
-        help="Write one JSON line per question: rank, top span, gold span.")] = None,
-    ablate: Annotated[bool, typer.Option(
-        "--ablate", help="Also score the search with each component off (one row each).")] = False,
+    details: Annotated[
+        Path | None,
+        typer.Option(help="Write one JSON line per question: rank, top span, gold span."),
+    ] = None,
+    ablate: Annotated[
+        bool,
+        typer.Option(
+            "--ablate", help="Also score the search with each component off (one row each)."
+        ),
+    ] = False,
     json_: JsonOpt = False,
 ):
     """Retrieval hit@1/hit@5/MRR within a video and library-wide, with latency."""
@@ -419,15 +513,20 @@ def eval_retrieval(
     from ui.progress import stage_progress
 
     with user_errors(), stage_progress() as progress:
-        metrics = evaluate_retrieval(directory, limit=limit, progress=progress, details=details,
-                                     ablate=ablate)
+        metrics = evaluate_retrieval(
+            directory, limit=limit, progress=progress, details=details, ablate=ablate
+        )
     if json_:
         _out(_dumps(metrics))
         return
     _out(f"questions: {metrics['n']}")
-    _out(f"within video: hit@1 {metrics['hit@1']:.3f}  hit@5 {metrics['hit@5']:.3f}  MRR {metrics['mrr']:.3f}")
-    _out(f"library-wide: right video@1 {metrics['library_video_hit@1']:.3f}  "
-         f"@5 {metrics['library_video_hit@5']:.3f}  hit@1 {metrics['library_hit@1']:.3f}")
+    _out(
+        f"within video: hit@1 {metrics['hit@1']:.3f}  hit@5 {metrics['hit@5']:.3f}  MRR {metrics['mrr']:.3f}"
+    )
+    _out(
+        f"library-wide: right video@1 {metrics['library_video_hit@1']:.3f}  "
+        f"@5 {metrics['library_video_hit@5']:.3f}  hit@1 {metrics['library_hit@1']:.3f}"
+    )
     _out(f"latency: p50 {metrics['p50_ms']:.1f} ms  p95 {metrics['p95_ms']:.1f} ms")
     if "ablation" in metrics:
         _out(_ablation_table(metrics))
@@ -435,48 +534,88 @@ def eval_retrieval(
 
 def _ablation_table(metrics: dict) -> str:
     rows = [("full", metrics), *metrics["ablation"].items()]
-    lines = [f"{'search':40} {'hit@1':>6} {'hit@5':>6} {'video@1':>8} {'lib hit@1':>9} {'p50 ms':>7}"]
-    lines += [f"{name:40} {m['hit@1']:6.3f} {m['hit@5']:6.3f} {m['library_video_hit@1']:8.3f} "
-              f"{m['library_hit@1']:9.3f} {m['p50_ms']:7.1f}" for name, m in rows]
+    lines = [
+        f"{'search':40} {'hit@1':>6} {'hit@5':>6} {'video@1':>8} {'lib hit@1':>9} {'p50 ms':>7}"
+    ]
+    lines += [
+        f"{name:40} {m['hit@1']:6.3f} {m['hit@5']:6.3f} {m['library_video_hit@1']:8.3f} "
+        f"{m['library_hit@1']:9.3f} {m['p50_ms']:7.1f}"
+        for name, m in rows
+    ]
     return "\n".join(lines)
 
 
 @export_app.command("sft")
 def export_sft(
-    out_dir: Annotated[Path, typer.Argument(help="Folder to write the dataset to (LLaMA-Factory's dataset_dir).")],
-    video: Annotated[list[str] | None, typer.Option(
-        "--video", "-v", help="Video id, id prefix or title; repeat for more (default: all).")] = None,
-    kinds: Annotated[str, typer.Option(
-        help="Example kinds: chapters (summaries), timed (what is said when), ocr (text on screen).")]
-        = "chapters,timed,ocr",
+    out_dir: Annotated[
+        Path, typer.Argument(help="Folder to write the dataset to (LLaMA-Factory's dataset_dir).")
+    ],
+    video: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--video", "-v", help="Video id, id prefix or title; repeat for more (default: all)."
+        ),
+    ] = None,
+    kinds: Annotated[
+        str,
+        typer.Option(
+            help="Example kinds: chapters (summaries), timed (what is said when), ocr (text on screen)."
+        ),
+    ] = "chapters,timed,ocr",
     max_clip_s: Annotated[float, typer.Option(help="Longest clip, in seconds.")] = 60.0,
-    fps: Annotated[float | None, typer.Option(help="Re-encode clips at this frame rate (default: copy).")] = None,
+    fps: Annotated[
+        float | None, typer.Option(help="Re-encode clips at this frame rate (default: copy).")
+    ] = None,
     val: Annotated[float, typer.Option(help="Fraction of videos held out for validation.")] = 0.1,
     seed: Annotated[int, typer.Option(help="Seed for the split and the questions asked.")] = 0,
-    include_fallback: Annotated[bool, typer.Option(
-        "--include-fallback", help="Also chapters summarised from the transcript (no VLM).")] = False,
-    dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="Print counts, clip minutes and disk size; cut nothing.")] = False,
+    include_fallback: Annotated[
+        bool,
+        typer.Option(
+            "--include-fallback", help="Also chapters summarised from the transcript (no VLM)."
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Print counts, clip minutes and disk size; cut nothing."),
+    ] = False,
     json_: JsonOpt = False,
 ):
     """Write a LLaMA-Factory video fine-tuning dataset (sharegpt) with clips cut from the library."""
-    from qa.export import ExportOptions, export_sft as run_export, plan_export
+    from qa.export import ExportOptions, plan_export
+    from qa.export import export_sft as run_export
     from ui.progress import stage_progress
     from ui.render import export_lines
 
     with user_errors():
-        options = ExportOptions(videos=tuple(video or ()), seed=seed, max_clip_s=max_clip_s,
-                                kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()),
-                                fps=fps, val=val, include_fallback=include_fallback)
+        options = ExportOptions(
+            videos=tuple(video or ()),
+            seed=seed,
+            max_clip_s=max_clip_s,
+            kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()),
+            fps=fps,
+            val=val,
+            include_fallback=include_fallback,
+        )
         with stage_progress() as progress:
             if dry_run:
-                summary, report = plan_export(out_dir, options, _library(), progress).summary(), None
+                summary, report = (
+                    plan_export(out_dir, options, _library(), progress).summary(),
+                    None,
+                )
             else:
                 report = run_export(out_dir, options, _library(), progress)
                 summary = report.plan
     if json_:
-        done = {"cut": report.cut, "reused": report.reused, "failed": report.failed,
-                "files": report.files} if report else {}
+        done = (
+            {
+                "cut": report.cut,
+                "reused": report.reused,
+                "failed": report.failed,
+                "files": report.files,
+            }
+            if report
+            else {}
+        )
         _out(_dumps({"dry_run": report is None, **summary, **done}))
     else:
         _out("\n".join(export_lines(summary, report)))
@@ -490,10 +629,14 @@ def export_sft(
 
 @eval_app.command("chapters")
 def eval_chapters(
-    directory: Annotated[Path, typer.Argument(help="Eval set folder (videos.jsonl + transcripts).")],
+    directory: Annotated[
+        Path, typer.Argument(help="Eval set folder (videos.jsonl + transcripts).")
+    ],
     pseudo_videos: Annotated[int, typer.Option(help="Pseudo-videos to build.")] = 20,
-    natural_gaps: Annotated[bool, typer.Option(
-        help="Keep each video's own lead-in/tail silence at the joins (a pause cue).")] = False,
+    natural_gaps: Annotated[
+        bool,
+        typer.Option(help="Keep each video's own lead-in/tail silence at the joins (a pause cue)."),
+    ] = False,
     limit: Annotated[int | None, typer.Option(help="Only the first N videos of the set.")] = None,
     json_: JsonOpt = False,
 ):
@@ -502,34 +645,49 @@ def eval_chapters(
     from ingest.chapter_eval import evaluate_chapters
 
     with user_errors():
-        metrics = evaluate_chapters(directory, count=pseudo_videos, natural_gaps=natural_gaps,
-                                    limit=limit)
+        metrics = evaluate_chapters(
+            directory, count=pseudo_videos, natural_gaps=natural_gaps, limit=limit
+        )
     if json_:
         _out(_dumps(metrics))
         return
-    _out(f"{metrics['pseudo_videos']} pseudo-videos from {metrics['videos']} videos, "
-         f"{metrics['minutes']} min, {metrics['boundaries']} true boundaries "
-         f"(joins {'with natural gaps' if natural_gaps else 'at the usual gap'})")
-    _out(f"{'':12} {'F1@±10s':>8} {'precision':>9} {'recall':>7} {'Pk':>6} {'WinDiff':>7} "
-         f"{'chapters/true':>13}")
+    _out(
+        f"{metrics['pseudo_videos']} pseudo-videos from {metrics['videos']} videos, "
+        f"{metrics['minutes']} min, {metrics['boundaries']} true boundaries "
+        f"(joins {'with natural gaps' if natural_gaps else 'at the usual gap'})"
+    )
+    _out(
+        f"{'':12} {'F1@±10s':>8} {'precision':>9} {'recall':>7} {'Pk':>6} {'WinDiff':>7} "
+        f"{'chapters/true':>13}"
+    )
     for name in ("ours", "texttiling"):
         m = metrics[name]
-        _out(f"{name:12} {m['f1']:8.3f} {m['precision']:9.3f} {m['recall']:7.3f} {m['pk']:6.3f} "
-             f"{m['windowdiff']:7.3f} {m['chapters_per_video']:13.2f}")
+        _out(
+            f"{name:12} {m['f1']:8.3f} {m['precision']:9.3f} {m['recall']:7.3f} {m['pk']:6.3f} "
+            f"{m['windowdiff']:7.3f} {m['chapters_per_video']:13.2f}"
+        )
 
 
-SampleOpt = Annotated[int, typer.Option(help="Questions drawn evenly from the set (half each for "
-                                             "calibrate and answers).")]
+SampleOpt = Annotated[
+    int,
+    typer.Option(help="Questions drawn evenly from the set (half each for calibrate and answers)."),
+]
 
 
 @eval_app.command("answers")
 def eval_answers(
-    directory: Annotated[Path, typer.Argument(help="Eval set folder (videos.jsonl, questions.jsonl).")],
+    directory: Annotated[
+        Path, typer.Argument(help="Eval set folder (videos.jsonl, questions.jsonl).")
+    ],
     sample: SampleOpt = 600,
-    second_set: Annotated[bool, typer.Option(
-        "--second-set/--no-second-set",
-        help="Also measure a built-in general-lectures library (its own questions, each "
-             "without its video, and 100 of DIR's questions).")] = True,
+    second_set: Annotated[
+        bool,
+        typer.Option(
+            "--second-set/--no-second-set",
+            help="Also measure a built-in general-lectures library (its own questions, each "
+            "without its video, and 100 of DIR's questions).",
+        ),
+    ] = True,
     json_: JsonOpt = False,
 ):
     """Answered when the library says, "Not found" when it does not (held-out video, off-topic)."""
@@ -537,37 +695,50 @@ def eval_answers(
     from ui.progress import stage_progress
 
     with user_errors(), stage_progress() as progress:
-        metrics = evaluate_answers(directory, sample=sample, second_set=second_set,
-                                   progress=progress)
+        metrics = evaluate_answers(
+            directory, sample=sample, second_set=second_set, progress=progress
+        )
     if json_:
         _out(_dumps(metrics))
         return
-    _out(f"embedder: {metrics['embedder']}" + ("" if metrics["calibrated"] else " (not calibrated: "
-                                                "run vidqa eval calibrate)"))
+    _out(
+        f"embedder: {metrics['embedder']}"
+        + ("" if metrics["calibrated"] else " (not calibrated: run vidqa eval calibrate)")
+    )
     _out(f"answered when answerable: {metrics['answer_rate']:.3f} of {metrics['n_answerable']}")
-    _out(f"abstained when unanswerable: {metrics['abstain_rate']:.3f} of {metrics['n_unanswerable']} "
-         f"(held-out video {metrics['abstain_rate_held_out_video']:.3f}, "
-         f"off-topic {metrics['abstain_rate_off_topic']:.3f})")
+    _out(
+        f"abstained when unanswerable: {metrics['abstain_rate']:.3f} of {metrics['n_unanswerable']} "
+        f"(held-out video {metrics['abstain_rate_held_out_video']:.3f}, "
+        f"off-topic {metrics['abstain_rate_off_topic']:.3f})"
+    )
     if "n_held_out_labelled_unanswerable" in metrics:
-        _out(f"held-out video, labelled by hand: abstained on "
-             f"{metrics['abstain_rate_held_out_labelled_unanswerable']:.3f} of "
-             f"{metrics['n_held_out_labelled_unanswerable']} truly unanswerable, answered "
-             f"{metrics['answer_rate_held_out_labelled_answerable_elsewhere']:.3f} of "
-             f"{metrics['n_held_out_labelled_answerable_elsewhere']} another video answers")
+        _out(
+            f"held-out video, labelled by hand: abstained on "
+            f"{metrics['abstain_rate_held_out_labelled_unanswerable']:.3f} of "
+            f"{metrics['n_held_out_labelled_unanswerable']} truly unanswerable, answered "
+            f"{metrics['answer_rate_held_out_labelled_answerable_elsewhere']:.3f} of "
+            f"{metrics['n_held_out_labelled_answerable_elsewhere']} another video answers"
+        )
     if second := metrics.get("second_set"):
-        _out(f"{second['set']} library: answered {second['answer_rate']:.3f} of "
-             f"{second['n_answerable']}, abstained on {second['abstain_rate_held_out_video']:.3f} "
-             f"of {second['n_held_out_video']} without their video and on "
-             f"{second['abstain_rate_other_set_questions']:.3f} of "
-             f"{second['n_other_set_questions']} questions from {directory.name}")
+        _out(
+            f"{second['set']} library: answered {second['answer_rate']:.3f} of "
+            f"{second['n_answerable']}, abstained on {second['abstain_rate_held_out_video']:.3f} "
+            f"of {second['n_held_out_video']} without their video and on "
+            f"{second['abstain_rate_other_set_questions']:.3f} of "
+            f"{second['n_other_set_questions']} questions from {directory.name}"
+        )
 
 
 @eval_app.command("calibrate")
 def eval_calibrate(
-    directory: Annotated[Path, typer.Argument(help="Eval set folder (videos.jsonl, questions.jsonl).")],
+    directory: Annotated[
+        Path, typer.Argument(help="Eval set folder (videos.jsonl, questions.jsonl).")
+    ],
     sample: SampleOpt = 600,
-    write: Annotated[bool, typer.Option("--write/--no-write",
-                                        help="Store the fitted threshold for this embedder.")] = False,
+    write: Annotated[
+        bool,
+        typer.Option("--write/--no-write", help="Store the fitted threshold for this embedder."),
+    ] = False,
     json_: JsonOpt = False,
 ):
     """Fit when to say "Not found" for the configured text embedder (after changing it)."""
@@ -579,9 +750,11 @@ def eval_calibrate(
     if json_:
         _out(_dumps(fitted))
         return
-    _out(f"{fitted['embedder']}: coverage weight {fitted['coverage_weight']}, threshold "
-         f"{fitted['threshold']} -> answer rate {fitted['answer_rate']:.3f}, abstain rate "
-         f"{fitted['abstain_rate']:.3f} on the calibration half")
+    _out(
+        f"{fitted['embedder']}: coverage weight {fitted['coverage_weight']}, threshold "
+        f"{fitted['threshold']} -> answer rate {fitted['answer_rate']:.3f}, abstain rate "
+        f"{fitted['abstain_rate']:.3f} on the calibration half"
+    )
     if write:
         _out(f"written to {fitted['written']}")
 
@@ -636,4 +809,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     sys.exit(main())
-

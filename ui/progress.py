@@ -12,8 +12,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 def _bars(console: Console) -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[stage]}"),
-        TimeElapsedColumn(), console=console, transient=False,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[stage]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
     )
 
 
@@ -33,6 +37,7 @@ def run_ingest(paths: list[str], options, cluster=None):
     console = Console(stderr=True)
     tasks: dict[str, int] = {}
     with _bars(console) as bars:
+
         def progress(path: str, stage: str, done: float, total: float) -> None:
             if path not in tasks:
                 tasks[path] = bars.add_task(Path(path).name[:40], total=1.0, stage="")
@@ -93,8 +98,9 @@ class ClusterView:
         if path in self.finished:
             return "done"
         stages = self.files.get(path, {})
-        return " · ".join(f"{s} {stages[s]:.0%}" for s in CLUSTER_STAGES
-                          if s in stages and stages[s] < 1.0)
+        return " · ".join(
+            f"{s} {stages[s]:.0%}" for s in CLUSTER_STAGES if s in stages and stages[s] < 1.0
+        )
 
     def file_fraction(self, path: str) -> float:
         if path in self.finished:
@@ -104,8 +110,9 @@ class ClusterView:
 
     def stage_counts(self) -> dict[str, int]:
         """Files that have finished each stage."""
-        return {s: sum(1 for f in self.files.values() if f.get(s, 0.0) >= 1.0)
-                for s in CLUSTER_STAGES}
+        return {
+            s: sum(1 for f in self.files.values() if f.get(s, 0.0) >= 1.0) for s in CLUSTER_STAGES
+        }
 
 
 @contextmanager
@@ -126,10 +133,15 @@ def cluster_bars() -> Iterator:
             view.update(path, stage, done, total)
             if path not in file_tasks:
                 file_tasks[path] = bars.add_task(Path(path).name[:40], total=1.0, stage="")
-            bars.update(file_tasks[path], completed=view.file_fraction(path),
-                        stage=view.running(path))
+            bars.update(
+                file_tasks[path], completed=view.file_fraction(path), stage=view.running(path)
+            )
             for name, count in view.stage_counts().items():
-                bars.update(stage_tasks[name], completed=count, total=len(view.files),
-                            stage=f"{count}/{len(view.files)}")
+                bars.update(
+                    stage_tasks[name],
+                    completed=count,
+                    total=len(view.files),
+                    stage=f"{count}/{len(view.files)}",
+                )
 
         yield progress

@@ -16,24 +16,36 @@ def video_row(video, counts: dict[str, int] | None = None) -> dict:
 
 def hit_row(hit, title: str, path: str | None) -> dict:
     s = hit.span
-    return {"video_id": s.video_id, "title": title, "path": path, "start": round(s.start, 2),
-            "end": round(s.end, 2), "kind": s.kind, "text": s.text,
-            "score": round(hit.score, 5), "matched": hit.matched,
-            "kinds": hit.kinds or [s.kind]}
+    return {
+        "video_id": s.video_id,
+        "title": title,
+        "path": path,
+        "start": round(s.start, 2),
+        "end": round(s.end, 2),
+        "kind": s.kind,
+        "text": s.text,
+        "score": round(hit.score, 5),
+        "matched": hit.matched,
+        "kinds": hit.kinds or [s.kind],
+    }
 
 
 def hit_line(row: dict) -> str:
     text = " ".join(row["text"].split())
     text = text if len(text) <= 140 else text[:139] + "…"
-    return (f"{row['video_id'][:8]}  {row['title']} · {fmt_range(row['start'], row['end'])}"
-            f"  [{'+'.join(row.get('kinds') or [row['kind']])}; {'+'.join(row['matched'])}]\n    {text}")
+    return (
+        f"{row['video_id'][:8]}  {row['title']} · {fmt_range(row['start'], row['end'])}"
+        f"  [{'+'.join(row.get('kinds') or [row['kind']])}; {'+'.join(row['matched'])}]\n    {text}"
+    )
 
 
 def video_line(row: dict) -> str:
     spans = ", ".join(f"{n} {k}" for k, n in sorted(row["spans"].items())) or "no spans"
     status = "" if row["status"] == "ready" else f"  [{row['status']}]"
-    return (f"{row['id'][:12]}  {row['title']}  {fmt_ts(row['duration'])}  "
-            f"transcript: {row['transcript_source'] or 'none'}  ({spans}){status}")
+    return (
+        f"{row['id'][:12]}  {row['title']}  {fmt_ts(row['duration'])}  "
+        f"transcript: {row['transcript_source'] or 'none'}  ({spans}){status}"
+    )
 
 
 def dumps(data, *, nl: bool = False) -> str:
@@ -48,15 +60,24 @@ def export_lines(summary: dict, report=None) -> list[str]:
     kinds = list(next(iter(summary["examples"].values())))
     lines = [f"{'':6}" + "".join(f"{k:>10}" for k in kinds) + f"{'videos':>8}"]
     for split, counts in summary["examples"].items():
-        lines.append(f"{split:6}" + "".join(f"{counts[k]:>10}" for k in kinds)
-                     + f"{summary['videos'][split]:>8}")
+        lines.append(
+            f"{split:6}"
+            + "".join(f"{counts[k]:>10}" for k in kinds)
+            + f"{summary['videos'][split]:>8}"
+        )
     n = summary["clips_to_cut"] + summary["clips_reused"]
-    lines.append(f"{n} clips, {summary['clip_minutes']:.1f} min, about "
-                 f"{summary['estimated_bytes'] / 1e6:.1f} MB at the source bitrate")
+    lines.append(
+        f"{n} clips, {summary['clip_minutes']:.1f} min, about "
+        f"{summary['estimated_bytes'] / 1e6:.1f} MB at the source bitrate"
+    )
     if report is None:
-        lines.append(f"dry run: {summary['clips_to_cut']} clips to cut, "
-                     f"{summary['clips_reused']} already cut; nothing written")
+        lines.append(
+            f"dry run: {summary['clips_to_cut']} clips to cut, "
+            f"{summary['clips_reused']} already cut; nothing written"
+        )
     else:
-        lines.append(f"cut {report.cut} clips, reused {report.reused}; wrote "
-                     f"{', '.join(report.files)} in {summary['out_dir']}")
+        lines.append(
+            f"cut {report.cut} clips, reused {report.reused}; wrote "
+            f"{', '.join(report.files)} in {summary['out_dir']}"
+        )
     return lines

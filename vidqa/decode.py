@@ -89,12 +89,15 @@ class DecodeStats:
         if not self.skipped:
             return None
         where = f" (the first near {self.first_at:.1f} s)" if self.first_at is not None else ""
-        return (f"{self.skipped} undecodable video packet{'s' if self.skipped > 1 else ''} "
-                f"skipped{where}: frames there are missing, the rest is indexed")
+        return (
+            f"{self.skipped} undecodable video packet{'s' if self.skipped > 1 else ''} "
+            f"skipped{where}: frames there are missing, the rest is indexed"
+        )
 
 
-def decode_packets(container, stream, start: float = 0.0,
-                   stats: DecodeStats | None = None) -> Iterator:
+def decode_packets(
+    container, stream, start: float = 0.0, stats: DecodeStats | None = None
+) -> Iterator:
     """container.decode(stream), except that a packet the decoder rejects as invalid data is
     skipped (and counted in `stats`) instead of ending the decode."""
     av = import_av()
@@ -435,8 +438,9 @@ def read_frames(
     """
     facts = stream_facts(path)
     chosen = choose_backend(facts, backend)
-    out_size = fit_size(facts.width, facts.height, max_pixels=max_pixels, max_side=max_side,
-                        size=size)
+    out_size = fit_size(
+        facts.width, facts.height, max_pixels=max_pixels, max_side=max_side, size=size
+    )
     targets = np.asarray(times, np.float64).reshape(-1)
     order = np.argsort(targets, kind="stable")
     reader = chosen.open(facts, out_size)
@@ -473,15 +477,16 @@ def iter_frames(
         raise ValueError(f"batch must be at least 1 frame, got {batch}")
     facts = facts or stream_facts(path)
     chosen = choose_backend(facts, backend)
-    out_size = fit_size(facts.width, facts.height, max_pixels=max_pixels, max_side=max_side,
-                        size=size)
+    out_size = fit_size(
+        facts.width, facts.height, max_pixels=max_pixels, max_side=max_side, size=size
+    )
     targets = np.sort(np.asarray(times, np.float64).reshape(-1))
     reader = chosen.open(facts, out_size)
     if stats is not None:
         reader.stats = stats
     try:
         for lo in range(0, len(targets), batch):
-            frames, got, indices = reader.read(targets[lo:lo + batch])
+            frames, got, indices = reader.read(targets[lo : lo + batch])
             yield FrameBatch(frames, got, indices, facts.fps, chosen.name)
     finally:
         reader.close()
@@ -506,8 +511,9 @@ def keyframes(
     if batch < 1:
         raise ValueError(f"batch must be at least 1 frame, got {batch}")
     facts = facts or stream_facts(path)
-    out_size = fit_size(facts.width, facts.height, max_pixels=max_pixels, max_side=max_side,
-                        size=size)
+    out_size = fit_size(
+        facts.width, facts.height, max_pixels=max_pixels, max_side=max_side, size=size
+    )
     pending: list[tuple[float, np.ndarray]] = []
     for t, frame in _keyframe_stream(facts, every, stats):
         pending.append((t, _to_rgb(frame, facts, out_size)))
@@ -518,8 +524,9 @@ def keyframes(
         yield _keyframe_batch(pending, facts)
 
 
-def _keyframe_stream(facts: StreamFacts, every: float | None,
-                     stats: DecodeStats | None = None) -> Iterator[tuple[float, object]]:
+def _keyframe_stream(
+    facts: StreamFacts, every: float | None, stats: DecodeStats | None = None
+) -> Iterator[tuple[float, object]]:
     av = import_av()
 
     container = open_media(facts.path)
@@ -543,6 +550,9 @@ def _keyframe_stream(facts: StreamFacts, every: float | None,
 
 def _keyframe_batch(pending: list[tuple[float, np.ndarray]], facts: StreamFacts) -> FrameBatch:
     times = np.array([t for t, _ in pending], np.float64)
-    indices = np.round(times * facts.fps).astype(np.int64) if facts.fps > 0 else np.zeros(
-        len(times), np.int64)
+    indices = (
+        np.round(times * facts.fps).astype(np.int64)
+        if facts.fps > 0
+        else np.zeros(len(times), np.int64)
+    )
     return FrameBatch(_stack([img for _, img in pending]), times, indices, facts.fps, "pyav")

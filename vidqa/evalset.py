@@ -10,7 +10,9 @@ from vidqa.errors import VidqaError
 
 def read_jsonl(path: Path) -> list[dict]:
     if not path.exists():
-        raise VidqaError(f"{path}: file not found (an eval set needs videos.jsonl and questions.jsonl)")
+        raise VidqaError(
+            f"{path}: file not found (an eval set needs videos.jsonl and questions.jsonl)"
+        )
     rows = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if line.strip():

@@ -6,9 +6,27 @@ import re
 
 # ISO 639-2 codes that containers store, mapped to the 639-1 codes users type.
 ISO639_2 = {
-    "eng": "en", "fre": "fr", "fra": "fr", "ger": "de", "deu": "de", "spa": "es", "ita": "it",
-    "por": "pt", "rus": "ru", "jpn": "ja", "chi": "zh", "zho": "zh", "kor": "ko", "ara": "ar",
-    "hin": "hi", "dut": "nl", "nld": "nl", "swe": "sv", "pol": "pl", "tur": "tr", "ukr": "uk",
+    "eng": "en",
+    "fre": "fr",
+    "fra": "fr",
+    "ger": "de",
+    "deu": "de",
+    "spa": "es",
+    "ita": "it",
+    "por": "pt",
+    "rus": "ru",
+    "jpn": "ja",
+    "chi": "zh",
+    "zho": "zh",
+    "kor": "ko",
+    "ara": "ar",
+    "hin": "hi",
+    "dut": "nl",
+    "nld": "nl",
+    "swe": "sv",
+    "pol": "pl",
+    "tur": "tr",
+    "ukr": "uk",
 }
 
 

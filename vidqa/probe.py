@@ -20,9 +20,7 @@ from pathlib import Path
 
 from vidqa.errors import MediaError, MissingDependency
 
-VIDEO_EXTENSIONS = frozenset(
-    ".mp4 .mkv .mov .webm .avi .m4v .mpg .mpeg .ts .wmv .flv".split()
-)
+VIDEO_EXTENSIONS = frozenset(".mp4 .mkv .mov .webm .avi .m4v .mpg .mpeg .ts .wmv .flv".split())
 AUDIO_EXTENSIONS = frozenset(".mp3 .m4a .wav .flac .ogg .opus .aac .wma".split())
 MEDIA_EXTENSIONS = VIDEO_EXTENSIONS | AUDIO_EXTENSIONS
 
@@ -51,7 +49,9 @@ class MediaInfo:
     width: int | None = None  # display size, after rotation and pixel aspect ratio
     height: int | None = None
     fps: float | None = None  # average frame rate
-    rotation: int = 0  # display-matrix rotation as PyAV reports it: degrees counter-clockwise (0/90/180/270)
+    rotation: int = (
+        0  # display-matrix rotation as PyAV reports it: degrees counter-clockwise (0/90/180/270)
+    )
     video_codec: str | None = None
     pix_fmt: str | None = None
     subtitle_streams: list[dict] = field(default_factory=list)  # {index, codec, language}
@@ -216,17 +216,22 @@ def probe(path) -> MediaInfo:
         if any(tag in container.format.name for tag in IMAGE_DEMUXERS):
             raise MediaError(path, "not a media file (still image)")
         if TEXT_DEMUXERS & set(container.format.name.split(",")):
-            raise MediaError(path, "not a media file (a text file: ffmpeg would only draw its "
-                                   "characters)")
+            raise MediaError(
+                path, "not a media file (a text file: ffmpeg would only draw its characters)"
+            )
         video = _real_video_streams(container)
         audio = list(container.streams.audio)
         if not video and not audio:
             raise MediaError(path, "not a media file (no audio or video stream)")
         info = MediaInfo(
-            path=path, duration=_duration(container, path), has_video=bool(video),
-            has_audio=bool(audio), subtitle_streams=_subtitle_streams(container),
+            path=path,
+            duration=_duration(container, path),
+            has_video=bool(video),
+            has_audio=bool(audio),
+            subtitle_streams=_subtitle_streams(container),
             audio_language=audio[0].metadata.get("language") if audio else None,
-            size=stat.st_size, mtime=stat.st_mtime,
+            size=stat.st_size,
+            mtime=stat.st_mtime,
         )
         if video:
             _fill_video(info, container, video[0])
@@ -237,8 +242,11 @@ def probe(path) -> MediaInfo:
 
 def _subtitle_streams(container) -> list[dict]:
     return [
-        {"index": s.index, "codec": s.codec_context.name if s.codec_context else None,
-         "language": s.metadata.get("language")}
+        {
+            "index": s.index,
+            "codec": s.codec_context.name if s.codec_context else None,
+            "language": s.metadata.get("language"),
+        }
         for s in container.streams.subtitles
     ]
 
@@ -250,8 +258,10 @@ def _duration(container, path: Path) -> float:
     """Container duration, else the longest stream's, else demux to the last packet."""
     seconds = _header_duration(container)
     if seconds is not None and not _tail_present(container, seconds):
-        raise MediaError(path, f"unreadable media: truncated (data stops before the "
-                               f"stated end at {seconds:.1f} s)")
+        raise MediaError(
+            path,
+            f"unreadable media: truncated (data stops before the stated end at {seconds:.1f} s)",
+        )
     if seconds is None:
         seconds = _demuxed_duration(path)
     if seconds is None:
@@ -336,8 +346,9 @@ def _fill_video(info: MediaInfo, container, stream) -> None:
     keyframes, rotation = _scan_start(container, stream)
     info.keyframe_interval = _keyframe_interval(keyframes)
     info.rotation = rotation
-    info.width, info.height = _display_size(ctx.width, ctx.height, stream.sample_aspect_ratio,
-                                            rotation)
+    info.width, info.height = _display_size(
+        ctx.width, ctx.height, stream.sample_aspect_ratio, rotation
+    )
 
 
 def _display_size(width, height, sar, rotation: int) -> tuple[int | None, int | None]:

@@ -26,8 +26,12 @@ def render() -> None:
     upload_tab, path_tab = st.tabs([t("tab_upload"), t("tab_path")])
     with upload_tab:
         files = st.file_uploader(
-            t("upload_label"), type=sorted(e.lstrip(".") for e in MEDIA_EXTENSIONS),
-            accept_multiple_files=True, max_upload_size=logic.MAX_UPLOAD_MB, key="uploads")
+            t("upload_label"),
+            type=sorted(e.lstrip(".") for e in MEDIA_EXTENSIONS),
+            accept_multiple_files=True,
+            max_upload_size=logic.MAX_UPLOAD_MB,
+            key="uploads",
+        )
         st.caption(t("upload_limit", mb=logic.MAX_UPLOAD_MB, where=settings().media_dir))
         if st.button(t("ingest_uploads"), disabled=not files, icon=":material/upload:"):
             _ingest_uploads(files, force, frames)
@@ -35,8 +39,7 @@ def render() -> None:
         if not logic.path_ingest_allowed(st.get_option("server.address")):
             st.info(t("path_off"))
         else:
-            raw = st.text_input(t("path_label"), key="add_path",
-                                placeholder="/data/lectures")
+            raw = st.text_input(t("path_label"), key="add_path", placeholder="/data/lectures")
             if st.button(t("ingest_path"), icon=":material/folder_open:", key="ingest_path"):
                 _ingest_path(raw.strip(), force, frames)
     for message in st.session_state.pop("add_errors", []):
@@ -61,7 +64,10 @@ def _removals() -> None:
     if not removals:
         st.rerun()  # finished: redraw the page with adding enabled again
     for removal in removals:
-        st.info(common.t("removal_running", title=logic.md_text(removal.title)), icon=":material/hourglass_top:")
+        st.info(
+            common.t("removal_running", title=logic.md_text(removal.title)),
+            icon=":material/hourglass_top:",
+        )
 
 
 def _removing_error(name: str, path) -> str | None:
@@ -108,8 +114,8 @@ def _ingest_path(raw: str, force: bool, frames: bool) -> None:
         st.session_state["add_errors"] = [common.t("no_media_in_folder", path=raw)]
         return
     if path.is_file():
-        from vidqa.probe import probe
         from vidqa.errors import MediaError
+        from vidqa.probe import probe
 
         try:
             probe(path)  # the same check `vidqa ingest` makes: notes.txt is not a video
@@ -139,10 +145,17 @@ def _show_jobs(jobs: list[logic.JobState]) -> None:
 
 def _job(job: logic.JobState) -> None:
     t = common.t
-    state = (t("job_running") if not job.finished else t("job_failed", n=len(job.failed))
-             if job.failed else t("job_done"))
+    state = (
+        t("job_running")
+        if not job.finished
+        else t("job_failed", n=len(job.failed))
+        if job.failed
+        else t("job_done")
+    )
     with st.container(border=True, key=f"job-{job.id}"):
-        st.markdown(f"**{t('job_title', id=job.id)}** · {common.count(len(job.files), 'file')} · {state}")
+        st.markdown(
+            f"**{t('job_title', id=job.id)}** · {common.count(len(job.files), 'file')} · {state}"
+        )
         if job.error and not job.files:
             st.error(logic.md_text(job.error))
         for f in job.files:
@@ -155,7 +168,10 @@ def _file(f: logic.FileProgress, job_id: str) -> None:
         return
     if f.status in ("ingested", "unchanged"):
         line, button = st.columns([4, 1], vertical_alignment="center")
-        line.success(f"**{logic.md_text(f.name)}**: {common.t('status_' + f.status)}", icon=":material/check_circle:")
+        line.success(
+            f"**{logic.md_text(f.name)}**: {common.t('status_' + f.status)}",
+            icon=":material/check_circle:",
+        )
         if f.video_id and button.button(common.t("open"), key=f"open-{job_id}-{f.path}"):
             common.goto("video", video_id=f.video_id)
         for note in f.notes:

@@ -66,15 +66,25 @@ def _scope(videos: list) -> list[str]:
     if st.session_state.get("ask_video") not in ids:
         st.session_state.pop("ask_video", None)
     if any(i not in ids for i in st.session_state.get("ask_selection", [])):
-        st.session_state["ask_selection"] = [i for i in st.session_state["ask_selection"] if i in ids]
+        st.session_state["ask_selection"] = [
+            i for i in st.session_state["ask_selection"] if i in ids
+        ]
     lang = common.lang()  # read now: Streamlit may call format_func outside this run
-    scope = st.radio(common.t("ask_about"), SCOPES, key="ask_scope", horizontal=True,
-                     format_func=lambda s: i18n.tr(lang, SCOPE_KEYS[s]))
+    scope = st.radio(
+        common.t("ask_about"),
+        SCOPES,
+        key="ask_scope",
+        horizontal=True,
+        format_func=lambda s: i18n.tr(lang, SCOPE_KEYS[s]),
+    )
     if scope == "One video":
-        return [st.selectbox(common.t("video"), ids, key="ask_video", format_func=titles.__getitem__)]
+        return [
+            st.selectbox(common.t("video"), ids, key="ask_video", format_func=titles.__getitem__)
+        ]
     if scope == "Selection":
-        return st.multiselect(common.t("videos"), ids, key="ask_selection",
-                              format_func=titles.__getitem__)
+        return st.multiselect(
+            common.t("videos"), ids, key="ask_selection", format_func=titles.__getitem__
+        )
     return []
 
 
@@ -100,9 +110,13 @@ def _extras(message: dict, key: str) -> None:
     if message.get("related"):
         common.chips(message["related"], SLOT, key=f"near-{key}", origin=key)
     for c in message.get("choices", []):
-        st.button(common.t("ask_only", title=c["title"]), key=f"choose-{key}-{c['video_id']}",
-                  icon=":material/filter_alt:", on_click=_choose,
-                  args=(message.get("question", ""), c["video_id"]))
+        st.button(
+            common.t("ask_only", title=c["title"]),
+            key=f"choose-{key}-{c['video_id']}",
+            icon=":material/filter_alt:",
+            on_click=_choose,
+            args=(message.get("question", ""), c["video_id"]),
+        )
 
 
 def _choose(question: str, video_id: str) -> None:
@@ -114,8 +128,9 @@ def _player(request: dict) -> None:
     with st.container(key=PLAYER_KEY):
         if common.player(SLOT) is not None:
             target = common.video(request["video_id"])
-            st.caption(logic.chip_label(target.title, request["start"],
-                                        request["end"] or request["start"]))
+            st.caption(
+                logic.chip_label(target.title, request["start"], request["end"] or request["start"])
+            )
             common.download_clip(request)
 
 

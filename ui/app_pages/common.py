@@ -35,9 +35,14 @@ def count(n: int, noun: str) -> str:
 def language_switch() -> None:
     """English / 中文 in the sidebar, starting from the browser's language."""
     st.session_state.setdefault(LANG_KEY, i18n.browser_language(st.context.locale))
-    st.sidebar.segmented_control(t("language"), i18n.LANGS, key=LANG_KEY,
-                                 format_func=i18n.LANG_NAMES.__getitem__,
-                                 selection_mode="single", required=True)
+    st.sidebar.segmented_control(
+        t("language"),
+        i18n.LANGS,
+        key=LANG_KEY,
+        format_func=i18n.LANG_NAMES.__getitem__,
+        selection_mode="single",
+        required=True,
+    )
 
 
 @st.cache_resource(show_spinner=False)
@@ -72,14 +77,25 @@ def goto(name: str, **state) -> None:
         st.switch_page(page)
 
 
-def request_play(slot: str, video_id: str, start: float, end: float | None = None,
-                 autoplay: bool = True, origin: str | None = None) -> None:
+def request_play(
+    slot: str,
+    video_id: str,
+    start: float,
+    end: float | None = None,
+    autoplay: bool = True,
+    origin: str | None = None,
+) -> None:
     """Ask the player in `slot` to show [start, end] of a video (a button's on_click);
     `origin` says where the click came from (the Ask page plays under that answer)."""
     nonce = st.session_state.get(slot, {}).get("nonce", 0) + 1
-    st.session_state[slot] = {"video_id": video_id, "start": float(start),
-                              "end": None if end is None else float(end),
-                              "autoplay": autoplay, "nonce": nonce, "origin": origin}
+    st.session_state[slot] = {
+        "video_id": video_id,
+        "start": float(start),
+        "end": None if end is None else float(end),
+        "autoplay": autoplay,
+        "nonce": nonce,
+        "origin": origin,
+    }
 
 
 def player(slot: str, fallback_video_id: str | None = None) -> dict | None:
@@ -88,8 +104,13 @@ def player(slot: str, fallback_video_id: str | None = None) -> dict | None:
     if request is None or (fallback_video_id and request["video_id"] != fallback_video_id):
         if not fallback_video_id:
             return None
-        request = {"video_id": fallback_video_id, "start": 0.0, "end": None, "autoplay": False,
-                   "nonce": 0}
+        request = {
+            "video_id": fallback_video_id,
+            "start": 0.0,
+            "end": None,
+            "autoplay": False,
+            "nonce": 0,
+        }
     target = video(request["video_id"])
     if target is None:
         st.info(t("gone"))
@@ -110,12 +131,21 @@ def _media(target, playback: logic.Playback, request: dict, key: str) -> None:
     mime = mimetypes.guess_type(playback.path.name)[0] or "video/mp4"
     with st.container(key=f"player-{key}"):  # a new key per click remounts, so re-clicks re-seek
         if target.has_video:
-            st.video(str(playback.path), format=mime if mime.startswith("video/") else "video/mp4",
-                     start_time=playback.start, end_time=playback.end,
-                     autoplay=request["autoplay"])
+            st.video(
+                str(playback.path),
+                format=mime if mime.startswith("video/") else "video/mp4",
+                start_time=playback.start,
+                end_time=playback.end,
+                autoplay=request["autoplay"],
+            )
         else:
-            st.audio(str(playback.path), format=mime, start_time=playback.start,
-                     end_time=playback.end, autoplay=request["autoplay"])
+            st.audio(
+                str(playback.path),
+                format=mime,
+                start_time=playback.start,
+                end_time=playback.end,
+                autoplay=request["autoplay"],
+            )
         if playback.seek is not None:  # st.video took whole seconds; go to the exact start
             st.html(logic.seek_script(f"player-{key}", playback.seek), unsafe_allow_javascript=True)
     if playback.offset:
@@ -126,10 +156,15 @@ def chips(citations: list[dict], slot: str, key: str, origin: str | None = None)
     """One button per citation ('Intro talk · 25:00–25:40'); a click plays it in `slot`."""
     with st.container(horizontal=True, key=f"chips-{key}"):
         for n, c in enumerate(citations):
-            st.button(logic.md_text(c["label"]), key=f"chip-{key}-{n}", icon=":material/play_circle:",
-                      help=logic.md_text(" ".join(c["text"].split())[:300]), on_click=request_play,
-                      args=(slot, c["video_id"], c["start"], c["end"]),
-                      kwargs={"origin": origin})
+            st.button(
+                logic.md_text(c["label"]),
+                key=f"chip-{key}-{n}",
+                icon=":material/play_circle:",
+                help=logic.md_text(" ".join(c["text"].split())[:300]),
+                on_click=request_play,
+                args=(slot, c["video_id"], c["start"], c["end"]),
+                kwargs={"origin": origin},
+            )
 
 
 def download_clip(request: dict | None) -> None:
@@ -141,6 +176,11 @@ def download_clip(request: dict | None) -> None:
         return
     start, end = request["start"], request["end"]
     st.download_button(
-        t("download_clip"), data=lambda: logic.cached_clip(target, start, end).read_bytes(),
-        file_name=logic.download_name(target.title, start, end), mime="video/mp4",
-        icon=":material/download:", on_click="ignore", key=f"download-{request['nonce']}")
+        t("download_clip"),
+        data=lambda: logic.cached_clip(target, start, end).read_bytes(),
+        file_name=logic.download_name(target.title, start, end),
+        mime="video/mp4",
+        icon=":material/download:",
+        on_click="ignore",
+        key=f"download-{request['nonce']}",
+    )

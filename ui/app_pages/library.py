@@ -32,12 +32,17 @@ def _problems(incomplete: list) -> None:
     failures = [f for job in logic.recent_jobs() for f in job.failed]
     if not incomplete and not failures:
         return
-    with st.expander(common.t("problems", n=len(incomplete) + len(failures)), expanded=True,
-                     icon=":material/error:"):
+    with st.expander(
+        common.t("problems", n=len(incomplete) + len(failures)),
+        expanded=True,
+        icon=":material/error:",
+    ):
         for v in incomplete:
             st.warning(common.t("incomplete", title=logic.md_text(v.title), status=v.status))
         for f in failures:
-            st.error(common.t("failed_file", name=logic.md_text(f.name), error=logic.md_text(f.error)))
+            st.error(
+                common.t("failed_file", name=logic.md_text(f.name), error=logic.md_text(f.error))
+            )
 
 
 def _video_card(target, row: dict) -> None:
@@ -48,12 +53,16 @@ def _video_card(target, row: dict) -> None:
             thumb.image(str(image))
         else:
             thumb.markdown(":material/music_note:" if not target.has_video else ":material/movie:")
-        info.markdown(f"**{logic.md_text(row['title'])}**  \n{row['duration']} · "
-                      f"{common.t('transcript_is', source=row['transcript'])} · "
-                      f"{common.count(row['chapters'], 'chapter')} · "
-                      f"{common.count(row['spans'], 'span')}")
-        info.caption(f"`{target.id}` · {row['status']} · {common.t('ingested_at', when=row['ingested'])}  \n"
-                     f"{logic.md_text(row['path'])}")
+        info.markdown(
+            f"**{logic.md_text(row['title'])}**  \n{row['duration']} · "
+            f"{common.t('transcript_is', source=row['transcript'])} · "
+            f"{common.count(row['chapters'], 'chapter')} · "
+            f"{common.count(row['spans'], 'span')}"
+        )
+        info.caption(
+            f"`{target.id}` · {row['status']} · {common.t('ingested_at', when=row['ingested'])}  \n"
+            f"{logic.md_text(row['path'])}"
+        )
         _actions(actions, target)
 
 
@@ -65,14 +74,23 @@ def _actions(column, target) -> None:
         common.goto("video", video_id=target.id)
     if column.button(common.t("ask"), key=f"ask-{target.id}", icon=":material/chat:"):
         common.goto("ask", ask_scope="One video", ask_video=target.id)
-    if column.button(common.t("reingest"), key=f"reingest-{target.id}", icon=":material/refresh:",
-                     disabled=logic.servable_path(target) is None):
+    if column.button(
+        common.t("reingest"),
+        key=f"reingest-{target.id}",
+        icon=":material/refresh:",
+        disabled=logic.servable_path(target) is None,
+    ):
         job = logic.start_ingest_job([target.path], force=True)
         st.session_state.setdefault("jobs", []).insert(0, job)
         common.goto("add")
     if st.session_state.get("confirm_remove") != target.id:
-        column.button(common.t("remove"), key=f"remove-{target.id}", icon=":material/delete:",
-                      on_click=st.session_state.update, args=({"confirm_remove": target.id},))
+        column.button(
+            common.t("remove"),
+            key=f"remove-{target.id}",
+            icon=":material/delete:",
+            on_click=st.session_state.update,
+            args=({"confirm_remove": target.id},),
+        )
         return
     column.warning(common.t("remove_confirm", title=logic.md_text(target.title)))
     if column.button(common.t("yes_remove"), key=f"really-remove-{target.id}", type="primary"):
@@ -83,5 +101,9 @@ def _actions(column, target) -> None:
         except VidqaError as e:
             st.error(logic.md_text(str(e)))
         st.rerun()
-    column.button(common.t("cancel"), key=f"cancel-remove-{target.id}",
-                  on_click=st.session_state.pop, args=("confirm_remove", None))
+    column.button(
+        common.t("cancel"),
+        key=f"cancel-remove-{target.id}",
+        on_click=st.session_state.pop,
+        args=("confirm_remove", None),
+    )

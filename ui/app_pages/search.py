@@ -64,12 +64,22 @@ def _group(group: logic.VideoGroup, target) -> None:
         image = logic.thumbnail_for(target, group.hits[0].start)
         if image is not None:
             thumb.image(str(image))
-        body.markdown(f"**{logic.md_text(group.title)}** · {common.count(len(group.hits), 'result')}")
-        if body.button(common.t("open_video"), key=f"open-{group.video_id}", type="tertiary",
-                       icon=":material/open_in_new:"):
+        body.markdown(
+            f"**{logic.md_text(group.title)}** · {common.count(len(group.hits), 'result')}"
+        )
+        if body.button(
+            common.t("open_video"),
+            key=f"open-{group.video_id}",
+            type="tertiary",
+            icon=":material/open_in_new:",
+        ):
             common.goto("video", video_id=group.video_id)
         for n, hit in enumerate(group.hits):
-            body.button(f"{hit.when} · {hit.evidence}", key=f"hit-{group.video_id}-{n}",
-                        icon=":material/play_arrow:", on_click=common.request_play,
-                        args=(SLOT, group.video_id, hit.start, hit.end))
+            body.button(
+                f"{hit.when} · {hit.evidence}",
+                key=f"hit-{group.video_id}-{n}",
+                icon=":material/play_arrow:",
+                on_click=common.request_play,
+                args=(SLOT, group.video_id, hit.start, hit.end),
+            )
             body.caption(logic.md_text(hit.text[:300]))

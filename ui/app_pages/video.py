@@ -22,8 +22,10 @@ def render() -> None:
         return
     target = _pick(videos)
     st.title(logic.md_text(target.title))
-    st.caption(f"{fmt_ts(target.duration)} · "
-               f"{common.t('transcript_is', source=target.transcript_source or 'none')} · `{target.id}`")
+    st.caption(
+        f"{fmt_ts(target.duration)} · "
+        f"{common.t('transcript_is', source=target.transcript_source or 'none')} · `{target.id}`"
+    )
     _summary(target)
     left, right = st.columns([1, 1], gap="medium")
     with left:
@@ -31,7 +33,8 @@ def render() -> None:
         common.download_clip(request)
     with right:
         chapters_tab, transcript_tab, search_tab = st.tabs(
-            [common.t("tab_chapters"), common.t("tab_transcript"), common.t("tab_search")])
+            [common.t("tab_chapters"), common.t("tab_transcript"), common.t("tab_search")]
+        )
         with chapters_tab:
             _chapters(target)
         with transcript_tab:
@@ -50,7 +53,9 @@ def _pick(videos: list):
         last = st.session_state.get("last_video")
         st.session_state["video_pick"] = last if last in ids else ids[0]
     titles = {v.id: v.title for v in videos}
-    picked = st.sidebar.selectbox(common.t("video"), ids, key="video_pick", format_func=titles.__getitem__)
+    picked = st.sidebar.selectbox(
+        common.t("video"), ids, key="video_pick", format_func=titles.__getitem__
+    )
     st.session_state["last_video"] = picked
     return next(v for v in videos if v.id == picked)
 
@@ -63,7 +68,9 @@ def _summary(target) -> None:
         with st.expander(common.t("summary", source=logic.md_text(stored.get("source", "?")))):
             st.markdown(logic.answer_markdown(stored.get("summary") or ""))
             if stored.get("assessment"):
-                st.markdown(f"**{common.t('assessment')}** {logic.answer_markdown(stored['assessment'])}")
+                st.markdown(
+                    f"**{common.t('assessment')}** {logic.answer_markdown(stored['assessment'])}"
+                )
 
 
 def _chapters(target) -> None:
@@ -74,8 +81,14 @@ def _chapters(target) -> None:
         return
     for n, view in enumerate(map(logic.chapter_view, spans)):
         # One full-width button: in a narrow column its time range was cut to "0:00–…".
-        st.button(logic.md_text(view["label"]), key=f"chapter-{n}", icon=":material/play_arrow:", width="stretch",
-                  on_click=common.request_play, args=(SLOT, target.id, view["start"], None))
+        st.button(
+            logic.md_text(view["label"]),
+            key=f"chapter-{n}",
+            icon=":material/play_arrow:",
+            width="stretch",
+            on_click=common.request_play,
+            args=(SLOT, target.id, view["start"], None),
+        )
         body = st.container()
         if view["summary"]:
             body.markdown(logic.answer_markdown(view["summary"]))
@@ -91,12 +104,20 @@ def _transcript(target) -> None:
         st.caption(common.t("no_transcript"))
         return
     st.caption(common.t("click_line"))
-    columns = {"time": st.column_config.TextColumn(common.t("col_time"), width="small"),
-               "text": st.column_config.TextColumn(common.t("col_text"), width="large")}
-    st.dataframe(rows, key="transcript_table", hide_index=True, column_order=("time", "text"),
-                 column_config=columns,
-                 on_select=partial(_seek_to_row, target.id, rows), selection_mode="single-row",
-                 height=420)
+    columns = {
+        "time": st.column_config.TextColumn(common.t("col_time"), width="small"),
+        "text": st.column_config.TextColumn(common.t("col_text"), width="large"),
+    }
+    st.dataframe(
+        rows,
+        key="transcript_table",
+        hide_index=True,
+        column_order=("time", "text"),
+        column_config=columns,
+        on_select=partial(_seek_to_row, target.id, rows),
+        selection_mode="single-row",
+        height=420,
+    )
 
 
 def _seek_to_row(video_id: str, rows: list[dict]) -> None:
@@ -116,7 +137,12 @@ def _search(target) -> None:
         st.caption(common.t("nothing_in_video"))
         return
     for n, hit in enumerate(groups[0].hits):
-        st.button(f"{hit.when} · {hit.evidence}", key=f"video-hit-{n}", type="tertiary",
-                  icon=":material/play_arrow:", on_click=common.request_play,
-                  args=(SLOT, target.id, hit.start, hit.end))
+        st.button(
+            f"{hit.when} · {hit.evidence}",
+            key=f"video-hit-{n}",
+            type="tertiary",
+            icon=":material/play_arrow:",
+            on_click=common.request_play,
+            args=(SLOT, target.id, hit.start, hit.end),
+        )
         st.caption(logic.md_text(hit.text[:300]))
