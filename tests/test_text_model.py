@@ -205,3 +205,37 @@ def test_chapter_topics_of_chinese_text_use_the_multilingual_model(auto, monkeyp
     assert asked == [MULTILINGUAL, DEFAULT_EMBED_MODEL]
     monkeypatch.setenv("VIDQA_EMBED_MODEL", "some/model")
     assert text_model.for_texts(settings(), chinese) == "some/model"
+
+
+# Questions no lecture of the Chinese library touches (cooking, weather, visas, football,
+# cars, coins, quantum computers, bread), written once, not chosen by their scores.
+OFF_TOPIC_ZH = [
+    "怎么做红烧肉？",
+    "量子计算机的原理是什么？",
+    "明天北京的天气怎么样？",
+    "如何申请美国签证？",
+    "足球世界杯谁是冠军？",
+    "怎样给汽车换机油？",
+    "比特币的价格为什么波动？",
+    "how do I bake sourdough bread?",
+]
+
+
+@pytest.mark.slow
+def test_a_switched_library_still_says_not_found(auto, zh_set, tmp_path):
+    """The multilingual model has its own calibrated not-found rule: with the uncalibrated
+    default a Chinese library answered every off-topic question."""
+    from qa.abstain import threshold_for
+    from qa.answer import ask
+
+    library = _library(tmp_path / "zh")
+    try:
+        _add_chinese(library, zh_set)
+        assert threshold_for(library.embedder.slug)[1], "no calibrated threshold for e5"
+        questions = read_jsonl(zh_set / "questions.jsonl")
+        answered = [ask(q["question"], library=library, vlm="none").status for q in questions]
+        assert answered.count("answered") >= 0.9 * len(questions)
+        declined = [ask(q, library=library, vlm="none").status for q in OFF_TOPIC_ZH]
+        assert declined.count("not_found") >= len(OFF_TOPIC_ZH) // 2, declined
+    finally:
+        library.close()
