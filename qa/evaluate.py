@@ -35,22 +35,9 @@ class Question:
     end: float
 
 
-def load_set(
-    root: Path, library: Library, progress: Callable[[int, int], None] | None = None
-) -> None:
-    from ingest.pipeline import ingest_transcript
-
-    videos = read_jsonl(root / "videos.jsonl")
-    for n, row in enumerate(videos, 1):
-        ingest_transcript(
-            root / row["transcript"],
-            video_id=row["video_id"],
-            title=row.get("title") or row["video_id"],
-            duration=row.get("duration"),
-            library=library,
-        )
-        if progress:
-            progress(n, len(videos))
+# Fills a library with an eval set: ingest.evalset's loader, passed in by ui/ (qa reads,
+# it does not ingest).
+LoadSet = Callable[[Path, Library, Callable[[int, int], None] | None], None]
 
 
 def _is_hit(span, q: Question) -> bool:
@@ -164,6 +151,7 @@ def load_questions(root: Path, limit: int | None) -> list[Question]:
 def evaluate_retrieval(
     root: str | Path,
     *,
+    load: LoadSet,
     limit: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     details: Path | None = None,
@@ -180,7 +168,7 @@ def evaluate_retrieval(
     with tempfile.TemporaryDirectory(prefix="vidqa-eval-") as home:
         library = Library(replace(settings(), home=Path(home), chroma_url=None))
         try:
-            load_set(root, library, (lambda d, t: progress("ingest", d, t)) if progress else None)
+            load(root, library, (lambda d, t: progress("ingest", d, t)) if progress else None)
             known = {v.id for v in library.videos()}
             missing = {q.video_id for q in questions} - known
             if missing:

@@ -28,7 +28,7 @@ from typing import Literal
 
 from index.library import Library
 from qa import abstain, lecture_eval_set
-from qa.evaluate import load_set
+from qa.evaluate import LoadSet
 from vidqa.errors import VidqaError
 from vidqa.evalset import read_jsonl
 from vidqa.settings import settings
@@ -130,12 +130,12 @@ def _questions(root: Path, half: Half, sample: int) -> tuple[list[dict], list[tu
 
 
 @contextmanager
-def _loaded(root: Path, progress) -> Iterator[Library]:
+def _loaded(root: Path, load: LoadSet, progress) -> Iterator[Library]:
     """A throwaway library holding the eval set at `root`."""
     with tempfile.TemporaryDirectory(prefix="vidqa-eval-") as home:
         library = Library(replace(settings(), home=Path(home), chroma_url=None))
         try:
-            load_set(root, library, (lambda d, t: progress("ingest", d, t)) if progress else None)
+            load(root, library, (lambda d, t: progress("ingest", d, t)) if progress else None)
             if len(library.videos()) < 2:
                 raise VidqaError(f"{root}: leave-one-video-out needs at least 2 videos")
             yield library
@@ -151,13 +151,14 @@ def measure_dir(
     root: str | Path,
     half: Half,
     *,
+    load: LoadSet,
     sample: int = DEFAULT_SAMPLE,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> Measured:
     """Ingest the set into a throwaway library and measure one half of the questions."""
     root = Path(root)
     rows, labelled = _questions(root, half, sample)
-    with _loaded(root, progress) as library:
+    with _loaded(root, load, progress) as library:
         return measure_set(
             library,
             rows,
@@ -167,12 +168,12 @@ def measure_dir(
         )
 
 
-def measure_second_set(foreign: list[str], progress=None) -> Measured:
+def measure_second_set(foreign: list[str], load: LoadSet, progress=None) -> Measured:
     """The general-lectures set: its own questions (answerable), each asked again without its
     video (unanswerable: the topics differ), and `foreign` questions from another set."""
     with tempfile.TemporaryDirectory(prefix="vidqa-lectures-") as tmp:
         root = lecture_eval_set.write_eval_set(Path(tmp))
-        with _loaded(root, progress) as library:
+        with _loaded(root, load, progress) as library:
             return measure_set(
                 library, read_jsonl(root / "questions.jsonl"), foreign, progress=_asking(progress)
             )
@@ -228,12 +229,17 @@ def labelled_rates(measured: Measured, threshold: abstain.Threshold) -> dict:
 
 
 def evaluate_answers(
-    root: str | Path, *, sample: int = DEFAULT_SAMPLE, second_set: bool = True, progress=None
+    root: str | Path,
+    *,
+    load: LoadSet,
+    sample: int = DEFAULT_SAMPLE,
+    second_set: bool = True,
+    progress=None,
 ) -> dict:
     """Answer/abstain rates with the stored threshold, on the half calibration did not see;
     with `second_set`, also on the general-lectures library (key "second_set")."""
     root = Path(root)
-    measured = measure_dir(root, "evaluate", sample=sample, progress=progress)
+    measured = measure_dir(root, "evaluate", load=load, sample=sample, progress=progress)
     threshold, calibrated = abstain.threshold_for(measured.slug)
     out = {
         **rates(measured, threshold),
@@ -244,16 +250,23 @@ def evaluate_answers(
     }
     if second_set:
         rows, _ = _questions(root, "evaluate", sample)
-        second = measure_second_set([r["question"] for r in rows[:SECOND_SET_FOREIGN]], progress)
+        second = measure_second_set(
+            [r["question"] for r in rows[:SECOND_SET_FOREIGN]], load, progress
+        )
         out["second_set"] = second_set_rates(second, threshold)
     return out
 
 
 def calibrate_dir(
-    root: str | Path, *, sample: int = DEFAULT_SAMPLE, write: bool = False, progress=None
+    root: str | Path,
+    *,
+    load: LoadSet,
+    sample: int = DEFAULT_SAMPLE,
+    write: bool = False,
+    progress=None,
 ) -> dict:
     """Fit the weight and threshold for the library's embedder; store them with `write`."""
-    measured = measure_dir(root, "calibrate", sample=sample, progress=progress)
+    measured = measure_dir(root, "calibrate", load=load, sample=sample, progress=progress)
     fitted = abstain.calibrate(
         measured.answerable,
         measured.held_out + measured.off_topic,

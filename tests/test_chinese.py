@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from index.catalog import Catalog
 from index.library import Library
+from ingest.evalset import load_set
 from qa.evaluate import evaluate_retrieval
 from ui.cli import app
 from vidqa.evalset import read_jsonl
@@ -67,7 +68,7 @@ def test_paraphrased_chinese_questions_find_their_span(zh_set, monkeypatch):
     """Questions sharing few characters with the answer: the multilingual embedder
     finds the topic first for most of 25, where English MiniLM + BM25 managed 52%."""
     monkeypatch.setenv("VIDQA_EMBED_MODEL", MULTILINGUAL_EMBEDDER)
-    metrics = evaluate_retrieval(zh_set)
+    metrics = evaluate_retrieval(zh_set, load=load_set)
     assert metrics["n"] == 25
     assert metrics["hit@1"] >= 0.8 and metrics["hit@5"] >= 0.95, metrics
 

@@ -26,12 +26,7 @@ ALLOWED = {
 }
 RECORDS = "index.records"  # the seam types: allowed everywhere
 # Known back-edges, each with the reason it is still there. Keep this empty.
-EXCEPTIONS = {
-    # The retrieval and answer evals ingest their set into a temporary library. Fix: the
-    # eval commands in ui/ load the set (load_set moved to ingest/) and pass the library
-    # in; left for after the round's rewrites of qa/evaluate*.py are merged.
-    ("qa/evaluate.py", "ingest.pipeline.ingest_transcript"),
-}
+EXCEPTIONS: set[tuple[str, str]] = set()
 
 
 def _imported_modules(tree: ast.AST) -> list[tuple[int, str]]:

@@ -12,7 +12,9 @@ import zh_library
 from index import text_model
 from index.library import Library
 from index.records import Span, Video
-from qa.evaluate import evaluate_retrieval, read_jsonl
+from ingest.evalset import load_set
+from qa.evaluate import evaluate_retrieval
+from vidqa.evalset import read_jsonl
 from vidqa.settings import DEFAULT_EMBED_MODEL, settings
 
 MULTILINGUAL = "intfloat/multilingual-e5-small"
@@ -126,9 +128,9 @@ def test_an_english_library_keeps_minilm(auto, tmp_path):
 def test_a_chinese_library_needs_no_setting_to_find_paraphrases(auto, zh_set, monkeypatch):
     """The 25 paraphrased questions: as good with no setting as with the multilingual model
     set by hand (MiniLM + BM25 found 52% first)."""
-    automatic = evaluate_retrieval(zh_set)
+    automatic = evaluate_retrieval(zh_set, load=load_set)
     monkeypatch.setenv("VIDQA_EMBED_MODEL", "multilingual-e5-small")
-    by_hand = evaluate_retrieval(zh_set)
+    by_hand = evaluate_retrieval(zh_set, load=load_set)
     assert automatic["n"] == by_hand["n"] == 25
     assert automatic["hit@1"] == by_hand["hit@1"] and automatic["hit@5"] == by_hand["hit@5"]
     assert automatic["hit@1"] >= 0.8, automatic

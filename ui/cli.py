@@ -509,12 +509,18 @@ def eval_retrieval(
     json_: JsonOpt = False,
 ):
     """Retrieval hit@1/hit@5/MRR within a video and library-wide, with latency."""
+    from ingest.evalset import load_set
     from qa.evaluate import evaluate_retrieval
     from ui.progress import stage_progress
 
     with user_errors(), stage_progress() as progress:
         metrics = evaluate_retrieval(
-            directory, limit=limit, progress=progress, details=details, ablate=ablate
+            directory,
+            load=load_set,
+            limit=limit,
+            progress=progress,
+            details=details,
+            ablate=ablate,
         )
     if json_:
         _out(_dumps(metrics))
@@ -691,12 +697,13 @@ def eval_answers(
     json_: JsonOpt = False,
 ):
     """Answered when the library says, "Not found" when it does not (held-out video, off-topic)."""
+    from ingest.evalset import load_set
     from qa.evaluate_answers import evaluate_answers
     from ui.progress import stage_progress
 
     with user_errors(), stage_progress() as progress:
         metrics = evaluate_answers(
-            directory, sample=sample, second_set=second_set, progress=progress
+            directory, load=load_set, sample=sample, second_set=second_set, progress=progress
         )
     if json_:
         _out(_dumps(metrics))
@@ -742,11 +749,14 @@ def eval_calibrate(
     json_: JsonOpt = False,
 ):
     """Fit when to say "Not found" for the configured text embedder (after changing it)."""
+    from ingest.evalset import load_set
     from qa.evaluate_answers import calibrate_dir
     from ui.progress import stage_progress
 
     with user_errors(), stage_progress() as progress:
-        fitted = calibrate_dir(directory, sample=sample, write=write, progress=progress)
+        fitted = calibrate_dir(
+            directory, load=load_set, sample=sample, write=write, progress=progress
+        )
     if json_:
         _out(_dumps(fitted))
         return
