@@ -15,6 +15,7 @@ VIDQA_EMBED_MODEL, when set, is always used as given: no automatic choice.
 
 from __future__ import annotations
 
+from models.text_embed import MULTILINGUAL_MODEL
 from vidqa.settings import DEFAULT_EMBED_MODEL, Settings
 
 TEXT_MODEL_KEY = "text_model"  # the catalog's library table: the model chosen automatically
@@ -37,8 +38,6 @@ def chosen(cfg: Settings, catalog) -> str:
 
 
 def multilingual_model() -> str:
-    from models.text_embed import MULTILINGUAL_MODEL
-
     return MULTILINGUAL_MODEL
 
 

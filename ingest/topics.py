@@ -20,8 +20,11 @@ from itertools import pairwise
 
 import numpy as np
 
+from index.text_model import for_texts
 from ingest.segment import Cues, Sentence, find_boundaries, sentence_titles, sentences_from
+from models import text_embed
 from vidqa.errors import MissingDependency, ModelNotFound
+from vidqa.settings import settings
 from vidqa.text import CJK, CJK_CHAR, join_words
 
 SUMMARY_SENTENCES = 2  # most central sentences in a chapter's summary
@@ -84,12 +87,8 @@ def hashed_vectors(texts: list[str], dim: int = HASH_DIM) -> np.ndarray:
 
 def text_vectors(texts: list[str]) -> np.ndarray:
     """Sentence embeddings (models.text_embed); word overlap when no embedder is installed."""
-    from index.text_model import for_texts
-    from models.text_embed import load_text_embedder
-    from vidqa.settings import settings
-
     try:
-        return load_text_embedder(for_texts(settings(), texts)).embed(texts)
+        return text_embed.load_text_embedder(for_texts(settings(), texts)).embed(texts)
     except (ModelNotFound, MissingDependency):
         return hashed_vectors(texts)
 

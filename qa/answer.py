@@ -34,10 +34,12 @@ from qa.citations import (  # noqa: F401
     VideoChoice,
     citations_from_spans,
 )
+from qa.classify import classify
 from qa.retrieve import Evidence, retrieve, spans_at_time
 from qa.timeparse import TimeRef, parse_time_reference
 from qa.wording import Lang, language, say
 from vidqa.errors import VideoNotFound
+from vidqa.settings import settings
 from vidqa.timefmt import fmt_range, fmt_ts
 
 QUOTE_CHARS = 600  # longest quote in an extractive answer
@@ -172,8 +174,6 @@ def gather(
 
 def gather_all(request: Request, library: Library) -> list[Evidence]:
     """One Evidence, or one per video for a time question that names none of several."""
-    from qa.classify import classify
-
     video = request.video
     question = classify(request.question, video.duration if video else None)
     ref = request.time or question.time
@@ -476,8 +476,6 @@ def resolve_backend(vlm):
     """A VLM backend for `vlm` (backend, spec string, or None = VIDQA_VLM), or None."""
     if vlm is not None and not isinstance(vlm, str):
         return vlm
-    from vidqa.settings import settings
-
     spec = vlm if isinstance(vlm, str) else settings().vlm
     if spec == "none" or (spec == "auto" and not has_gpu()):
         return None  # decided without importing torch: the CPU default stays fast

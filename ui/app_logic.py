@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 from ui.i18n import Lang, tr
 from vidqa.errors import MediaError, VidqaError
@@ -492,7 +492,7 @@ class FileProgress:
     path: str
     stages: dict[str, float] = field(default_factory=dict)  # stage -> fraction done, in order seen
     stage: str = "queued"
-    status: str = "running"  # running | ingested | unchanged | failed
+    status: Literal["running", "ingested", "unchanged", "failed"] = "running"
     error: str | None = None
     video_id: str | None = None
     title: str | None = None
