@@ -128,3 +128,28 @@ def test_chinese_labels_around_library_content(home):
     english = page("search", "en-US").run()
     english.text_input(key="search_query").input("volcanoes erupt magma").run()
     assert all("said" in b.label for b in english.button if b.key and b.key.startswith("hit-"))
+
+
+def test_every_ingest_stage_has_a_chinese_name():
+    """The Add page's progress bars name the stage the pipeline reports: each one the
+    pipeline or the library can report reads in Chinese, not as a code name."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1]
+    stages = {"queued", "done"}  # set by the app itself (ui/app_logic.py)
+    for source, fn in (("ingest/pipeline.py", "step"), ("index/library.py", "progress")):
+        tree = ast.parse((root / source).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == fn
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                stages.add(node.args[0].value)
+    assert {"transcript", "frames", "chapters", "embedding"} <= stages
+    for stage in stages:
+        assert CJK.search(i18n.stage_name("zh", stage)), stage
+        assert i18n.stage_name("en", stage) == stage
+    assert i18n.stage_name("zh", "some-new-stage") == "some-new-stage"

@@ -204,6 +204,16 @@ STRINGS: dict[str, dict[Lang, str]] = {
     "ev_on_screen": {"en": "on screen", "zh": "屏幕"},
     "ev_frame": {"en": "frame", "zh": "画面"},
     "ev_time": {"en": "time", "zh": "时间"},
+    # ingest stages, as the pipeline names them (ingest/pipeline.py step(...))
+    "stage_queued": {"en": "queued", "zh": "排队中"},
+    "stage_probe": {"en": "probe", "zh": "读取文件信息"},
+    "stage_transcript": {"en": "transcript", "zh": "转写"},
+    "stage_spans": {"en": "spans", "zh": "切分句子"},
+    "stage_frames": {"en": "frames", "zh": "画面与屏幕文字"},
+    "stage_chapters": {"en": "chapters", "zh": "章节"},
+    "stage_index": {"en": "index", "zh": "索引"},
+    "stage_embedding": {"en": "embedding", "zh": "向量化"},
+    "stage_done": {"en": "done", "zh": "完成"},
 }
 
 
@@ -216,6 +226,12 @@ def browser_language(locale: str | None) -> Lang:
 def tr(lang: Lang, key: str, **values) -> str:
     """The string `key` in `lang`, with `values` filled in."""
     return STRINGS[key][lang].format(**values)
+
+
+def stage_name(lang: Lang, stage: str) -> str:
+    """An ingest stage in `lang`; a stage the table does not know is shown as named."""
+    key = f"stage_{stage}"
+    return tr(lang, key) if key in STRINGS else stage
 
 
 def count(lang: Lang, n: int, noun: str) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from ui import app_logic as logic
+from ui import i18n
 from ui.app_pages import common
 from vidqa.settings import settings
 
@@ -177,7 +178,7 @@ def _file(f: logic.FileProgress, job_id: str) -> None:
         for note in f.notes:
             st.caption(common.t("note", text=logic.md_text(note)))
         return
-    st.markdown(f"**{logic.md_text(f.name)}** · {f.stage}")
+    st.markdown(f"**{logic.md_text(f.name)}** · {i18n.stage_name(common.lang(), f.stage)}")
     for stage, fraction in f.stages.items():
         if stage != "done":
-            st.progress(fraction, text=f"{stage} · {fraction:.0%}")
+            st.progress(fraction, text=f"{i18n.stage_name(common.lang(), stage)} · {fraction:.0%}")
