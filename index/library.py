@@ -96,7 +96,9 @@ class Library:
         if "_client" not in self.__dict__ or self.catalog.data_version() == self._seen_version:
             return False
         if self.__dict__.get("_loaded_text_model", self.text_model()) != self.text_model():
-            self.__dict__.pop("embedder", None)  # another process switched the library's model
+            # another process switched the library's model: its vectors, cached ones included
+            self.__dict__.pop("embedder", None)
+            self.__dict__.pop("sentence_vectors", None)
         self.reset_vectors()
         self.reopens += 1
         return True
@@ -302,6 +304,7 @@ class Library:
             )
             return
         self.__dict__.pop("text_vectors", None)
+        self.__dict__.pop("sentence_vectors", None)  # cached vectors of the old model
         self.embedder, self._loaded_text_model = embedder, target
         others = [v.id for v in self.catalog.videos() if v.id != video.id]
         for video_id in others:

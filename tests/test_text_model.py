@@ -241,3 +241,24 @@ def test_a_switched_library_still_says_not_found(auto, zh_set, tmp_path):
         assert declined.count("not_found") >= len(OFF_TOPIC_ZH) // 2, declined
     finally:
         library.close()
+
+
+def test_a_library_that_searched_before_the_switch_ranks_as_a_fresh_one(auto, zh_set, tmp_path):
+    """Search keeps re-scored sentences' vectors between queries: after the switch to the
+    multilingual model, neither the writer nor another reader may score with MiniLM's."""
+    home = tmp_path / "mixed"
+    library, reader = _library(home), _library(home)
+    try:
+        _add_english(library, tmp_path)
+        question = ENGLISH_TOPICS[0][1]
+        for searched in (library, reader):
+            searched.search(question, k=3)  # their caches now hold MiniLM vectors
+        _add_chinese(library, zh_set, first=1)
+        fresh = _library(home)
+        want = [(h.span.id, round(h.score, 4)) for h in fresh.search(question, k=3)]
+        for searched in (library, reader):
+            assert [(h.span.id, round(h.score, 4)) for h in searched.search(question, k=3)] == want
+        fresh.close()
+    finally:
+        library.close()
+        reader.close()
