@@ -6,9 +6,8 @@ hints and messages are. Pure: no Streamlit import, so tests check the table dire
 
 from __future__ import annotations
 
-from typing import Literal
+from qa.wording import Lang  # one set of languages for the app and the answers
 
-Lang = Literal["en", "zh"]
 LANGS: tuple[Lang, ...] = ("en", "zh")
 LANG_NAMES: dict[Lang, str] = {"en": "English", "zh": "中文"}
 
