@@ -447,7 +447,7 @@ def summary(
     json_: JsonOpt = False,
 ):
     """Print a video's chapters, summary and key points (Markdown)."""
-    from index.records import summary_from_dict
+    from index.records import summary_to_dict
     from ingest.chapters import summary_markdown
 
     with user_errors():
@@ -458,9 +458,9 @@ def summary(
         _err(f"Error: {target.title} has no summary yet: vidqa summarize {target.id[:12]}")
         raise typer.Exit(code=1)
     _out(
-        _dumps(stored)
+        _dumps(summary_to_dict(stored))
         if json_
-        else summary_markdown(summary_from_dict(stored), target.title).rstrip()
+        else summary_markdown(stored, target.title).rstrip()
     )
 
 
@@ -483,10 +483,10 @@ def summarize(
         targets = library.videos() if all_ else [library.find_video(video)]
         for target in targets:
             result = resummarize(target, library, IngestOptions(vlm=vlm, context=context))
-            for note in result.get("notes", []):
+            for note in result.notes:
                 _err(f"{target.title}: {note}")
             _out(
-                f"{target.id[:12]}  {target.title}: {len(result['chapters'])} chapters ({result['source']})"
+                f"{target.id[:12]}  {target.title}: {len(result.chapters)} chapters ({result.source})"
             )
 
 

@@ -64,12 +64,12 @@ def _summary(target) -> None:
     """The stored whole-video summary, where the chapter stage wrote one."""
     with common.reader().open() as library:
         stored = library.summary(target.id)
-    if stored and (stored.get("summary") or stored.get("assessment")):
-        with st.expander(common.t("summary", source=logic.md_text(stored.get("source", "?")))):
-            st.markdown(logic.answer_markdown(stored.get("summary") or ""))
-            if stored.get("assessment"):
+    if stored and (stored.summary or stored.assessment):
+        with st.expander(common.t("summary", source=logic.md_text(stored.source or "?"))):
+            st.markdown(logic.answer_markdown(stored.summary or ""))
+            if stored.assessment:
                 st.markdown(
-                    f"**{common.t('assessment')}** {logic.answer_markdown(stored['assessment'])}"
+                    f"**{common.t('assessment')}** {logic.answer_markdown(stored.assessment)}"
                 )
 
 
