@@ -204,14 +204,14 @@ VlmOpt = Annotated[
 
 
 def _print_citations(answer) -> None:
+    from ui.render import citation_line
+
     if answer.notes:
         _err("Note: " + "; ".join(answer.notes))
     if answer.citations:
         _out("")
         for n, c in enumerate(answer.citations, 1):
-            _out(
-                f"[{n}] {c.label}  {c.path or ''}  (vidqa clip {c.video_id[:12]} {c.start:.2f} {c.end:.2f})"
-            )
+            _out(citation_line(n, c))
     if answer.status == "per_video":
         _err("Note: to ask about one video, name it in the question or use --video ID_OR_TITLE")
 
@@ -448,7 +448,7 @@ def summary(
 ):
     """Print a video's chapters, summary and key points (Markdown)."""
     from index.records import summary_to_dict
-    from ingest.chapters import summary_markdown
+    from ui.render import summary_markdown
 
     with user_errors():
         library = _library()
