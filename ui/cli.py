@@ -490,6 +490,15 @@ def summarize(
             )
 
 
+def _run_eval(evaluate, directory: Path, **options) -> dict:
+    """One eval over a set folder: the set read by ingest.evalset, progress on stderr."""
+    from ingest.evalset import load_set
+    from ui.progress import stage_progress
+
+    with user_errors(), stage_progress() as progress:
+        return evaluate(directory, load=load_set, progress=progress, **options)
+
+
 @eval_app.command("retrieval")
 def eval_retrieval(
     directory: Annotated[
@@ -509,19 +518,9 @@ def eval_retrieval(
     json_: JsonOpt = False,
 ):
     """Retrieval hit@1/hit@5/MRR within a video and library-wide, with latency."""
-    from ingest.evalset import load_set
     from qa.evaluate import evaluate_retrieval
-    from ui.progress import stage_progress
 
-    with user_errors(), stage_progress() as progress:
-        metrics = evaluate_retrieval(
-            directory,
-            load=load_set,
-            limit=limit,
-            progress=progress,
-            details=details,
-            ablate=ablate,
-        )
+    metrics = _run_eval(evaluate_retrieval, directory, limit=limit, details=details, ablate=ablate)
     if json_:
         _out(_dumps(metrics))
         return
@@ -697,14 +696,9 @@ def eval_answers(
     json_: JsonOpt = False,
 ):
     """Answered when the library says, "Not found" when it does not (held-out video, off-topic)."""
-    from ingest.evalset import load_set
     from qa.evaluate_answers import evaluate_answers
-    from ui.progress import stage_progress
 
-    with user_errors(), stage_progress() as progress:
-        metrics = evaluate_answers(
-            directory, load=load_set, sample=sample, second_set=second_set, progress=progress
-        )
+    metrics = _run_eval(evaluate_answers, directory, sample=sample, second_set=second_set)
     if json_:
         _out(_dumps(metrics))
         return
@@ -749,14 +743,9 @@ def eval_calibrate(
     json_: JsonOpt = False,
 ):
     """Fit when to say "Not found" for the configured text embedder (after changing it)."""
-    from ingest.evalset import load_set
     from qa.evaluate_answers import calibrate_dir
-    from ui.progress import stage_progress
 
-    with user_errors(), stage_progress() as progress:
-        fitted = calibrate_dir(
-            directory, load=load_set, sample=sample, write=write, progress=progress
-        )
+    fitted = _run_eval(calibrate_dir, directory, sample=sample, write=write)
     if json_:
         _out(_dumps(fitted))
         return
