@@ -366,7 +366,6 @@ class _Job:  # what the windows of one summarize_video call share
     embed: Embed | None
     notes: list[str]
     cues: Cues | None = None
-    cues: Cues | None = None
 
 
 def _clip(job: _Job, window):
