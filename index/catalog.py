@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Literal
 
 from index import keyword
-from index.records import Span, Video
+from index.records import Span, Video, VideoSummary, summary_from_dict, summary_to_dict
 
 Status = Literal["indexing", "ready", "removing"]
 
@@ -244,7 +244,7 @@ class Catalog:
             tuple(row[c] for c in columns),
         )
 
-    def flip(self, video: Video, generation: int, summary: dict | None = None) -> list[str]:
+    def flip(self, video: Video, generation: int, summary: VideoSummary | None = None) -> list[str]:
         """One transaction: `video` becomes ready at `generation` (its record and summary too),
         and other videos at its path are marked 'removing'. Returns their ids."""
         with self.db:
@@ -274,7 +274,7 @@ class Catalog:
         video_id: str,
         generation: int,
         replace_kinds: Iterable[str],
-        summary: dict | None = None,
+        summary: VideoSummary | None = None,
     ) -> None:
         """One transaction: the staged spans join the video's current generation and its
         earlier spans of `replace_kinds` leave it (garbage, deleted afterwards)."""
@@ -318,21 +318,22 @@ class Catalog:
                 )
                 self.db.execute(f"DELETE FROM spans WHERE id IN ({marks})", chunk)
 
-    def _put_summary(self, video_id: str, summary: dict) -> None:
+    def _put_summary(self, video_id: str, summary: VideoSummary) -> None:
+        data = json.dumps(summary_to_dict(summary), ensure_ascii=False)
         self.db.execute(
             "INSERT OR REPLACE INTO summaries VALUES (?, ?, ?, datetime('now'))",
-            (video_id, summary.get("source"), json.dumps(summary, ensure_ascii=False)),
+            (video_id, summary.source, data),
         )
 
-    def put_summary(self, video_id: str, summary: dict) -> None:
+    def put_summary(self, video_id: str, summary: VideoSummary) -> None:
         with self.db:
             self._put_summary(video_id, summary)
 
-    def summary(self, video_id: str) -> dict | None:
+    def summary(self, video_id: str) -> VideoSummary | None:
         row = self.db.execute(
             "SELECT data FROM summaries WHERE video_id = ?", (video_id,)
         ).fetchone()
-        return json.loads(row[0]) if row else None
+        return summary_from_dict(json.loads(row[0])) if row else None
 
     def _insert_spans(self, video_id: str, spans: Iterable[Span], generation: int) -> list[Span]:
         out = []

@@ -29,7 +29,7 @@ from index import text_model
 from index.catalog import Catalog
 from index.fusion import merge_close
 from index.moments import SearchOptions, fuse, level_rankings
-from index.records import SPAN_KINDS, Hit, Span, Video
+from index.records import SPAN_KINDS, Hit, Span, Video, VideoSummary
 from models import clip as clip_models
 from models import text_embed
 from vidqa.errors import MediaError, MissingDependency, ModelNotFound, VideoNotFound
@@ -206,7 +206,7 @@ class Library:
         video: Video,
         spans: list[Span],
         *,
-        summary: dict | None = None,
+        summary: VideoSummary | None = None,
         frames: tuple[str, np.ndarray] | None = None,
         progress: Callable[[str], None] | None = None,
         embedder=None,
@@ -252,7 +252,7 @@ class Library:
         spans: list[Span],
         *,
         replace_kinds: Iterable[str] = (),
-        summary: dict | None = None,
+        summary: VideoSummary | None = None,
     ) -> None:
         """Add spans (chapters, OCR, ...) to a ready video, replacing earlier spans of those
         kinds (and its summary, if given) in one switch: readers see the old or the new set."""
@@ -281,11 +281,12 @@ class Library:
         )
         return store.name
 
-    def set_summary(self, video_id: str, summary: dict, chapters: list[Span]) -> None:
+    def set_summary(self, video_id: str, summary: VideoSummary, chapters: list[Span]) -> None:
         """Replace a video's summary and chapter spans (e.g. rebuilt with another model)."""
         self.add_spans(video_id, chapters, replace_kinds=("chapter",), summary=summary)
 
-    def summary(self, video_id: str) -> dict | None:
+    def summary(self, video_id: str) -> VideoSummary | None:
+        """The video's chapters and whole-video summary, as ingest or `summarize` stored them."""
         return self.catalog.summary(video_id)
 
     def _fit_text_model(self, video: Video, spans: list[Span]) -> None:

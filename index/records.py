@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Literal, TypedDict, get_args
 
 # What a span's text is: the words spoken, a chapter summary, text read off the
@@ -135,6 +135,18 @@ class VideoSummary:
 
 
 def summary_from_dict(data: dict) -> VideoSummary:
-    chapters = [Chapter(**c) for c in data.get("chapters", [])]
+    """A summary as the catalog stores it (JSON of `summary_to_dict`), from any version:
+    a field added since (e.g. scene_changes) takes its default, one since dropped is ignored."""
+    chapters = [Chapter(**_known(Chapter, c)) for c in data.get("chapters", [])]
     windows = [tuple(w) for w in data.get("windows", [])]
-    return VideoSummary(**{**data, "chapters": chapters, "windows": windows})
+    return VideoSummary(**{**_known(VideoSummary, data), "chapters": chapters, "windows": windows})
+
+
+def summary_to_dict(summary: VideoSummary) -> dict:
+    """The JSON-ready form stored in the catalog and printed by `vidqa summary --json`."""
+    return asdict(summary)
+
+
+def _known(cls, data: dict) -> dict:
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in names}

@@ -2,9 +2,9 @@
 without a VLM, chapters from topic shifts in the transcript (ingest/topics.py).
 
 Public entry: `summarize_video(...) -> VideoSummary`; then `chapter_spans` for the
-index and `summary_markdown` for people. The pure pieces (prompt building, JSON
-extraction, validation/repair, merging windows) are separate functions so a
-scripted backend can exercise them.
+index (ui/render.py's `summary_markdown` writes it for people). The pure pieces
+(prompt building, JSON extraction, validation/repair, merging windows) are separate
+functions so a scripted backend can exercise them.
 """
 
 from __future__ import annotations
@@ -366,7 +366,6 @@ class _Job:  # what the windows of one summarize_video call share
     embed: Embed | None
     notes: list[str]
     cues: Cues | None = None
-    cues: Cues | None = None
 
 
 def _clip(job: _Job, window):
@@ -599,22 +598,3 @@ def chapter_spans(summary: VideoSummary, video_id: str) -> list[Span]:
         )
         for i, c in enumerate(summary.chapters, 1)
     ]
-
-
-def summary_markdown(summary: VideoSummary, title: str) -> str:
-    lines = [f"# {title}", "", f"*Chapters by {summary.source}.*", ""]
-    if summary.summary:
-        lines += ["## Summary", "", summary.summary, ""]
-    if summary.assessment:
-        lines += ["## Assessment", "", summary.assessment, ""]
-    lines += ["## Chapters", ""]
-    for i, c in enumerate(summary.chapters, 1):
-        lines += [f"### {i}. {c.title} ({fmt_range(c.start, c.end)})", ""]
-        lines += [c.summary, ""] if c.summary else []
-        lines += [f"- {p}" for p in c.key_points] + ([""] if c.key_points else [])
-        if c.keywords:
-            lines += [f"*Keywords:* {', '.join(c.keywords)}", ""]
-        lines += [f"*Source:* {c.source}", ""]
-    if summary.notes:
-        lines += ["## Notes", "", *(f"- {n}" for n in summary.notes), ""]
-    return "\n".join(lines).rstrip() + "\n"

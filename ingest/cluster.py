@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.records import VideoSummary
 from ingest.pipeline import (
     ClusterOptions,
     FileResult,
@@ -384,8 +385,8 @@ class _Driver:
         if not job.waiting:  # transcript and frames are both in
             self.chapter_queue.append(job)
 
-    def _after_chapters(self, job: _File, summary: dict) -> None:
-        job.result.notes += summary.get("notes", [])
+    def _after_chapters(self, job: _File, summary: VideoSummary) -> None:
+        job.result.notes += summary.notes
         job.prepared = assemble(
             job.path, job.info, job.result.video_id, job.transcript, job.spans, job.visual, summary
         )

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vidqa.decode import DecodeStats, FrameBatch, iter_frames, keyframes, stream_facts
+from vidqa.decode import DecodeStats, FrameBatch, iter_frames, keyframes
 from vidqa.settings import settings
 
 SAMPLE_FPS = 0.5  # frames per second kept for the visual index
@@ -43,7 +43,7 @@ def sample_plan(info, fps: float = SAMPLE_FPS, keyframe_times: Sequence[float] =
     """ "keyframes" when key frames are dense enough for `fps` sampling, else "seek".
 
     The key-frame spacing comes from the whole demuxer index (`keyframe_times`,
-    e.g. decode.stream_facts(path).keyframe_times) when given, else from
+    e.g. `MediaInfo.keyframe_times`) when given, else from
     `info.keyframe_interval` (probe's estimate from the first seconds).
     """
     if fps <= 0:
@@ -88,22 +88,22 @@ def sample_frames(
 ) -> Iterator[FrameBatch]:
     """FrameBatches at about `fps` (real timestamps), longest side <= `max_side`.
 
-    `info` is vidqa.probe's MediaInfo (has_video, duration, keyframe_interval).
+    `info` is vidqa.probe's MediaInfo (has_video, duration, keyframe spacing); the decoders
+    take it as it is, so the file is probed once.
     An audio-only file yields nothing. The same frame is never yielded twice.
     The key-frame plan always decodes with PyAV (`backend` applies to the seek plan).
     Undecodable packets are skipped and counted in `stats`.
     """
     if not info.has_video:
         return
-    facts = stream_facts(path)
-    if sample_plan(info, fps, facts.keyframe_times) == "keyframes":
+    if sample_plan(info, fps, info.keyframe_times) == "keyframes":
         batches = keyframes(
-            path, max_side=max_side, every=1.0 / fps, batch=batch, facts=facts, stats=stats
+            path, max_side=max_side, every=1.0 / fps, batch=batch, info=info, stats=stats
         )
     else:
         times = sample_times(info.duration, fps)
         batches = iter_frames(
-            path, times, batch=batch, max_side=max_side, backend=backend, facts=facts, stats=stats
+            path, times, batch=batch, max_side=max_side, backend=backend, info=info, stats=stats
         )
     last = -1.0
     for fb in batches:

@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 
 from index.library import Library
-from index.records import Segment, Span, Video, Word, summary_from_dict
+from index.records import Segment, Span, Video, VideoSummary, Word
 from vidqa.errors import VidqaError
 from vidqa.probe import MediaInfo, content_id, discover, probe
 from vidqa.settings import DEFAULT_CONTEXT_TOKENS
@@ -146,7 +146,7 @@ def _ingest_one(
     result.notes += visual.notes if visual else []
     result.ocr_frames = visual.ocr_frames if visual else 0
     summary = chapters_stage(path, info, transcript, visual, options, step)
-    result.notes += summary.get("notes", [])
+    result.notes += summary.notes
     write(assemble(path, info, video_id, transcript, spans, visual, summary), library, result, step)
 
 
@@ -158,7 +158,7 @@ class Prepared:
 
     video: Video
     spans: list[Span]
-    summary: dict
+    summary: VideoSummary
     frames: tuple[str, np.ndarray] | None = None  # (CLIP model, one row per frame span)
     text_vectors: object | None = (
         None  # cluster.KnownVectors from a worker; None: embed in the write
@@ -221,7 +221,7 @@ def frames_stage(path: Path, info: MediaInfo, video_id: str, step):
 
 def chapters_stage(
     path: Path, info: MediaInfo, transcript, visual, options: IngestOptions, step
-) -> dict:
+) -> VideoSummary:
     step("chapters")
     return summarize(
         path if info.has_video else None,
@@ -236,8 +236,16 @@ def chapters_stage(
 
 
 def assemble(
-    path: Path, info: MediaInfo, video_id: str, transcript, spans: list[Span], visual, summary: dict
+    path: Path,
+    info: MediaInfo,
+    video_id: str,
+    transcript,
+    spans: list[Span],
+    visual,
+    summary: VideoSummary,
 ) -> Prepared:
+    from ingest.chapters import chapter_spans
+
     video = Video(
         id=video_id,
         path=str(path.resolve()),
@@ -259,8 +267,8 @@ def assemble(
     if visual is not None and visual.vectors is not None:
         video.models["frames"] = visual.clip_name
         frames = (visual.clip_name, visual.vectors)
-    video.models["chapters"] = summary["source"]
-    return Prepared(video, spans + chapter_spans_from(summary, video_id), summary, frames)
+    video.models["chapters"] = summary.source
+    return Prepared(video, spans + chapter_spans(summary, video_id), summary, frames)
 
 
 def write(prepared: Prepared, library: Library, result: FileResult, step) -> None:
@@ -298,14 +306,12 @@ def summarize(
     height: int | None,
     scene_changes=(),
     titles=(),
-) -> dict:
-    """Chapters + summary as a plain dict (stored with the video); VLM or transcript fallback.
+) -> VideoSummary:
+    """Chapters + summary (stored with the video); VLM or transcript fallback.
 
     Scene changes and slide titles (from the frames stage) guide transcript chapters:
     boundaries move onto slide changes and a slide's title names its chapter.
     """
-    from dataclasses import asdict
-
     from ingest.chapters import summarize_video
     from ingest.segment import Cues
 
@@ -321,17 +327,13 @@ def summarize(
         cues=cues,
     )
     summary.scene_changes = [round(t, 2) for t in scene_changes]
-    return asdict(summary)
+    return summary
 
 
-def chapter_spans_from(summary: dict, video_id: str) -> list[Span]:
+def resummarize(video: Video, library: Library, options: IngestOptions) -> VideoSummary:
+    """Rebuild chapters for an ingested video from its stored transcript (no ASR)."""
     from ingest.chapters import chapter_spans
 
-    return chapter_spans(summary_from_dict(summary), video_id)
-
-
-def resummarize(video: Video, library: Library, options: IngestOptions) -> dict:
-    """Rebuild chapters for an ingested video from its stored transcript (no ASR)."""
     segments = [
         Segment(
             s.start, s.end, s.text, [Word(*w) for w in (s.extra or {}).get("words", ())]
@@ -349,10 +351,10 @@ def resummarize(video: Video, library: Library, options: IngestOptions) -> dict:
         duration=video.duration,
         width=video.width,
         height=video.height,
-        scene_changes=(old or {}).get("scene_changes", ()),
+        scene_changes=old.scene_changes if old else (),
         titles=slide_titles(library.spans(video.id, ("ocr",))),
     )
-    library.set_summary(video.id, summary, chapter_spans_from(summary, video.id))
+    library.set_summary(video.id, summary, chapter_spans(summary, video.id))
     return summary
 
 

@@ -13,6 +13,11 @@ MERGE_GAP_S = 1.0  # adjacent spans closer than this become one playable clip (s
 MAX_CLIP_S = 90.0  # ...unless the clip would grow longer than this (s)
 
 
+def clip_label(title: str, start: float, end: float) -> str:
+    """'Intro talk · 25:00–25:40': how a cited clip is named, in answers, the CLI and the app."""
+    return f"{title} · {fmt_range(start, end)}"
+
+
 @dataclass
 class Citation:
     video_id: str
@@ -25,7 +30,7 @@ class Citation:
 
     @property
     def label(self) -> str:
-        return f"{self.title} · {fmt_range(self.start, self.end)}"
+        return clip_label(self.title, self.start, self.end)
 
     def to_json(self) -> dict:
         data = asdict(self)

@@ -309,7 +309,7 @@ def build_hostile_library(home: Path, url: str) -> str:
     from media import make_tone_video
 
     from index.library import Library
-    from index.records import Span, Video
+    from index.records import Span, Video, VideoSummary
     from vidqa.probe import content_id, probe
 
     media = home.parent / "media-in"
@@ -347,9 +347,7 @@ def build_hostile_library(home: Path, url: str) -> str:
         mp.setenv("VIDQA_HOME", str(home))
         library = Library()
         try:
-            library.add_video(
-                video, spans, summary={"summary": hostile, "assessment": link, "source": "test"}
-            )
+            library.add_video(video, spans, summary=VideoSummary([], hostile, link, "test", []))
         finally:
             library.close()
     return vid

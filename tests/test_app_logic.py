@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from index.records import Hit, Span, Video
+from index.records import Chapter, Hit, Span, Video, VideoSummary
+from ingest.chapters import chapter_spans
 from ui import app_logic as logic
+from ui import render
 from vidqa.settings import settings
 
 
@@ -183,8 +185,8 @@ def test_thumbnail_prefers_ingest_frames_then_grabs_a_poster(lecture):
 
 
 def test_chips_and_grouping():
-    assert logic.chip_label("Intro talk", 1500.0, 1540.9) == "Intro talk · 25:00–25:40"
-    assert logic.chip_label("x" * 60, 0, 1).startswith("x" * 39 + "…")
+    assert render.chip_label("Intro talk", 1500.0, 1540.9) == "Intro talk · 25:00–25:40"
+    assert render.chip_label("x" * 60, 0, 1).startswith("x" * 39 + "…")
     videos = {"a": _video(None, id="a", title="A"), "b": _video(None, id="b", title="B")}
     hits = [
         Hit(Span("b", 1, 2, "transcript", "one", "srt"), 0.9, ["dense", "keyword"]),
@@ -192,7 +194,7 @@ def test_chips_and_grouping():
         Hit(Span("b", 5, 6, "chapter", "three", "transcript"), 0.7, ["dense"]),
         Hit(Span("gone", 5, 6, "chapter", "x", "transcript"), 0.6, ["dense"]),
     ]
-    groups = logic.group_hits(hits, videos)
+    groups = render.group_hits(hits, videos)
     assert [(g.title, [h.when for h in g.hits]) for g in groups] == [
         ("B", ["0:01–0:02", "0:05–0:06"]),
         ("A", ["0:03–0:04"]),
@@ -200,6 +202,16 @@ def test_chips_and_grouping():
     assert [h.evidence for h in groups[0].hits] == ["said · dense+keyword", "chapter · dense"]
     assert groups[1].hits[0].text == "two lines"
     assert groups[1].hits[0].evidence == "on screen+said · keyword"
+
+
+def test_a_chapter_reads_the_same_in_the_app_and_in_vidqa_summary():
+    chapter = Chapter(300.0, 600.0, "Rocks", "About rocks.", ["granite"], ["rock"], "vlm:x")
+    summary = VideoSummary([chapter], "", "", "vlm:x", [(0.0, 600.0)])
+    (span,) = chapter_spans(summary, "v")  # what the app reads back from the index
+    view = render.chapter_view(render.chapter_of(span))
+    assert view == render.chapter_view(chapter)
+    assert view["label"] == "5:00–10:00 · Rocks" and view["key_points"] == ["granite"]
+    assert "### 1. Rocks (5:00–10:00)" in render.summary_markdown(summary, "Talk")
 
 
 def test_answer_markdown_and_stream():
@@ -367,7 +379,7 @@ def test_a_selection_answers_a_time_question_per_video_and_keeps_topical_ones(
         answer = conversation.ask("why do volcanoes erupt", library).answer
         assert answer.citations and "olcano" in answer.citations[0].text
         assert logic.conversation_for(state, []) is conversation and conversation.scope == ()
-        view = logic.answer_view(conversation.ask("xylophone submarine", library).answer)
+        view = render.answer_view(conversation.ask("xylophone submarine", library).answer)
     assert view["status"] == "not_found" and view["citations"] == []
     assert all(r["label"].startswith("near miss · lecture · ") for r in view["related"])
     assert len(conversation.turns) == 2

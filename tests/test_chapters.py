@@ -9,7 +9,7 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from index.records import Chapter, Segment, VideoSummary, summary_from_dict
+from index.records import Chapter, Segment, VideoSummary, summary_from_dict, summary_to_dict
 from ingest import chapters as ch
 from ingest.chapters import (
     ReplyError,
@@ -19,13 +19,13 @@ from ingest.chapters import (
     parse_reply,
     repair_chapters,
     summarize_video,
-    summary_markdown,
     validate_chapters,
 )
 from ingest.planner import PlanOptions
 from ingest.topics import hashed_vectors
 from models import vlm as vlm_module
 from models.vlm import VideoClip, VLMBackend
+from ui.render import summary_markdown
 from vidqa.errors import BackendError
 from vidqa.timefmt import parse_clock as parse_seconds
 
@@ -328,9 +328,7 @@ def test_spans_markdown_and_round_trip():
     text = summary_markdown(summary, "My talk")
     assert text.startswith("# My talk") and "### 2. Rocks (5:00–10:00)" in text
     assert "vlm:Qwen3-VL-Scripted" in text
-    from dataclasses import asdict
-
-    again = summary_from_dict(json.loads(json.dumps(asdict(summary))))
+    again = summary_from_dict(json.loads(json.dumps(summary_to_dict(summary))))
     assert isinstance(again, VideoSummary) and again.chapters == summary.chapters
 
 

@@ -25,9 +25,9 @@ from vidqa.decode import (
     keyframes,
     nearest_indices,
     read_frames,
-    stream_facts,
 )
 from vidqa.errors import MediaError
+from vidqa.probe import probe
 
 BACKENDS = [
     "pyav",
@@ -135,7 +135,7 @@ def test_vfr_times_are_real_presentation_times(clips, backend):
 
 
 def test_rotation_metadata_is_applied(clips):
-    facts = stream_facts(clips["rotated"])
+    facts = probe(clips["rotated"])
     assert (facts.width, facts.height, facts.rotation) == (48, 64, 90)
     backend = "pyav"
     batch = read_frames(clips["rotated"], [0.48], backend=backend)
@@ -151,7 +151,7 @@ def test_rotation_metadata_is_applied(clips):
 def test_decord_is_not_chosen_for_rotated_streams(clips):
     with pytest.raises(MediaError, match="rotated 90 degrees"):
         read_frames(clips["rotated"], [0.48], backend="decord")
-    assert choose_backend(stream_facts(clips["rotated"])).name == "pyav"
+    assert choose_backend(probe(clips["rotated"])).name == "pyav"
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -206,7 +206,7 @@ def test_empty_request_gives_an_empty_batch(clips):
 
 
 def test_backend_choice_is_an_explicit_capability_check(clips, monkeypatch):
-    facts = stream_facts(clips["ramp"])
+    facts = probe(clips["ramp"])
     assert choose_backend(facts).name == decode.AUTO_ORDER[0]
     with pytest.raises(ValueError, match="unknown video backend 'nope'"):
         choose_backend(facts, "nope")

@@ -21,7 +21,7 @@ import pytest
 from media import LECTURE, load_timeline, make_lecture
 from typer.testing import CliRunner
 
-from index.records import Span, Video
+from index.records import Span, Video, VideoSummary
 from qa.sft_examples import (
     Sentence,
     chapter_examples,
@@ -108,7 +108,7 @@ def _write_vlm_chapters(library, video_id: str) -> None:
         )
         for n, (start, end, title, summary) in enumerate((SHORT_CHAPTER, LONG_CHAPTER), 1)
     ]
-    library.set_summary(video_id, {"source": VLM_SOURCE, "chapters": []}, spans)
+    library.set_summary(video_id, VideoSummary([], "", "", VLM_SOURCE, []), spans)
 
 
 @pytest.fixture

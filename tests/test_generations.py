@@ -11,7 +11,7 @@ import pytest
 
 from index.catalog import MIGRATIONS
 from index.library import TEXT_KINDS, Library
-from index.records import Span, Video
+from index.records import Chapter, Span, Video, VideoSummary
 
 
 @pytest.fixture(autouse=True)
@@ -54,6 +54,10 @@ def test_a_library_from_before_generations_migrates_in_place(tmp_path, monkeypat
     assert library.catalog.stale_spans() == []
 
 
+def _summary(source: str, title: str) -> VideoSummary:
+    return VideoSummary([Chapter(0, 10, title)], "", "", source, [(0.0, 10.0)])
+
+
 def _chapter(video_id: str, text: str) -> Span:
     return Span(video_id, 0, 10, "chapter", text, "transcript", {"title": text})
 
@@ -66,7 +70,7 @@ def test_rebuilt_chapters_replace_the_old_ones_only_once_stored(monkeypatch):
             Span("vid1", 0, 5, "transcript", "magma rises as lava", "srt"),
             _chapter("vid1", "old chapter about volcanoes"),
         ],
-        summary={"source": "transcript", "chapters": ["old"]},
+        summary=_summary("transcript", "old"),
     )
 
     def fail(self, spans):
@@ -77,22 +81,22 @@ def test_rebuilt_chapters_replace_the_old_ones_only_once_stored(monkeypatch):
         with pytest.raises(RuntimeError):
             library.set_summary(
                 "vid1",
-                {"source": "vlm", "chapters": ["new"]},
+                _summary("vlm", "new"),
                 [_chapter("vid1", "new chapter about eruptions")],
             )
     assert [s.text for s in library.spans("vid1", ("chapter",))] == ["old chapter about volcanoes"]
-    assert library.summary("vid1")["chapters"] == ["old"]
+    assert [c.title for c in library.summary("vid1").chapters] == ["old"]
     assert [h.span.text for h in library.search("volcanoes", kinds=("chapter",))] == [
         "old chapter about volcanoes"
     ]
 
     library.set_summary(
         "vid1",
-        {"source": "vlm", "chapters": ["new"]},
+        _summary("vlm", "new"),
         [_chapter("vid1", "new chapter about eruptions")],
     )
     assert [s.text for s in library.spans("vid1", ("chapter",))] == ["new chapter about eruptions"]
-    assert library.summary("vid1")["chapters"] == ["new"]
+    assert [c.title for c in library.summary("vid1").chapters] == ["new"]
     hits = library.search("eruptions volcanoes", kinds=("chapter",))
     assert [h.span.text for h in hits] == ["new chapter about eruptions"]
     assert "dense" in hits[0].matched

@@ -339,9 +339,9 @@ def test_served_vlm_chapters_keep_requests_in_flight_bounded(ray_cluster, lectur
     library = _library()
     for video in library.videos():
         summary = library.summary(video.id)
-        assert summary["source"] == "vlm:Qwen3-VL-8B-Instruct"
-        assert summary["chapters"][0]["title"] == "The whole talk"
-        assert summary["chapters"][-1]["end"] == pytest.approx(video.duration)
+        assert summary.source == "vlm:Qwen3-VL-8B-Instruct"
+        assert summary.chapters[0].title == "The whole talk"
+        assert summary.chapters[-1].end == pytest.approx(video.duration)
 
 
 # --- a Chroma server behind every command ----------------------------------------------------

@@ -140,7 +140,7 @@ def test_demo_lecture_gets_a_chapter_per_topic_titled_as_a_person_would(demo_cha
     for chapter in chapters:
         topic = min(timeline, key=lambda t: abs(t["start"] - chapter.start))
         assert heard_share(chapter.extra["summary"], topic["spoken"]) >= HEARD_SHARE
-    told = [t for t in timeline if heard_share(demo_chapters[1]["summary"], t["spoken"]) >= 0.5]
+    told = [t for t in timeline if heard_share(demo_chapters[1].summary, t["spoken"]) >= 0.5]
     assert 1 <= len(told) < len(timeline) / 2 + 1
 
 

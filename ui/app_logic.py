@@ -1,6 +1,6 @@
 """The Streamlit app's logic as plain functions: no Streamlit import, so tests call them directly.
 
-- Display data: citation chips, search hits grouped by video, evidence labels.
+- Display safety: media text shown literally (rows and views themselves are ui/render.py).
 - Uploads: sanitised names, stored only under $VIDQA_HOME/media, never outside it.
 - Playback: what may be handed to the browser. Only the file of a ready library video
   or a clip cut from one under $VIDQA_HOME/clips; never a path a user typed.
@@ -36,7 +36,7 @@ from typing import BinaryIO, Literal
 from ui.i18n import Lang, tr
 from vidqa.errors import MediaError, VidqaError
 from vidqa.settings import Settings, settings
-from vidqa.timefmt import fmt_range, fmt_ts
+from vidqa.timefmt import fmt_ts
 
 MAX_UPLOAD_MB = 4096  # largest upload (MB); also streamlit's server.maxUploadSize
 MAX_NAME_CHARS = 120  # longest stored upload name, extension included (chars)
@@ -44,7 +44,6 @@ INLINE_PLAY_MAX_BYTES = (
     1 << 30
 )  # Streamlit reads a played file into memory: bigger ones play as clips
 LARGE_FILE_WINDOW_S = 600.0  # how much of a too-big file one player shows (s)
-CHIP_TITLE_CHARS = 40  # a chip's title is cut to this many chars
 POSTER_WIDTH = 320  # px
 POSTER_AT = 0.1  # a video's poster frame, as a fraction of its duration
 PROGRESS_EVERY_S = 0.25  # the ingest worker writes at most this often per stage (s)
@@ -52,131 +51,12 @@ STAGE_ORDER = ("probe", "transcript", "spans", "frames", "ocr", "chapters", "ind
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 KEEP_JOBS = 50  # job folders kept under $VIDQA_HOME/jobs (newest first) ...
 JOB_MAX_AGE_DAYS = 14  # ... and none older than this, except a running one
-EVIDENCE_NAMES = {
-    "transcript": "said",
-    "window": "said",
-    "chapter": "chapter",
-    "ocr": "on screen",
-    "frame": "frame",
-}
 _UNSAFE_NAME_CHARS = re.compile(r"[^\w.\-]+")
 _VIDEO_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 
 
 # ---------------------------------------------------------------- display data
-
-
-def plural(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-def chip_label(title: str, start: float, end: float) -> str:
-    """'Intro talk · 25:00–25:40', the title cut to CHIP_TITLE_CHARS."""
-    short = title if len(title) <= CHIP_TITLE_CHARS else title[: CHIP_TITLE_CHARS - 1] + "…"
-    return f"{short} · {fmt_range(start, end)}"
-
-
-def citation_state(citation) -> dict:
-    """A citation as plain data for session state (chips are rebuilt from it on every rerun)."""
-    return {
-        "video_id": citation.video_id,
-        "title": citation.title,
-        "start": float(citation.start),
-        "end": float(citation.end),
-        "text": citation.text,
-        "kind": citation.kind,
-        "label": chip_label(citation.title, citation.start, citation.end),
-    }
-
-
-def evidence_label(kinds: Iterable[str], matched: Iterable[str], lang: Lang = "en") -> str:
-    """'said+on screen · keyword+dense': what evidence matched, and which retrievers found it
-    (the retrievers' names are technical terms, kept in English)."""
-    said = "+".join(dict.fromkeys(_evidence_name(k, lang) for k in kinds))
-    return f"{said} · {'+'.join(matched) or tr(lang, 'ev_time')}"
-
-
-def _evidence_name(kind: str, lang: Lang) -> str:
-    name = EVIDENCE_NAMES.get(kind)
-    return tr(lang, "ev_" + name.replace(" ", "_")) if name else kind
-
-
-@dataclass
-class HitView:
-    video_id: str
-    start: float
-    end: float
-    when: str  # 0:15–0:25
-    evidence: str  # said · keyword+dense
-    text: str
-    score: float
-
-
-@dataclass
-class VideoGroup:
-    video_id: str
-    title: str
-    duration: float
-    hits: list[HitView] = field(default_factory=list)
-
-
-def group_hits(hits, videos: dict, lang: Lang = "en") -> list[VideoGroup]:
-    """Search hits grouped by video; groups in the order of each video's best hit."""
-    groups: dict[str, VideoGroup] = {}
-    for hit in hits:
-        span, video = hit.span, videos.get(hit.span.video_id)
-        if video is None:  # removed since the search ran
-            continue
-        group = groups.setdefault(video.id, VideoGroup(video.id, video.title, video.duration))
-        group.hits.append(
-            HitView(
-                video.id,
-                span.start,
-                span.end,
-                fmt_range(span.start, span.end),
-                evidence_label(hit.kinds or [span.kind], hit.matched, lang),
-                " ".join(span.text.split()),
-                round(hit.score, 5),
-            )
-        )
-    return list(groups.values())
-
-
-def transcript_rows(spans) -> list[dict]:
-    return [
-        {"time": fmt_ts(s.start), "start": round(s.start, 2), "text": " ".join(s.text.split())}
-        for s in spans
-    ]
-
-
-def chapter_view(span) -> dict:
-    extra = span.extra or {}
-    when, title = fmt_range(span.start, span.end), extra.get("title") or span.text.split("\n")[0]
-    return {
-        "start": span.start,
-        "end": span.end,
-        "when": when,
-        "title": title,
-        "label": f"{when} · {title}",
-        "summary": extra.get("summary", ""),
-        "key_points": extra.get("key_points", []),
-        "source": span.source,
-    }
-
-
-def video_summary_row(video, counts: dict[str, int]) -> dict:
-    """One Library row: what a user needs to recognise a video and its ingest state."""
-    return {
-        "id": video.id,
-        "title": video.title,
-        "duration": fmt_ts(video.duration),
-        "transcript": video.transcript_source or "none",
-        "chapters": counts.get("chapter", 0),
-        "spans": sum(counts.values()),
-        "status": video.status,
-        "path": video.path or "",
-        "ingested": video.ingested_at or "",
-    }
+# (rows and views are ui/render.py, shared with the CLI; these make them safe to show)
 
 
 # Everything Markdown, HTML or Streamlit's own syntax (`:red[..]`, `:material/..:`, emoji
@@ -870,27 +750,6 @@ def confident_search(query: str, library, k: int) -> list:
     from qa.abstain import confident_hits
 
     return confident_hits(query, library.search(query, k=k), library)
-
-
-def answer_view(answer) -> dict:
-    """An answer as plain data for the chat history: text, chips, near misses, choices."""
-    from qa.wording import language, say
-
-    near = say(language(answer.answer), "near_miss")
-    related = [
-        {**citation_state(c), "label": f"{near} · {chip_label(c.title, c.start, c.end)}"}
-        for c in answer.related
-    ]
-    return {
-        "role": "assistant",
-        "text": answer.answer,
-        "mode": answer.mode,
-        "status": answer.status,
-        "notes": list(answer.notes),
-        "citations": [citation_state(c) for c in answer.citations],
-        "related": related,
-        "choices": [{"video_id": c.video_id, "title": c.title} for c in answer.choices],
-    }
 
 
 def streamlit_command(port: int, host: str) -> list[str]:

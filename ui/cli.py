@@ -204,14 +204,14 @@ VlmOpt = Annotated[
 
 
 def _print_citations(answer) -> None:
+    from ui.render import citation_line
+
     if answer.notes:
         _err("Note: " + "; ".join(answer.notes))
     if answer.citations:
         _out("")
         for n, c in enumerate(answer.citations, 1):
-            _out(
-                f"[{n}] {c.label}  {c.path or ''}  (vidqa clip {c.video_id[:12]} {c.start:.2f} {c.end:.2f})"
-            )
+            _out(citation_line(n, c))
     if answer.status == "per_video":
         _err("Note: to ask about one video, name it in the question or use --video ID_OR_TITLE")
 
@@ -447,8 +447,8 @@ def summary(
     json_: JsonOpt = False,
 ):
     """Print a video's chapters, summary and key points (Markdown)."""
-    from index.records import summary_from_dict
-    from ingest.chapters import summary_markdown
+    from index.records import summary_to_dict
+    from ui.render import summary_markdown
 
     with user_errors():
         library = _library()
@@ -458,9 +458,9 @@ def summary(
         _err(f"Error: {target.title} has no summary yet: vidqa summarize {target.id[:12]}")
         raise typer.Exit(code=1)
     _out(
-        _dumps(stored)
+        _dumps(summary_to_dict(stored))
         if json_
-        else summary_markdown(summary_from_dict(stored), target.title).rstrip()
+        else summary_markdown(stored, target.title).rstrip()
     )
 
 
@@ -483,11 +483,20 @@ def summarize(
         targets = library.videos() if all_ else [library.find_video(video)]
         for target in targets:
             result = resummarize(target, library, IngestOptions(vlm=vlm, context=context))
-            for note in result.get("notes", []):
+            for note in result.notes:
                 _err(f"{target.title}: {note}")
             _out(
-                f"{target.id[:12]}  {target.title}: {len(result['chapters'])} chapters ({result['source']})"
+                f"{target.id[:12]}  {target.title}: {len(result.chapters)} chapters ({result.source})"
             )
+
+
+def _run_eval(evaluate, directory: Path, **options) -> dict:
+    """One eval over a set folder: the set read by ingest.evalset, progress on stderr."""
+    from ingest.evalset import load_set
+    from ui.progress import stage_progress
+
+    with user_errors(), stage_progress() as progress:
+        return evaluate(directory, load=load_set, progress=progress, **options)
 
 
 @eval_app.command("retrieval")
@@ -509,19 +518,9 @@ def eval_retrieval(
     json_: JsonOpt = False,
 ):
     """Retrieval hit@1/hit@5/MRR within a video and library-wide, with latency."""
-    from ingest.evalset import load_set
     from qa.evaluate import evaluate_retrieval
-    from ui.progress import stage_progress
 
-    with user_errors(), stage_progress() as progress:
-        metrics = evaluate_retrieval(
-            directory,
-            load=load_set,
-            limit=limit,
-            progress=progress,
-            details=details,
-            ablate=ablate,
-        )
+    metrics = _run_eval(evaluate_retrieval, directory, limit=limit, details=details, ablate=ablate)
     if json_:
         _out(_dumps(metrics))
         return
@@ -697,14 +696,9 @@ def eval_answers(
     json_: JsonOpt = False,
 ):
     """Answered when the library says, "Not found" when it does not (held-out video, off-topic)."""
-    from ingest.evalset import load_set
     from qa.evaluate_answers import evaluate_answers
-    from ui.progress import stage_progress
 
-    with user_errors(), stage_progress() as progress:
-        metrics = evaluate_answers(
-            directory, load=load_set, sample=sample, second_set=second_set, progress=progress
-        )
+    metrics = _run_eval(evaluate_answers, directory, sample=sample, second_set=second_set)
     if json_:
         _out(_dumps(metrics))
         return
@@ -749,14 +743,9 @@ def eval_calibrate(
     json_: JsonOpt = False,
 ):
     """Fit when to say "Not found" for the configured text embedder (after changing it)."""
-    from ingest.evalset import load_set
     from qa.evaluate_answers import calibrate_dir
-    from ui.progress import stage_progress
 
-    with user_errors(), stage_progress() as progress:
-        fitted = calibrate_dir(
-            directory, load=load_set, sample=sample, write=write, progress=progress
-        )
+    fitted = _run_eval(calibrate_dir, directory, sample=sample, write=write)
     if json_:
         _out(_dumps(fitted))
         return

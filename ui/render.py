@@ -1,17 +1,91 @@
-"""Plain functions that turn results into rows/text, shared by the CLI and the app (and tests)."""
+"""Plain functions that turn results into rows and text: the one place the CLI and the app
+(and tests) read a video, a search hit, a citation, a chapter or a transcript line from.
+
+Rows (`video_row`, `hit_row`) are what `--json` prints. The app's views (`video_card_row`,
+`group_hits`, `citation_state`, `chapter_view`) and the CLI's lines (`video_line`,
+`hit_line`, `citation_line`, `summary_markdown`) are built from the same rows, records and
+pieces, so a change to how one reads is made here once. No Streamlit import: tests call
+them directly.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
 
+from index.records import Chapter, VideoSummary
+from qa.citations import clip_label
+from ui.i18n import Lang, tr
 from vidqa.timefmt import fmt_range, fmt_ts
+
+CHIP_TITLE_CHARS = 40  # a chip's title is cut to this many chars
+HIT_LINE_CHARS = 140  # `vidqa search` shows this much of a hit's text (chars)
+SCORE_DIGITS = 5  # decimals a hit's score is shown with
+# What the app calls each evidence kind (i18n keys "ev_<name>").
+EVIDENCE_NAMES = {
+    "transcript": "said",
+    "window": "said",
+    "chapter": "chapter",
+    "ocr": "on screen",
+    "frame": "frame",
+}
+
+
+def one_line(text: str) -> str:
+    """Media text on one line: runs of spaces and line breaks become one space."""
+    return " ".join(text.split())
+
+
+def _cut(text: str, chars: int) -> str:
+    return text if len(text) <= chars else text[: chars - 1] + "…"
+
+
+# ---------------------------------------------------------------- videos
 
 
 def video_row(video, counts: dict[str, int] | None = None) -> dict:
     row = asdict(video)
     row["spans"] = counts or {}
     return row
+
+
+def video_card_row(video, counts: dict[str, int]) -> dict:
+    """One app Library card: what a user needs to recognise a video and its ingest state."""
+    return _card(video_row(video, counts))
+
+
+def _card(row: dict) -> dict:
+    spans = row["spans"]
+    return {
+        "id": row["id"],
+        "title": row["title"],
+        "duration": fmt_ts(row["duration"]),
+        "transcript": row["transcript_source"] or "none",
+        "chapters": spans.get("chapter", 0),
+        "spans": sum(spans.values()),
+        "status": row["status"],
+        "path": row["path"] or "",
+        "ingested": row["ingested_at"] or "",
+    }
+
+
+def video_line(row: dict) -> str:
+    card = _card(row)
+    spans = ", ".join(f"{n} {k}" for k, n in sorted(row["spans"].items())) or "no spans"
+    status = "" if row["status"] == "ready" else f"  [{row['status']}]"
+    return (
+        f"{row['id'][:12]}  {row['title']}  {card['duration']}  "
+        f"transcript: {card['transcript']}  ({spans}){status}"
+    )
+
+
+# ---------------------------------------------------------------- search hits
+
+
+def hit_kinds(hit) -> list[str]:
+    """The evidence kinds a (merged) hit stands for: its own span's kind when none were merged."""
+    return hit.kinds or [hit.span.kind]
 
 
 def hit_row(hit, title: str, path: str | None) -> dict:
@@ -24,28 +98,188 @@ def hit_row(hit, title: str, path: str | None) -> dict:
         "end": round(s.end, 2),
         "kind": s.kind,
         "text": s.text,
-        "score": round(hit.score, 5),
+        "score": round(hit.score, SCORE_DIGITS),
         "matched": hit.matched,
-        "kinds": hit.kinds or [s.kind],
+        "kinds": hit_kinds(hit),
     }
 
 
 def hit_line(row: dict) -> str:
-    text = " ".join(row["text"].split())
-    text = text if len(text) <= 140 else text[:139] + "…"
     return (
         f"{row['video_id'][:8]}  {row['title']} · {fmt_range(row['start'], row['end'])}"
-        f"  [{'+'.join(row.get('kinds') or [row['kind']])}; {'+'.join(row['matched'])}]\n    {text}"
+        f"  [{'+'.join(row.get('kinds') or [row['kind']])}; {'+'.join(row['matched'])}]"
+        f"\n    {_cut(one_line(row['text']), HIT_LINE_CHARS)}"
     )
 
 
-def video_line(row: dict) -> str:
-    spans = ", ".join(f"{n} {k}" for k, n in sorted(row["spans"].items())) or "no spans"
-    status = "" if row["status"] == "ready" else f"  [{row['status']}]"
+def evidence_label(kinds: Iterable[str], matched: Iterable[str], lang: Lang = "en") -> str:
+    """'said+on screen · keyword+dense': what evidence matched, and which retrievers found it
+    (the retrievers' names are technical terms, kept in English)."""
+    said = "+".join(dict.fromkeys(_evidence_name(k, lang) for k in kinds))
+    return f"{said} · {'+'.join(matched) or tr(lang, 'ev_time')}"
+
+
+def _evidence_name(kind: str, lang: Lang) -> str:
+    name = EVIDENCE_NAMES.get(kind)
+    return tr(lang, "ev_" + name.replace(" ", "_")) if name else kind
+
+
+@dataclass
+class HitView:
+    video_id: str
+    start: float
+    end: float
+    when: str  # 0:15–0:25
+    evidence: str  # said · keyword+dense
+    text: str
+    score: float
+
+
+@dataclass
+class VideoGroup:
+    video_id: str
+    title: str
+    duration: float
+    hits: list[HitView] = field(default_factory=list)
+
+
+def hit_view(hit, lang: Lang = "en") -> HitView:
+    """A hit as the app shows it: time range, evidence in words, text on one line. Times stay
+    exact (a click plays from them), where `hit_row` rounds them for print."""
+    s = hit.span
+    return HitView(
+        s.video_id,
+        s.start,
+        s.end,
+        fmt_range(s.start, s.end),
+        evidence_label(hit_kinds(hit), hit.matched, lang),
+        one_line(s.text),
+        round(hit.score, SCORE_DIGITS),
+    )
+
+
+def group_hits(hits, videos: dict, lang: Lang = "en") -> list[VideoGroup]:
+    """Search hits grouped by video; groups in the order of each video's best hit."""
+    groups: dict[str, VideoGroup] = {}
+    for hit in hits:
+        video = videos.get(hit.span.video_id)
+        if video is None:  # removed since the search ran
+            continue
+        group = groups.setdefault(video.id, VideoGroup(video.id, video.title, video.duration))
+        group.hits.append(hit_view(hit, lang))
+    return list(groups.values())
+
+
+# ---------------------------------------------------------------- citations and answers
+
+
+def chip_label(title: str, start: float, end: float) -> str:
+    """'Intro talk · 25:00–25:40', the title cut to CHIP_TITLE_CHARS."""
+    return clip_label(_cut(title, CHIP_TITLE_CHARS), start, end)
+
+
+def citation_line(n: int, citation) -> str:
+    """`vidqa ask`: '[1] Intro talk · 24:52–25:09  /path  (vidqa clip <id> 1492.10 1509.40)'."""
+    c = citation
     return (
-        f"{row['id'][:12]}  {row['title']}  {fmt_ts(row['duration'])}  "
-        f"transcript: {row['transcript_source'] or 'none'}  ({spans}){status}"
+        f"[{n}] {c.label}  {c.path or ''}  (vidqa clip {c.video_id[:12]} {c.start:.2f} {c.end:.2f})"
     )
+
+
+def citation_state(citation) -> dict:
+    """A citation as plain data for session state (chips are rebuilt from it on every rerun)."""
+    return {
+        "video_id": citation.video_id,
+        "title": citation.title,
+        "start": float(citation.start),
+        "end": float(citation.end),
+        "text": citation.text,
+        "kind": citation.kind,
+        "label": chip_label(citation.title, citation.start, citation.end),
+    }
+
+
+def answer_view(answer) -> dict:
+    """An answer as plain data for the chat history: text, chips, near misses, choices."""
+    from qa.wording import language, say
+
+    near = say(language(answer.answer), "near_miss")
+    related = [
+        {**citation_state(c), "label": f"{near} · {chip_label(c.title, c.start, c.end)}"}
+        for c in answer.related
+    ]
+    return {
+        "role": "assistant",
+        "text": answer.answer,
+        "mode": answer.mode,
+        "status": answer.status,
+        "notes": list(answer.notes),
+        "citations": [citation_state(c) for c in answer.citations],
+        "related": related,
+        "choices": [{"video_id": c.video_id, "title": c.title} for c in answer.choices],
+    }
+
+
+# ---------------------------------------------------------------- transcripts and chapters
+
+
+def transcript_rows(spans) -> list[dict]:
+    return [
+        {"time": fmt_ts(s.start), "start": round(s.start, 2), "text": one_line(s.text)}
+        for s in spans
+    ]
+
+
+def chapter_of(span) -> Chapter:
+    """A chapter span read back as the Chapter it was indexed from (chapters.chapter_spans)."""
+    extra = span.extra or {}
+    return Chapter(
+        span.start,
+        span.end,
+        extra.get("title") or span.text.split("\n")[0],
+        extra.get("summary", ""),
+        extra.get("key_points", []),
+        extra.get("keywords", []),
+        span.source,
+    )
+
+
+def chapter_view(chapter: Chapter) -> dict:
+    when = fmt_range(chapter.start, chapter.end)
+    return {
+        "start": chapter.start,
+        "end": chapter.end,
+        "when": when,
+        "title": chapter.title,
+        "label": f"{when} · {chapter.title}",
+        "summary": chapter.summary,
+        "key_points": chapter.key_points,
+        "keywords": chapter.keywords,
+        "source": chapter.source,
+    }
+
+
+def summary_markdown(summary: VideoSummary, title: str) -> str:
+    """`vidqa summary`: the whole-video summary and every chapter, as Markdown."""
+    lines = [f"# {title}", "", f"*Chapters by {summary.source}.*", ""]
+    if summary.summary:
+        lines += ["## Summary", "", summary.summary, ""]
+    if summary.assessment:
+        lines += ["## Assessment", "", summary.assessment, ""]
+    lines += ["## Chapters", ""]
+    for i, view in enumerate(map(chapter_view, summary.chapters), 1):
+        lines += [f"### {i}. {view['title']} ({view['when']})", ""]
+        lines += [view["summary"], ""] if view["summary"] else []
+        lines += [f"- {p}" for p in view["key_points"]] + ([""] if view["key_points"] else [])
+        if view["keywords"]:
+            lines += [f"*Keywords:* {', '.join(view['keywords'])}", ""]
+        lines += [f"*Source:* {view['source']}", ""]
+    if summary.notes:
+        lines += ["## Notes", "", *(f"- {n}" for n in summary.notes), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# ---------------------------------------------------------------- output
 
 
 def dumps(data, *, nl: bool = False) -> str:

@@ -8,6 +8,9 @@ Everything that needs pixels (frame sampling, OCR, CLIP, the VLM) calls
              frames, relative to the start of the file (not index / fps)
     indices  int64 (N,) frame numbers (decord: exact; pyav: round(time * native_fps))
 
+What the decoders know about a file (size, rotation, frame rate, start time, key frames)
+is vidqa.probe's `MediaInfo`, from the same `probe()` ingest runs.
+
 Backends live in `VIDEO_READER_BACKENDS` (name -> `Backend`). "auto" takes the
 first backend in `AUTO_ORDER` whose capability check passes for the stream; a
 backend that fails while decoding raises, it is never silently replaced.
@@ -21,13 +24,13 @@ from __future__ import annotations
 import bisect
 import importlib.util
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from vidqa.errors import MediaError
-from vidqa.probe import import_av, open_media
+from vidqa.probe import MediaInfo, import_av, open_media, probe
 
 DEFAULT_BATCH = 32  # frames per FrameBatch yielded by iter_frames / keyframes
 SEEK_GAP_S = 4.0  # no keyframe index: seek only when the next target is this far ahead (s)
@@ -56,22 +59,6 @@ class FrameBatch:
             native_fps=native_fps,
             backend=backend,
         )
-
-
-@dataclass(frozen=True)
-class StreamFacts:
-    """What the decoders need to know about a file's first video stream."""
-
-    path: Path
-    width: int  # display orientation (after rotation), px
-    height: int
-    rotation: int  # degrees counter-clockwise to display the coded frame: 0, 90, 180, 270
-    fps: float  # average frame rate; 0.0 when unknown
-    duration: float  # seconds; 0.0 when unknown
-    start: float  # container start time (s); frame times are reported relative to it
-    codec: str
-    pix_fmt: str
-    keyframe_times: tuple[float, ...] = field(default=(), repr=False)  # from the demuxer index
 
 
 @dataclass
@@ -176,56 +163,17 @@ def _normalise_rotation(degrees: float) -> int:
 # ---------------------------------------------------------------- probing
 
 
-def stream_facts(path: str | Path) -> StreamFacts:
-    """Probe the first video stream with PyAV (decodes one frame for rotation)."""
-    path = Path(path)
-    container = open_media(path)
-    try:
-        if not container.streams.video:
-            raise MediaError(path, "no video stream (audio-only or data file)")
-        stream = container.streams.video[0]
-        first = _first_frame(path, container, stream)
-        rotation = _normalise_rotation(first.rotation or 0)
-        w, h = first.width, first.height
-        start = (container.start_time or 0) / 1e6  # AV_TIME_BASE is microseconds
-        duration = float(stream.duration * stream.time_base) if stream.duration else 0.0
-        if not duration and container.duration:
-            duration = container.duration / 1e6
-        rate = stream.average_rate or stream.guessed_rate
-        return StreamFacts(
-            path=path,
-            width=h if rotation in (90, 270) else w,
-            height=w if rotation in (90, 270) else h,
-            rotation=rotation,
-            fps=float(rate) if rate else 0.0,
-            duration=duration,
-            start=start,
-            codec=stream.codec_context.name,
-            pix_fmt=first.format.name,
-            keyframe_times=_keyframe_index(stream, start),
-        )
-    finally:
-        container.close()
+def _video_info(path: str | Path) -> MediaInfo:
+    """vidqa.probe's info about `path`, which must have a video stream to decode."""
+    info = probe(path)
+    if not info.has_video:
+        raise MediaError(info.path, "no video stream (audio-only or data file)")
+    return info
 
 
-def _first_frame(path: Path, container, stream):
-    av = import_av()
-
-    try:
-        for frame in decode_packets(container, stream):
-            return frame
-    except av.FFmpegError as e:
-        raise MediaError(path, f"cannot decode the video stream ({e})") from e
-    raise MediaError(path, "the video stream has no decodable frames")
-
-
-def _keyframe_index(stream, start: float) -> tuple[float, ...]:
-    """Keyframe times (s) from the demuxer index (decode timestamps, <= presentation)."""
-    entries = stream.index_entries
-    if not entries:
-        return ()
-    tb = float(stream.time_base)
-    return tuple(sorted(e.timestamp * tb - start for e in entries if e.is_keyframe))
+def _fps(info: MediaInfo) -> float:
+    """The average frame rate, 0.0 when the stream states none."""
+    return info.fps or 0.0
 
 
 # ---------------------------------------------------------------- backends
@@ -235,19 +183,19 @@ def _keyframe_index(stream, start: float) -> tuple[float, ...]:
 class Backend:
     name: str
     module: str  # importable module the backend needs
-    unsupported: Callable[[StreamFacts], str | None]  # why it cannot read a stream, or None
-    open: Callable[[StreamFacts, tuple[int, int] | None], object]  # -> reader with read/close
+    unsupported: Callable[[MediaInfo], str | None]  # why it cannot read a stream, or None
+    open: Callable[[MediaInfo, tuple[int, int] | None], object]  # -> reader with read/close
 
 
-def _pyav_unsupported(facts: StreamFacts) -> str | None:
+def _pyav_unsupported(info: MediaInfo) -> str | None:
     return None
 
 
-def _decord_unsupported(facts: StreamFacts) -> str | None:
-    if facts.rotation:
+def _decord_unsupported(info: MediaInfo) -> str | None:
+    if info.rotation:
         # decord 0.6 rotates itself but returns wrongly sized buffers for some sizes
-        return f"decord mishandles rotated streams (this one is rotated {facts.rotation} degrees)"
-    if facts.fps <= 0:
+        return f"decord mishandles rotated streams (this one is rotated {info.rotation} degrees)"
+    if _fps(info) <= 0:
         return "decord needs a frame rate to index frames; the stream reports none"
     return None
 
@@ -255,13 +203,13 @@ def _decord_unsupported(facts: StreamFacts) -> str | None:
 class _PyavReader:
     """Sequential decode with keyframe-aware seeking; nearest frame per target time."""
 
-    def __init__(self, facts: StreamFacts, size: tuple[int, int] | None):
-        self.facts = facts
+    def __init__(self, info: MediaInfo, size: tuple[int, int] | None):
+        self.info = info
         self.size = size
-        self.container = open_media(facts.path)
+        self.container = open_media(info.path)
         self.stream = self.container.streams.video[0]
         self.stream.thread_type = "AUTO"
-        self.tol = 0.5 / facts.fps if facts.fps > 0 else 0.02  # half a frame (s)
+        self.tol = 0.5 / info.fps if _fps(info) > 0 else 0.02  # half a frame (s)
         self._decoder: Iterator | None = None
         self._prev = self._cur = None  # (time, frame) around the last target
         self.stats = DecodeStats()  # replaced by the caller's to collect skipped packets
@@ -274,10 +222,10 @@ class _PyavReader:
         images, stamps = [], []
         for target in targets:  # convert at once: decoded frames pin the decoder's buffers
             time, frame = self._frame_at(float(target))
-            images.append(_to_rgb(frame, self.facts, self.size))
+            images.append(_to_rgb(frame, self.info, self.size))
             stamps.append(time)
         frames, times = _stack(images), np.array(stamps, np.float64)
-        fps = self.facts.fps
+        fps = _fps(self.info)
         indices = np.round(times * fps).astype(np.int64) if fps > 0 else np.arange(len(times))
         return frames, times, indices
 
@@ -291,7 +239,7 @@ class _PyavReader:
             self._prev, self._cur = self._cur, nxt
         candidates = [c for c in (self._prev, self._cur) if c is not None]
         if not candidates:
-            raise MediaError(self.facts.path, f"no frame could be decoded near {t:.3f} s")
+            raise MediaError(self.info.path, f"no frame could be decoded near {t:.3f} s")
         return min(candidates, key=lambda c: abs(c[0] - t))
 
     def _next(self):
@@ -302,8 +250,8 @@ class _PyavReader:
         try:
             frame = next(self._decoder, None)
         except av.FFmpegError as e:
-            raise MediaError(self.facts.path, f"decoding failed ({e})") from e
-        return None if frame is None else (float(frame.time or 0.0) - self.facts.start, frame)
+            raise MediaError(self.info.path, f"decoding failed ({e})") from e
+        return None if frame is None else (float(frame.time or 0.0) - self.info.start, frame)
 
     def _should_seek(self, t: float) -> bool:
         if self._cur is None:
@@ -315,31 +263,31 @@ class _PyavReader:
             behind = self._prev[0] if self._prev is not None else here
             if t < behind - self.tol:
                 return True  # going backwards
-        kf = self.facts.keyframe_times
+        kf = self.info.keyframe_times
         if not kf:
             return t - here > SEEK_GAP_S
         k = bisect.bisect_right(kf, t) - 1
         return k >= 0 and kf[k] > here + self.tol
 
     def _seek(self, t: float) -> None:
-        offset = int((t + self.facts.start) / self.stream.time_base)
+        offset = int((t + self.info.start) / self.stream.time_base)
         self.container.seek(max(offset, 0), stream=self.stream, backward=True, any_frame=False)
         self._decoder = self._decode()
         self._prev = self._cur = None
 
     def _decode(self) -> Iterator:
-        return decode_packets(self.container, self.stream, self.facts.start, self.stats)
+        return decode_packets(self.container, self.stream, self.info.start, self.stats)
 
 
-def _coded_size(facts: StreamFacts, size: tuple[int, int] | None) -> tuple[int, int] | None:
+def _coded_size(info: MediaInfo, size: tuple[int, int] | None) -> tuple[int, int] | None:
     """The reformat size before rotation, for an output `size` in display orientation."""
-    if size is None or facts.rotation in (0, 180):
+    if size is None or info.rotation in (0, 180):
         return size
     return size[1], size[0]
 
 
-def _to_rgb(frame, facts: StreamFacts, size: tuple[int, int] | None) -> np.ndarray:
-    coded = _coded_size(facts, size)
+def _to_rgb(frame, info: MediaInfo, size: tuple[int, int] | None) -> np.ndarray:
+    coded = _coded_size(info, size)
     kwargs = {} if coded is None else {"width": coded[0], "height": coded[1]}
     rotation = _normalise_rotation(frame.rotation or 0)
     return _rotate(frame.to_ndarray(format="rgb24", **kwargs), rotation)
@@ -354,15 +302,15 @@ def _stack(images: list[np.ndarray]) -> np.ndarray:
 class _DecordReader:
     """decord's VideoReader with resize at decode (never given rotated streams)."""
 
-    def __init__(self, facts: StreamFacts, size: tuple[int, int] | None):
+    def __init__(self, info: MediaInfo, size: tuple[int, int] | None):
         import decord
 
-        self.facts = facts
+        self.info = info
         kwargs = {} if size is None else {"width": size[0], "height": size[1]}
         try:
-            self.vr = decord.VideoReader(str(facts.path), ctx=decord.cpu(0), **kwargs)
+            self.vr = decord.VideoReader(str(info.path), ctx=decord.cpu(0), **kwargs)
         except decord.DECORDError as e:
-            raise MediaError(facts.path, f"decord cannot open the video ({e})") from e
+            raise MediaError(info.path, f"decord cannot open the video ({e})") from e
         stamps = self.vr.get_frame_timestamp(np.arange(len(self.vr)))
         self.frame_times = np.asarray(stamps[:, 0], np.float64)
 
@@ -378,7 +326,7 @@ class _DecordReader:
         try:
             frames = self.vr.get_batch(idx.tolist()).asnumpy()
         except decord.DECORDError as e:
-            raise MediaError(self.facts.path, f"decord failed to decode frames ({e})") from e
+            raise MediaError(self.info.path, f"decord failed to decode frames ({e})") from e
         return frames, self.frame_times[idx], idx
 
 
@@ -392,31 +340,31 @@ def _installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def choose_backend(facts: StreamFacts, backend: str = "auto") -> Backend:
-    """The backend that will read `facts`' stream: named, or the first capable one."""
+def choose_backend(info: MediaInfo, backend: str = "auto") -> Backend:
+    """The backend that will read `info`' stream: named, or the first capable one."""
     if backend != "auto":
         if backend not in VIDEO_READER_BACKENDS:
             known = ", ".join(VIDEO_READER_BACKENDS)
             raise ValueError(f"unknown video backend {backend!r}: expected auto or {known}")
         chosen = VIDEO_READER_BACKENDS[backend]
-        reason = _why_not(chosen, facts)
+        reason = _why_not(chosen, info)
         if reason:
-            raise MediaError(facts.path, f"backend {backend!r} cannot read this video: {reason}")
+            raise MediaError(info.path, f"backend {backend!r} cannot read this video: {reason}")
         return chosen
     reasons = []
     for name in AUTO_ORDER:
         candidate = VIDEO_READER_BACKENDS[name]
-        reason = _why_not(candidate, facts)
+        reason = _why_not(candidate, info)
         if reason is None:
             return candidate
         reasons.append(f"{name}: {reason}")
-    raise MediaError(facts.path, "no video backend can read it (" + "; ".join(reasons) + ")")
+    raise MediaError(info.path, "no video backend can read it (" + "; ".join(reasons) + ")")
 
 
-def _why_not(backend: Backend, facts: StreamFacts) -> str | None:
+def _why_not(backend: Backend, info: MediaInfo) -> str | None:
     if not _installed(backend.module):
         return f"python package {backend.module!r} is not installed"
-    return backend.unsupported(facts)
+    return backend.unsupported(info)
 
 
 # ---------------------------------------------------------------- public API
@@ -436,14 +384,14 @@ def read_frames(
     Holds all requested frames in memory; use `iter_frames` for long lists.
     Raises MediaError for a missing, undecodable or audio-only file.
     """
-    facts = stream_facts(path)
-    chosen = choose_backend(facts, backend)
+    info = _video_info(path)
+    chosen = choose_backend(info, backend)
     out_size = fit_size(
-        facts.width, facts.height, max_pixels=max_pixels, max_side=max_side, size=size
+        info.width, info.height, max_pixels=max_pixels, max_side=max_side, size=size
     )
     targets = np.asarray(times, np.float64).reshape(-1)
     order = np.argsort(targets, kind="stable")
-    reader = chosen.open(facts, out_size)
+    reader = chosen.open(info, out_size)
     try:
         frames, got, indices = reader.read(targets[order])
     finally:
@@ -451,8 +399,8 @@ def read_frames(
     inverse = np.empty_like(order)
     inverse[order] = np.arange(len(order))
     if len(targets) == 0:
-        return FrameBatch.empty(facts.fps, chosen.name)
-    return FrameBatch(frames[inverse], got[inverse], indices[inverse], facts.fps, chosen.name)
+        return FrameBatch.empty(_fps(info), chosen.name)
+    return FrameBatch(frames[inverse], got[inverse], indices[inverse], _fps(info), chosen.name)
 
 
 def iter_frames(
@@ -464,30 +412,30 @@ def iter_frames(
     max_side: int | None = None,
     size: tuple[int, int] | None = None,
     backend: str = "auto",
-    facts: StreamFacts | None = None,
+    info: MediaInfo | None = None,
     stats: DecodeStats | None = None,
 ) -> Iterator[FrameBatch]:
     """Like `read_frames`, streamed: FrameBatches of at most `batch` frames in time order.
 
     One decoder stays open across batches, so memory is bounded by `batch` frames.
-    `facts`: this file's `stream_facts`, if the caller already has them.
+    `info`: this file's `vidqa.probe.probe` result, if the caller already has it.
     `stats`: collects the packets skipped as undecodable (PyAV).
     """
     if batch < 1:
         raise ValueError(f"batch must be at least 1 frame, got {batch}")
-    facts = facts or stream_facts(path)
-    chosen = choose_backend(facts, backend)
+    info = info or _video_info(path)
+    chosen = choose_backend(info, backend)
     out_size = fit_size(
-        facts.width, facts.height, max_pixels=max_pixels, max_side=max_side, size=size
+        info.width, info.height, max_pixels=max_pixels, max_side=max_side, size=size
     )
     targets = np.sort(np.asarray(times, np.float64).reshape(-1))
-    reader = chosen.open(facts, out_size)
+    reader = chosen.open(info, out_size)
     if stats is not None:
         reader.stats = stats
     try:
         for lo in range(0, len(targets), batch):
             frames, got, indices = reader.read(targets[lo : lo + batch])
-            yield FrameBatch(frames, got, indices, facts.fps, chosen.name)
+            yield FrameBatch(frames, got, indices, _fps(info), chosen.name)
     finally:
         reader.close()
 
@@ -500,7 +448,7 @@ def keyframes(
     size: tuple[int, int] | None = None,
     every: float | None = None,
     batch: int = DEFAULT_BATCH,
-    facts: StreamFacts | None = None,
+    info: MediaInfo | None = None,
     stats: DecodeStats | None = None,
 ) -> Iterator[FrameBatch]:
     """Decode key frames only (PyAV skip_frame=NONKEY), in FrameBatches of `batch`.
@@ -510,49 +458,52 @@ def keyframes(
     """
     if batch < 1:
         raise ValueError(f"batch must be at least 1 frame, got {batch}")
-    facts = facts or stream_facts(path)
+    info = info or _video_info(path)
     out_size = fit_size(
-        facts.width, facts.height, max_pixels=max_pixels, max_side=max_side, size=size
+        info.width, info.height, max_pixels=max_pixels, max_side=max_side, size=size
     )
     pending: list[tuple[float, np.ndarray]] = []
-    for t, frame in _keyframe_stream(facts, every, stats):
-        pending.append((t, _to_rgb(frame, facts, out_size)))
+    for t, frame in _keyframe_stream(info, every, stats):
+        pending.append((t, _to_rgb(frame, info, out_size)))
         if len(pending) == batch:
-            yield _keyframe_batch(pending, facts)
+            yield _keyframe_batch(pending, info)
             pending = []
     if pending:
-        yield _keyframe_batch(pending, facts)
+        yield _keyframe_batch(pending, info)
 
 
 def _keyframe_stream(
-    facts: StreamFacts, every: float | None, stats: DecodeStats | None = None
+    info: MediaInfo, every: float | None, stats: DecodeStats | None = None
 ) -> Iterator[tuple[float, object]]:
     av = import_av()
 
-    container = open_media(facts.path)
+    container = open_media(info.path)
     try:
         stream = container.streams.video[0]
         stream.codec_context.skip_frame = "NONKEY"
         stream.thread_type = "AUTO"
-        tol = 0.5 / facts.fps if facts.fps > 0 else 0.02
-        next_due = -np.inf
+        tol = 0.5 / info.fps if _fps(info) > 0 else 0.02
+        next_due, decoded = -np.inf, False
         try:
-            for frame in decode_packets(container, stream, facts.start, stats):
-                t = float(frame.time or 0.0) - facts.start
+            for frame in decode_packets(container, stream, info.start, stats):
+                decoded = True
+                t = float(frame.time or 0.0) - info.start
                 if every is None or t >= next_due - tol:
                     next_due = t + every if every is not None else next_due
                     yield t, frame
         except av.FFmpegError as e:
-            raise MediaError(facts.path, f"decoding key frames failed ({e})") from e
+            raise MediaError(info.path, f"decoding key frames failed ({e})") from e
+        if not decoded:
+            raise MediaError(info.path, "the video stream has no decodable frames")
     finally:
         container.close()
 
 
-def _keyframe_batch(pending: list[tuple[float, np.ndarray]], facts: StreamFacts) -> FrameBatch:
+def _keyframe_batch(pending: list[tuple[float, np.ndarray]], info: MediaInfo) -> FrameBatch:
     times = np.array([t for t, _ in pending], np.float64)
     indices = (
-        np.round(times * facts.fps).astype(np.int64)
-        if facts.fps > 0
+        np.round(times * info.fps).astype(np.int64)
+        if _fps(info) > 0
         else np.zeros(len(times), np.int64)
     )
-    return FrameBatch(_stack([img for _, img in pending]), times, indices, facts.fps, "pyav")
+    return FrameBatch(_stack([img for _, img in pending]), times, indices, _fps(info), "pyav")

@@ -1,9 +1,9 @@
 """Find media files and read what ingest needs to know about each, without decoding it.
 
 `probe()` opens a file with PyAV (imported lazily) and returns a `MediaInfo`, or
-raises `MediaError(path, problem)` with a one-line problem a user can act on;
-`open_media()` is the same opener for the decoders in vidqa/decode.py, and
-`ffmpeg_path()` the one way to find the ffmpeg executable.
+raises `MediaError(path, problem)` with a one-line problem a user can act on. The
+decoders in vidqa/decode.py read the same `MediaInfo` and open files with
+`open_media()`; `ffmpeg_path()` is the one way to find the ffmpeg executable.
 `content_id()` is the library's video id: a hash of the size and three sampled
 blocks, so it survives renames and moves and costs the same for 10 MB or 10 GB.
 """
@@ -42,6 +42,8 @@ MISDETECTION_HINT = "misdetection possible"
 
 @dataclass
 class MediaInfo:
+    """What ingest and the decoders know about a file before decoding it (one probe)."""
+
     path: Path
     duration: float  # seconds
     has_video: bool
@@ -59,6 +61,8 @@ class MediaInfo:
     size: int = 0  # bytes
     mtime: float = 0.0  # seconds since the epoch
     keyframe_interval: float | None = None  # seconds, estimated from the first packets
+    start: float = 0.0  # container start time (s): decoded frame times are reported from it
+    keyframe_times: tuple[float, ...] = field(default=(), repr=False)  # s, demuxer index
 
 
 # --- discovery --------------------------------------------------------------------
@@ -232,6 +236,7 @@ def probe(path) -> MediaInfo:
             audio_language=audio[0].metadata.get("language") if audio else None,
             size=stat.st_size,
             mtime=stat.st_mtime,
+            start=(container.start_time or 0) / AV_TIME_BASE,
         )
         if video:
             _fill_video(info, container, video[0])
@@ -345,6 +350,7 @@ def _fill_video(info: MediaInfo, container, stream) -> None:
     info.fps = float(rate) if rate else None
     keyframes, rotation = _scan_start(container, stream)
     info.keyframe_interval = _keyframe_interval(keyframes)
+    info.keyframe_times = _keyframe_index(stream, info.start)
     info.rotation = rotation
     info.width, info.height = _display_size(
         ctx.width, ctx.height, stream.sample_aspect_ratio, rotation
@@ -392,3 +398,12 @@ def _keyframe_interval(keyframes: list[float]) -> float | None:
     if len(times) < 2:
         return None
     return round((times[-1] - times[0]) / (len(times) - 1), 3)
+
+
+def _keyframe_index(stream, start: float) -> tuple[float, ...]:
+    """Keyframe times (s) from the demuxer index (decode timestamps, <= presentation)."""
+    entries = stream.index_entries
+    if not entries:
+        return ()
+    tb = float(stream.time_base)
+    return tuple(sorted(e.timestamp * tb - start for e in entries if e.is_keyframe))

@@ -7,6 +7,7 @@ import streamlit as st
 
 from ui import app_logic as logic
 from ui import i18n
+from ui import render as views
 from ui.app_pages import common
 from vidqa.errors import VidqaError
 
@@ -129,7 +130,7 @@ def _player(request: dict) -> None:
         if common.player(SLOT) is not None:
             target = common.video(request["video_id"])
             st.caption(
-                logic.chip_label(target.title, request["start"], request["end"] or request["start"])
+                views.chip_label(target.title, request["start"], request["end"] or request["start"])
             )
             common.download_clip(request)
 
@@ -148,6 +149,6 @@ def _answer(question: str, video_ids: list[str], history: list[dict]) -> None:
             history.append({"role": "assistant", "text": "", "error": str(e)})
             st.error(str(e))
             return
-        view = {**logic.answer_view(answer), "question": question}
+        view = {**views.answer_view(answer), "question": question}
         history.append(view)
         _extras(view, str(len(history) - 1))

@@ -9,6 +9,7 @@ import streamlit as st
 
 from ui import app_logic as logic
 from ui import i18n
+from ui import render as views
 from vidqa.errors import VidqaError
 from vidqa.settings import settings
 from vidqa.timefmt import fmt_ts
@@ -160,7 +161,7 @@ def chips(citations: list[dict], slot: str, key: str, origin: str | None = None)
                 logic.md_text(c["label"]),
                 key=f"chip-{key}-{n}",
                 icon=":material/play_circle:",
-                help=logic.md_text(" ".join(c["text"].split())[:300]),
+                help=logic.md_text(views.one_line(c["text"])[:300]),
                 on_click=request_play,
                 args=(slot, c["video_id"], c["start"], c["end"]),
                 kwargs={"origin": origin},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import app_logic as logic
+from ui import render as views
 from ui.app_pages import common
 from vidqa.errors import VidqaError
 
@@ -15,7 +16,7 @@ def render() -> None:
         st.success(logic.md_text(st.session_state.pop("flash")))
     with common.reader().open() as library:
         everything = library.videos(include_incomplete=True)
-        rows = [(v, logic.video_summary_row(v, library.catalog.counts(v.id))) for v in everything]
+        rows = [(v, views.video_card_row(v, library.catalog.counts(v.id))) for v in everything]
     _problems([v for v, _ in rows if v.status != "ready"])
     ready = [(v, row) for v, row in rows if v.status == "ready"]
     if not ready:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import app_logic as logic
+from ui import render as views
 from ui.app_pages import common
 from vidqa.errors import VidqaError
 
@@ -27,7 +28,7 @@ def render() -> None:
     hits = _image_hits(image, k) if image is not None else _text_hits(query, k)
     if hits is None:
         return
-    groups = logic.group_hits(hits, {v.id: v for v in videos}, common.lang())
+    groups = views.group_hits(hits, {v.id: v for v in videos}, common.lang())
     if not groups:
         st.caption(common.t("no_results"))
     for g in groups:
@@ -58,7 +59,7 @@ def _image_hits(upload, k: int) -> list | None:
         return None
 
 
-def _group(group: logic.VideoGroup, target) -> None:
+def _group(group: views.VideoGroup, target) -> None:
     with st.container(border=True, key=f"group-{group.video_id}"):
         thumb, body = st.columns([1, 4])
         image = logic.thumbnail_for(target, group.hits[0].start)

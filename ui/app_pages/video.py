@@ -7,6 +7,7 @@ from functools import partial
 import streamlit as st
 
 from ui import app_logic as logic
+from ui import render as views
 from ui.app_pages import common
 from vidqa.timefmt import fmt_ts
 
@@ -64,12 +65,12 @@ def _summary(target) -> None:
     """The stored whole-video summary, where the chapter stage wrote one."""
     with common.reader().open() as library:
         stored = library.summary(target.id)
-    if stored and (stored.get("summary") or stored.get("assessment")):
-        with st.expander(common.t("summary", source=logic.md_text(stored.get("source", "?")))):
-            st.markdown(logic.answer_markdown(stored.get("summary") or ""))
-            if stored.get("assessment"):
+    if stored and (stored.summary or stored.assessment):
+        with st.expander(common.t("summary", source=logic.md_text(stored.source or "?"))):
+            st.markdown(logic.answer_markdown(stored.summary or ""))
+            if stored.assessment:
                 st.markdown(
-                    f"**{common.t('assessment')}** {logic.answer_markdown(stored['assessment'])}"
+                    f"**{common.t('assessment')}** {logic.answer_markdown(stored.assessment)}"
                 )
 
 
@@ -79,7 +80,7 @@ def _chapters(target) -> None:
     if not spans:
         st.caption(common.t("no_chapters"))
         return
-    for n, view in enumerate(map(logic.chapter_view, spans)):
+    for n, view in enumerate(views.chapter_view(views.chapter_of(s)) for s in spans):
         # One full-width button: in a narrow column its time range was cut to "0:00–…".
         st.button(
             logic.md_text(view["label"]),
@@ -99,7 +100,7 @@ def _chapters(target) -> None:
 
 def _transcript(target) -> None:
     with common.reader().open() as library:
-        rows = logic.transcript_rows(library.spans(target.id))
+        rows = views.transcript_rows(library.spans(target.id))
     if not rows:
         st.caption(common.t("no_transcript"))
         return
@@ -132,7 +133,7 @@ def _search(target) -> None:
         return
     with st.spinner(common.t("searching")):
         hits = common.reader().run(lambda lib: lib.search(query, k=SEARCH_K, video_id=target.id))
-    groups = logic.group_hits(hits, {target.id: target}, common.lang())
+    groups = views.group_hits(hits, {target.id: target}, common.lang())
     if not groups:
         st.caption(common.t("nothing_in_video"))
         return
