@@ -39,7 +39,8 @@ WORDS_PER_SPAN = 38  # 150 words/min of speech for 15 s
 DEFAULT_QUERIES = 200  # per query kind
 K = 10  # results per search
 POINT_CONTEXT_S = 5.0  # qa/retrieve.py: a point question looks 5 s either side
-LAYOUT_VERSION = 2  # bump when the generated text or span layout changes: rebuilds the cache
+LAYOUT_VERSION = 3  # bump when the generated text or span layout changes: rebuilds the cache
+# (3: sentence vectors stored at ingest, index/sentence_vectors.py)
 SEED = 7
 
 # Topic vocabularies: a video draws mostly from one topic, so dense and BM25 both

@@ -73,10 +73,13 @@ class Library:
 
     @cached_property
     def sentence_vectors(self):
-        """The candidate sentences' vectors, cached between searches (index/passage_cache.py)."""
-        from index.passage_cache import PassageCache
+        """The re-scored sentences' vectors: stored at ingest, else embedded and kept in memory
+        (index/sentence_vectors.py)."""
+        from index.sentence_vectors import SentenceStore, SentenceVectors
 
-        return PassageCache(self.embedder.embed)
+        return SentenceVectors(
+            SentenceStore(self.catalog.db), self.embedder.slug, self.embedder.embed
+        )
 
     @cached_property
     def _client(self):
@@ -242,6 +245,7 @@ class Library:
             replaced = self.catalog.flip(video, generation, summary)
             video.status = "ready"
             self._drop_stale(video.id)
+            self._drop_stale_sentences(video.id, (embedder or self.embedder).slug)
             for old in replaced:
                 self._remove_locked(old)
         return stored
@@ -264,6 +268,7 @@ class Library:
             self._embed_spans(stored)
             self.catalog.flip_spans(video_id, generation, replace_kinds, summary)
             self._drop_stale(video_id)
+            self._drop_stale_sentences(video_id, self.embedder.slug)
 
     def _add_frames(
         self, video_id: str, spans: list[Span], clip_name: str, vectors: np.ndarray
@@ -312,6 +317,7 @@ class Library:
         self.catalog.switch_text_index(
             text_model.TEXT_MODEL_KEY, target, self.text_vectors.name, others
         )
+        self._sentence_store.drop_other_models(embedder.slug)
 
     def _embed_spans(self, spans: list[Span]) -> str | None:
         """Embed the text spans; returns the collection they went to (None: no text)."""
@@ -334,7 +340,52 @@ class Library:
                 for s in texts
             ],
         )
+        known = dict(zip((s.text for s in texts), vectors, strict=True))
+        self._store_sentences(spans, embedder or self.embedder, known)
         return store.name
+
+    @property
+    def _sentence_store(self):
+        from index.sentence_vectors import SentenceStore
+
+        return SentenceStore(self.catalog.db)
+
+    def _store_sentences(self, spans: list[Span], embedder, known: dict | None = None) -> int:
+        """Store the vectors search re-scores (index/sentence_vectors.py) for `spans`: texts
+        equal to a span's text reuse its vector, the rest are embedded. Returns how many."""
+        from index.sentence_vectors import rescored_texts
+
+        items = rescored_texts(spans)
+        known = known or {}
+        fresh = list(dict.fromkeys(t for _, t in items if t not in known))
+        if fresh:
+            known.update(zip(fresh, embedder.embed(fresh), strict=True))
+        self._sentence_store.put(embedder.slug, items, np.stack([known[t] for _, t in items]))
+        return len(items)
+
+    def _drop_stale_sentences(self, video_id: str, model: str) -> None:
+        """The sentence vectors of texts the video's current version no longer has."""
+        from index.sentence_vectors import RESCORED_KINDS, rescored_texts
+
+        current = rescored_texts(self.catalog.spans(video_id, ("transcript", *RESCORED_KINDS)))
+        self._sentence_store.keep_only(model, video_id, current)
+
+    def fill_sentence_vectors(self, video_id: str | None = None) -> int:
+        """Embed and store the re-scored texts that have no vector under the library's model
+        (a library ingested before they were stored); returns how many were added."""
+        from index.sentence_vectors import RESCORED_KINDS, rescored_texts
+
+        added = 0
+        with self.writing(recover=False):
+            ids = [video_id] if video_id else [v.id for v in self.catalog.videos()]
+            for vid in ids:
+                items = rescored_texts(self.catalog.spans(vid, ("transcript", *RESCORED_KINDS)))
+                missing = self._sentence_store.missing(self.embedder.slug, items)
+                if missing:
+                    vectors = self.embedder.embed([t for _, t in missing])
+                    self._sentence_store.put(self.embedder.slug, missing, vectors)
+                    added += len(missing)
+        return added
 
     def remove(self, video_id: str) -> bool:
         with self.writing():
@@ -525,8 +576,8 @@ class Library:
             ranked = store.query(self.clip.embed_texts([query])[0], n=CANDIDATES, video_id=video_id)
             by_id.update(self.catalog.spans_by_id([i for i, _ in ranked]))
             rankings["clip"] = [i for i, _ in ranked if i in by_id]
-        embed = self.sentence_vectors.embed if vector is not None else None
-        hits = fuse(rankings, by_id, options, embed, vector)
+        vectors = self.sentence_vectors.vectors if vector is not None else None
+        hits = fuse(rankings, by_id, options, vectors, vector)
         return merge_close(hits)[:k]
 
     def _dense_ids(self, vector, kinds: tuple[str, ...], video_id: str | None) -> list[str]:
