@@ -370,6 +370,14 @@ class Library:
         current = rescored_texts(self.catalog.spans(video_id, ("transcript", *RESCORED_KINDS)))
         self._sentence_store.keep_only(model, video_id, current)
 
+    def sentence_vector_counts(self, video_id: str) -> tuple[int, int]:
+        """(texts search may re-score, of them with a stored vector) for the video's current
+        version under the library's text model."""
+        from index.sentence_vectors import RESCORED_KINDS, rescored_texts
+
+        items = rescored_texts(self.catalog.spans(video_id, ("transcript", *RESCORED_KINDS)))
+        return len(items), len(items) - len(self._sentence_store.missing(self.embedder.slug, items))
+
     def fill_sentence_vectors(self, video_id: str | None = None) -> int:
         """Embed and store the re-scored texts that have no vector under the library's model
         (a library ingested before they were stored); returns how many were added."""
