@@ -340,9 +340,18 @@ class Library:
                 for s in texts
             ],
         )
-        known = dict(zip((s.text for s in texts), vectors, strict=True))
-        self._store_sentences(spans, embedder or self.embedder, known)
+        self._store_sentences(spans, embedder or self.embedder, texts, vectors)
         return store.name
+
+    def _store_sentences(self, spans: list[Span], embedder, texts: list[Span], vectors) -> None:
+        """The vectors search re-scores (index/sentence_vectors.py); a sentence that is a whole
+        span reuses the span's vector."""
+        from index.sentence_vectors import rescored_texts
+
+        known = dict(zip((s.text for s in texts), vectors, strict=True))
+        self._sentence_store.embed_and_put(
+            embedder.slug, rescored_texts(spans), embedder.embed, known
+        )
 
     @property
     def _sentence_store(self):
@@ -350,49 +359,30 @@ class Library:
 
         return SentenceStore(self.catalog.db)
 
-    def _store_sentences(self, spans: list[Span], embedder, known: dict | None = None) -> int:
-        """Store the vectors search re-scores (index/sentence_vectors.py) for `spans`: texts
-        equal to a span's text reuse its vector, the rest are embedded. Returns how many."""
-        from index.sentence_vectors import rescored_texts
-
-        items = rescored_texts(spans)
-        known = known or {}
-        fresh = list(dict.fromkeys(t for _, t in items if t not in known))
-        if fresh:
-            known.update(zip(fresh, embedder.embed(fresh), strict=True))
-        self._sentence_store.put(embedder.slug, items, np.stack([known[t] for _, t in items]))
-        return len(items)
-
     def _drop_stale_sentences(self, video_id: str, model: str) -> None:
         """The sentence vectors of texts the video's current version no longer has."""
-        from index.sentence_vectors import RESCORED_KINDS, rescored_texts
+        from index.sentence_vectors import video_texts
 
-        current = rescored_texts(self.catalog.spans(video_id, ("transcript", *RESCORED_KINDS)))
-        self._sentence_store.keep_only(model, video_id, current)
+        self._sentence_store.keep_only(model, video_id, video_texts(self.catalog, video_id))
 
     def sentence_vector_counts(self, video_id: str) -> tuple[int, int]:
         """(texts search may re-score, of them with a stored vector) for the video's current
         version under the library's text model."""
-        from index.sentence_vectors import RESCORED_KINDS, rescored_texts
+        from index.sentence_vectors import video_texts
 
-        items = rescored_texts(self.catalog.spans(video_id, ("transcript", *RESCORED_KINDS)))
+        items = video_texts(self.catalog, video_id)
         return len(items), len(items) - len(self._sentence_store.missing(self.embedder.slug, items))
 
     def fill_sentence_vectors(self, video_id: str | None = None) -> int:
         """Embed and store the re-scored texts that have no vector under the library's model
         (a library ingested before they were stored); returns how many were added."""
-        from index.sentence_vectors import RESCORED_KINDS, rescored_texts
+        from index.sentence_vectors import video_texts
 
-        added = 0
+        store, model, added = self._sentence_store, self.embedder.slug, 0
         with self.writing(recover=False):
-            ids = [video_id] if video_id else [v.id for v in self.catalog.videos()]
-            for vid in ids:
-                items = rescored_texts(self.catalog.spans(vid, ("transcript", *RESCORED_KINDS)))
-                missing = self._sentence_store.missing(self.embedder.slug, items)
-                if missing:
-                    vectors = self.embedder.embed([t for _, t in missing])
-                    self._sentence_store.put(self.embedder.slug, missing, vectors)
-                    added += len(missing)
+            for vid in [video_id] if video_id else [v.id for v in self.catalog.videos()]:
+                missing = store.missing(model, video_texts(self.catalog, vid))
+                added += store.embed_and_put(model, missing, self.embedder.embed)
         return added
 
     def remove(self, video_id: str) -> bool:

@@ -50,6 +50,11 @@ def rescored_texts(spans: Iterable[Span]) -> list[Item]:
     return list(out)
 
 
+def video_texts(catalog, video_id: str) -> list[Item]:
+    """What search may re-score in the current version of a video (index/catalog.Catalog)."""
+    return rescored_texts(catalog.spans(video_id, ("transcript", *RESCORED_KINDS)))
+
+
 class SentenceStore:
     """The catalog's `sentence_vectors` table (migration 005), one text model at a time."""
 
@@ -63,6 +68,23 @@ class SentenceStore:
         ]
         with self.db:
             self.db.executemany("INSERT OR REPLACE INTO sentence_vectors VALUES (?, ?, ?, ?)", rows)
+
+    def embed_and_put(
+        self,
+        model: str,
+        items: list[Item],
+        embed: Callable[[list[str]], np.ndarray],
+        known: dict[str, np.ndarray] | None = None,
+    ) -> int:
+        """Store `items`' vectors, embedding (once per distinct text) those not in `known`
+        (text -> vector: the spans' own, just embedded). Returns how many were stored."""
+        known = dict(known or {})
+        fresh = list(dict.fromkeys(text for _, text in items if text not in known))
+        if fresh:
+            known.update(zip(fresh, embed(fresh), strict=True))
+        if items:
+            self.put(model, items, np.stack([known[text] for _, text in items]))
+        return len(items)
 
     def get(self, model: str, items: list[Item]) -> dict[Item, np.ndarray]:
         """The stored vectors of `items` under `model`; missing ones are absent."""

@@ -305,3 +305,25 @@ def test_eval_details_and_ablation_rows(tmp_path):
         "no sentences (whole spans, no windows)",
     ):
         assert any(line.startswith(row + " ") for line in result.output.splitlines()), row
+
+
+def test_stored_sentence_vectors_answer_only_their_model_and_video(tmp_path):
+    from index.catalog import Catalog
+    from index.records import Video
+
+    catalog = Catalog(tmp_path / "catalog.sqlite")
+    for vid in ("v1", "v2"):
+        catalog.stage(Video(id=vid, path=None, title=vid, duration=9.0), [], 1)
+    store = SentenceStore(catalog.db)
+    vector = np.arange(4, dtype=np.float32)
+    store.put("minilm-384d", [("v1", "Knead the dough.")], vector[None])
+    assert store.get("minilm-384d", [("v1", "Knead the dough.")])[
+        ("v1", "Knead the dough.")
+    ].tolist() == [0, 1, 2, 3]
+    assert store.get("e5-384d", [("v1", "Knead the dough.")]) == {}  # another model: never
+    assert store.get("minilm-384d", [("v2", "Knead the dough.")]) == {}
+    store.drop_other_models("e5-384d")
+    assert store.missing("minilm-384d", [("v1", "Knead the dough.")]) == [
+        ("v1", "Knead the dough.")
+    ]
+    catalog.close()
