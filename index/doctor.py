@@ -122,7 +122,6 @@ def _check_videos(library: Library, report: DoctorReport) -> None:
             report.findings.append(
                 Finding(
                     "missing_vectors",
-                    "missing_sentence_vectors",
                     video.id,
                     f"{video.title}: "
                     + ", ".join(
