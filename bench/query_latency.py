@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import random
-import shutil
 import statistics
 import sys
 import time
@@ -39,7 +38,8 @@ WORDS_PER_SPAN = 38  # 150 words/min of speech for 15 s
 DEFAULT_QUERIES = 200  # per query kind
 K = 10  # results per search
 POINT_CONTEXT_S = 5.0  # qa/retrieve.py: a point question looks 5 s either side
-LAYOUT_VERSION = 2  # bump when the generated text or span layout changes: rebuilds the cache
+LAYOUT_VERSION = 3  # bump when the generated text or span layout changes: rebuilds the cache
+# (3: sentence vectors stored at ingest, index/sentence_vectors.py)
 SEED = 7
 
 # Topic vocabularies: a video draws mostly from one topic, so dense and BM25 both
@@ -181,34 +181,42 @@ def library_dir(hours: float) -> Path:
 
 
 def build_library(home: Path, hours: float) -> dict:
-    """Insert the synthetic videos one by one, as ingest would; meta.json marks it complete."""
+    """Insert the synthetic videos one by one, as ingest would; meta.json marks it complete.
+
+    An interrupted build resumes: each video is one atomic write, so the videos already
+    ready are kept (their text is drawn again, unchanged, to keep the seeded draws aligned)."""
     from index.library import Library
 
-    if home.exists():
-        shutil.rmtree(home)  # no meta.json: an interrupted build, never half-reused
     os.environ["VIDQA_HOME"] = str(home)
     library = Library()
+    done = {v.id for v in library.videos()}
     maker = TextMaker(SEED)
     n_videos = max(1, round(hours * 60 / VIDEO_MINUTES))
     started, spans_total = time.perf_counter(), 0
     for n in range(n_videos):
         video, spans = synthetic_video(n, maker, VIDEO_MINUTES)
+        if video.id in done:
+            spans_total += sum(library.catalog.counts(video.id).values())
+            continue
         spans_total += len(library.add_video(video, spans))
         if (n + 1) % 20 == 0 or n + 1 == n_videos:
             elapsed = time.perf_counter() - started
-            eta = elapsed / (n + 1) * (n_videos - n - 1)
+            eta = elapsed / (n + 1 - len(done)) * (n_videos - n - 1)
             print(
                 f"  built {n + 1}/{n_videos} videos, {spans_total} spans, {elapsed:.0f} s "
                 f"(about {eta:.0f} s left)",
                 file=sys.stderr,
                 flush=True,
             )
+    sentences = library.catalog.db.execute("SELECT COUNT(*) FROM sentence_vectors").fetchone()[0]
     library.close()
     meta = {
         "videos": n_videos,
-        "spans": spans_total,
+        "spans": spans_total,  # transcript spans and windows
+        "sentence_vectors": sentences,
         "hours": hours,
         "build_s": round(time.perf_counter() - started, 1),
+        "resumed_with": len(done),  # videos an earlier, interrupted build had written
         "loadavg": loadavg(),
     }
     (home / "meta.json").write_text(json.dumps(meta))
@@ -306,6 +314,7 @@ def measure_retrieval(library, work: dict, ids: list[str], matrix: np.ndarray) -
             "numpy_dot_only": (lambda v: numpy_top_k(matrix, v), [(v,) for v in vectors]),
             "search_library": (lambda q: library.search(q, k=K), topical),
             "search_library_cold": (lambda q: cold_search(library, q), topical),
+            "search_library_embedding": (lambda q: embedding_search(library, q), topical),
             "search_library_no_sentences": (
                 lambda q: library.search(q, k=K, options=pooled),
                 topical,
@@ -315,14 +324,46 @@ def measure_retrieval(library, work: dict, ids: list[str], matrix: np.ndarray) -
             "ask_topical": (lambda q: ask(q, library=library), topical),
         }
     )
-    return {"rows": rows, "top1": top1_agreement(work, ids, out)}
+    same = [
+        [(h.span.id, h.span.start, h.score) for h in a]
+        == [(h.span.id, h.span.start, h.score) for h in b]
+        for a, b in zip(out["search_library"], out["search_library_embedding"], strict=True)
+    ]
+    return {
+        "rows": rows,
+        "top1": top1_agreement(work, ids, out),
+        "same_as_embedding": sum(same) / len(same),
+    }
 
 
 def cold_search(library, query: str):
-    """A library-wide search with the sentence-vector cache emptied first: the first question
-    about a part of the library pays for embedding its candidate sentences."""
+    """A library-wide search with nothing kept in memory from earlier queries: the re-scored
+    sentences' vectors are read from the catalog (stored at ingest)."""
     library.__dict__.pop("sentence_vectors", None)  # a cached_property: rebuilt empty on use
     return library.search(query, k=K)
+
+
+class _EmbedPerQuery:
+    """Re-scoring as before sentence vectors were stored: embed every candidate per query."""
+
+    def __init__(self, embed):
+        self.embed = embed
+
+    def vectors(self, items):
+        return self.embed([text for _, text in items])
+
+
+def embedding_search(library, query: str):
+    """A library-wide search that embeds its 40+ re-scored texts (the previous product,
+    and what a library ingested before sentence vectors were stored does until repaired)."""
+    stored = library.__dict__.get("sentence_vectors")
+    library.__dict__["sentence_vectors"] = _EmbedPerQuery(library.embedder.embed)
+    try:
+        return library.search(query, k=K)
+    finally:
+        library.__dict__.pop("sentence_vectors")
+        if stored is not None:
+            library.__dict__["sentence_vectors"] = stored
 
 
 def measure_search_parts(library, work: dict) -> dict:
@@ -333,12 +374,22 @@ def measure_search_parts(library, work: dict) -> dict:
     scoped search sends; Chroma's `where` filters scan, which these rows price.
     """
     from index.library import CANDIDATES, TEXT_KINDS
+    from index.sentence_vectors import SentenceStore
 
     store, catalog = library.text_vectors, library.catalog
     queries = [q for q, _ in work["topical"]]
     vectors = [(v,) for v in library.embedder.embed(queries)]
     scoped = [(v, vid) for (v,), (_, vid) in zip(vectors, work["scoped"], strict=True)]
     dense_ids = [([i for i, _ in store.query(v, n=CANDIDATES)],) for (v,) in vectors]
+    sentences = SentenceStore(catalog.db)
+    pools, span_pools = stored_pools(library, len(queries))
+
+    def fetch(items):
+        return sentences.get(library.embedder.slug, items)
+
+    def chroma_get(ids):
+        return store.collection.get(ids=ids, include=["embeddings"])["embeddings"]
+
     rows, _ = timed_ms(
         {
             "part_embed": (lambda q: library.embedder.embed([q]), [(q,) for q in queries]),
@@ -351,6 +402,8 @@ def measure_search_parts(library, work: dict) -> dict:
             ),
             "part_join": (lambda ids: catalog.spans_by_id(ids), dense_ids),
             "part_sentences": (lambda texts: library.embedder.embed(texts), sentence_pools(work)),
+            "part_sentence_fetch": (lambda items: fetch(items), pools),
+            "part_chroma_get": (lambda ids: chroma_get(ids), span_pools),
         }
     )
     return rows
@@ -365,6 +418,23 @@ def sentence_pools(work: dict) -> list[tuple[list[str]]]:
         ([" ".join(maker.words(12, topic, topic)) for _ in range(SENTENCE_POOL)],)
         for _, topic in work["topical"]
     ]
+
+
+def stored_pools(library, n: int) -> tuple[list[tuple], list[tuple]]:
+    """Per query, SENTENCE_POOL stored (video, sentence) items and as many span ids, drawn
+    from 10 random videos: what one search reads back, by sentence or by span id."""
+    from index.moments import SENTENCE_POOL
+    from index.sentence_vectors import rescored_texts
+
+    rng = random.Random(SEED + 3)
+    videos = [v.id for v in library.videos()]
+    items, ids = [], []
+    for _ in range(n):
+        spans = [s for v in rng.sample(videos, min(10, len(videos))) for s in library.spans(v)]
+        picked = rng.sample(spans, min(SENTENCE_POOL, len(spans)))
+        items.append(([rescored_texts([s])[0] for s in picked],))
+        ids.append(([s.id for s in picked],))
+    return items, ids
 
 
 def top1_agreement(work: dict, ids: list[str], out: dict) -> dict[str, float]:
@@ -418,7 +488,8 @@ LABELS = {
     "baseline": "numpy brute force: embed + dot + top-10 (baseline)",
     "numpy_dot_only": "numpy brute force: dot + top-10, query pre-embedded",
     "search_library": "search, library-wide (hybrid, sentence re-scoring)",
-    "search_library_cold": "search, library-wide, sentence-vector cache empty",
+    "search_library_cold": "search, library-wide, nothing cached in memory",
+    "search_library_embedding": "search, library-wide, sentences embedded per query (before)",
     "search_library_no_sentences": "search, library-wide, no sentence re-scoring",
     "search_one_video": "search, one video (--video)",
     "ask_time_anchored": "ask 'what was said at MM:SS?' --video",
@@ -431,7 +502,9 @@ LABELS = {
     "part_dense_video": "  chroma top-50, where video_id (search --video)",
     "part_bm25": "  BM25 top-50 (SQLite FTS5)",
     "part_join": "  catalog join of 50 dense ids (spans_by_id)",
-    "part_sentences": "  embed 40 candidate sentences (re-scoring)",
+    "part_sentences": "  embed 40 candidate sentences (re-scoring, before)",
+    "part_sentence_fetch": "  read 40 stored sentence vectors (catalog, SQLite)",
+    "part_chroma_get": "  the same from chroma get(ids, embeddings) (not used)",
 }
 PARTS = [k for k in LABELS if k.startswith("part_")]
 
@@ -461,8 +534,9 @@ def report(meta: dict, built: bool, retrieval: dict, lookup: dict, n: int) -> di
     base = stats["baseline"]["p50_ms"]
     print(
         f"library: {meta['videos']} videos x {VIDEO_MINUTES:g} min = {meta['hours']:g} h, "
-        f"{meta['spans']} spans; build {meta['build_s']:.0f} s "
-        f"({meta['spans'] / meta['build_s']:.0f} spans/s, {'this run' if built else 'cached'}); "
+        f"{meta['spans']} spans and windows, {meta.get('sentence_vectors', 0)} sentence vectors; "
+        f"build {meta['build_s']:.0f} s ({'this run' if built else 'cached'}"
+        f"{', resumed' if meta.get('resumed_with') else ''}); "
         f"{n} queries per row; torch threads {torch_threads(None)}; load average {loadavg()}"
     )
     print(f"{'':56} {'p50 ms':>8} {'p95 ms':>8} {'p50 / baseline p50':>19}")
@@ -471,6 +545,7 @@ def report(meta: dict, built: bool, retrieval: dict, lookup: dict, n: int) -> di
         "numpy_dot_only",
         "search_library",
         "search_library_cold",
+        "search_library_embedding",
         "search_library_no_sentences",
         "search_one_video",
         "ask_time_anchored",
@@ -492,6 +567,10 @@ def report(meta: dict, built: bool, retrieval: dict, lookup: dict, n: int) -> di
         f"(same spans in {lookup['agree']:.0%} of lookups)"
     )
     print(
+        "stored sentence vectors give the same hits and scores as embedding per query in "
+        f"{retrieval['same_as_embedding']:.0%} of searches"
+    )
+    print(
         f"top-1 result from the queried topic: search {retrieval['top1']['search']:.0%}, "
         f"numpy baseline {retrieval['top1']['baseline']:.0%}"
     )
@@ -508,6 +587,7 @@ def report(meta: dict, built: bool, retrieval: dict, lookup: dict, n: int) -> di
         "ratio_p50_vs_baseline": ratios,
         "ratio_time_chroma_over_sqlite": round(time_ratio, 3),
         "top1_topic": retrieval["top1"],
+        "same_as_embedding": retrieval["same_as_embedding"],
         "time_lookup_agree": lookup["agree"],
     }
 

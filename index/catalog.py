@@ -85,6 +85,17 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
     ),
     # Latin words inside CJK text were glued to it ("photoshop里"): terms rebuilt.
     ("004_cjk_keywords", _rebuild_keywords),
+    (
+        # Vectors of the texts search re-scores, embedded at ingest (index/sentence_vectors.py).
+        "005_sentence_vectors",
+        """
+        CREATE TABLE sentence_vectors (
+            video_id TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+            model TEXT NOT NULL, key BLOB NOT NULL, vector BLOB NOT NULL,
+            PRIMARY KEY (video_id, model, key)
+        ) WITHOUT ROWID;
+        """,
+    ),
 ]
 # A span is visible when its generation is its video's and the video is ready.
 _CURRENT = "s.generation = v.generation"

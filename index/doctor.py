@@ -1,6 +1,7 @@
 """`vidqa doctor`: is the catalog whole, and does the vector store agree with it?
 
-Checks, per library: every ready video has all the vectors its current version needs;
+Checks, per library: every ready video has all the vectors its current version needs
+(and the stored vectors of the sentences search re-scores);
 no vector lacks a catalog row; no removal or replacement was left half done; no
 thumbnails or job folders outlived their video or job; every video's file is still
 where it was ingested from. `repair` fixes what can be fixed without the media file.
@@ -23,6 +24,7 @@ JOB_KEEP_S = 7 * 24 * 3600  # s: finished job folders older than this are clutte
 
 Problem = Literal[
     "missing_vectors",
+    "missing_sentence_vectors",
     "orphan_vectors",
     "unfinished_version",
     "unfinished_removal",
@@ -82,6 +84,8 @@ def repair(library: Library, report: DoctorReport) -> DoctorReport:
     for f in report.findings:
         if f.problem == "missing_vectors" and f.fixable:
             library.reembed(f.subject)
+        elif f.problem == "missing_sentence_vectors":
+            library.fill_sentence_vectors(f.subject)
         elif f.problem in ("orphan_thumbnails", "old_jobs"):
             shutil.rmtree(f.subject, ignore_errors=True)
     after = check(library)
@@ -125,6 +129,16 @@ def _check_videos(library: Library, report: DoctorReport) -> None:
                     )
                     + ("" if fixable else f" (re-ingest it: vidqa ingest --force {video.path})"),
                     fixable,
+                )
+            )
+        want, found = library.sentence_vector_counts(video.id)
+        if found < want:  # ingested before they were stored, or mid model switch
+            report.findings.append(
+                Finding(
+                    "missing_sentence_vectors",
+                    video.id,
+                    f"{video.title}: {found} of {want} sentence vectors stored "
+                    "(search embeds the rest per query, slower)",
                 )
             )
         if video.path and not Path(video.path).exists():

@@ -73,10 +73,13 @@ class Library:
 
     @cached_property
     def sentence_vectors(self):
-        """The candidate sentences' vectors, cached between searches (index/passage_cache.py)."""
-        from index.passage_cache import PassageCache
+        """The re-scored sentences' vectors: stored at ingest, else embedded and kept in memory
+        (index/sentence_vectors.py)."""
+        from index.sentence_vectors import SentenceStore, SentenceVectors
 
-        return PassageCache(self.embedder.embed)
+        return SentenceVectors(
+            SentenceStore(self.catalog.db), self.embedder.slug, self.embedder.embed
+        )
 
     @cached_property
     def _client(self):
@@ -242,6 +245,7 @@ class Library:
             replaced = self.catalog.flip(video, generation, summary)
             video.status = "ready"
             self._drop_stale(video.id)
+            self._drop_stale_sentences(video.id, (embedder or self.embedder).slug)
             for old in replaced:
                 self._remove_locked(old)
         return stored
@@ -264,6 +268,7 @@ class Library:
             self._embed_spans(stored)
             self.catalog.flip_spans(video_id, generation, replace_kinds, summary)
             self._drop_stale(video_id)
+            self._drop_stale_sentences(video_id, self.embedder.slug)
 
     def _add_frames(
         self, video_id: str, spans: list[Span], clip_name: str, vectors: np.ndarray
@@ -313,6 +318,7 @@ class Library:
         self.catalog.switch_text_index(
             text_model.TEXT_MODEL_KEY, target, self.text_vectors.name, others
         )
+        self._sentence_store.drop_other_models(embedder.slug)
 
     def _embed_spans(self, spans: list[Span]) -> str | None:
         """Embed the text spans; returns the collection they went to (None: no text)."""
@@ -335,7 +341,50 @@ class Library:
                 for s in texts
             ],
         )
+        self._store_sentences(spans, embedder or self.embedder, texts, vectors)
         return store.name
+
+    def _store_sentences(self, spans: list[Span], embedder, texts: list[Span], vectors) -> None:
+        """The vectors search re-scores (index/sentence_vectors.py); a sentence that is a whole
+        span reuses the span's vector."""
+        from index.sentence_vectors import rescored_texts
+
+        known = dict(zip((s.text for s in texts), vectors, strict=True))
+        self._sentence_store.embed_and_put(
+            embedder.slug, rescored_texts(spans), embedder.embed, known
+        )
+
+    @property
+    def _sentence_store(self):
+        from index.sentence_vectors import SentenceStore
+
+        return SentenceStore(self.catalog.db)
+
+    def _drop_stale_sentences(self, video_id: str, model: str) -> None:
+        """The sentence vectors of texts the video's current version no longer has."""
+        from index.sentence_vectors import video_texts
+
+        self._sentence_store.keep_only(model, video_id, video_texts(self.catalog, video_id))
+
+    def sentence_vector_counts(self, video_id: str) -> tuple[int, int]:
+        """(texts search may re-score, of them with a stored vector) for the video's current
+        version under the library's text model."""
+        from index.sentence_vectors import video_texts
+
+        items = video_texts(self.catalog, video_id)
+        return len(items), len(items) - len(self._sentence_store.missing(self.embedder.slug, items))
+
+    def fill_sentence_vectors(self, video_id: str | None = None) -> int:
+        """Embed and store the re-scored texts that have no vector under the library's model
+        (a library ingested before they were stored); returns how many were added."""
+        from index.sentence_vectors import video_texts
+
+        store, model, added = self._sentence_store, self.embedder.slug, 0
+        with self.writing(recover=False):
+            for vid in [video_id] if video_id else [v.id for v in self.catalog.videos()]:
+                missing = store.missing(model, video_texts(self.catalog, vid))
+                added += store.embed_and_put(model, missing, self.embedder.embed)
+        return added
 
     def remove(self, video_id: str) -> bool:
         with self.writing():
@@ -526,8 +575,8 @@ class Library:
             ranked = store.query(self.clip.embed_texts([query])[0], n=CANDIDATES, video_id=video_id)
             by_id.update(self.catalog.spans_by_id([i for i, _ in ranked]))
             rankings["clip"] = [i for i, _ in ranked if i in by_id]
-        embed = self.sentence_vectors.embed if vector is not None else None
-        hits = fuse(rankings, by_id, options, embed, vector)
+        vectors = self.sentence_vectors.vectors if vector is not None else None
+        hits = fuse(rankings, by_id, options, vectors, vector)
         return merge_close(hits)[:k]
 
     def _dense_ids(self, vector, kinds: tuple[str, ...], video_id: str | None) -> list[str]:

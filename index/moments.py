@@ -89,10 +89,13 @@ def fuse(
     rankings: dict[str, list[str]],
     by_id: dict[str, Span],
     options: SearchOptions,
-    embed: Callable[[list[str]], np.ndarray] | None = None,
+    vectors: Callable[[list[tuple[str, str]]], np.ndarray] | None = None,
     query_vector: np.ndarray | None = None,
 ) -> list[Hit]:
-    """Hits best first: sentence moments (transcript and windows) and other regions."""
+    """Hits best first: sentence moments (transcript and windows) and other regions.
+
+    `vectors((video id, text) pairs)` gives the re-scored texts' unit vectors (stored at
+    ingest, index/sentence_vectors.py); without it no sentence is re-scored."""
     weights = {name: options.window_weight for name in rankings if name.endswith(":window")}
     fused = rrf(rankings, weights=weights)
     if not options.sentences:
@@ -132,7 +135,7 @@ def fuse(
     for key, moment in moments.items():
         moment.score = sum(credit.get(key, {}).values())
     ranked = sorted(moments.values(), key=lambda m: (-m.score, m.video_id, m.start))
-    if embed is not None and query_vector is not None and options.sentence_pool:
+    if vectors is not None and query_vector is not None and options.sentence_pool:
         # On-screen text and chapters compete in the same re-scoring list as the sentences:
         # a sentence already collects credit from its span and the windows around it, so
         # without this list a region found first by both retrievers (a code shown only on
@@ -142,7 +145,7 @@ def fuse(
             Moment(h.span.video_id, h.span.start, h.span.end, h.span.text, h.span, h.score)
             for h in texts
         ]
-        _rescore(ranked[: options.sentence_pool] + regions, embed, query_vector)
+        _rescore(ranked[: options.sentence_pool] + regions, vectors, query_vector)
         for hit, region in zip(texts, regions, strict=True):
             hit.score = region.score
             if "sentence" in region.matched:
@@ -156,11 +159,11 @@ def _matched(names: list[str]) -> list[str]:
     return list(dict.fromkeys(label for name in names for label in _label(name)))
 
 
-def _rescore(pool: list[Moment], embed, query_vector: np.ndarray) -> None:
+def _rescore(pool: list[Moment], vectors, query_vector: np.ndarray) -> None:
     """One more RRF list: the pool's sentences by their own cosine to the question."""
     if not pool:
         return
-    similarity = embed([m.text for m in pool]) @ query_vector
+    similarity = vectors([(m.video_id, m.text) for m in pool]) @ query_vector
     for rank, j in enumerate(np.argsort(-similarity, kind="stable")):
         pool[j].score += SENTENCE_WEIGHT / (60 + rank + 1)
         pool[j].matched = list(dict.fromkeys(pool[j].matched + ["sentence"]))

@@ -1,11 +1,12 @@
-"""Vectors of the sentences search re-scores, kept between queries.
+"""Vectors of re-scored sentences that have none stored, kept between queries.
 
-Every search embeds its best candidate sentences (index/moments.py); on a 2-core
-CPU that batch costs more than the rest of the search. The sentences come from
-the library, not from the user, so the same ones recur from one question to the
-next (the sentences of the videos a user asks about). A bounded LRU of text ->
-vector keeps them; misses are embedded in one batch, so a cold query costs what
-it did before and a warm one only a dot product.
+Search re-scores its best candidate sentences by their own cosine to the question
+(index/moments.py). Their vectors are stored at ingest (index/sentence_vectors.py); a
+library ingested before that, until `vidqa doctor --repair` fills them, embeds them per
+query, and on a 2-core CPU that batch costs more than the rest of the search. The
+sentences come from the library, not from the user, so the same ones recur from one
+question to the next: a bounded LRU of text -> vector keeps them; misses are embedded in
+one batch.
 """
 
 from __future__ import annotations

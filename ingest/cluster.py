@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from index.records import VideoSummary
+from index.sentence_vectors import rescored_texts
 from ingest.pipeline import (
     ClusterOptions,
     FileResult,
@@ -395,6 +396,8 @@ class _Driver:
             for s in job.prepared.spans
             if s.kind in ("transcript", "chapter", "ocr") and s.text.strip()
         ]
+        # and the sentences search re-scores, stored at the write (index/sentence_vectors.py)
+        texts += [text for _, text in rescored_texts(job.prepared.spans)]
         self._submit(job, "embedding", texts)
 
     def _after_embedding(self, job: _File, known: KnownVectors) -> None:

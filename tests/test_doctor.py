@@ -99,3 +99,28 @@ def test_doctor_finds_every_leftover_and_repairs_all_but_a_moved_file(monkeypatc
     )
     assert not (cfg.thumbs_dir / "stray").exists()
     assert not list((cfg.home / "jobs").glob("2020*"))
+
+
+def test_doctor_fills_the_sentence_vectors_of_an_older_library(monkeypatch):
+    """A library ingested before sentence vectors were stored searches, slower; doctor says
+    so and --repair stores them, after which search embeds nothing per query."""
+    hash_embed.install(monkeypatch)
+    library = Library()
+    library.add_video(*_talk("old1", "Magma rises. Lava flows down the slope."))
+    with library.catalog.transaction() as db:
+        db.execute("DELETE FROM sentence_vectors")
+    library.close()
+
+    found = _doctor(code=1)
+    assert [(f["problem"], f["subject"]) for f in found["findings"]] == [
+        ("missing_sentence_vectors", "old1")
+    ]
+    assert "0 of 1 sentence vectors" in found["findings"][0]["detail"]
+    assert "(repaired)" in runner.invoke(app, ["doctor", "--repair"]).stdout
+    assert _doctor(code=0)["findings"] == []
+    library = Library()
+    try:
+        assert library.search("where does lava flow?", k=1)
+        assert library.sentence_vectors.embedded == 0 and library.sentence_vectors.stored > 0
+    finally:
+        library.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from itertools import pairwise
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from index.library import Library
 from index.moments import Moment, SearchOptions, fold_adjacent
 from index.passage_cache import PassageCache
 from index.records import Span
+from index.sentence_vectors import SentenceStore, rescored_texts
 from index.windows import make_windows, sentences_of
 from ingest.pipeline import ingest_transcript
 from ui.cli import app
@@ -99,6 +101,20 @@ def test_adjacent_sentences_of_one_moment_fold_into_the_better_one():
     assert kept[0].matched == ["dense", "keyword"]
 
 
+def _bread(root) -> Library:
+    """A fresh library holding the bread talk, in the test's VIDQA_HOME (conftest)."""
+    _vtt(root / "bread.vtt", CUES)
+    library = Library()
+    ingest_transcript(
+        root / "bread.vtt",
+        video_id="bread",
+        title="Baking and bicycles",
+        duration=60,
+        library=library,
+    )
+    return library
+
+
 @pytest.fixture(scope="module")
 def bread_library(tmp_path_factory):
     root = tmp_path_factory.mktemp("bread")
@@ -134,19 +150,81 @@ def test_a_hit_cites_the_best_sentence_not_the_window(bread_library):
     assert all(h.span.kind != "window" for h in bread_library.search("bicycle pedals", k=10))
 
 
-def test_a_repeated_search_reuses_sentence_vectors_and_ranks_the_same(bread_library):
-    question = "at what temperature is the bread baked?"
-    first = bread_library.search(question, k=5)
-    cache = bread_library.sentence_vectors
-    misses = cache.misses
-    again = bread_library.search(question, k=5)
-    assert cache.misses == misses and cache.hits > 0  # no sentence embedded twice
-    assert [(h.span.start, h.span.end, h.score) for h in again] == [
-        (h.span.start, h.span.end, h.score) for h in first
-    ]
-    text = first[0].span.text
-    fresh = bread_library.embedder.embed([text])[0]
-    assert np.allclose(cache.embed([text])[0], fresh, atol=1e-5)
+QUESTIONS = [
+    "at what temperature is the bread baked?",
+    "how long should the dough be kneaded?",
+    "what did early bicycles lack?",
+    "what goes into the flour?",
+]
+
+
+def _ranked(library: Library, question: str) -> list[tuple]:
+    return [(h.span.id, h.span.start, h.span.end, h.score) for h in library.search(question, k=5)]
+
+
+def _on_the_fly(library: Library) -> None:
+    """Re-score as search did before vectors were stored: embed the texts per query."""
+    library.__dict__["sentence_vectors"] = SimpleNamespace(
+        vectors=lambda items: library.embedder.embed([text for _, text in items])
+    )
+
+
+def test_search_reads_stored_sentence_vectors_and_ranks_as_embedding_on_the_fly(tmp_path):
+    library = _bread(tmp_path)
+    try:
+        stored = [_ranked(library, q) for q in QUESTIONS]
+        served = library.sentence_vectors
+        assert served.embedded == 0 and served.stored > 0  # no sentence embedded at query time
+        _on_the_fly(library)
+        assert [_ranked(library, q) for q in QUESTIONS] == stored  # same hits, same scores
+        text = library.search(QUESTIONS[0], k=1)[0].span.text
+        fresh = library.embedder.embed([text])[0]
+        kept = SentenceStore(library.catalog.db).get(library.embedder.slug, [("bread", text)])
+        assert np.allclose(kept[("bread", text)], fresh, atol=1e-5)
+    finally:
+        library.close()
+
+
+def test_a_library_without_stored_sentence_vectors_searches_the_same_then_fills_them(tmp_path):
+    library = _bread(tmp_path)
+    want = [_ranked(library, q) for q in QUESTIONS]
+    with library.catalog.transaction() as db:  # as a library ingested before the table
+        db.execute("DELETE FROM sentence_vectors")
+    library.close()
+    old = Library()
+    try:
+        assert [_ranked(old, q) for q in QUESTIONS] == want
+        assert old.sentence_vectors.embedded > 0 and old.sentence_vectors.stored == 0
+        assert old.fill_sentence_vectors() > 0
+        assert old.fill_sentence_vectors() == 0  # nothing left to fill
+    finally:
+        old.close()
+    filled = Library()
+    try:
+        assert [_ranked(filled, q) for q in QUESTIONS] == want
+        assert filled.sentence_vectors.embedded == 0
+    finally:
+        filled.close()
+
+
+def test_a_new_version_keeps_only_its_own_sentence_vectors_and_removal_drops_them(tmp_path):
+    library = _bread(tmp_path)
+    try:
+        _vtt(tmp_path / "v2.vtt", CUES[6:])  # the same video, a shorter transcript
+        ingest_transcript(
+            tmp_path / "v2.vtt", video_id="bread", title="Bicycles", duration=60, library=library
+        )
+        rows = library.catalog.db.execute("SELECT COUNT(*) FROM sentence_vectors").fetchone()[0]
+        current = rescored_texts(library.spans("bread", ("transcript", "chapter", "ocr")))
+        assert rows == len(current) > 0
+        hits = library.search("how long should the dough be kneaded?", k=3)
+        assert all("dough" not in h.span.text for h in hits)
+        assert library.sentence_vectors.embedded == 0
+        library.remove("bread")
+        rows = library.catalog.db.execute("SELECT COUNT(*) FROM sentence_vectors").fetchone()[0]
+        assert rows == 0
+    finally:
+        library.close()
 
 
 def test_sentence_cache_is_bounded_and_embeds_only_misses():
@@ -227,3 +305,25 @@ def test_eval_details_and_ablation_rows(tmp_path):
         "no sentences (whole spans, no windows)",
     ):
         assert any(line.startswith(row + " ") for line in result.output.splitlines()), row
+
+
+def test_stored_sentence_vectors_answer_only_their_model_and_video(tmp_path):
+    from index.catalog import Catalog
+    from index.records import Video
+
+    catalog = Catalog(tmp_path / "catalog.sqlite")
+    for vid in ("v1", "v2"):
+        catalog.stage(Video(id=vid, path=None, title=vid, duration=9.0), [], 1)
+    store = SentenceStore(catalog.db)
+    vector = np.arange(4, dtype=np.float32)
+    store.put("minilm-384d", [("v1", "Knead the dough.")], vector[None])
+    assert store.get("minilm-384d", [("v1", "Knead the dough.")])[
+        ("v1", "Knead the dough.")
+    ].tolist() == [0, 1, 2, 3]
+    assert store.get("e5-384d", [("v1", "Knead the dough.")]) == {}  # another model: never
+    assert store.get("minilm-384d", [("v2", "Knead the dough.")]) == {}
+    store.drop_other_models("e5-384d")
+    assert store.missing("minilm-384d", [("v1", "Knead the dough.")]) == [
+        ("v1", "Knead the dough.")
+    ]
+    catalog.close()

@@ -165,6 +165,10 @@ def test_the_first_chinese_video_switches_an_english_library_whole(auto, zh_set,
             assert library.missing_vectors(video_id) == {}
             (index,) = library.vector_counts(video_id)
             assert "multilingual-e5-small" in index
+            want, stored = library.sentence_vector_counts(video_id)  # re-scored sentences too
+            assert stored == want > 0
+        models = library.catalog.db.execute("SELECT DISTINCT model FROM sentence_vectors")
+        assert [m for (m,) in models] == [library.embedder.slug]  # MiniLM's never read again
         for reading in (library, reader):  # the other process follows the switch
             assert _top_video(reading, ENGLISH_TOPICS[2][1]) == "en1"
             assert _top_video(reading, zh_library.TOPICS[0].question) == "zh1"
