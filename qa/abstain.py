@@ -22,7 +22,7 @@ import json
 import math
 import re
 from collections import Counter
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -179,7 +179,7 @@ class WordStats:
 
     docs: int = 0
     tokens: int = 0
-    df: Counter = None  # word -> spans holding it
+    df: Counter = field(default_factory=Counter)  # word -> spans holding it
 
     @classmethod
     def of_texts(cls, texts: list[str]) -> WordStats:
@@ -192,24 +192,20 @@ class WordStats:
         return cls(len(texts), tokens, df)
 
     def __add__(self, other: WordStats) -> WordStats:
-        return WordStats(
-            self.docs + other.docs, self.tokens + other.tokens, (self.df or Counter()) + other.df
-        )
+        return WordStats(self.docs + other.docs, self.tokens + other.tokens, self.df + other.df)
 
     def __sub__(self, other: WordStats) -> WordStats:
-        return WordStats(
-            self.docs - other.docs, self.tokens - other.tokens, (self.df or Counter()) - other.df
-        )
+        return WordStats(self.docs - other.docs, self.tokens - other.tokens, self.df - other.df)
 
     def idf(self, word: str) -> float:
         """Okapi IDF kept positive; a word the library never says gets the most."""
-        df = (self.df or {}).get(word, 0)
+        df = self.df.get(word, 0)
         return math.log(1.0 + (self.docs - df + 0.5) / (df + 0.5))
 
     def weight(self, word: str) -> float:
         """A question word's weight in IDF coverage: its IDF, except a CJK bigram the library
         never holds, which is most often two words' seam ("山是" of "火山是怎么喷发的")."""
-        if not word.isascii() and not (self.df or {}).get(word):
+        if not word.isascii() and not self.df.get(word):
             return 0.0
         return self.idf(word)
 
@@ -262,7 +258,7 @@ def measure(question: str, texts: list[str], embedder, stats: WordStats | None =
     """How well the best of `texts` (candidate spans, best first) matches `question`."""
     texts = candidate_texts(texts)
     sims = cosines(question, texts, embedder) if texts else []
-    return features(question, texts, sims, stats or WordStats(df=Counter()))
+    return features(question, texts, sims, stats or WordStats())
 
 
 _STATS: dict[tuple, WordStats] = {}

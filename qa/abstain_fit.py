@@ -62,7 +62,7 @@ class Measurements:
     def _stats_without(self, video: str | None) -> abstain.WordStats:
         key = ("stats", video if video in self.stats else None)
         if key not in self._seen:
-            total = sum(self.stats.values(), abstain.WordStats(df=Counter()))
+            total = sum(self.stats.values(), abstain.WordStats())
             self._seen[key] = total - self.stats[video] if key[1] else total
         return self._seen[key]
 
