@@ -85,7 +85,7 @@ class Threshold:
     kind: Literal["cosine_coverage"] = "cosine_coverage"
 
     def answers(self, strength: Strength) -> bool:
-        return strength.score(self.coverage_weight) >= self.threshold
+        return bool(strength.score(self.coverage_weight) >= self.threshold)
 
     def probability(self, strength: Strength) -> float:
         return strength.score(self.coverage_weight)

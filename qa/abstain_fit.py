@@ -296,7 +296,7 @@ def rates_of(measured: Measurements, answered: Callable[[Row], bool]) -> dict:
     """Answer rate on answerable rows, abstain rate on each unanswerable kind."""
 
     def share(kind: RowKind, want: bool) -> tuple[float, int]:
-        flags = [answered(r) == want for r in measured.rows if r.kind == kind]
+        flags = [bool(answered(r)) == want for r in measured.rows if r.kind == kind]
         return (round(sum(flags) / len(flags), 4) if flags else 0.0), len(flags)
 
     out = {}
