@@ -5,19 +5,27 @@ scores (RRF ranks say which span is best, not whether it is any good):
   * similarity: the best cosine between the question and a candidate span, with the
     library's own text embedder;
   * coverage: the best fraction of the question's content words that one span contains.
-A question is answered when similarity + weight * coverage reaches the threshold of the
-embedding model in use. Both numbers are calibrated per model (`vidqa eval calibrate`) and
-kept in abstain_thresholds.json, keyed by the model's collection slug, so changing the
-embedder means running one command.
+  * and, read against the library's own word statistics (so a word every video says counts
+    little and a rare term counts much): IDF-weighted coverage, the best span's BM25 score
+    per question word, the cosine margin between the best and the 5th candidate, whether
+    cosine and BM25 pick the same span, the number of content words, and whether the
+    question points at the screen or the moment ("what is this?", "what pops up now?").
+Two kinds of rule, per embedding model, in abstain_thresholds.json keyed by the model's
+collection slug: "cosine_coverage" (similarity + weight * coverage >= threshold; an entry
+without a "kind" is one) and "logistic" (a logistic model over the features above; answer
+when its probability reaches the cut). `vidqa eval calibrate` fits them (qa/abstain_fit.py).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
-from dataclasses import asdict, dataclass
+from collections import Counter
+from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -35,25 +43,85 @@ ASKING_WORDS = frozenset(
 )
 
 
+# Words that point at the screen or the moment rather than name a topic; such a question
+# is answered by a timestamp in the video it was asked of, rarely by another video.
+DEICTIC_WORDS = frozenset(
+    """this that these those here now currently current it screen pops popped appears
+    appeared 这个 那个 这里 那里 现在 屏幕""".split()
+)
+BM25_K1, BM25_B = 1.2, 0.75  # the usual Okapi constants
+
+
 @dataclass(frozen=True)
 class Strength:
     similarity: float  # best cosine of question vs a candidate span (-1..1)
     coverage: float  # best share of the question's content words in one span (0..1)
+    idf_coverage: float = 0.0  # ... each word weighted by its IDF in the library (0..1)
+    bm25: float = 0.0  # best span's BM25 score, per question content word
+    margin: float = 0.0  # best minus 5th candidate's cosine
+    agree: float = 0.0  # 1 when the best-cosine span is also the best-BM25 span
+    words: float = 0.0  # the question's content words
+    deictic: float = 0.0  # 1 when the question points at the screen or the moment
 
     def score(self, weight: float) -> float:
         return self.similarity + weight * self.coverage
 
+    def vector(self, names: tuple[str, ...]) -> np.ndarray:
+        return np.array([getattr(self, n) for n in names], dtype=float)
+
+
+FEATURES = tuple(f.name for f in fields(Strength))
+
 
 @dataclass(frozen=True)
 class Threshold:
+    """Answer when similarity + coverage_weight * coverage >= threshold."""
+
     coverage_weight: float
     threshold: float
     answer_rate: float | None = None  # measured at calibration, on answerable questions
     abstain_rate: float | None = None  # ... and on unanswerable ones
     calibrated_on: str | None = None  # what data, in words
+    kind: Literal["cosine_coverage"] = "cosine_coverage"
 
     def answers(self, strength: Strength) -> bool:
-        return strength.score(self.coverage_weight) >= self.threshold
+        return bool(strength.score(self.coverage_weight) >= self.threshold)
+
+    def probability(self, strength: Strength) -> float:
+        return strength.score(self.coverage_weight)
+
+
+@dataclass(frozen=True)
+class LogisticRule:
+    """Answer when a logistic model's probability (features standardised by mean and
+    scale, then coef . x + intercept) reaches `threshold`."""
+
+    features: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    intercept: float
+    threshold: float  # a probability cut
+    answer_rate: float | None = None
+    abstain_rate: float | None = None
+    calibrated_on: str | None = None
+    kind: Literal["logistic"] = "logistic"
+
+    def __post_init__(self):
+        sizes = {len(self.features), len(self.mean), len(self.scale), len(self.coef)}
+        if len(sizes) != 1 or not set(self.features) <= set(FEATURES):
+            raise ValueError(f"a logistic rule needs one mean/scale/coef per known feature: {self}")
+
+    def probability(self, strength: Strength) -> float:
+        x = (strength.vector(self.features) - np.array(self.mean)) / np.array(self.scale)
+        z = float(np.dot(np.array(self.coef), x) + self.intercept)
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+    def answers(self, strength: Strength) -> bool:
+        return self.probability(strength) >= self.threshold
+
+
+Rule = Threshold | LogisticRule
 
 
 def _stem(word: str) -> str:
@@ -79,18 +147,23 @@ def _code_digits(text: str) -> set[str]:
     return {t for code in _CODE.findall(text) for t in keyword.terms(code) if t.isdigit()}
 
 
-def content_words(text: str) -> set[str]:
-    """The words that name a topic; a bare number is not one ("step 2"), but the digits of
-    a code are ("XK-4471" is {"xk", "4471"}, so "XK-9999" does not cover it)."""
-    words = {
+def content_tokens(text: str) -> list[str]:
+    """content_words in order, repeats kept (term frequencies for BM25)."""
+    words = [
         _stem(t)
         for t in keyword.terms(text)
         if t not in keyword.STOPWORDS
         and t not in ASKING_WORDS
         and (len(t) > 1 or not t.isascii())
         and not t.isdigit()
-    }
-    return words | _code_digits(text)
+    ]
+    return words + sorted(_code_digits(text))
+
+
+def content_words(text: str) -> set[str]:
+    """The words that name a topic; a bare number is not one ("step 2"), but the digits of
+    a code are ("XK-4471" is {"xk", "4471"}, so "XK-9999" does not cover it)."""
+    return set(content_tokens(text))
 
 
 def coverage(question_words: set[str], text: str) -> float:
@@ -99,44 +172,151 @@ def coverage(question_words: set[str], text: str) -> float:
     return len(question_words & content_words(text)) / len(question_words)
 
 
-def measure(question: str, texts: list[str], embedder) -> Strength:
-    """How well the best of `texts` (candidate spans, best first) matches `question`."""
-    texts = [t[:SPAN_CHARS] for t in texts[:CANDIDATE_SPANS] if t.strip()]
+@dataclass(frozen=True)
+class WordStats:
+    """How many transcript spans of a library hold each content word (for IDF and BM25).
+    Adds and subtracts, so a library without one video is the whole minus that video."""
+
+    docs: int = 0
+    tokens: int = 0
+    df: Counter = field(default_factory=Counter)  # word -> spans holding it
+
+    @classmethod
+    def of_texts(cls, texts: list[str]) -> WordStats:
+        df: Counter = Counter()
+        tokens = 0
+        for text in texts:
+            words = content_tokens(text)
+            tokens += len(words)
+            df.update(set(words))
+        return cls(len(texts), tokens, df)
+
+    def __add__(self, other: WordStats) -> WordStats:
+        return WordStats(self.docs + other.docs, self.tokens + other.tokens, self.df + other.df)
+
+    def __sub__(self, other: WordStats) -> WordStats:
+        return WordStats(self.docs - other.docs, self.tokens - other.tokens, self.df - other.df)
+
+    def idf(self, word: str) -> float:
+        """Okapi IDF kept positive; a word the library never says gets the most."""
+        df = self.df.get(word, 0)
+        return math.log(1.0 + (self.docs - df + 0.5) / (df + 0.5))
+
+    def weight(self, word: str) -> float:
+        """A question word's weight in IDF coverage: its IDF, except a CJK bigram the library
+        never holds, which is most often two words' seam ("山是" of "火山是怎么喷发的")."""
+        if not word.isascii() and not self.df.get(word):
+            return 0.0
+        return self.idf(word)
+
+    def bm25(self, query: set[str], text_tokens: list[str]) -> float:
+        tf = Counter(text_tokens)
+        norm = 1 - BM25_B + BM25_B * len(text_tokens) / max(self.tokens / max(self.docs, 1), 1.0)
+        return sum(
+            self.idf(w) * tf[w] * (BM25_K1 + 1) / (tf[w] + BM25_K1 * norm) for w in query if tf[w]
+        )
+
+
+def is_deictic(question: str) -> bool:
+    return any(t in DEICTIC_WORDS for t in keyword.terms(question))
+
+
+def features(question: str, texts: list[str], cosines: list[float], stats: WordStats) -> Strength:
+    """The strength of the best of `texts` (candidate spans, search order) for `question`,
+    given each text's cosine with the question and the library's word statistics."""
     if not texts:
-        return Strength(-1.0, 0.0)
-    vectors = embedder.embed([question, *texts])
-    similarity = float(np.max(vectors[1:] @ vectors[0]))
+        return Strength(-1.0, 0.0, words=len(content_words(question)))
     words = content_words(question)
-    return Strength(round(similarity, 4), round(max(coverage(words, t) for t in texts), 4))
+    tokens = [content_tokens(t) for t in texts]
+    idf_total = sum(stats.weight(w) for w in words) or 1.0
+    bm25 = [stats.bm25(words, t) for t in tokens]
+    ranked = sorted(cosines, reverse=True)
+    values = {
+        "similarity": ranked[0],
+        "coverage": max(coverage(words, t) for t in texts),
+        "idf_coverage": max(sum(stats.weight(w) for w in words & set(t)) for t in tokens)
+        / idf_total,
+        "bm25": max(bm25) / max(len(words), 1),
+        "margin": ranked[0] - ranked[min(4, len(ranked) - 1)],
+        "agree": float(int(np.argmax(cosines)) == int(np.argmax(bm25)) and max(bm25) > 0),
+        "words": float(len(words)),
+        "deictic": float(is_deictic(question)),
+    }
+    return Strength(**{k: round(float(v), 4) for k, v in values.items()})
+
+
+def cosines(question: str, texts: list[str], embedder) -> list[float]:
+    vectors = embedder.embed([question, *texts])
+    return [float(c) for c in vectors[1:] @ vectors[0]]
+
+
+def candidate_texts(texts: list[str]) -> list[str]:
+    return [t[:SPAN_CHARS] for t in texts[:CANDIDATE_SPANS] if t.strip()]
+
+
+def measure(question: str, texts: list[str], embedder, stats: WordStats | None = None) -> Strength:
+    """How well the best of `texts` (candidate spans, best first) matches `question`."""
+    texts = candidate_texts(texts)
+    sims = cosines(question, texts, embedder) if texts else []
+    return features(question, texts, sims, stats or WordStats())
+
+
+_STATS: dict[tuple, WordStats] = {}
+
+
+def library_stats(library) -> WordStats:
+    """Word statistics of the library's ready transcript spans, kept until a video changes."""
+    videos = library.videos()
+    key = (
+        str(library.cfg.catalog_path),
+        tuple((v.id, library.catalog.generation(v.id)) for v in videos),
+    )
+    if key not in _STATS:
+        _STATS.clear()
+        texts = [s.text for v in videos for s in library.spans(v.id)]
+        _STATS[key] = WordStats.of_texts(texts)
+    return _STATS[key]
+
+
+def _load_rule(value: dict) -> Rule:
+    if value.get("kind", "cosine_coverage") == "logistic":
+        value = {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
+        return LogisticRule(**value)
+    return Threshold(**value)
 
 
 @lru_cache(maxsize=1)
-def _table(mtime: float) -> dict[str, Threshold]:
+def _table(mtime: float) -> dict[str, Rule]:
     data = json.loads(TABLE.read_text(encoding="utf-8"))
-    return {key: Threshold(**value) for key, value in data.items()}
+    return {key: _load_rule(value) for key, value in data.items()}
 
 
-def threshold_for(slug: str) -> tuple[Threshold, bool]:
-    """The threshold for embedding model `slug`, and whether it was calibrated for it."""
+def threshold_for(slug: str) -> tuple[Rule, bool]:
+    """The rule for embedding model `slug`, and whether it was calibrated for it."""
     table = _table(TABLE.stat().st_mtime)
     if slug in table:
         return table[slug], True
     return table[DEFAULT_KEY], False
 
 
+def _measure_for(question: str, texts: list[str], library, rule: Rule) -> Strength:
+    # Word statistics cost a pass over the library once per change: only a rule that
+    # reads them pays for them.
+    stats = library_stats(library) if isinstance(rule, LogisticRule) else None
+    return measure(question, texts, library.embedder, stats)
+
+
 def assess(question: str, texts: list[str], library) -> tuple[bool, Strength]:
     """(answer?, strength) for a question and its candidate spans' texts, best first."""
-    embedder = library.embedder
-    strength = measure(question, texts, embedder)
-    threshold, _ = threshold_for(embedder.slug)
-    return threshold.answers(strength), strength
+    rule, _ = threshold_for(library.embedder.slug)
+    strength = _measure_for(question, texts, library, rule)
+    return rule.answers(strength), strength
 
 
 def each_answers(question: str, texts: list[str], library) -> list[bool]:
     """Whether each text, on its own, passes the rule (the runners-up of an answer)."""
-    embedder = library.embedder
-    threshold, _ = threshold_for(embedder.slug)
-    return [threshold.answers(measure(question, [text], embedder)) for text in texts]
+    rule, _ = threshold_for(library.embedder.slug)
+    return [rule.answers(_measure_for(question, [text], library, rule)) for text in texts]
 
 
 def confident_hits(query: str, hits: list, library) -> list:
@@ -187,7 +367,7 @@ def calibrate(
     )
 
 
-def save_threshold(slug: str, threshold: Threshold, path: Path = TABLE) -> Path:
+def save_threshold(slug: str, threshold: Rule, path: Path = TABLE) -> Path:
     data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     data[slug] = asdict(threshold)
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

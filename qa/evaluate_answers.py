@@ -7,8 +7,11 @@ says, and say "Not found" when it does not?
                 dropped, which stands in for re-ingesting the set once per video), and
                 (b) off-topic questions (offtopic_questions.txt, English and Chinese).
 
-Calibration and evaluation use disjoint halves of the questions (even / odd positions of an
-evenly spaced sample), so the reported rates are not measured on what the threshold was fit to.
+Calibration and evaluation use disjoint halves of the questions (even / odd positions in the
+set, each then sampled evenly), so the reported rates are not measured on what the rule was
+fit to, whatever --sample each used. Each question is searched once into a qa.abstain_fit.Row;
+with a cache folder the libraries and rows are kept and reused (bench/abstain_fit.py fits
+and compares rules from them in seconds).
 
 Leave-one-out labels are noisy: when every video is on one subject, another video often does
 answer the question. eval_data/heldout_labels.jsonl holds a person's reading of a seeded
@@ -27,11 +30,12 @@ from pathlib import Path
 from typing import Literal
 
 from index.library import Library
-from qa import abstain, lecture_eval_set
+from qa import abstain, abstain_fit, lecture_eval_set
 from qa.evaluate import LoadSet
 from vidqa.errors import VidqaError
 from vidqa.evalset import read_jsonl
 from vidqa.settings import settings
+from vidqa.text import collection_slug
 
 OFFTOPIC = Path(__file__).with_name("offtopic_questions.txt")
 HELDOUT_LABELS = Path(__file__).parent / "eval_data" / "heldout_labels.jsonl"
@@ -49,6 +53,22 @@ class Measured:
     off_topic: list[abstain.Strength]
     slug: str  # the embedding model's collection slug
     labelled: list[tuple[Label, abstain.Strength]] = field(default_factory=list)  # held out, read
+    rows: abstain_fit.Measurements | None = None  # what the strengths were computed from
+
+
+def _strengths(measured: abstain_fit.Measurements) -> Measured:
+    def of(kind) -> list[abstain.Strength]:
+        return [measured.strength(r) for r in measured.rows if r.kind == kind]
+
+    labelled = [
+        ("unanswerable" if r.kind == "labelled_unanswerable" else "answerable_elsewhere", s)
+        for r in measured.rows
+        if r.kind in ("labelled_unanswerable", "labelled_elsewhere")
+        for s in [measured.strength(r)]
+    ]
+    return Measured(
+        of("answerable"), of("held_out"), of("off_topic"), measured.slug, labelled, measured
+    )
 
 
 def offtopic_questions(path: Path = OFFTOPIC) -> list[str]:
@@ -78,16 +98,6 @@ def _sample(rows: list[dict], n: int) -> list[dict]:
     return rows[::step][:n]
 
 
-def _texts(hits) -> list[str]:
-    return [h.span.text for h in hits]
-
-
-def _held_out(library: Library, q: dict, hits, k: int) -> abstain.Strength:
-    """The question's strength against the library without its own video."""
-    others = [h for h in hits if h.span.video_id != q["video_id"]][:k]
-    return abstain.measure(q["question"], _texts(others), library.embedder)
-
-
 def measure_set(
     library: Library,
     questions: list[dict],
@@ -96,46 +106,52 @@ def measure_set(
     progress: Callable[[int, int], None] | None = None,
     *,
     labelled: list[tuple[Label, dict]] = (),
+    cache: Path | None = None,
 ) -> Measured:
-    embedder = library.embedder
-    pos, held, off, read = [], [], [], []
-    total = len(questions) + len(offtopic) + len(labelled)
-    tick = (
-        (lambda: progress(len(pos) + len(off) + len(read), total)) if progress else (lambda: None)
-    )
-    for q in questions:
-        hits = library.search(q["question"], k=LOVO_CANDIDATES)
-        pos.append(abstain.measure(q["question"], _texts(hits[:k]), embedder))
-        held.append(_held_out(library, q, hits, k))
-        tick()
-    for question in offtopic:
-        off.append(abstain.measure(question, _texts(library.search(question, k=k)), embedder))
-        tick()
-    for label, q in labelled:
-        read.append(
-            (label, _held_out(library, q, library.search(q["question"], k=LOVO_CANDIDATES), k))
+    """Each question asked of the library and without its own video, off-topic questions,
+    and the labelled held-out ones; rows already in `cache` are not searched again."""
+    return _strengths(
+        abstain_fit.measure_library(
+            library,
+            questions,
+            offtopic=offtopic,
+            labelled=[(_ROW_KIND[label], q) for label, q in labelled],
+            k=k,
+            depth=LOVO_CANDIDATES,
+            cache=cache,
+            progress=progress,
         )
-        tick()
-    return Measured(pos, held, off, embedder.slug, read)
+    )
+
+
+_ROW_KIND: dict[Label, abstain_fit.RowKind] = {
+    "unanswerable": "labelled_unanswerable",
+    "answerable_elsewhere": "labelled_elsewhere",
+}
 
 
 def _questions(root: Path, half: Half, sample: int) -> tuple[list[dict], list[tuple[Label, dict]]]:
-    """This half's sampled questions, and (evaluate half) the hand-labelled ones, kept apart."""
+    """This half's sampled questions, and (evaluate half) the hand-labelled ones, kept apart.
+    The halves split the whole set before sampling, so two sample sizes never share a
+    question across halves."""
     rows = read_jsonl(root / "questions.jsonl")
     by_qid = {r["qid"]: r for r in rows}
     labels = {qid: label for qid, label in heldout_labels().items() if qid in by_qid}
-    rows = _half(_sample([r for r in rows if r["qid"] not in labels], sample), half)
+    rows = _sample(_half([r for r in rows if r["qid"] not in labels], half), max(1, sample // 2))
     labelled = [(label, by_qid[qid]) for qid, label in labels.items()] if half == "evaluate" else []
     return rows, labelled
 
 
 @contextmanager
-def _loaded(root: Path, load: LoadSet, progress) -> Iterator[Library]:
-    """A throwaway library holding the eval set at `root`."""
-    with tempfile.TemporaryDirectory(prefix="vidqa-eval-") as home:
-        library = Library(replace(settings(), home=Path(home), chroma_url=None))
+def _loaded(root: Path, load: LoadSet, progress, home: Path | None = None) -> Iterator[Library]:
+    """A library holding the eval set at `root`: throwaway, or kept in `home` and reused
+    when it already holds every video of the set."""
+    with tempfile.TemporaryDirectory(prefix="vidqa-eval-") as tmp:
+        library = Library(replace(settings(), home=Path(home or tmp), chroma_url=None))
         try:
-            load(root, library, (lambda d, t: progress("ingest", d, t)) if progress else None)
+            wanted = len(read_jsonl(root / "videos.jsonl"))
+            if len(library.videos()) != wanted:
+                load(root, library, (lambda d, t: progress("ingest", d, t)) if progress else None)
             if len(library.videos()) < 2:
                 raise VidqaError(f"{root}: leave-one-video-out needs at least 2 videos")
             yield library
@@ -147,6 +163,15 @@ def _asking(progress):
     return (lambda d, t: progress("ask", d, t)) if progress else None
 
 
+def _cached(cache_dir: Path | None, name: str) -> tuple[Path | None, Path | None]:
+    """(library home, measurements file) under `cache_dir` for the set `name` and the
+    configured text model."""
+    if cache_dir is None:
+        return None, None
+    key = f"{name}-{collection_slug(settings().embed_model.rsplit('/', 1)[-1])}"
+    return cache_dir / f"{key}-library", cache_dir / f"{key}-rows.json"
+
+
 def measure_dir(
     root: str | Path,
     half: Half,
@@ -154,32 +179,42 @@ def measure_dir(
     load: LoadSet,
     sample: int = DEFAULT_SAMPLE,
     progress: Callable[[str, int, int], None] | None = None,
+    cache_dir: Path | None = None,
 ) -> Measured:
-    """Ingest the set into a throwaway library and measure one half of the questions."""
+    """Ingest the set into a library and measure one half of the questions."""
     root = Path(root)
     rows, labelled = _questions(root, half, sample)
-    with _loaded(root, load, progress) as library:
+    home, cache = _cached(cache_dir, root.name)
+    with _loaded(root, load, progress, home) as library:
         return measure_set(
             library,
             rows,
             _half(offtopic_questions(), half),
             labelled=labelled,
             progress=_asking(progress),
+            cache=cache,
         )
 
 
-def measure_second_set(foreign: list[str], load: LoadSet, progress=None) -> Measured:
+def measure_second_set(
+    foreign: list[str], load: LoadSet, progress=None, cache_dir: Path | None = None
+) -> Measured:
     """The general-lectures set: its own questions (answerable), each asked again without its
     video (unanswerable: the topics differ), and `foreign` questions from another set."""
     with tempfile.TemporaryDirectory(prefix="vidqa-lectures-") as tmp:
         root = lecture_eval_set.write_eval_set(Path(tmp))
-        with _loaded(root, load, progress) as library:
+        home, cache = _cached(cache_dir, lecture_eval_set.SOURCE.stem)
+        with _loaded(root, load, progress, home) as library:
             return measure_set(
-                library, read_jsonl(root / "questions.jsonl"), foreign, progress=_asking(progress)
+                library,
+                read_jsonl(root / "questions.jsonl"),
+                foreign,
+                progress=_asking(progress),
+                cache=cache,
             )
 
 
-def second_set_rates(measured: Measured, threshold: abstain.Threshold) -> dict:
+def second_set_rates(measured: Measured, threshold: abstain.Rule) -> dict:
     r = rates(measured, threshold)
     return {
         "set": lecture_eval_set.SOURCE.stem,
@@ -196,7 +231,7 @@ def _rate(flags: list[bool]) -> float:
     return round(sum(flags) / len(flags), 4) if flags else 0.0
 
 
-def rates(measured: Measured, threshold: abstain.Threshold) -> dict:
+def rates(measured: Measured, threshold: abstain.Rule) -> dict:
     answered = [threshold.answers(s) for s in measured.answerable]
     held = [not threshold.answers(s) for s in measured.held_out]
     off = [not threshold.answers(s) for s in measured.off_topic]
@@ -211,7 +246,7 @@ def rates(measured: Measured, threshold: abstain.Threshold) -> dict:
     }
 
 
-def labelled_rates(measured: Measured, threshold: abstain.Threshold) -> dict:
+def labelled_rates(measured: Measured, threshold: abstain.Rule) -> dict:
     """Rates on the hand-labelled held-out questions: declined when truly unanswerable,
     answered when another video does answer them."""
     if not measured.labelled:
@@ -228,6 +263,12 @@ def labelled_rates(measured: Measured, threshold: abstain.Threshold) -> dict:
     }
 
 
+def _rule_fields(rule: abstain.Rule) -> dict:
+    if isinstance(rule, abstain.LogisticRule):
+        return {"rule": rule.kind, "threshold": rule.threshold, "features": list(rule.features)}
+    return {"rule": rule.kind, "coverage_weight": rule.coverage_weight, "threshold": rule.threshold}
+
+
 def evaluate_answers(
     root: str | Path,
     *,
@@ -235,25 +276,27 @@ def evaluate_answers(
     sample: int = DEFAULT_SAMPLE,
     second_set: bool = True,
     progress=None,
+    cache_dir: Path | None = None,
 ) -> dict:
-    """Answer/abstain rates with the stored threshold, on the half calibration did not see;
+    """Answer/abstain rates with the stored rule, on the half calibration did not see;
     with `second_set`, also on the general-lectures library (key "second_set")."""
     root = Path(root)
-    measured = measure_dir(root, "evaluate", load=load, sample=sample, progress=progress)
-    threshold, calibrated = abstain.threshold_for(measured.slug)
+    measured = measure_dir(
+        root, "evaluate", load=load, sample=sample, progress=progress, cache_dir=cache_dir
+    )
+    rule, calibrated = abstain.threshold_for(measured.slug)
     out = {
-        **rates(measured, threshold),
+        **rates(measured, rule),
         "embedder": measured.slug,
         "calibrated": calibrated,
-        "coverage_weight": threshold.coverage_weight,
-        "threshold": threshold.threshold,
+        **_rule_fields(rule),
     }
     if second_set:
         rows, _ = _questions(root, "evaluate", sample)
         second = measure_second_set(
-            [r["question"] for r in rows[:SECOND_SET_FOREIGN]], load, progress
+            [r["question"] for r in rows[:SECOND_SET_FOREIGN]], load, progress, cache_dir
         )
-        out["second_set"] = second_set_rates(second, threshold)
+        out["second_set"] = second_set_rates(second, rule)
     return out
 
 
@@ -264,21 +307,22 @@ def calibrate_dir(
     sample: int = DEFAULT_SAMPLE,
     write: bool = False,
     progress=None,
+    kind: abstain_fit.RuleKind = "cosine_coverage",
+    cache_dir: Path | None = None,
 ) -> dict:
-    """Fit the weight and threshold for the library's embedder; store them with `write`."""
-    measured = measure_dir(root, "calibrate", load=load, sample=sample, progress=progress)
-    fitted = abstain.calibrate(
-        measured.answerable,
-        measured.held_out + measured.off_topic,
+    """Fit the rule of `kind` for the library's embedder on the calibration half; store it
+    with `write`."""
+    measured = measure_dir(
+        root, "calibrate", load=load, sample=sample, progress=progress, cache_dir=cache_dir
+    )
+    fitted = abstain_fit.fit(
+        kind,
+        measured.rows,
+        measured.rows.rows,
         calibrated_on=f"{Path(root).name}: {len(measured.answerable)} "
         "questions, held-out-video and off-topic",
     )
-    out = {
-        **rates(measured, fitted),
-        "embedder": measured.slug,
-        "coverage_weight": fitted.coverage_weight,
-        "threshold": fitted.threshold,
-    }
+    out = {**rates(measured, fitted), "embedder": measured.slug, **_rule_fields(fitted)}
     if write:
         out["written"] = str(abstain.save_threshold(measured.slug, fitted))
     return out

@@ -677,6 +677,13 @@ SampleOpt = Annotated[
     int,
     typer.Option(help="Questions drawn evenly from the set (half each for calibrate and answers)."),
 ]
+CacheDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Keep the eval libraries and each question's measurements here and reuse them "
+        "(a rerun searches only new questions)."
+    ),
+]
 
 
 @eval_app.command("answers")
@@ -693,12 +700,15 @@ def eval_answers(
             "without its video, and 100 of DIR's questions).",
         ),
     ] = True,
+    cache_dir: CacheDirOpt = None,
     json_: JsonOpt = False,
 ):
     """Answered when the library says, "Not found" when it does not (held-out video, off-topic)."""
     from qa.evaluate_answers import evaluate_answers
 
-    metrics = _run_eval(evaluate_answers, directory, sample=sample, second_set=second_set)
+    metrics = _run_eval(
+        evaluate_answers, directory, sample=sample, second_set=second_set, cache_dir=cache_dir
+    )
     if json_:
         _out(_dumps(metrics))
         return
@@ -740,19 +750,41 @@ def eval_calibrate(
         bool,
         typer.Option("--write/--no-write", help="Store the fitted threshold for this embedder."),
     ] = False,
+    rule: Annotated[
+        str,
+        typer.Option(
+            help="cosine-coverage (similarity + weight x coverage: what ships) or logistic (a "
+            "model over similarity, coverage, IDF coverage, BM25, margin, agreement, question "
+            "length and type; bench/abstain_fit.py compares them)."
+        ),
+    ] = "cosine-coverage",
+    cache_dir: CacheDirOpt = None,
     json_: JsonOpt = False,
 ):
     """Fit when to say "Not found" for the configured text embedder (after changing it)."""
     from qa.evaluate_answers import calibrate_dir
 
-    fitted = _run_eval(calibrate_dir, directory, sample=sample, write=write)
+    if rule not in ("logistic", "cosine-coverage"):
+        raise typer.BadParameter(f"{rule}: choose logistic or cosine-coverage", param_hint="--rule")
+    fitted = _run_eval(
+        calibrate_dir,
+        directory,
+        sample=sample,
+        write=write,
+        kind=rule.replace("-", "_"),
+        cache_dir=cache_dir,
+    )
     if json_:
         _out(_dumps(fitted))
         return
+    rule_text = (
+        f"coverage weight {fitted['coverage_weight']}, threshold {fitted['threshold']}"
+        if fitted["rule"] == "cosine_coverage"
+        else f"logistic over {len(fitted['features'])} features, cut {fitted['threshold']}"
+    )
     _out(
-        f"{fitted['embedder']}: coverage weight {fitted['coverage_weight']}, threshold "
-        f"{fitted['threshold']} -> answer rate {fitted['answer_rate']:.3f}, abstain rate "
-        f"{fitted['abstain_rate']:.3f} on the calibration half"
+        f"{fitted['embedder']}: {rule_text} -> answer rate {fitted['answer_rate']:.3f}, "
+        f"abstain rate {fitted['abstain_rate']:.3f} on the calibration half"
     )
     if write:
         _out(f"written to {fitted['written']}")
