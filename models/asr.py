@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -176,6 +176,8 @@ def transcribe(
     whisper = choice.whisper or load_whisper(choice.name, device)
     multilingual = whisper.model.is_multilingual
     check_language(choice.name, language, multilingual)  # names don't always say (distil-large-v3)
+    if multilingual and not language and choice.detected is None:  # GPU, tagged or named
+        choice = _detected(choice, whisper, audio)  # the language to force, with its prompt
     forced = (_primary(language) if language else choice.detected) if multilingual else ENGLISH
     segments, info, quality = _run(whisper, audio, forced, progress)
     probability = (
@@ -231,6 +233,13 @@ def choose_model(
     if detected in (None, ENGLISH):  # None: no speech found in the sample
         return ModelChoice(english, None, detected, probability, spent)
     return ModelChoice(multilingual, whisper, detected, probability, spent)
+
+
+def _detected(choice: ModelChoice, whisper, audio) -> ModelChoice:
+    started = time.perf_counter()
+    detected, probability = detect_language(whisper, audio)
+    spent = time.perf_counter() - started + (choice.detect_s or 0.0)
+    return replace(choice, detected=detected, probability=probability, detect_s=spent)
 
 
 def detect_language(whisper, audio) -> tuple[str | None, float | None]:
