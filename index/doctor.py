@@ -26,6 +26,7 @@ Problem = Literal[
     "missing_vectors",
     "missing_sentence_vectors",
     "orphan_vectors",
+    "unused_index",
     "unfinished_version",
     "unfinished_removal",
     "unfinished_ingest",
@@ -76,11 +77,14 @@ def check(library: Library) -> DoctorReport:
 def repair(library: Library, report: DoctorReport) -> DoctorReport:
     """Fix what `report` found; returns a fresh check with the fixed findings marked."""
     with library.writing(recover=True):  # finishes removals and drops unfinished versions
+        unused = set(library.unused_text_indexes())  # dropped whole, orphans and all
         for f in report.findings:
             if f.problem == "unfinished_ingest":
                 library._remove_locked(f.subject)
-            elif f.problem == "orphan_vectors":
+            elif f.problem == "orphan_vectors" and f.subject not in unused:
                 library._client.store(f.subject).delete(_orphans(library, f.subject))
+            elif f.problem == "unused_index" and f.subject in unused:
+                library._client.drop(f.subject)
     for f in report.findings:
         if f.problem == "missing_vectors" and f.fixable:
             library.reembed(f.subject)
@@ -183,6 +187,10 @@ def _orphans(library: Library, name: str) -> list[str]:
 
 
 def _check_vectors(library: Library, report: DoctorReport) -> None:
+    for name in library.unused_text_indexes():
+        report.findings.append(
+            Finding("unused_index", name, "text vectors of a model the library no longer uses")
+        )
     known = library.catalog.span_ids_everywhere()
     for store in library._client.stores():
         orphans = store.ids() - known

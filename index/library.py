@@ -319,6 +319,23 @@ class Library:
             text_model.TEXT_MODEL_KEY, target, self.text_vectors.name, others
         )
         self._sentence_store.drop_other_models(embedder.slug)
+        # Only now, with every video pointing at the new collection, the old one goes: a
+        # crash before this line leaves it for `vidqa doctor --repair`, never a gap.
+        self.drop_unused_text_indexes()
+
+    def unused_text_indexes(self) -> list[str]:
+        """Text collections nothing reads: a model the library switched away from."""
+        videos = self.catalog.videos()
+        if any(not v.models.get("text_index") for v in videos):
+            return []  # a version from before collections were recorded may be in any of them
+        used = {v.models["text_index"] for v in videos} | {self.text_vectors.name}
+        return [name for name in self._client.names(TEXT_PREFIX) if name not in used]
+
+    def drop_unused_text_indexes(self) -> list[str]:
+        names = self.unused_text_indexes()
+        for name in names:
+            self._client.drop(name)
+        return names
 
     def _embed_spans(self, spans: list[Span]) -> str | None:
         """Embed the text spans; returns the collection they went to (None: no text)."""

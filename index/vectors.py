@@ -133,6 +133,11 @@ class Vectors:
     def stores(self, prefix: str = COLLECTION_PREFIX) -> list[VectorStore]:
         return [self.store(n) for n in self.names(prefix)]
 
+    @_guarded
+    def drop(self, name: str) -> None:
+        """Delete a whole collection (one nothing reads any more)."""
+        self.client.delete_collection(name)
+
     def close(self) -> None:
         self.client.close()
 

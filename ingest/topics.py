@@ -6,11 +6,12 @@ slide title on screen when it starts, else its key phrases (KeyBERT-style: the
 candidate phrases whose embeddings are closest to the chapter's, kept diverse
 by maximal marginal relevance), never its first sentence; the summary is its
 most central sentences, in the order spoken. Nothing assumes spaces between
-words: CJK text is tokenised by character and joined with vidqa.text.join_words.
+words: Chinese is cut into words by jieba and joined with vidqa.text.join_words.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import zlib
 from collections import Counter
@@ -45,7 +46,9 @@ SMALL_WORDS = set(
     "a an and as at but by for from in into nor of on or per the to vs via with".split()
 )
 CLAUSE = re.compile(r"[,;:.!?()\[\]\"“”。，、；：！？（）「」]+")
-TOKEN = re.compile(f"[{CJK}]|[^\\s{CJK}]+")
+TOKEN = re.compile(f"[{CJK}]|[^\\s{CJK}]+")  # spaced words, and CJK characters one by one
+RUN = re.compile(f"[{CJK}]+|[^\\s{CJK}]+")  # a run of Chinese, or one spaced word
+CJK_PHRASE_CHARS = 6  # longest Chinese key phrase: a title is two of them
 HASH_DIM = 1024  # buckets of the word-overlap fallback vectors
 STOP = set(
     """about above after again all also and any are because been before being below between
@@ -97,18 +100,30 @@ def text_vectors(texts: list[str]) -> np.ndarray:
 
 
 def _tokens(text: str) -> list[str]:
-    """Words, and CJK characters one by one (no spaces to split on there)."""
-    return TOKEN.findall(text)
+    """Words: split at spaces, and Chinese runs cut into words by jieba (no spaces to split
+    on there; character n-grams made titles like "一万多公" out of 一万多公里)."""
+    out = []
+    for run in RUN.findall(text):
+        out.extend(_chinese_words(run) if CJK_CHAR.match(run) else [run])
+    return out
+
+
+def _chinese_words(run: str) -> list[str]:
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)  # not "Building prefix dict..." on every ingest
+    return [w for w in jieba.lcut(run) if w.strip()]
 
 
 def candidates(sentences: Sequence[str], limit: int = MAX_CANDIDATES) -> list[str]:
-    """The most frequent 1-3 word phrases (CJK: 2-4 characters) that neither start nor
-    end with a stop word, within sentences and never across punctuation."""
+    """The most frequent 1-3 word phrases that neither start nor end with a stop word (in
+    Chinese: a one-character word such as 的 or 是), within sentences and never across
+    punctuation; Chinese phrases are 2-6 characters."""
     stop, counts = set(stopwords()), Counter()
     for sentence in sentences:
         for clause in CLAUSE.split(sentence):
             tokens = _tokens(clause)
-            for n in (1, 2, 3, 4):
+            for n in (1, 2, 3):
                 for i in range(len(tokens) - n + 1):
                     gram = tokens[i : i + n]
                     cjk = all(CJK_CHAR.match(t) for t in gram)
@@ -120,7 +135,7 @@ def candidates(sentences: Sequence[str], limit: int = MAX_CANDIDATES) -> list[st
 
 def _good_gram(gram: list[str], cjk: bool, stop: set[str]) -> bool:
     if cjk:
-        return 2 <= len(gram) <= 4
+        return len(gram[0]) > 1 and len(gram[-1]) > 1 and len("".join(gram)) <= CJK_PHRASE_CHARS
     if len(gram) > 3 or any(CJK_CHAR.match(t) for t in gram):
         return False
     edges = (gram[0].lower(), gram[-1].lower())
@@ -169,7 +184,8 @@ def phrase_title(phrases: Sequence[str]) -> str:
             picked.append(phrase)
         if len(picked) == TITLE_PHRASES:
             break
-    title = ", ".join(picked)
+    chinese = all(CJK_CHAR.match(p) for p in picked)
+    title = ("、" if chinese else ", ").join(picked)  # 光合作用、叶绿体
     return title[:1].upper() + title[1:]
 
 

@@ -185,11 +185,11 @@ def gather_all(request: Request, library: Library) -> list[Evidence]:
         return _time_across_videos(request, ref, library)
     if request.time is None:  # "the last 2 minutes" needs this video's length
         ref = parse_time_reference(request.question, video.duration) or ref
-    return [_at_time(library, video, ref, request.kinds)]
+    return [_at_time(library, video, ref, request.kinds, request.lang)]
 
 
-def _at_time(library: Library, video: Video, ref: TimeRef, kinds) -> Evidence:
-    spans, note = spans_at_time(library, video, ref, kinds)
+def _at_time(library: Library, video: Video, ref: TimeRef, kinds, lang: Lang = "en") -> Evidence:
+    spans, note = spans_at_time(library, video, ref, kinds, lang)
     return Evidence("time", spans=spans, time=ref, video=video, note=note)
 
 
@@ -204,9 +204,7 @@ def _search(request: Request, library: Library) -> Evidence:
     videos = (request.video,) if request.video else request.videos
     hits = _hits(request.question, library, videos, request.k)
     if not hits:
-        return Evidence(
-            "none", video=request.video, note="nothing in the library matches the question"
-        )
+        return Evidence("none", video=request.video, note=say(request.lang, "nothing_matches"))
     return Evidence("search", spans=[h.span for h in hits], hits=hits, video=request.video)
 
 
@@ -218,7 +216,11 @@ def _time_across_videos(request: Request, ref: TimeRef, library: Library) -> lis
     rest = request.question.replace(ref.text, " ")
     named = [v for v in videos if len(v.title) >= 3 and v.title.lower() in rest.lower()]
     if len(named) == 1:
-        return [_at_time(library, named[0], _reparse(request, ref, named[0]), request.kinds)]
+        return [
+            _at_time(
+                library, named[0], _reparse(request, ref, named[0]), request.kinds, request.lang
+            )
+        ]
     ranked: list[Video] = []
     if abstain.content_words(rest):
         hits = _hits(rest, library, videos, TIME_PICK_CANDIDATES)
@@ -228,14 +230,16 @@ def _time_across_videos(request: Request, ref: TimeRef, library: Library) -> lis
         by_id = {v.id: v for v in videos}
         if ok:
             chosen = by_id[hits[0].span.video_id]
-            evidence = _at_time(library, chosen, _reparse(request, ref, chosen), request.kinds)
+            evidence = _at_time(
+                library, chosen, _reparse(request, ref, chosen), request.kinds, request.lang
+            )
             evidence.picked = True
             return [evidence]
         ranked = [by_id[i] for i in dict.fromkeys(h.span.video_id for h in hits)]
     order = list({v.id: v for v in [*ranked, *videos]}.values())
     long_enough = [v for v in order if v.duration + 1.0 >= ref.start] or order
     return [
-        _at_time(library, v, _reparse(request, ref, v), request.kinds)
+        _at_time(library, v, _reparse(request, ref, v), request.kinds, request.lang)
         for v in long_enough[:TIME_VIDEOS]
     ]
 
@@ -292,16 +296,18 @@ def model_answer(
     )
     if text_tokens > budget:  # whole video / long range: map over chunks, then reduce
         return ReadyAnswer(
-            grounded.map_reduce(question, items, backend, budget, time_range, fallback)
+            grounded.map_reduce(
+                question, items, backend, budget, time_range, fallback, request.lang
+            )
         )
     notes: list[str] = []
-    clips = grounded.frames_or_note(items, videos, budget - text_tokens, notes)
+    clips = grounded.frames_or_note(items, videos, budget - text_tokens, notes, request.lang)
     messages = grounded.answer_messages(question, items, clips)
     raw = backend.generate(messages, max_new_tokens=grounded.OUTPUT_TOKENS, stream=stream)
     if stream:
-        result = grounded.AnswerStream(iter(raw), items, time_range, fallback)
+        result = grounded.AnswerStream(iter(raw), items, time_range, fallback, request.lang)
     else:
-        result = ReadyAnswer(grounded.final_answer(raw, items, time_range, fallback))
+        result = ReadyAnswer(grounded.final_answer(raw, items, time_range, fallback, request.lang))
     result.notes = notes
     return result
 
@@ -409,10 +415,11 @@ def extractive_answer(
         if len(citations) > 1:
             lines.append(say(lang, "also"))
             lines += [
-                f"[{n}] {c.label}: “{_quote(c.text, 160)}”" for n, c in enumerate(citations[1:], 2)
+                f"[{n}] {c.label}{say(lang, 'colon')}“{_quote(c.text, 160)}”"
+                for n, c in enumerate(citations[1:], 2)
             ]
     if evidence.note:
-        lines.append(f"({evidence.note})")
+        lines.append(say(lang, "aside", note=evidence.note))
     return Answer("\n".join(lines), "extractive", citations, evidence)
 
 
@@ -425,7 +432,8 @@ def not_found_answer(request: Request, evidence: Evidence, library: Library) -> 
     lines = [say(request.lang, "not_found_one" if one else "not_found_many")]
     if related:
         lines.append(say(request.lang, "near_misses"))
-        lines += [f"- {c.label}: “{_quote(c.text, 160)}”" for c in related]
+        colon = say(request.lang, "colon")
+        lines += [f"- {c.label}{colon}“{_quote(c.text, 160)}”" for c in related]
     return Answer("\n".join(lines), "extractive", [], evidence, status="not_found", related=related)
 
 
@@ -453,7 +461,7 @@ def per_video_answer(
             )
             lines += _time_lines(ev, found, len(citations) + 1, lang)
         if ev.note:
-            lines.append(f"({ev.note})")
+            lines.append(say(lang, "aside", note=ev.note))
         citations += found
     choices = [VideoChoice(ev.video.id, ev.video.title) for ev in evidence]
     return Answer(

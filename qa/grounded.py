@@ -24,6 +24,7 @@ from models.qwen3vl_tokens import centred_times, frame_size, video_tokens
 from models.vlm import VideoClip
 from qa.citations import Answer, Citation
 from qa.citations import AnswerStream as BaseStream
+from qa.wording import Lang, say
 from vidqa.decode import read_frames
 from vidqa.errors import MediaError
 from vidqa.timefmt import fmt_range, fmt_ts, parse_clock
@@ -86,8 +87,9 @@ def _worded_times(text: str) -> list[tuple[int, int, float, float]]:
 class Validator:
     """Checks an answer sentence by sentence against the evidence items (1-based)."""
 
-    def __init__(self, items: list[Citation]):
+    def __init__(self, items: list[Citation], lang: Lang = "en"):
         self.items = items
+        self.lang = lang  # the notes' language: the question's
         self.used: list[int] = []
         self.notes: list[str] = []
 
@@ -99,7 +101,7 @@ class Validator:
             valid = [n for n in numbers if 1 <= n <= len(self.items)]
             for n in numbers:
                 if n not in valid:
-                    self.notes.append(f"removed citation [{n}]: no such evidence")
+                    self.notes.append(say(self.lang, "removed_ref", n=n))
             cited.extend(valid)
             return "".join(f"[{n}]" for n in dict.fromkeys(valid))
 
@@ -127,13 +129,14 @@ class Validator:
                 if holder in cited:
                     return written
                 cited.append(holder)
-                self.notes.append(f"cited [{holder}] for {written}")
+                self.notes.append(say(self.lang, "added_ref", n=holder, when=written))
                 return f"{written} [{holder}]"
             if cited:
                 item = self.items[cited[0] - 1]
-                self.notes.append(f"corrected {written} to {fmt_range(item.start, item.end)}")
+                span = fmt_range(item.start, item.end)
+                self.notes.append(say(self.lang, "corrected_time", when=written, span=span))
                 return fmt_range(item.start, item.end)
-            self.notes.append(f"removed {written}: not inside any evidence")
+            self.notes.append(say(self.lang, "removed_time", when=written))
             return ""
 
         text = TIMES.sub(
@@ -178,8 +181,8 @@ def check_all(text: str, validator: Validator) -> str:
     return " ".join(validator.sentence(x) for x in [*sentences, rest] if x.strip())
 
 
-def validate(text: str, items: list[Citation]) -> Validated:
-    v = Validator(items)
+def validate(text: str, items: list[Citation], lang: Lang = "en") -> Validated:
+    v = Validator(items, lang)
     checked = check_all(text, v)
     return Validated(v.renumber(checked).strip(), v.used, v.notes)
 
@@ -234,14 +237,15 @@ def answer_messages(question: str, items: list[Citation], clips: list) -> list[d
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": content}]
 
 
-def not_found_text(items: list[Citation], time_range: tuple[float, float] | None) -> str:
+def not_found_text(
+    items: list[Citation], time_range: tuple[float, float] | None, lang: Lang = "en"
+) -> str:
     if time_range is not None:
-        return f"Not mentioned between {fmt_ts(time_range[0])} and {fmt_ts(time_range[1])}."
+        start, end = fmt_ts(time_range[0]), fmt_ts(time_range[1])
+        return say(lang, "not_between", start=start, end=end)
     if items:
-        return (
-            f"The retrieved passages ({', '.join(c.label for c in items[:3])}) do not answer this."
-        )
-    return "Nothing in the library answers this."
+        return say(lang, "passages_do_not", labels=", ".join(c.label for c in items[:3]))
+    return say(lang, "library_does_not")
 
 
 def finish(
@@ -253,7 +257,7 @@ def finish(
 ) -> Answer | None:
     """The final Answer, or None when the model's output cannot be trusted (caller falls back)."""
     if raw.strip().upper().startswith(NOT_FOUND):
-        return Answer(not_found_text(items, time_range), "vlm", [])
+        return Answer(not_found_text(items, time_range, validator.lang), "vlm", [])
     if not validator.used:
         return None
     citations = [items[n - 1] for n in validator.used]
@@ -269,11 +273,12 @@ class AnswerStream(BaseStream):
         items: list[Citation],
         time_range: tuple[float, float] | None,
         fallback=None,
+        lang: Lang = "en",
     ):
         super().__init__()
         self.pieces, self.items, self.time_range = pieces, items, time_range
         self.fallback = fallback  # () -> Answer, used when the model cites nothing
-        self.validator = Validator(items)
+        self.validator = Validator(items, lang)
         self.raw = ""
 
     def _produce(self) -> Iterator[str]:
@@ -298,16 +303,16 @@ class AnswerStream(BaseStream):
             self._answer = answer
             yield from (self.validator.renumber(p) + " " for p in pending)
         else:
-            self._answer = answer or untrusted(self.fallback)
+            self._answer = answer or untrusted(self.fallback, self.validator.lang)
             yield self._answer.answer
 
 
-def untrusted(fallback) -> Answer:
+def untrusted(fallback, lang: Lang = "en") -> Answer:
     """The answer to show instead of one that cites nothing (fallback: () -> Answer, or None)."""
     if fallback is None:
-        return Answer("The model's answer cited no evidence.", "vlm", [])
+        return Answer(say(lang, "uncited_alone"), "vlm", [])
     answer = fallback()
-    answer.notes.append("the model's answer cited no evidence, so the transcript is shown instead")
+    answer.notes.append(say(lang, "uncited"))
     return answer
 
 
@@ -338,18 +343,18 @@ def evidence_items(evidence, library) -> tuple[list[Citation], dict, tuple[float
     return items, videos, time_range
 
 
-def frames_or_note(items, videos, budget: int, notes: list[str]) -> list:
+def frames_or_note(items, videos, budget: int, notes: list[str], lang: Lang = "en") -> list:
     try:
         return evidence_frames(items, videos, max_tokens=min(budget, FRAME_TOKEN_CAP))
     except MediaError as e:  # a moved or unreadable file: answer from text, and say so
-        notes.append(f"no frames: {e}")
+        notes.append(say(lang, "no_frames", error=e))
         return []
 
 
-def final_answer(raw: str, items, time_range, fallback) -> Answer:
-    validator = Validator(items)
+def final_answer(raw: str, items, time_range, fallback, lang: Lang = "en") -> Answer:
+    validator = Validator(items, lang)
     answer = finish(raw, check_all(raw, validator), validator, items, time_range)
-    return answer if answer is not None else untrusted(fallback)
+    return answer if answer is not None else untrusted(fallback, lang)
 
 
 def _chunks(items: list[Citation], backend, budget: int) -> list[tuple[int, list[Citation]]]:
@@ -367,7 +372,15 @@ def _chunks(items: list[Citation], backend, budget: int) -> list[tuple[int, list
     return chunks
 
 
-def map_reduce(question: str, items: list[Citation], backend, budget: int, time_range, fallback):
+def map_reduce(
+    question: str,
+    items: list[Citation],
+    backend,
+    budget: int,
+    time_range,
+    fallback,
+    lang: Lang = "en",
+):
     """Whole-video and long-range questions: notes per chunk, then one combined answer."""
     notes = []
     for first, chunk in _chunks(items, backend, budget // 2):
@@ -385,7 +398,7 @@ def map_reduce(question: str, items: list[Citation], backend, budget: int, time_
             if validator.used:
                 notes.append(checked)
     if not notes:
-        return Answer(not_found_text(items, time_range), "vlm", [])
+        return Answer(not_found_text(items, time_range, lang), "vlm", [])
     index = "\n".join(
         f"[{n}] {c.title} {fmt_range(c.start, c.end)}" for n, c in enumerate(items, 1)
     )
@@ -397,4 +410,4 @@ def map_reduce(question: str, items: list[Citation], backend, budget: int, time_
         ],
         max_new_tokens=OUTPUT_TOKENS,
     )
-    return final_answer(raw, items, time_range, fallback)
+    return final_answer(raw, items, time_range, fallback, lang)

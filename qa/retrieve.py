@@ -10,6 +10,7 @@ from index.library import Library
 from index.moments import SearchOptions
 from index.records import Hit, Span, Video
 from qa.timeparse import TimeRef, parse_time_reference
+from qa.wording import Lang, language, say
 from vidqa.errors import VideoNotFound
 from vidqa.text import ends_sentence, join_stored_words, join_words
 from vidqa.timefmt import fmt_ts
@@ -91,13 +92,16 @@ def _pick_video_for_time(question: str, ref: TimeRef, library: Library) -> Video
 
 
 def spans_at_time(
-    library: Library, video: Video, ref: TimeRef, kinds: tuple[str, ...] = ("transcript",)
+    library: Library,
+    video: Video,
+    ref: TimeRef,
+    kinds: tuple[str, ...] = ("transcript",),
+    lang: Lang = "en",
 ) -> tuple[list[Span], str | None]:
+    """What was said (or shown: `kinds`) at `ref`, and a note in `lang` when nothing was."""
     if ref.start > video.duration + 1.0:
-        return (
-            [],
-            f"{video.title} is only {fmt_ts(video.duration)} long (asked about {fmt_ts(ref.start)})",
-        )
+        length, asked = fmt_ts(video.duration), fmt_ts(ref.start)
+        return [], say(lang, "too_short", title=video.title, length=length, asked=asked)
     start, end = ref.start, ref.end
     if ref.is_point:
         start, end = max(0.0, start - POINT_CONTEXT_S), end + POINT_CONTEXT_S
@@ -109,8 +113,8 @@ def spans_at_time(
     )
     where = fmt_ts(ref.start) if ref.is_point else f"{fmt_ts(ref.start)}–{fmt_ts(ref.end)}"
     if near:
-        return near, f"nothing was said at {where}; the nearest speech is shown"
-    return [], f"nothing was said around {where} in {video.title}"
+        return near, say(lang, "nothing_said_nearest", where=where)
+    return [], say(lang, "nothing_said_around", where=where, title=video.title)
 
 
 def retrieve(
@@ -135,9 +139,9 @@ def retrieve(
         if video is None:
             video = _pick_video_for_time(question, ref, library)
             ref = time or parse_time_reference(question, video.duration) or ref
-        spans, note = spans_at_time(library, video, ref, kinds)
+        spans, note = spans_at_time(library, video, ref, kinds, language(question))
         return Evidence("time", spans=spans, time=ref, video=video, note=note)
     hits = library.search(question, k=k, video_id=video.id if video else None, options=options)
     if not hits:
-        return Evidence("none", video=video, note="nothing in the library matches the question")
+        return Evidence("none", video=video, note=say(language(question), "nothing_matches"))
     return Evidence("search", spans=[h.span for h in hits], hits=hits, video=video)

@@ -22,6 +22,8 @@ PHRASES: dict[str, dict[Lang, str]] = {
     "chapters": {"en": "chapters", "zh": "章节"},
     "transcript": {"en": "transcript", "zh": "字幕"},
     "also": {"en": "Also:", "zh": "另见："},
+    "colon": {"en": ": ", "zh": "："},
+    "aside": {"en": "({note})", "zh": "（{note}）"},  # between a clip's label and its quote
     "on_screen": {"en": "on screen:", "zh": "屏幕上："},
     "frame": {"en": "video frame", "zh": "画面"},
     "not_found_many": {"en": "Not found in these videos.", "zh": "这些视频里没有找到。"},
@@ -48,6 +50,55 @@ PHRASES: dict[str, dict[Lang, str]] = {
         "zh": "问题太长：只用了前 {n} 个字符。",
     },
     "no_evidence": {"en": "No matching passage was found.", "zh": "没有找到相关片段。"},
+    # Why a time or a search found nothing (qa/retrieve.py)
+    "too_short": {
+        "en": "{title} is only {length} long (asked about {asked})",
+        "zh": "“{title}”只有 {length} 长（问的是 {asked}）",
+    },
+    "nothing_said_nearest": {
+        "en": "nothing was said at {where}; the nearest speech is shown",
+        "zh": "{where} 没有人说话；下面是最近的一段",
+    },
+    "nothing_said_around": {
+        "en": "nothing was said around {where} in {title}",
+        "zh": "“{title}”在 {where} 前后没有人说话",
+    },
+    "nothing_matches": {
+        "en": "nothing in the library matches the question",
+        "zh": "视频库里没有和问题相符的内容",
+    },
+    # A VLM's answer, checked against the evidence (qa/grounded.py)
+    "removed_ref": {
+        "en": "removed citation [{n}]: no such evidence",
+        "zh": "删去了引用 [{n}]：没有这条依据",
+    },
+    "added_ref": {"en": "cited [{n}] for {when}", "zh": "为 {when} 补上了引用 [{n}]"},
+    "corrected_time": {"en": "corrected {when} to {span}", "zh": "把 {when} 改成了 {span}"},
+    "removed_time": {
+        "en": "removed {when}: not inside any evidence",
+        "zh": "删去了 {when}：不在任何依据之内",
+    },
+    "uncited": {
+        "en": "the model's answer cited no evidence, so the transcript is shown instead",
+        "zh": "模型的回答没有引用依据，改为显示字幕原文",
+    },
+    "uncited_alone": {
+        "en": "The model's answer cited no evidence.",
+        "zh": "模型的回答没有引用任何依据。",
+    },
+    "no_frames": {"en": "no frames: {error}", "zh": "没有画面：{error}"},
+    "not_between": {
+        "en": "Not mentioned between {start} and {end}.",
+        "zh": "{start} 到 {end} 之间没有提到。",
+    },
+    "passages_do_not": {
+        "en": "The retrieved passages ({labels}) do not answer this.",
+        "zh": "找到的片段（{labels}）没有回答这个问题。",
+    },
+    "library_does_not": {
+        "en": "Nothing in the library answers this.",
+        "zh": "视频库里没有内容回答这个问题。",
+    },
 }
 
 

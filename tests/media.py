@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
+import zh_speech
+
 LEAD_IN_S = 0.5  # silence before the first sentence (s): whisper clips hard starts
 GAP_S = 0.8  # silence between sentences (s)
 TAIL_S = 0.7  # silence after the last sentence (s)
@@ -253,24 +255,36 @@ def find_font() -> str | None:
 def _speak(text: str, out: Path, voice: str) -> bytes:
     """espeak-ng `text` to `out`; return its mono 16-bit PCM frames."""
     _run(["espeak-ng", "-v", voice, "-s", str(SPEECH_RATE_WPM), "-w", str(out), text])
-    with wave.open(str(out)) as clip:
-        if (clip.getframerate(), clip.getnchannels(), clip.getsampwidth()) != (SAMPLE_RATE, 1, 2):
-            raise RuntimeError(f"{out}: unexpected espeak-ng wav format")
-        return clip.readframes(clip.getnframes())
+    return _read_pcm(out)
 
 
 def _silence(seconds: float) -> bytes:
     return b"\x00\x00" * round(seconds * SAMPLE_RATE)
 
 
+def _read_pcm(path: Path) -> bytes:
+    with wave.open(str(path)) as clip:
+        if (clip.getframerate(), clip.getnchannels(), clip.getsampwidth()) != (SAMPLE_RATE, 1, 2):
+            raise RuntimeError(f"{path}: unexpected wav format")
+        return clip.readframes(clip.getnframes())
+
+
+def _clips(sentences: list[Sentence], work: Path, voice: str) -> list[bytes]:
+    """Each sentence spoken: espeak-ng's `voice`, or zh_speech's neural Mandarin."""
+    if voice == zh_speech.VOICE:
+        paths = zh_speech.synthesize([spoken for _, spoken in sentences], work / "tts")
+        return [_read_pcm(path) for path in paths]
+    return [_speak(spoken, work / f"s{i}.wav", voice) for i, (_, spoken) in enumerate(sentences)]
+
+
 def _build_audio(sentences: list[Sentence], work: Path, voice: str) -> tuple[Path, list[dict]]:
     """One wav with every sentence, and the timeline of when each is spoken."""
     pcm = bytearray(_silence(LEAD_IN_S))
     timeline = []
-    for i, (slide, spoken) in enumerate(sentences):
+    clips = _clips(sentences, work, voice)
+    for i, ((slide, spoken), clip) in enumerate(zip(sentences, clips, strict=True)):
         if i:
             pcm += _silence(GAP_S)
-        clip = _speak(spoken, work / f"s{i}.wav", voice)
         start = len(pcm) / 2 / SAMPLE_RATE
         pcm += clip
         end = len(pcm) / 2 / SAMPLE_RATE

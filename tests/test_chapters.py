@@ -342,3 +342,23 @@ def test_prompt_stays_inside_the_context():
     backend = ScriptedVLM(reply((0, 600, "All")), context=6_000)
     summary = run(backend)
     assert summary.plan["window_tokens"][0] + 256 + ch.REASK_RESERVE <= 6_000
+
+
+def test_chinese_key_phrases_are_whole_words_and_titles_use_the_chinese_comma():
+    """Chinese has no spaces: key phrases were character n-grams, so a chapter on the Great
+    Wall was titled "吸收阳光, 一万多公" (公里 cut in half). Phrases are jieba words now."""
+    from ingest.topics import candidates, phrase_title
+
+    said = [
+        "长城是中国古代修建的防御工事。",
+        "它绵延一万多公里，用来抵挡北方游牧民族的入侵。",
+        "明朝时期对它进行了大规模的重修。",
+    ]
+    found = candidates(said)
+    assert "游牧民族" in found and "防御工事" in found, found
+    text = "".join(said)
+    for phrase in found:  # never ends inside a word the sentence goes on with
+        end = text.index(phrase) + len(phrase)
+        assert text[end - 1 : end + 1] not in {"公里", "游牧", "民族", "工事", "时期"}, phrase
+    assert phrase_title(["防御工事", "游牧民族"]) == "防御工事、游牧民族"
+    assert phrase_title(["layer masks", "blend modes"]) == "Layer masks, blend modes"

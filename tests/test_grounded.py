@@ -102,7 +102,7 @@ def test_times_written_in_chinese_words_are_checked_too(lecture_library, fake_vl
     assert text.startswith(f"在{said}，讲者解释了反向传播 [1]。")  # true: kept as written
     assert "第40分钟" not in text and "又讲了一遍" in text  # invented, uncited: removed
     assert "1小时5分" not in text and fmt_range(cited.start, cited.end) in text  # corrected
-    assert "removed 第40分钟: not inside any evidence" in answer.notes
+    assert "删去了 第40分钟：不在任何依据之内" in answer.notes  # in the question's language
 
 
 def test_a_time_inside_uncited_evidence_gets_its_citation(lecture_library, fake_vlm):

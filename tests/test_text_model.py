@@ -6,10 +6,12 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import zh_library
 
 from index import text_model
+from index.doctor import check, repair
 from index.library import Library
 from index.records import Span, Video
 from ingest.evalset import load_set
@@ -173,9 +175,35 @@ def test_the_first_chinese_video_switches_an_english_library_whole(auto, zh_set,
             assert _top_video(reading, ENGLISH_TOPICS[2][1]) == "en1"
             assert _top_video(reading, zh_library.TOPICS[0].question) == "zh1"
         assert reader.embedder.name == MULTILINGUAL
+        # MiniLM's collection is gone from disk once nothing reads it, and doctor agrees.
+        (text_index,) = library._client.names("vidqa-text-")
+        assert "multilingual-e5-small" in text_index
+        assert not [f for f in check(library).findings if f.problem == "unused_index"]
     finally:
         library.close()
         reader.close()
+
+
+def test_doctor_removes_a_text_index_left_by_a_switch_that_stopped_short(auto, zh_set, tmp_path):
+    """A crash after the switch but before the old collection went: doctor finds it, and
+    --repair deletes it, never one a video still reads."""
+    library = _library(tmp_path / "crash")
+    try:
+        _add_english(library, tmp_path)
+        minilm = library.text_vectors.name
+        _add_chinese(library, zh_set, first=1)
+        library._client.store(minilm).upsert(  # what the crash left behind
+            ["en1-leftover"], np.ones((1, 384), np.float32), [{"video_id": "en1"}]
+        )
+        found = [f for f in check(library).findings if f.problem == "unused_index"]
+        assert [f.subject for f in found] == [minilm]
+        report = repair(library, check(library))
+        assert [f.repaired for f in report.findings if f.problem == "unused_index"] == [True]
+        assert minilm not in library._client.names("vidqa-text-")
+        for text, question in ENGLISH_TOPICS:  # nothing that was read is lost
+            assert library.search(question, k=1)[0].span.text == text
+    finally:
+        library.close()
 
 
 def test_a_model_set_by_hand_is_kept_for_chinese(monkeypatch, zh_set, tmp_path):

