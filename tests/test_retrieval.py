@@ -118,17 +118,9 @@ def _bread(root) -> Library:
 @pytest.fixture(scope="module")
 def bread_library(tmp_path_factory):
     root = tmp_path_factory.mktemp("bread")
-    _vtt(root / "bread.vtt", CUES)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("VIDQA_HOME", str(root / "home"))
-        library = Library()
-        ingest_transcript(
-            root / "bread.vtt",
-            video_id="bread",
-            title="Baking and bicycles",
-            duration=60,
-            library=library,
-        )
+        library = _bread(root)
         yield library
         library.close()
 
