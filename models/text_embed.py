@@ -95,7 +95,23 @@ def _load(name: str, device: str) -> TextEmbedder:
         getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
     )
     dim = get_dim()
-    return TextEmbedder(name=name, dim=int(dim), model=model)
+    embedder = TextEmbedder(name=name, dim=int(dim), model=model)
+    _settle(embedder)
+    return embedder
+
+
+def _settle(embedder: TextEmbedder) -> None:
+    """Encode once, then move everything loaded so far out of the garbage collector's sight.
+
+    The first encode imports the rest of torch (~400,000 objects). Each full collection
+    then walks them all: a ~300 ms pause inside about one search in twenty in a running app
+    (bench/query_latency.py, 100 h). Frozen objects are never freed, which suits a model
+    kept for the life of the process (`_load` caches it)."""
+    import gc
+
+    embedder.embed(["warm up"])
+    gc.collect()
+    gc.freeze()
 
 
 def _resolves_locally(hub_id: str) -> bool:
