@@ -30,6 +30,7 @@ from index.catalog import Catalog
 from index.fusion import merge_close
 from index.moments import SearchOptions, fuse, level_rankings
 from index.records import SPAN_KINDS, Hit, Span, Video, VideoSummary
+from index.sentence_vectors import SentenceStore, SentenceVectors, rescored_texts, video_texts
 from models import clip as clip_models
 from models import text_embed
 from vidqa.errors import MediaError, MissingDependency, ModelNotFound, VideoNotFound
@@ -75,8 +76,6 @@ class Library:
     def sentence_vectors(self):
         """The re-scored sentences' vectors: stored at ingest, else embedded and kept in memory
         (index/sentence_vectors.py)."""
-        from index.sentence_vectors import SentenceStore, SentenceVectors
-
         return SentenceVectors(
             SentenceStore(self.catalog.db), self.embedder.slug, self.embedder.embed
         )
@@ -364,8 +363,6 @@ class Library:
     def _store_sentences(self, spans: list[Span], embedder, texts: list[Span], vectors) -> None:
         """The vectors search re-scores (index/sentence_vectors.py); a sentence that is a whole
         span reuses the span's vector."""
-        from index.sentence_vectors import rescored_texts
-
         known = dict(zip((s.text for s in texts), vectors, strict=True))
         self._sentence_store.embed_and_put(
             embedder.slug, rescored_texts(spans), embedder.embed, known
@@ -373,29 +370,21 @@ class Library:
 
     @property
     def _sentence_store(self):
-        from index.sentence_vectors import SentenceStore
-
         return SentenceStore(self.catalog.db)
 
     def _drop_stale_sentences(self, video_id: str, model: str) -> None:
         """The sentence vectors of texts the video's current version no longer has."""
-        from index.sentence_vectors import video_texts
-
         self._sentence_store.keep_only(model, video_id, video_texts(self.catalog, video_id))
 
     def sentence_vector_counts(self, video_id: str) -> tuple[int, int]:
         """(texts search may re-score, of them with a stored vector) for the video's current
         version under the library's text model."""
-        from index.sentence_vectors import video_texts
-
         items = video_texts(self.catalog, video_id)
         return len(items), len(items) - len(self._sentence_store.missing(self.embedder.slug, items))
 
     def fill_sentence_vectors(self, video_id: str | None = None) -> int:
         """Embed and store the re-scored texts that have no vector under the library's model
         (a library ingested before they were stored); returns how many were added."""
-        from index.sentence_vectors import video_texts
-
         store, model, added = self._sentence_store, self.embedder.slug, 0
         with self.writing(recover=False):
             for vid in [video_id] if video_id else [v.id for v in self.catalog.videos()]:
