@@ -272,7 +272,8 @@ def _decode(path):
 # VAD-cut chunks of up to 30 s decoded BATCH_SIZE at a time (faster-whisper's batched
 # pipeline): 1.5-1.8x the sequential decoder on 2 cores at the same word error rate
 # (bench/asr_rtf.py). It has no temperature fallback, so `fallback_share` stays 0.
-BATCH_SIZE = 16
+# 32 gives the same words as 16 (all 1,301 on the 10 min bench) 8-15 % faster; 64 no faster.
+BATCH_SIZE = 32
 
 
 @lru_cache(maxsize=4)
