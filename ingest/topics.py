@@ -109,10 +109,15 @@ def _tokens(text: str) -> list[str]:
 
 
 def _chinese_words(run: str) -> list[str]:
+    return [w for w in _jieba().lcut(run) if w.strip()]
+
+
+@lru_cache(maxsize=1)
+def _jieba():
     import jieba
 
     jieba.setLogLevel(logging.WARNING)  # not "Building prefix dict..." on every ingest
-    return [w for w in jieba.lcut(run) if w.strip()]
+    return jieba
 
 
 def candidates(sentences: Sequence[str], limit: int = MAX_CANDIDATES) -> list[str]:
