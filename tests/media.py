@@ -131,6 +131,16 @@ def heard_share(text: str, spoken: str) -> float:
     return sum(w[:6] in heard for w in wanted) / len(wanted)
 
 
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def heard_characters(text: str, spoken: str) -> float:
+    """heard_share for Chinese: share of `spoken`'s distinct Han characters found in `text`
+    (a traditional form, 陽 for 阳, or another language counts as missing)."""
+    wanted = set(_HAN.findall(spoken))
+    return len(wanted & set(_HAN.findall(text))) / len(wanted)
+
+
 def _run(cmd: list[str]) -> None:
     result = subprocess.run(cmd, check=False, capture_output=True, text=True)
     if result.returncode != 0:
@@ -272,7 +282,8 @@ def _read_pcm(path: Path) -> bytes:
 def _clips(sentences: list[Sentence], work: Path, voice: str) -> list[bytes]:
     """Each sentence spoken: espeak-ng's `voice`, or zh_speech's neural Mandarin."""
     if voice == zh_speech.VOICE:
-        paths = zh_speech.synthesize([spoken for _, spoken in sentences], work / "tts")
+        texts = [spoken for _, spoken in sentences]
+        paths = zh_speech.synthesize(texts, work / "tts", SAMPLE_RATE)
         return [_read_pcm(path) for path in paths]
     return [_speak(spoken, work / f"s{i}.wav", voice) for i, (_, spoken) in enumerate(sentences)]
 

@@ -11,11 +11,11 @@ strictly.
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 import zh_library
 import zh_speech
+from media import heard_characters
 from typer.testing import CliRunner
 
 from ui.cli import app
@@ -28,7 +28,6 @@ pytestmark = [
 ]
 
 TOPICS = zh_library.TOPICS[:4]
-HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def vidqa(*args: str) -> str:
@@ -64,13 +63,6 @@ def _topic_range(timeline: list[dict], topic) -> tuple[float, float]:
     return said[0]["start"], said[-1]["end"]
 
 
-def _shared_characters(heard: str, said: str) -> float:
-    """Share of the distinct Han characters of `said` that `heard` contains: traditional
-    characters (陽 for 阳) or a wrong language count as missing."""
-    wanted = set(HAN.findall(said))
-    return len(wanted & set(HAN.findall(heard))) / len(wanted)
-
-
 def test_detected_as_chinese_and_heard_as_punctuated_simplified_text(home):
     (video,) = json.loads(vidqa("list", "--json"))
     assert video["transcript_source"] == "asr:base" and video["language"] == "zh", video
@@ -78,7 +70,7 @@ def test_detected_as_chinese_and_heard_as_punctuated_simplified_text(home):
     spans = _transcript(video["id"])
     said = "".join(item["spoken"] for item in home)
     heard = "".join(span.text for span in spans)
-    assert _shared_characters(heard, said) >= 0.7, heard
+    assert heard_characters(heard, said) >= 0.7, heard
     # Punctuated (most of the 12 sentence ends heard), so spans close at sentence ends.
     assert heard.count("。") >= 0.75 * len(home), heard
     assert all(span.text.rstrip().endswith("。") for span in spans[:-1]), heard
@@ -104,7 +96,7 @@ def test_a_time_question_quotes_what_was_said_then(home, index):
     assert answer["answer"].startswith("在"), answer["answer"]  # vidqa's words in Chinese
     cited = [c for c in answer["citations"] if c["start"] <= moment <= c["end"]]
     assert cited, answer["citations"]
-    assert _shared_characters(cited[0]["text"], item["spoken"]) >= 0.6, (cited, item)
+    assert heard_characters(cited[0]["text"], item["spoken"]) >= 0.6, (cited, item)
 
 
 # Not the volcano topic: base hears 岩浆 as 岩江 or 颜将, so its paraphrase has nothing to

