@@ -27,6 +27,7 @@ import numpy as np
 
 from index.records import Span
 from vidqa.decode import FrameBatch, iter_frames
+from vidqa.text import CJK
 
 OCR_MAX_SIDE = 1280  # px: frames are decoded this large for OCR (recognition crops keep it)
 DET_LIMIT_SIDE = 640  # px: the detector sees the frame shrunk to this longest side
@@ -41,7 +42,9 @@ TITLE_GAP = 1.5  # or the top line has this many of its heights of space below i
 TITLE_SIZE = 1.15  # with several lines, a title is this much taller than the others' median
 
 # A run of >= 3 letters glued to digits, or digits glued to >= 3 letters: "STEP3", "3Steps".
-_LETTERS_DIGITS = re.compile(r"([^\W\d_]{3,})(?=\d)|(\d)(?=[^\W\d_]{3,})")
+# Not Chinese/Japanese: "2023年度报告" is written without spaces, and OCR reads it so.
+_LETTER = f"(?:(?![{CJK}])[^\\W\\d_])"
+_LETTERS_DIGITS = re.compile(f"({_LETTER}{{3,}})(?=\\d)|(\\d)(?={_LETTER}{{3,}})")
 _SPACES = re.compile(r"\s+")
 
 

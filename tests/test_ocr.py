@@ -33,6 +33,8 @@ from vidqa.probe import probe
         ("3Steps", "3 Steps"),
         ("H264 mp4 3D 2nd", "H264 mp4 3D 2nd"),  # short letter runs stay one token
         ("ＳＴＥＰ３\n  next\tline ", "STEP 3 next line"),
+        ("2023年度报告", "2023年度报告"),  # Chinese is written without spaces: none added
+        ("第3章Python列表", "第3章Python列表"),
     ],
 )
 def test_normalise_text(raw, expected):
