@@ -53,11 +53,21 @@ SLIDE_SYNC_S = 2.5  # s: a title change this close to a scene change is a slide 
 SLIDE_MIN_CHAPTER_S = 5.0  # s: shortest chapter a confirmed slide change may open (a title is
 # legible in well under that; below it a chapter is a flash, not a topic)
 SHIFT_CONTEXT = 3  # sentences on each side of a slide change compared for a topic shift
-# Cosine between the mean MiniLM embeddings of the 1, 2, 3 sentences either side at or below
-# which the talk changed subject: the 10th percentile of adjacent positions inside one video
-# on pstuts-dev (60 videos, ~500 positions each), so a slide change within one subject passes
-# for a topic change about 1 time in 10 (joins of two Photoshop tutorials pass ~1 in 4).
-SHIFT_MAX_SIMILARITY = (0.11, 0.28, 0.36)
+SHIFT_PERCENTILE = 10  # of within-video positions: how unlike the talk must be either side
+# Cosine between the mean embeddings of the 1, 2, 3 sentences either side at or below which
+# the talk changed subject: the 10th percentile of adjacent positions inside one video on
+# pstuts-dev (508 positions in its 11 videos of 6+ sentences), so a slide change within one
+# subject passes for a topic change about 1 time in 10 (joins of two Photoshop tutorials pass
+# ~1 in 4). Calibrated per kind of embedder by bench/shift_calibration.py:
+SHIFT_MAX_SIMILARITY = (0.11, 0.28, 0.36)  # raw cosines of an isotropic embedder (MiniLM)
+# An anisotropic embedder (multilingual-e5: any two sentences at 0.8-0.95, higher in Chinese
+# than in English) has no raw threshold that holds across languages: its vectors are centred
+# on the video's mean sentence first, which removes what every sentence shares (language,
+# register), and compared with these (e5, centred):
+SHIFT_MAX_CENTRED = (-0.17, -0.17, -0.22)
+# Mean cosine between a video's sentences above which its embedder is anisotropic: MiniLM
+# 0.23-0.34 per pstuts-dev video, e5 0.78-0.88 on any text (unrelated English topics too).
+ANISOTROPIC = 0.55
 
 
 @dataclass(frozen=True)
@@ -292,15 +302,37 @@ def slide_boundaries(
         *(i for i in range(1, len(keys)) if keys[i - 1] and keys[i] != keys[i - 1]),
         len(keys),
     ]
-    unit = _unit_rows(np.asarray(vectors, np.float64))
+    unit, limits = _comparable(vectors)
     out = []
     for before, at, after in zip(runs, runs[1:], runs[2:], strict=False):
         left = unit[max(before, at - SHIFT_CONTEXT) : at]
         right = unit[at : min(after, at + SHIFT_CONTEXT)]
         similarity = float(_unit_rows(left.mean(axis=0)) @ _unit_rows(right.mean(axis=0)))
-        if similarity <= SHIFT_MAX_SIMILARITY[min(len(left), len(right)) - 1]:
+        if similarity <= limits[min(len(left), len(right)) - 1]:
             out.append((at, similarity))
     return out
+
+
+def _comparable(vectors: np.ndarray) -> tuple[np.ndarray, tuple[float, ...]]:
+    """The sentence vectors as topic shifts are measured on, and the thresholds that go with
+    them: unit rows for an isotropic embedder, centred ones for an anisotropic one."""
+    unit = _unit_rows(np.asarray(vectors, np.float64))
+    if mean_cosine(unit) > ANISOTROPIC:
+        return unit - unit.mean(axis=0), SHIFT_MAX_CENTRED
+    return unit, SHIFT_MAX_SIMILARITY
+
+
+def mean_cosine(unit: np.ndarray) -> float:
+    """Mean cosine over all pairs of distinct unit rows (0 for fewer than two)."""
+    n = len(unit)
+    total = unit.sum(axis=0)
+    return float((total @ total - n) / (n * (n - 1))) if n > 1 else 0.0
+
+
+def centred(vectors: np.ndarray) -> np.ndarray:
+    """Unit rows minus their mean: what sets sentences apart, without what they all share."""
+    unit = _unit_rows(np.asarray(vectors, np.float64))
+    return unit - unit.mean(axis=0)
 
 
 def _unit_rows(x: np.ndarray) -> np.ndarray:
