@@ -34,12 +34,13 @@ from qa.citations import (  # noqa: F401
     VideoChoice,
     citations_from_spans,
 )
-from qa.classify import classify
+from qa.classify import SPOKEN_KINDS, classify, time_kinds
 from qa.retrieve import Evidence, retrieve, spans_at_time
 from qa.timeparse import TimeRef, parse_time_reference
 from qa.wording import Lang, language, say
 from vidqa.errors import VideoNotFound
 from vidqa.settings import settings
+from vidqa.text import join_words
 from vidqa.timefmt import fmt_range, fmt_ts
 
 QUOTE_CHARS = 600  # longest quote in an extractive answer
@@ -49,7 +50,6 @@ NEAR_MISSES = 3  # passages shown, labelled, under "Not found"
 MAX_QUESTION_CHARS = 2000  # longer questions are cut before retrieval (chars)
 TIME_VIDEOS = 3  # a time question with no video chosen is answered for this many videos
 TIME_PICK_CANDIDATES = 5  # spans searched to see which video the rest of a question names
-TEXT_KINDS = ("transcript",)
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class Request:
     videos: tuple[Video, ...] = ()  # the scope; () = the whole library
     video: Video | None = None  # the one video to ask about, when known
     time: TimeRef | None = None  # already resolved (a follow-up): skips parsing
-    kinds: tuple[str, ...] = TEXT_KINDS  # what a time lookup returns
+    kinds: tuple[str, ...] = SPOKEN_KINDS  # what a time lookup returns
     k: int = 5
     lang: Lang = "en"
     notes: tuple[str, ...] = ()
@@ -73,9 +73,10 @@ def make_request(
     *,
     k: int = 5,
     time: TimeRef | None = None,
-    kinds: tuple[str, ...] = TEXT_KINDS,
+    kinds: tuple[str, ...] | None = None,
 ) -> Request:
-    """`scope`: video ids, id prefixes or titles; empty for the whole library."""
+    """`scope`: video ids, id prefixes or titles; empty for the whole library. `kinds`: what
+    a time lookup returns; None reads it from the question (qa.classify.time_kinds)."""
     lang = language(question)
     notes: tuple[str, ...] = ()
     if len(question) > MAX_QUESTION_CHARS:
@@ -84,7 +85,8 @@ def make_request(
     found = {v.id: v for v in (library.find_video(ref) for ref in scope if ref)}
     videos = tuple(found.values())
     video = videos[0] if len(videos) == 1 else None if videos else library.only_video()
-    return Request(question, videos, video, time, tuple(kinds), k, lang, notes)
+    kinds = tuple(kinds) if kinds else time_kinds(question)
+    return Request(question, videos, video, time, kinds, k, lang, notes)
 
 
 def answer(
@@ -96,7 +98,7 @@ def answer(
     history=None,
     k: int = 5,
     time: TimeRef | None = None,
-    kinds: tuple[str, ...] = TEXT_KINDS,
+    kinds: tuple[str, ...] | None = None,
     stream: bool = True,
 ) -> AnswerStream:
     """Answer `question` from the library, or the videos in `scope`.
@@ -129,7 +131,7 @@ def ask(
     vlm=None,
     stream: bool = False,
     time=None,
-    kinds: tuple[str, ...] = TEXT_KINDS,
+    kinds: tuple[str, ...] | None = None,
 ):
     """`answer()` for one video or the library: the final Answer, or the stream with `stream`."""
     result = answer(
@@ -162,7 +164,7 @@ def gather(
     video: str | None = None,
     k: int = 5,
     time=None,
-    kinds: tuple[str, ...] = TEXT_KINDS,
+    kinds: tuple[str, ...] | None = None,
 ) -> Evidence:
     """The evidence for a question about one video or the library (the first, when a
     time question is answered for several videos)."""
@@ -337,9 +339,9 @@ def _shown(citation: Citation, lang: Lang = "en") -> str:
     """A quoted passage, saying what it is when it is not speech (a frame may have no text)."""
     quote = f"“{_quote(citation.text)}”" if citation.text.strip() else ""
     if citation.kind == "ocr":
-        return f"{say(lang, 'on_screen')} {quote}"
+        return join_words([say(lang, "on_screen"), quote])  # "on screen: “…”", "屏幕上：“…”"
     if citation.kind == "frame":
-        return f"{say(lang, 'frame')} {quote}".rstrip()
+        return join_words([say(lang, "frame"), quote] if quote else [say(lang, "frame")])
     return quote
 
 

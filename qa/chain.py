@@ -26,7 +26,7 @@ class ChainInput(BaseModel):
     question: str
     video: str | None = None  # id, id prefix or title
     time: TimeRef | None = None  # already resolved: skips parsing the question
-    kinds: tuple[str, ...] = ("transcript",)
+    kinds: tuple[str, ...] | None = None  # what a time lookup returns; None: as the question asks
 
 
 def build_chain(
@@ -44,7 +44,7 @@ def build_chain(
             k=k,
             scope=(request.video,) if request.video else (),
             time=request.time,
-            kinds=tuple(request.kinds or ("transcript",)),
+            kinds=tuple(request.kinds) if request.kinds else None,
             stream=stream,
         )
         return result if stream else result.answer

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from index.library import Library
 from index.records import Video
+from qa.classify import ON_SCREEN, time_kinds
 from qa.timeparse import TimeRef, parse_time_reference, relative_shift
 from vidqa.errors import VideoNotFound, VidqaError
 from vidqa.settings import settings
@@ -27,16 +28,12 @@ from vidqa.settings import settings
 THEN = re.compile(
     r"\b(then|at that (point|moment|time)|there)\b|那时|那个时候|当时|这时|那里", re.I
 )
-ON_SCREEN = re.compile(
-    r"on (the )?screen|shown|showing|slide|displayed|visible|屏幕|画面|幻灯片|显示", re.I
-)
 OTHER_VIDEO = re.compile(
     r"\b(the )?other (video|one|talk|lecture)\b|另一个视频|另外一个视频|另一个", re.I
 )
 THAT_VIDEO = re.compile(
     r"\b(that|this|the same) (video|talk|lecture)\b|那个视频|这个视频|该视频", re.I
 )
-SCREEN_KINDS = ("ocr", "frame", "transcript")
 NAME = re.compile(r"^[\w.-]{1,64}$")
 
 
@@ -100,7 +97,7 @@ class Followup:
     question: str  # what to search for / ask the model
     video: Video | None
     time: TimeRef | None = None
-    kinds: tuple[str, ...] = ("transcript",)
+    kinds: tuple[str, ...] | None = None  # what a time lookup returns; None: as the question says
 
 
 def _other_video(library: Library, current: str | None, among: tuple[str, ...] = ()) -> Video:
@@ -133,7 +130,7 @@ def resolve_followup(
             previous.question if previous else message,
             _other_video(library, last[0] if last else None, scope),
             asked,
-            _kinds(previous.question) if previous else ("transcript",),
+            time_kinds(previous.question) if previous else None,
         )
     if parse_time_reference(
         message, (video or last_video).duration if (video or last_video) else None
@@ -142,14 +139,10 @@ def resolve_followup(
     shift = relative_shift(message)
     if last and shift is not None:
         t = max(0.0, (last[1] if shift < 0 else last[2]) + shift)
-        return Followup(message, last_video, TimeRef(t, t, ""), _kinds(message))
+        return Followup(message, last_video, TimeRef(t, t, ""), time_kinds(message))
     if last and (THEN.search(message) or ON_SCREEN.search(message)):
-        return Followup(message, last_video, TimeRef(last[1], last[2], ""), _kinds(message))
+        return Followup(message, last_video, TimeRef(last[1], last[2], ""), time_kinds(message))
     return Followup(message, video)
-
-
-def _kinds(message: str) -> tuple[str, ...]:
-    return SCREEN_KINDS if ON_SCREEN.search(message) else ("transcript",)
 
 
 class Conversation:

@@ -25,6 +25,20 @@ WHOLE_VIDEO = re.compile(
 )
 
 
+# Asking what was on screen: a time lookup then returns on-screen text and frames as well.
+ON_SCREEN = re.compile(
+    r"on (the )?screen|shown|showing|slide|displayed|visible|屏幕|画面|幻灯片|显示", re.I
+)
+SPOKEN_KINDS = ("transcript",)
+SCREEN_KINDS = ("ocr", "frame", "transcript")
+
+
+def time_kinds(question: str) -> tuple[str, ...]:
+    """The span kinds a time lookup for `question` returns: what was said, and what was on
+    screen too when the question asks about the screen ("what is on the slide at 5:00?")."""
+    return SCREEN_KINDS if ON_SCREEN.search(question) else SPOKEN_KINDS
+
+
 QuestionKind = Literal["time_point", "time_range", "whole_video", "topical"]
 
 
