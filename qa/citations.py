@@ -33,8 +33,7 @@ class Citation:
         return clip_label(self.title, self.start, self.end)
 
     def to_json(self) -> dict:
-        data = asdict(self)
-        data.pop("kind")
+        data = asdict(self)  # with its kind: said (transcript), on screen (ocr), a frame, ...
         data["start"], data["end"] = round(self.start, 2), round(self.end, 2)
         return data
 

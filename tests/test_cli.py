@@ -74,7 +74,8 @@ def test_ask_json_schema(library_env):
     assert answer["status"] == "answered" and answer["related"] == []
     assert answer["citations"], answer
     for c in answer["citations"]:
-        assert set(c) == {"video_id", "title", "path", "start", "end", "text"}
+        assert set(c) == {"video_id", "title", "path", "start", "end", "text", "kind"}
+        assert c["kind"] == "transcript"  # a question about what was said cites speech
         assert c["title"] == "lecture" and c["path"].endswith("lecture.mp4")
         assert 0 <= c["start"] < c["end"] <= 60
 
