@@ -15,9 +15,11 @@ sysdeps:
 	@command -v ffmpeg >/dev/null && command -v espeak-ng >/dev/null || \
 	  ($(SUDO) apt-get update && $(SUDO) apt-get install -y ffmpeg espeak-ng)
 
-# Tests also drive a real browser: Debian's chromium (never a downloaded one).
+# Tests also drive a real browser: Debian's chromium (never a downloaded one); and draw
+# Chinese slides, which needs a font with Chinese glyphs (fonts-wqy-zenhei).
 sysdeps-test: sysdeps
-	@command -v chromium >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
+	@command -v chromium >/dev/null && fc-list :lang=zh 2>/dev/null | grep -q . || \
+	  ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium fonts-wqy-zenhei)
 
 # torch/torchvision first, pinned, so nothing later resolves a different build.
 $(BIN)/.installed: pyproject.toml

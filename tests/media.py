@@ -42,6 +42,14 @@ FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
 )
+# Slides with Chinese need a font that has the glyphs (DejaVu draws boxes): Debian's
+# fonts-wqy-zenhei (`make sysdeps-test`), or Noto CJK where a machine has that instead.
+CJK_FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+)
+CJK_TEXT = re.compile(r"[\u3400-\u9fff]")
 
 Sentence = tuple[str, str]  # (slide_text, spoken_text)
 
@@ -248,12 +256,18 @@ def make_clips(folder: Path) -> dict[str, Path]:
     return clips
 
 
-def find_font() -> str | None:
-    """A TrueType font file for the slides, or None for Pillow's built-in font."""
-    for candidate in FONT_CANDIDATES:
+def find_font(cjk: bool = False) -> str | None:
+    """A TrueType font file for the slides, or None for Pillow's built-in font; with `cjk`,
+    one that draws Chinese, or None when the machine has none."""
+    for candidate in CJK_FONT_CANDIDATES if cjk else FONT_CANDIDATES:
         if Path(candidate).exists():
             return candidate
-    if shutil.which("fc-match"):
+    if cjk and shutil.which("fc-list"):  # any installed font that covers Chinese
+        out = subprocess.run(
+            ["fc-list", ":lang=zh", "file"], check=False, capture_output=True, text=True
+        ).stdout.split()
+        return next((f.rstrip(":") for f in sorted(out) if Path(f.rstrip(":")).exists()), None)
+    if not cjk and shutil.which("fc-match"):
         out = subprocess.run(
             ["fc-match", "-f", "%{file}", "sans:bold"], check=False, capture_output=True, text=True
         ).stdout.strip()
@@ -312,11 +326,15 @@ def _build_audio(sentences: list[Sentence], work: Path, voice: str) -> tuple[Pat
     return audio, timeline
 
 
-def _font(height: int):
+def _font(height: int, text: str = ""):
+    """The slide font at `height` px frames: one that draws Chinese when `text` has any."""
     from PIL import ImageFont
 
     size = round(FONT_SIZE * height / 360)
-    path = find_font()
+    cjk = bool(CJK_TEXT.search(text))
+    path = find_font(cjk)
+    if cjk and not path:
+        raise RuntimeError("no font with Chinese glyphs: apt-get install fonts-wqy-zenhei")
     return ImageFont.truetype(path, size) if path else ImageFont.load_default(size=size)
 
 
@@ -694,13 +712,15 @@ def _draw_topic_slide(
     image = Image.new("RGB", size, color)
     draw = ImageDraw.Draw(image)
     w, h = size
-    draw.text((w / 2, h * 0.18), topic.title, font=_font(round(h * 1.3)), fill="white", anchor="mm")
-    draw.text((w / 2, h * 0.5), topic.body, font=_font(round(h * 0.8)), fill="white", anchor="mm")
+    text = f"{topic.title}{topic.body}{topic.overlay}"
+    title_font, font = _font(round(h * 1.3), text), _font(round(h * 0.8), text)
+    draw.text((w / 2, h * 0.18), topic.title, font=title_font, fill="white", anchor="mm")
+    draw.text((w / 2, h * 0.5), topic.body, font=font, fill="white", anchor="mm")
     if overlay and topic.overlay:
         draw.text(
             (w / 2, h * 0.8),
             topic.overlay[0],
-            font=_font(round(h * 0.8)),
+            font=font,
             fill="yellow",
             anchor="mm",
         )
