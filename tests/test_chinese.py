@@ -145,6 +145,32 @@ def test_language_zh_runs_the_multilingual_model_offline(tmp_path, monkeypatch):
     assert heard_characters(transcript.text, said) >= 0.6, transcript.text
 
 
+@pytest.mark.parametrize(
+    "heard, written",
+    [  # whisper switching script mid-lecture: the minority goes to the majority's script
+        (
+            ["學習率太大時，訓練會不穩定。", "学习率太小时，训练会很慢。", "学习率决定步长。"],
+            "学习率",
+        ),
+        (["學習率太大時，訓練會不穩定。", "學習率太小時，訓練會很慢。", "学习率"], "學習率"),
+    ],
+    ids=["to-simplified", "to-traditional"],
+)
+def test_a_chinese_transcript_comes_in_one_script(heard, written):
+    from index.records import Segment, Word
+    from models.asr import one_script
+
+    segments = [
+        Segment(i, i + 1, text, [Word(i, i + 0.5, text[:3]), Word(i + 0.5, i + 1, text[3:])])
+        for i, text in enumerate(heard)
+    ]
+    fixed = one_script(segments)
+    assert all(s.text.startswith(written) for s in fixed), [s.text for s in fixed]
+    assert all(s.words[0].text == written for s in fixed)  # word timings kept, words converted
+    assert [(s.start, s.end) for s in fixed] == [(s.start, s.end) for s in segments]
+    assert one_script(fixed) == fixed  # one script already: unchanged
+
+
 def test_the_multilingual_whisper_is_joined_once(tmp_path):
     """Two packages hold halves of model.bin: joined into the cache once, atomically."""
     from models.resolve import resolve
