@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 from index.records import Span, Video
+from vidqa.text import join_words
 from vidqa.timefmt import fmt_range
 
 MERGE_GAP_S = 1.0  # adjacent spans closer than this become one playable clip (s)
@@ -150,7 +151,10 @@ def citations_from_spans(
             and 0 <= span.start - last.end <= MERGE_GAP_S
             and span.end - last.start <= MAX_CLIP_S
         ):
-            last.end, last.text = span.end, f"{last.text} {span.text}"
+            last.end, last.text = (
+                span.end,
+                join_words([last.text, span.text]),
+            )  # 。用来, not 。 用来
             continue
         out.append(
             Citation(
