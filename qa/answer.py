@@ -34,7 +34,8 @@ from qa.citations import (  # noqa: F401
     VideoChoice,
     citations_from_spans,
 )
-from qa.classify import SPOKEN_KINDS, classify, time_kinds
+from qa.classify import SPOKEN_KINDS, asks_for_summary, classify, time_kinds
+from qa.digest import key_sentences
 from qa.retrieve import Evidence, retrieve, spans_at_time
 from qa.timeparse import TimeRef, parse_time_reference
 from qa.wording import Lang, language, say
@@ -364,6 +365,15 @@ def _when(ref: TimeRef) -> str:
     return fmt_ts(ref.start) if ref.is_point else fmt_range(ref.start, ref.end)
 
 
+def _digest_wanted(evidence: Evidence, citations: list[Citation], question: str | None) -> bool:
+    """A range of talk is quoted by its key sentences when the question asks for a summary
+    ("总结", "summarize"), or when its quotes would be cut (they would show only its start)."""
+    if evidence.time.is_point or not all(c.kind == "transcript" for c in citations):
+        return False
+    cut = any(len(c.text) > QUOTE_CHARS for c in citations)
+    return cut or bool(question and asks_for_summary(question))
+
+
 def _time_lines(evidence: Evidence, citations: list[Citation], first: int, lang: Lang) -> list[str]:
     return [
         f"[{n}] {fmt_range(c.start, c.end)} {_shown(c, lang)}"
@@ -399,7 +409,14 @@ def extractive_answer(
         ]
     elif evidence.mode == "time":
         citations = _without_bare_frames(citations_from_spans(evidence.spans, videos, merge=True))
-        lines = [say(lang, "at_time", when=_when(evidence.time), title=evidence.video.title)]
+        when, title = _when(evidence.time), evidence.video.title
+        if _digest_wanted(evidence, citations, question):  # "summarize 1:00:00-1:10:00", no VLM
+            digest = key_sentences(evidence.spans, library)
+            citations = citations_from_spans(digest.sentences, videos, merge=False)
+            lines = [say(lang, "key_sentences", when=when, title=title, n=len(citations))]
+            lines[0] += say(lang, "of_sentences", total=digest.total)
+        else:
+            lines = [say(lang, "at_time", when=when, title=title)]
         lines += _time_lines(evidence, citations, 1, lang)
         if evidence.picked:
             lines.append(say(lang, "points_at", title=evidence.video.title))

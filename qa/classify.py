@@ -25,6 +25,18 @@ WHOLE_VIDEO = re.compile(
 )
 
 
+# Asking for a summary of a range or of the whole video (a subset of WHOLE_VIDEO's words).
+SUMMARY = re.compile(
+    r"\b(summari[sz]e|summary|overview|outline|recap|tl;?dr|main (points|ideas)|key "
+    r"(points|takeaways))\b|总结|概括|概述|摘要|梳理|要点|大纲",
+    re.IGNORECASE,
+)
+
+
+def asks_for_summary(question: str) -> bool:
+    return bool(SUMMARY.search(question))
+
+
 # Asking what was on screen: a time lookup then returns on-screen text and frames as well.
 ON_SCREEN = re.compile(
     r"on (the )?screen|shown|showing|slide|displayed|visible|屏幕|画面|幻灯片|显示", re.I

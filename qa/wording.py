@@ -14,6 +14,11 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 PHRASES: dict[str, dict[Lang, str]] = {
     "at_time": {"en": "At {when} in “{title}”:", "zh": "在“{title}”的 {when}："},
+    "key_sentences": {
+        "en": "At {when} in “{title}”, {n} key sentences",
+        "zh": "“{title}”的 {when}，最有代表性的 {n} 句",
+    },
+    "of_sentences": {"en": " (of {total} said):", "zh": "（共 {total} 句）："},
     "in_video_at": {"en": "In “{title}” at {when}:", "zh": "在“{title}”的 {when}："},
     "whole": {
         "en": "“{title}” ({duration}), from its {source}:",

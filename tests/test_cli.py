@@ -80,6 +80,26 @@ def test_ask_json_schema(library_env):
         assert 0 <= c["start"] < c["end"] <= 60
 
 
+def test_a_summary_of_a_range_quotes_its_key_sentences(library_env, lecture):
+    """No VLM: "summarize" over a range gives a few of its own sentences, spread over its
+    topics, each cited at the time it was said, not the start of the range's transcript."""
+    timeline = load_timeline(lecture)
+    answer = json.loads(vidqa("ask", "summarize 0:00 to 1:00", "--json").stdout)
+    assert answer["status"] == "answered" and "key sentences" in answer["answer"], answer
+    cited = answer["citations"]
+    assert 3 <= len(cited) <= 6 < len(timeline), cited
+    said = []
+    for c in cited:  # each is one sentence, at its own time
+        (sentence,) = [t for t in timeline if t["start"] - 1.0 <= c["start"] < t["end"]]
+        assert c["end"] <= sentence["end"] + 1.0, (c, sentence)
+        assert heard_share(c["text"], sentence["spoken"]) >= HEARD_SHARE, (c, sentence)
+        said.append(sentence["start"])
+    assert said == sorted(set(said))  # in the order spoken, one quote per sentence
+    # a plain question about the same range still quotes what was said, all of it
+    plain = json.loads(vidqa("ask", "what was said between 0:20 and 0:30?", "--json").stdout)
+    assert "key sentences" not in plain["answer"] and plain["citations"], plain
+
+
 def test_topical_question_finds_the_right_span(library_env, lecture):
     jazz = load_timeline(lecture)[4]
     answer = json.loads(
