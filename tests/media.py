@@ -467,6 +467,32 @@ def make_lecture(
     return out
 
 
+def ingest_without_vlm(media: Path, home: Path, kinds=("chapter", "ocr")) -> list[list]:
+    """Ingest `media` (frames and OCR on, no VLM) into the library at `home`; its spans of
+    each of `kinds` (index.records.Span lists)."""
+    import os
+    from dataclasses import replace
+
+    from index.library import Library
+    from ingest.pipeline import IngestOptions, ingest
+    from vidqa.settings import settings
+
+    saved = os.environ.get("VIDQA_HOME")
+    os.environ["VIDQA_HOME"] = str(home)
+    try:
+        library = Library(replace(settings(), home=home))
+        (result,) = ingest([media], library=library, options=IngestOptions(vlm="none")).results
+        assert result.status == "ingested", result
+        found = [library.spans(result.video_id, (kind,)) for kind in kinds]
+        library.close()
+        return found
+    finally:
+        if saved is None:
+            os.environ.pop("VIDQA_HOME", None)
+        else:
+            os.environ["VIDQA_HOME"] = saved
+
+
 def load_timeline(media: Path) -> list[dict]:
     return json.loads(media.with_name(f"{media.stem}.timeline.json").read_text())
 

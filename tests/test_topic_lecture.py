@@ -8,7 +8,13 @@ import json
 import shutil
 
 import pytest
-from media import HEARD_SHARE, heard_share, load_timeline, make_topic_lecture
+from media import (
+    HEARD_SHARE,
+    heard_share,
+    ingest_without_vlm,
+    load_timeline,
+    make_topic_lecture,
+)
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
@@ -21,26 +27,11 @@ SAMPLE_SLACK_S = 2.5  # s: on-screen text is read on the 2 s sample grid
 @pytest.fixture(scope="module")
 def topic_home(tmp_path_factory):
     """The topic lecture (sidecar .srt, silent audio) ingested once, frames and OCR on."""
-    from dataclasses import replace
-
-    from index.library import Library
-    from ingest.pipeline import IngestOptions, ingest
-    from vidqa.settings import settings
-
     if shutil.which("ffmpeg") is None:
         pytest.skip("needs ffmpeg to generate test media")
     media = make_topic_lecture(tmp_path_factory.mktemp("topics"))
     home = tmp_path_factory.mktemp("topics-home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("VIDQA_HOME", str(home))
-        mp.setenv("HF_HUB_OFFLINE", "1")
-        library = Library(replace(settings(), home=home))
-        report = ingest([media], library=library, options=IngestOptions(vlm="none"))
-        (result,) = report.results
-        assert result.status == "ingested", result
-        chapters = library.spans(result.video_id, ("chapter",))
-        on_screen = library.spans(result.video_id, ("ocr",))
-        library.close()
+    chapters, on_screen = ingest_without_vlm(media, home)
     return home, media, load_timeline(media), chapters, on_screen
 
 

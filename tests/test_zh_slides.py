@@ -11,7 +11,14 @@ import re
 import shutil
 
 import pytest
-from media import Topic, find_font, heard_characters, load_timeline, make_topic_lecture
+from media import (
+    Topic,
+    find_font,
+    heard_characters,
+    ingest_without_vlm,
+    load_timeline,
+    make_topic_lecture,
+)
 from typer.testing import CliRunner
 
 from ingest.ocr import similar
@@ -71,23 +78,9 @@ def vidqa(*args: str):
 @pytest.fixture(scope="module")
 def slides(tmp_path_factory):
     """(home, timeline, chapters, on-screen spans) of the lecture, ingested once."""
-    from dataclasses import replace
-
-    from index.library import Library
-    from ingest.pipeline import IngestOptions, ingest
-    from vidqa.settings import settings
-
     media = make_topic_lecture(tmp_path_factory.mktemp("zh-slides"), TOPICS, stem="幻灯片")
     home = tmp_path_factory.mktemp("zh-slides-home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("VIDQA_HOME", str(home))
-        library = Library(replace(settings(), home=home))
-        report = ingest([media], library=library, options=IngestOptions(vlm="none"))
-        (result,) = report.results
-        assert result.status == "ingested", result
-        chapters = library.spans(result.video_id, ("chapter",))
-        on_screen = library.spans(result.video_id, ("ocr",))
-        library.close()
+    chapters, on_screen = ingest_without_vlm(media, home)
     return home, load_timeline(media), chapters, on_screen
 
 
