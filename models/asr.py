@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -301,12 +302,9 @@ def one_script(segments: list[Segment]) -> list[Segment]:
     import opencc
 
     to_simplified, to_traditional = opencc.OpenCC("t2s"), opencc.OpenCC("s2t")
-    characters = set("".join(s.text for s in segments))
-    traditional = {c for c in characters if to_simplified.convert(c) != c}
-    simplified = {c for c in characters if to_traditional.convert(c) != c}
-    text = "".join(s.text for s in segments)
-    in_traditional = sum(text.count(c) for c in traditional)
-    in_simplified = sum(text.count(c) for c in simplified)
+    counts = Counter("".join(s.text for s in segments))
+    in_traditional = sum(n for c, n in counts.items() if to_simplified.convert(c) != c)
+    in_simplified = sum(n for c, n in counts.items() if to_traditional.convert(c) != c)
     convert = to_simplified if in_simplified >= in_traditional else to_traditional
     if not (in_traditional if convert is to_simplified else in_simplified):
         return segments

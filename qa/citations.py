@@ -151,10 +151,8 @@ def citations_from_spans(
             and 0 <= span.start - last.end <= MERGE_GAP_S
             and span.end - last.start <= MAX_CLIP_S
         ):
-            last.end, last.text = (
-                span.end,
-                join_words([last.text, span.text]),
-            )  # 。用来, not 。 用来
+            last.end = span.end
+            last.text = join_words([last.text, span.text])  # 。用来, not 。 用来
             continue
         out.append(
             Citation(
