@@ -6,8 +6,9 @@ Audio: espeak-ng narration of varied English sentences (tests/media.py), cached
 under $VIDQA_BENCH_DIR (default /tmp/vidqa-bench). Baseline, measured in the
 same run: `WhisperModel(tiny.en, compute_type="int8").transcribe(path)` with
 faster-whisper's defaults (beam 5, no VAD, no word timestamps, 4 CPU threads).
-Ours: `models.asr.transcribe` (word timestamps + VAD, batched decoding, threads =
-usable cores) with the model named; "auto": the same with no model named, so the
+Ours: `models.asr.transcribe` (word timestamps + VAD, batched decoding; on 2+ cores two
+CTranslate2 workers of half the cores each decode the two halves of a long file at once:
+"threads" shows workers x threads) with the model named; "auto": the same with no model named, so the
 language is detected on the first speech with the multilingual model first (its
 load + detection are reported as detect s); "multilingual": ours with the
 multilingual model (default base) on the same English audio, for its cost and WER.
@@ -242,7 +243,7 @@ def measure(
     multilingual: str | None = None,
 ) -> dict:
     """Load all, warm all up, then alternate timed runs so drift in load hits every side."""
-    from models.asr import cpu_threads
+    from models.asr import cpu_threads, cpu_workers
 
     whisper, base_load = load_baseline(model, baseline_threads)
     ours_load = load_ours(model)
@@ -268,12 +269,14 @@ def measure(
             seconds, texts["multilingual"] = run_ours(multilingual, path)
             times["multilingual"].append(seconds)
     reference = reference_text(path)
+    workers = cpu_workers(cpu_threads())
+    ours_threads = f"{workers}x{cpu_threads() // workers}"
     loads = {"baseline": base_load, "ours": ours_load, "auto": None, "multilingual": multi_load}
     result = {
         side: {
             "load_s": loads[side],
             "wall_s": statistics.median(t),
-            "threads": baseline_threads or 4 if side == "baseline" else cpu_threads(),
+            "threads": str(baseline_threads or 4) if side == "baseline" else ours_threads,
             "wer": word_error_rate(reference, texts[side]),
         }
         for side, t in times.items()
@@ -304,7 +307,7 @@ def report(audio_s: float, result: dict, args) -> dict:
         load = "" if r["load_s"] is None else f"{r['load_s']:7.2f}"
         print(
             f"{label:14} {load:>7} {r['wall_s']:7.2f} {r['rtf']:18.1f} "
-            f"{r['threads']:7d} {r['wer']:6.1%}"
+            f"{r['threads']:>7} {r['wer']:6.1%}"
         )
     auto = result["auto"]
     print(

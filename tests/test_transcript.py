@@ -4,6 +4,7 @@ import subprocess
 from itertools import pairwise
 
 import pytest
+from conftest import ASR_TEST_MODEL
 from media import HEARD_SHARE, content_words, heard_share, load_timeline
 
 from index.records import Segment
@@ -152,6 +153,52 @@ def test_asr_words_near_true_times(lecture_asr, lecture):
             assert word.end <= sentence["end"] + ASR_TOLERANCE_S, (word, sentence)
         heard = " ".join(w.text for w in hits)
         assert heard_share(heard, sentence["spoken"]) >= HEARD_SHARE, [s.text for s in segments]
+
+
+def test_a_long_recording_decoded_in_halves_keeps_every_word_on_time(tmp_path, monkeypatch):
+    """Over PARALLEL_MIN_S, a CPU with two cores or more runs VAD on two halves (cut at a
+    pause) and decodes two halves of the chunks at once: every word lands at its own time."""
+    from collections import Counter
+
+    import media
+
+    from models import asr
+
+    monkeypatch.setenv("VIDQA_DEVICE", "cpu")
+    script = [*media.LECTURE, *((t.title, s) for t in media.TOPICS for s in t.sentences)]
+    path = media.make_lecture(tmp_path, script, audio_only=True, stem="long")
+    timeline = load_timeline(path)
+    assert timeline[-1]["end"] > asr.PARALLEL_MIN_S
+    audio = asr._decode(path)
+    cut = asr._cut(audio)
+    quiet = audio[cut - asr.SAMPLE_RATE // 20 : cut + asr.SAMPLE_RATE // 20]  # 50 ms each side
+    assert abs(quiet).max() < 0.01, cut / asr.SAMPLE_RATE  # cut in a pause, not in a word
+    cut /= asr.SAMPLE_RATE
+    if asr.cpu_threads() >= asr.CPU_WORKERS:
+        assert load_whisper(ASR_TEST_MODEL, "cpu").model.num_workers == asr.CPU_WORKERS
+    segments, info = transcribe(path, model=ASR_TEST_MODEL)
+    assert info.duration == pytest.approx(timeline[-1]["end"] + media.TAIL_S, abs=0.1)
+    assert all(a.end <= b.start + 0.01 for a, b in pairwise(segments))  # in order, no overlap
+    words = [w for s in segments for w in s.words]
+
+    # each sentence's words that no other sentence says: on time (strict), and most of them
+    # heard on both sides of the cut (with tolerance: tiny.en misses some espeak words)
+    def key(word: str) -> str:  # "builds" and "build" are one word here
+        return word.strip(" .,!?").lower().rstrip("s")[:6]
+
+    said = Counter(key(w) for item in timeline for w in set(content_words(item["spoken"])))
+    wanted, heard = Counter(), Counter()
+    for sentence in timeline:
+        own = {key(w) for w in content_words(sentence["spoken"]) if said[key(w)] == 1}
+        hits = [w for w in words if key(w.text) in own]
+        for word in hits:
+            assert sentence["start"] - ASR_TOLERANCE_S <= word.start, (word, sentence)
+            assert word.end <= sentence["end"] + ASR_TOLERANCE_S, (word, sentence)
+        side = "after" if sentence["start"] > cut else "before"
+        wanted[side] += len(own)
+        heard[side] += len({key(w.text) for w in hits})
+    for side in ("before", "after"):
+        assert heard[side] >= 0.7 * wanted[side], (side, heard, wanted)
 
 
 def test_get_transcript_asr_on_audio_only(lecture_audio_only, tmp_path, monkeypatch):
