@@ -381,16 +381,22 @@ def _run(whisper, audio, language: str | None, progress: SecondsProgress | None)
 
 
 def _run_piece(whisper, audio, language: str | None, progress: SecondsProgress | None):
-    raw_segments, info = _batched(whisper).transcribe(
+    raw_segments, info = _transcribe(whisper, audio, language, vad_filter=True)
+    segments, heard = _collect(raw_segments, float(info.duration), progress)
+    return segments, info, heard
+
+
+def _transcribe(whisper, audio, language: str | None, **chunking):
+    """The batched pipeline with vidqa's settings (word times, BATCH_SIZE, the language's
+    prompt); `chunking`: its own VAD, or the chunks given as clip_timestamps."""
+    return _batched(whisper).transcribe(
         audio,
         language=language,
         word_timestamps=True,
-        vad_filter=True,
         batch_size=BATCH_SIZE,
         initial_prompt=INITIAL_PROMPTS.get(_primary(language)) if language else None,
+        **chunking,
     )
-    segments, heard = _collect(raw_segments, float(info.duration), progress)
-    return segments, info, heard
 
 
 Chunk = list[dict]  # the speech stretches ({"start", "end"} in samples) one 30 s chunk holds
@@ -406,17 +412,10 @@ def _run_chunks(whisper, audio, chunks: list[Chunk], language, progress):
     joined = np.concatenate([audio[s["start"] : s["end"]] for s in speech])
     clips, at = [], 0
     for chunk in chunks:
-        length = sum(s["end"] - s["start"] for s in chunk)
-        clips.append({"start": at / SAMPLE_RATE, "end": (at + length) / SAMPLE_RATE})
-        at += length
-    raw_segments, info = _batched(whisper).transcribe(
-        joined,
-        language=language,
-        word_timestamps=True,
-        vad_filter=False,
-        clip_timestamps=clips,
-        batch_size=BATCH_SIZE,
-        initial_prompt=INITIAL_PROMPTS.get(_primary(language)) if language else None,
+        clips.append({"start": at / SAMPLE_RATE, "end": (at + _length(chunk)) / SAMPLE_RATE})
+        at += _length(chunk)
+    raw_segments, info = _transcribe(
+        whisper, joined, language, vad_filter=False, clip_timestamps=clips
     )
     restored = restore_speech_timestamps(raw_segments, speech, SAMPLE_RATE)
     start = speech[0]["start"] / SAMPLE_RATE
@@ -454,9 +453,14 @@ def _chunks(audio) -> list[Chunk] | None:
     return chunks
 
 
+def _length(chunk: Chunk) -> int:
+    """Samples of speech in a chunk."""
+    return sum(s["end"] - s["start"] for s in chunk)
+
+
 def _halves(chunks: list[Chunk]) -> tuple[list[Chunk], list[Chunk]]:
     """The chunks in two runs holding about the same amount of speech."""
-    lengths = [sum(s["end"] - s["start"] for s in chunk) for chunk in chunks]
+    lengths = [_length(chunk) for chunk in chunks]
     total, running = sum(lengths), 0
     for i, n in enumerate(lengths[:-1], 1):
         running += n
