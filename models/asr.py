@@ -111,9 +111,10 @@ def cpu_threads() -> int:
 # packing), so the words are the same: cutting the audio in two instead moved the chunks
 # after the cut and the WER with them (17.7-18.7 % over six cut points). 10 min bench file, 2
 # cores, one process, alternating runs, median of 3: 39.2x against 30.3x real time (1.29x),
-# WER 17.7 % against 17.9 %.
+# WER 17.7 % against 17.9 %. A 57 s lecture (two chunks): 1.67 s split, 1.96 s one worker
+# x 2 threads, 2.97 s one worker x 1 thread (hence any two chunks are split). The cost: one
+# chunk (under ~30 s of speech) gets one thread, 1.38 s against 1.04-1.32 s for a 25 s clip.
 CPU_WORKERS = 2
-PARALLEL_MIN_S = 120.0  # s: shorter audio is decoded in one piece, as a few chunks at most
 CUT_SEARCH_S = 30.0  # s either side of the middle searched for the longest pause to cut at
 CUT_PAUSE_MS = 160  # shortest pause: the batched pipeline's VAD setting (faster-whisper 1.1+)
 CHUNK_S = 30  # s of speech per chunk: whisper's window, the batched pipeline's chunk_length
@@ -352,15 +353,15 @@ def one_script(segments: list[Segment]) -> list[Segment]:
 
 def _run(whisper, audio, language: str | None, progress: SecondsProgress | None):
     """(segments, faster-whisper's info, quality) for the whole audio: decoded by the batched
-    pipeline in one piece, or, with two workers and long audio, its speech packed into the
-    pipeline's own 30 s chunks and the two halves of those chunks decoded at once."""
-    chunks = _chunks(audio) if whisper.model.num_workers > 1 else None
-    if not chunks or len(chunks) < 2:
+    pipeline in one piece, or, with two workers, its speech packed into the pipeline's own
+    30 s chunks (VAD once) and two halves of them decoded at once."""
+    chunks = _chunks(audio) if whisper.model.num_workers > 1 else []
+    if not chunks:  # one worker, or no speech (the pipeline says so in its own way)
         segments, info, heard = _run_piece(whisper, audio, language, progress)
         return segments, info, heard.quality()
     total = len(audio) / SAMPLE_RATE
-    halves = _halves(chunks)
-    done, lock = [0.0, 0.0], threading.Lock()
+    parts = _halves(chunks) if len(chunks) > 1 else (chunks,)
+    done, lock = [0.0] * len(parts), threading.Lock()
 
     def reporter(i: int) -> SecondsProgress | None:
         def report(seconds: float, _part: float) -> None:
@@ -370,14 +371,20 @@ def _run(whisper, audio, language: str | None, progress: SecondsProgress | None)
 
         return report if progress is not None else None
 
-    with ThreadPoolExecutor(2) as pool:  # CTranslate2 releases the GIL while it decodes
-        first, second = pool.map(
-            lambda i: _run_chunks(whisper, audio, halves[i], language, reporter(i)), (0, 1)
+    with ThreadPoolExecutor(len(parts)) as pool:  # CTranslate2 releases the GIL as it decodes
+        decoded = list(
+            pool.map(
+                lambda i: _run_chunks(whisper, audio, parts[i], language, reporter(i)),
+                range(len(parts)),
+            )
         )
     if progress is not None:
         progress(total, total)
-    info = replace(first[1], duration=total)
-    return first[0] + second[0], info, first[2].merged(second[2]).quality()
+    segments = [segment for part, _, _ in decoded for segment in part]
+    heard = decoded[0][2]
+    for _, _, more in decoded[1:]:
+        heard = heard.merged(more)
+    return segments, replace(decoded[0][1], duration=total), heard.quality()
 
 
 def _run_piece(whisper, audio, language: str | None, progress: SecondsProgress | None):
@@ -425,21 +432,21 @@ def _run_chunks(whisper, audio, chunks: list[Chunk], language, progress):
     return segments, info, heard
 
 
-def _chunks(audio) -> list[Chunk] | None:
-    """The batched pipeline's chunks for long audio (its VAD settings, its greedy packing of
-    speech into 30 s), with the VAD itself run on two halves at once (cut at a pause); None
-    for audio under PARALLEL_MIN_S."""
+def _chunks(audio) -> list[Chunk]:
+    """The batched pipeline's chunks of the audio (its VAD settings, its greedy packing of
+    speech into 30 s), the VAD run on two halves at once where a pause splits it."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     cut = _cut(audio)
-    if cut is None:
-        return None
+    parts = [(0, audio)] if cut is None else [(0, audio[:cut]), (cut, audio[cut:])]
     options = VadOptions(max_speech_duration_s=CHUNK_S, min_silence_duration_ms=CUT_PAUSE_MS)
-    with ThreadPoolExecutor(2) as pool:  # Silero runs on one thread per call
-        first, second = pool.map(
-            lambda part: get_speech_timestamps(part, options), (audio[:cut], audio[cut:])
-        )
-    speech = first + [{"start": s["start"] + cut, "end": s["end"] + cut} for s in second]
+    with ThreadPoolExecutor(len(parts)) as pool:  # Silero runs on one thread per call
+        found = pool.map(lambda part: get_speech_timestamps(part[1], options), parts)
+    speech = [
+        {"start": s["start"] + at, "end": s["end"] + at}
+        for (at, _), stretches in zip(parts, found, strict=True)
+        for s in stretches
+    ]
     chunks: list[Chunk] = []
     length = 0
     for stretch in speech:
@@ -470,19 +477,15 @@ def _halves(chunks: list[Chunk]) -> tuple[list[Chunk], list[Chunk]]:
 
 
 def _cut(audio) -> int | None:
-    """Where long audio is cut for its two VADs: the middle of the longest pause within
-    CUT_SEARCH_S of its middle (between sentences, not words); None under PARALLEL_MIN_S."""
+    """Where the audio is cut for its two VADs: the middle of the longest pause within
+    CUT_SEARCH_S of its middle (between sentences, not words); None without a pause there."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-    if len(audio) < PARALLEL_MIN_S * SAMPLE_RATE:
-        return None
     middle, reach = len(audio) // 2, int(CUT_SEARCH_S * SAMPLE_RATE)
-    start = middle - reach
+    start = max(0, middle - reach)
     # unpadded speech, so the gaps are the silences as they are
     options = VadOptions(min_silence_duration_ms=CUT_PAUSE_MS, speech_pad_ms=0)
     speech = get_speech_timestamps(audio[start : middle + reach], options)
-    if not speech:
-        return middle  # no speech near the middle: any sample is a pause
     pauses = [
         (b["start"] - a["end"], start + (a["end"] + b["start"]) // 2) for a, b in pairwise(speech)
     ]
