@@ -16,7 +16,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from itertools import pairwise
 from pathlib import Path
 
 from index.records import Segment, Word
@@ -107,16 +106,15 @@ def cpu_threads() -> int:
 # On a CPU, two CTranslate2 workers with half the cores each, decoding half of a long
 # recording's 30 s chunks each at once, beat one worker on all the cores: tiny.en's matrices
 # are too small for intra-op threads to keep the cores busy. The chunks are the ones the
-# batched pipeline makes of the whole recording (its VAD, run on two halves at once, and its
-# packing), so the words are the same: cutting the audio in two instead moved the chunks
+# batched pipeline makes of the whole recording (its VAD and its packing), so the words are
+# the same: cutting the audio in two instead moved the chunks
 # after the cut and the WER with them (17.7-18.7 % over six cut points). 10 min bench file, 2
 # cores, one process, alternating runs, median of 3: 39.2x against 30.3x real time (1.29x),
 # WER 17.7 % against 17.9 %. A 57 s lecture (two chunks): 1.67 s split, 1.96 s one worker
 # x 2 threads, 2.97 s one worker x 1 thread (hence any two chunks are split). The cost: one
 # chunk (under ~30 s of speech) gets one thread, 1.38 s against 1.04-1.32 s for a 25 s clip.
 CPU_WORKERS = 2
-CUT_SEARCH_S = 30.0  # s either side of the middle searched for the longest pause to cut at
-CUT_PAUSE_MS = 160  # shortest pause: the batched pipeline's VAD setting (faster-whisper 1.1+)
+VAD_PAUSE_MS = 160  # shortest pause: the batched pipeline's VAD setting (faster-whisper 1.1+)
 CHUNK_S = 30  # s of speech per chunk: whisper's window, the batched pipeline's chunk_length
 
 
@@ -354,7 +352,7 @@ def one_script(segments: list[Segment]) -> list[Segment]:
 def _run(whisper, audio, language: str | None, progress: SecondsProgress | None):
     """(segments, faster-whisper's info, quality) for the whole audio: decoded by the batched
     pipeline in one piece, or, with two workers, its speech packed into the pipeline's own
-    30 s chunks (VAD once) and two halves of them decoded at once."""
+    30 s chunks and two halves of them decoded at once."""
     chunks = _chunks(audio) if whisper.model.num_workers > 1 else []
     if not chunks:  # one worker, or no speech (the pipeline says so in its own way)
         segments, info, heard = _run_piece(whisper, audio, language, progress)
@@ -433,23 +431,15 @@ def _run_chunks(whisper, audio, chunks: list[Chunk], language, progress):
 
 
 def _chunks(audio) -> list[Chunk]:
-    """The batched pipeline's chunks of the audio (its VAD settings, its greedy packing of
-    speech into 30 s), the VAD run on two halves at once where a pause splits it."""
+    """The batched pipeline's chunks of the audio: its VAD, with its settings, over the whole
+    recording (VAD over two halves moved a few stretches, and tiny.en's words with them),
+    then its greedy packing of speech into CHUNK_S."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-    cut = _cut(audio)
-    parts = [(0, audio)] if cut is None else [(0, audio[:cut]), (cut, audio[cut:])]
-    options = VadOptions(max_speech_duration_s=CHUNK_S, min_silence_duration_ms=CUT_PAUSE_MS)
-    with ThreadPoolExecutor(len(parts)) as pool:  # Silero runs on one thread per call
-        found = pool.map(lambda part: get_speech_timestamps(part[1], options), parts)
-    speech = [
-        {"start": s["start"] + at, "end": s["end"] + at}
-        for (at, _), stretches in zip(parts, found, strict=True)
-        for s in stretches
-    ]
+    options = VadOptions(max_speech_duration_s=CHUNK_S, min_silence_duration_ms=VAD_PAUSE_MS)
     chunks: list[Chunk] = []
     length = 0
-    for stretch in speech:
+    for stretch in get_speech_timestamps(audio, options):
         n = stretch["end"] - stretch["start"]
         if chunks and length + n <= CHUNK_S * SAMPLE_RATE:
             chunks[-1].append(stretch)
@@ -474,25 +464,6 @@ def _halves(chunks: list[Chunk]) -> tuple[list[Chunk], list[Chunk]]:
         if running >= total / 2:
             return chunks[:i], chunks[i:]
     return chunks[:-1], chunks[-1:]
-
-
-def _cut(audio) -> int | None:
-    """Where the audio is cut for its two VADs: the middle of the longest pause within
-    CUT_SEARCH_S of its middle (between sentences, not words); None without a pause there."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    middle, reach = len(audio) // 2, int(CUT_SEARCH_S * SAMPLE_RATE)
-    start = max(0, middle - reach)
-    # unpadded speech, so the gaps are the silences as they are
-    options = VadOptions(min_silence_duration_ms=CUT_PAUSE_MS, speech_pad_ms=0)
-    speech = get_speech_timestamps(audio[start : middle + reach], options)
-    pauses = [
-        (b["start"] - a["end"], start + (a["end"] + b["start"]) // 2) for a, b in pairwise(speech)
-    ]
-    if not pauses:
-        return None
-    longest = max(length for length, _ in pauses)
-    return min((at for length, at in pauses if length == longest), key=lambda at: abs(at - middle))
 
 
 # whisper's own quality checks (its defaults): a segment failing them is re-decoded at a
