@@ -66,6 +66,7 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/asr_rtf.py
+	$(BIN)/python bench/asr_workers.py
 	$(BIN)/python bench/ingest_speed.py
 	$(BIN)/python bench/query_latency.py
 	$(BIN)/python bench/answer_latency.py

@@ -107,12 +107,13 @@ def cpu_threads() -> int:
 # recording's 30 s chunks each at once, beat one worker on all the cores: tiny.en's matrices
 # are too small for intra-op threads to keep the cores busy. The chunks are the ones the
 # batched pipeline makes of the whole recording (its VAD and its packing), so the words are
-# the same: cutting the audio in two instead moved the chunks
-# after the cut and the WER with them (17.7-18.7 % over six cut points). 10 min bench file, 2
-# cores, one process, alternating runs, median of 3: 39.2x against 30.3x real time (1.29x),
-# WER 17.7 % against 17.9 %. A 57 s lecture (two chunks): 1.67 s split, 1.96 s one worker
-# x 2 threads, 2.97 s one worker x 1 thread (hence any two chunks are split). The cost: one
-# chunk (under ~30 s of speech) gets one thread, 1.38 s against 1.04-1.32 s for a 25 s clip.
+# the same (all 1,292 of the 10 min bench file; cutting the audio in two instead moved the
+# chunks after the cut, and the WER with them: 17.7-18.7 % over six cut points). 10 min
+# bench file, 2 cores, one process, alternating runs, median of 3, two runs: 41.2x and 43.7x
+# against 33.5x and 38.9x real time (1.12-1.23x). A 57 s lecture (two chunks): 1.67 s split,
+# 1.96 s one worker x 2 threads, 2.97 s one worker x 1 thread (hence any two chunks are
+# split). The cost: one chunk (under ~30 s of speech) gets one thread, 1.38 s against
+# 1.04-1.32 s for a 25 s clip.
 CPU_WORKERS = 2
 VAD_PAUSE_MS = 160  # shortest pause: the batched pipeline's VAD setting (faster-whisper 1.1+)
 CHUNK_S = 30  # s of speech per chunk: whisper's window, the batched pipeline's chunk_length
