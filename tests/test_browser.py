@@ -204,6 +204,18 @@ _VIDEO_STATE = f"""() => {{ const v = ({_VISIBLE_VIDEO})();
              height: window.innerHeight}}; }}"""
 _VISIBLE_NEAR = f"""start => {{ const v = ({_VISIBLE_VIDEO})();
     return v !== undefined && v.readyState >= 1 && Math.abs(v.currentTime - start) <= 1.0; }}"""
+_IN_VIEW = f"""() => {{ const v = ({_VISIBLE_VIDEO})(); if (!v) return false;
+    const r = v.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; }}"""
+
+
+def _wait_quietly(page, predicate: str, timeout: int) -> None:
+    """Wait for `predicate` up to `timeout` ms; on a timeout carry on to the assertions."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(predicate, timeout=timeout)
+    except PlaywrightTimeout:
+        pass
 
 
 def _expected_follow_up(first: str, second: str):
@@ -254,6 +266,9 @@ def test_a_follow_up_citation_plays_from_its_exact_start(
     try:
         page.wait_for_function(_VISIBLE_NEAR, arg=cited.start, timeout=30_000)
         page.wait_for_timeout(1500)  # let the exact seek land after Streamlit's whole-second one
+        # the scroll into view may still be running on a loaded machine: give it time, then
+        # the assertions below say where the player ended up
+        _wait_quietly(page, _IN_VIEW, timeout=10_000)
     finally:
         state = page.evaluate(_VIDEO_STATE)
         page.screenshot(path=str(tmp_path / f"ask-{width}.png"))
