@@ -27,25 +27,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ingest.chapter_eval import _video_sentences  # noqa: E402
-from ingest.segment import (  # noqa: E402
-    SHIFT_CONTEXT,
-    SHIFT_PERCENTILE,
-    _unit_rows,
-    centred,
-    mean_cosine,
-)
+from ingest.segment import SHIFT_CONTEXT, SHIFT_PERCENTILE, centred, mean_cosine  # noqa: E402
 from models import text_embed  # noqa: E402
 from vidqa.evalset import read_jsonl  # noqa: E402
 from vidqa.settings import DEFAULT_EMBED_MODEL  # noqa: E402
+from vidqa.vectors import unit_rows  # noqa: E402
 
 
 def similarities(vectors: np.ndarray, n: int, raw: bool = False) -> list[float]:
     """Cosine of the mean of the n sentences before each position with the n after it."""
-    unit = _unit_rows(np.asarray(vectors, np.float64)) if raw else centred(vectors)
+    unit = unit_rows(np.asarray(vectors, np.float64)) if raw else centred(vectors)
     out = []
     for at in range(n, len(unit) - n + 1):
         left, right = unit[at - n : at].mean(axis=0), unit[at : at + n].mean(axis=0)
-        out.append(float(_unit_rows(left) @ _unit_rows(right)))
+        out.append(float(unit_rows(left) @ unit_rows(right)))
     return out
 
 
@@ -60,7 +55,7 @@ def calibrate(root: Path, model: str) -> dict:
         if len(sentences) < 2 * SHIFT_CONTEXT:
             continue
         vectors = np.asarray(embedder.embed([s.text for s in sentences]))
-        shared.append(mean_cosine(_unit_rows(vectors)))
+        shared.append(mean_cosine(unit_rows(vectors)))
         for n in contexts:
             raw[n] += similarities(vectors, n, raw=True)
             centre[n] += similarities(vectors, n)

@@ -31,6 +31,7 @@ from itertools import pairwise
 import numpy as np
 
 from vidqa.text import ends_sentence, join_words
+from vidqa.vectors import unit_rows
 
 SENTENCE_INSIDE = re.compile(r"[.!?。！？]\s*\S")  # a sentence end with more text after it
 
@@ -307,7 +308,7 @@ def slide_boundaries(
     for before, at, after in zip(runs, runs[1:], runs[2:], strict=False):
         left = unit[max(before, at - SHIFT_CONTEXT) : at]
         right = unit[at : min(after, at + SHIFT_CONTEXT)]
-        similarity = float(_unit_rows(left.mean(axis=0)) @ _unit_rows(right.mean(axis=0)))
+        similarity = float(unit_rows(left.mean(axis=0)) @ unit_rows(right.mean(axis=0)))
         if similarity <= limits[min(len(left), len(right)) - 1]:
             out.append((at, similarity))
     return out
@@ -316,9 +317,9 @@ def slide_boundaries(
 def _comparable(vectors: np.ndarray) -> tuple[np.ndarray, tuple[float, ...]]:
     """The sentence vectors as topic shifts are measured on, and the thresholds that go with
     them: unit rows for an isotropic embedder, centred ones for an anisotropic one."""
-    unit = _unit_rows(np.asarray(vectors, np.float64))
+    unit = unit_rows(np.asarray(vectors, np.float64))
     if mean_cosine(unit) > ANISOTROPIC:
-        return unit - unit.mean(axis=0), SHIFT_MAX_CENTRED
+        return centred(unit), SHIFT_MAX_CENTRED
     return unit, SHIFT_MAX_SIMILARITY
 
 
@@ -331,13 +332,8 @@ def mean_cosine(unit: np.ndarray) -> float:
 
 def centred(vectors: np.ndarray) -> np.ndarray:
     """Unit rows minus their mean: what sets sentences apart, without what they all share."""
-    unit = _unit_rows(np.asarray(vectors, np.float64))
+    unit = unit_rows(np.asarray(vectors, np.float64))
     return unit - unit.mean(axis=0)
-
-
-def _unit_rows(x: np.ndarray) -> np.ndarray:
-    norm = np.linalg.norm(x, axis=-1, keepdims=True)
-    return x / np.where(norm == 0, 1, norm)
 
 
 def _merge(

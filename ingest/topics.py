@@ -27,6 +27,7 @@ from models import text_embed
 from vidqa.errors import MissingDependency, ModelNotFound
 from vidqa.settings import settings
 from vidqa.text import CJK, CJK_CHAR, join_words
+from vidqa.vectors import central, unit_rows
 
 SUMMARY_SENTENCES = 2  # most central sentences in a chapter's summary
 KEY_POINTS = 3  # the next most central become key points
@@ -161,8 +162,8 @@ def key_phrases(
     found = candidates(sentences)
     if not found:
         return []
-    vectors = _unit(np.asarray(embed(found), np.float64))
-    relevance = vectors @ _unit(centre)
+    vectors = unit_rows(np.asarray(embed(found), np.float64))
+    relevance = vectors @ unit_rows(centre)
     chosen = [int(np.argmax(relevance))]
     while len(chosen) < min(k, len(found)):
         redundancy = (vectors @ vectors[chosen].T).max(axis=1)
@@ -170,11 +171,6 @@ def key_phrases(
         mmr[chosen] = -np.inf
         chosen.append(int(np.argmax(mmr)))
     return [found[i] for i in chosen]
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    norm = np.linalg.norm(x, axis=-1, keepdims=True)
-    return x / np.where(norm == 0, 1, norm)
 
 
 def phrase_title(phrases: Sequence[str]) -> str:
@@ -195,15 +191,6 @@ def phrase_title(phrases: Sequence[str]) -> str:
 
 
 # --- summaries: the most central sentences, in order
-
-
-def central(vectors: np.ndarray, k: int) -> list[int]:
-    """Indices of the `k` rows closest to the rows' mean direction, in their original order."""
-    if not len(vectors):
-        return []
-    unit = _unit(np.asarray(vectors, np.float64))
-    scores = unit @ _unit(unit.mean(axis=0))
-    return sorted(np.argsort(-scores, kind="stable")[:k].tolist())
 
 
 def describe(

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-import numpy as np
-
 from index.library import Library
 from index.records import Span
 from index.windows import sentences_of
+from vidqa.vectors import central
 
 KEY_SENTENCES = 6  # quoted at most for one range
 
@@ -45,7 +44,7 @@ def key_sentences(spans: list[Span], library: Library, k: int = KEY_SENTENCES) -
     quota = _quota([len(p) for p in parts], k)
     picked: list[int] = []
     for part, n in zip(parts, quota, strict=True):
-        picked += [part[i] for i in _central(vectors[part], n)]
+        picked += [part[i] for i in central(vectors[part], n)]
     return Digest([said[i] for i in sorted(picked)], len(said))
 
 
@@ -77,11 +76,3 @@ def _quota(sizes: list[int], k: int) -> list[int]:
             extra[i] += 1
         quota = [min(q + e, s) for q, e, s in zip(quota, extra, sizes, strict=True)]
     return quota
-
-
-def _central(vectors: np.ndarray, n: int) -> list[int]:
-    """Indices of the `n` rows closest to the rows' mean direction."""
-    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    mean = unit.mean(axis=0)
-    scores = unit @ (mean / max(float(np.linalg.norm(mean)), 1e-12))
-    return np.argsort(-scores, kind="stable")[:n].tolist()
