@@ -14,21 +14,20 @@ from typing import Literal
 
 from qa.timeparse import TimeRef, parse_time_reference
 
+# Asking for a summary, of a range or of the whole video.
+_SUMMARY_EN = (
+    r"summari[sz]e|summary|overview|outline|recap|tl;?dr|main (points|ideas)|"
+    r"key (points|takeaways)"
+)
+_SUMMARY_ZH = "总结|概括|概述|摘要|梳理|要点|大纲"
+SUMMARY = re.compile(rf"\b({_SUMMARY_EN})\b|{_SUMMARY_ZH}", re.IGNORECASE)
+
 # Asking about the whole video rather than a moment: summaries and exhaustive lists.
 WHOLE_VIDEO = re.compile(
-    r"\b(summari[sz]e|summary|overview|outline|recap|tl;?dr|main (points|ideas|topics)|"
-    r"key (points|takeaways)|(list|name|give me) (all|every|each)|all the|every (reference|"
-    r"book|paper|link|tool|example|question)|what is (this|the) (video|talk|lecture) about|"
-    r"chapters?)\b"
-    r"|总结|概括|概述|摘要|梳理|要点|大纲|所有|全部|列出|列举|讲了哪些|这个视频(讲|说)了什么",
-    re.IGNORECASE,
-)
-
-
-# Asking for a summary of a range or of the whole video (a subset of WHOLE_VIDEO's words).
-SUMMARY = re.compile(
-    r"\b(summari[sz]e|summary|overview|outline|recap|tl;?dr|main (points|ideas)|key "
-    r"(points|takeaways))\b|总结|概括|概述|摘要|梳理|要点|大纲",
+    rf"\b({_SUMMARY_EN}|main topics|(list|name|give me) (all|every|each)|all the|every "
+    r"(reference|book|paper|link|tool|example|question)|what is (this|the) (video|talk|lecture) "
+    r"about|chapters?)\b"
+    rf"|{_SUMMARY_ZH}|所有|全部|列出|列举|讲了哪些|这个视频(讲|说)了什么",
     re.IGNORECASE,
 )
 
