@@ -24,7 +24,7 @@ from vidqa.languages import primary_language
 from vidqa.settings import settings
 
 GPU_MODEL = "small"  # good multilingual accuracy, fast on any CUDA card
-CPU_MODEL_ENGLISH = "tiny.en"  # ~30x real time on 2 cores with VAD; ships offline
+CPU_MODEL_ENGLISH = "tiny.en"  # 39-59x real time on 2 cores (bench/README.md); ships offline
 CPU_MODEL_MULTILINGUAL = "base"  # smallest multilingual size that is usable
 ENGLISH = "en"
 COMPUTE_TYPES = {"cpu": "int8", "cuda": "float16"}  # CTranslate2 has no MPS backend
@@ -51,7 +51,7 @@ def default_asr_model(device: str, language: str | None = None) -> str:
     """The model ingest uses when none is named.
 
     GPU: "small" (multilingual; fast enough on any CUDA card). CPU: "tiny.en"
-    for English or unknown language -- about 30x real time on 2 cores and it
+    for English or unknown language -- 39-59x real time on 2 cores and it
     ships in the offline package -- and "base" for other languages, because the
     English-only models cannot transcribe them and "tiny" is too inaccurate.
     """
