@@ -336,6 +336,15 @@ def _quote(text: str, limit: int = QUOTE_CHARS) -> str:
     return head.rstrip(" ,;:，、；：") + "…"
 
 
+def _chapter_line(span, lang: Lang) -> str:
+    """A chapter in an overview: its title and summary (the indexed text adds key points and
+    keywords for search, which read as clutter here)."""
+    title, summary = span.extra.get("title"), span.extra.get("summary")
+    if not title:
+        return _quote(span.text, 240)
+    return f"{title}{say(lang, 'title_sep')}{_quote(summary, 200)}" if summary else title
+
+
 def _shown(citation: Citation, lang: Lang = "en") -> str:
     """A quoted passage, saying what it is when it is not speech (a frame may have no text)."""
     quote = f"“{_quote(citation.text)}”" if citation.text.strip() else ""
@@ -392,8 +401,12 @@ def extractive_answer(
         return Answer(evidence.note or say(lang, "no_evidence"), "extractive", [], evidence)
     videos = _videos(library, evidence.spans)
     if evidence.mode == "whole":
-        citations = citations_from_spans(evidence.spans, videos, merge=True)[:WHOLE_CITATIONS]
-        source = say(lang, "chapters" if evidence.spans[0].kind == "chapter" else "transcript")
+        # Chapters are cited one by one, each at its own time: they are contiguous, so merged
+        # they became one 0:00-to-the-end citation that quoted only the first chapter.
+        by_chapter = evidence.spans[0].kind == "chapter"
+        spans = evidence.spans[:WHOLE_CITATIONS] if by_chapter else evidence.spans
+        citations = citations_from_spans(spans, videos, merge=not by_chapter)[:WHOLE_CITATIONS]
+        source = say(lang, "chapters" if by_chapter else "transcript")
         lines = [
             say(
                 lang,
@@ -403,8 +416,9 @@ def extractive_answer(
                 source=source,
             )
         ]
+        shown = [_chapter_line(s, lang) for s in spans] if by_chapter else None
         lines += [
-            f"[{n}] {fmt_range(c.start, c.end)} {_quote(c.text, 240)}"
+            f"[{n}] {fmt_range(c.start, c.end)} {shown[n - 1] if shown else _quote(c.text, 240)}"
             for n, c in enumerate(citations, 1)
         ]
     elif evidence.mode == "time":

@@ -25,6 +25,7 @@ PHRASES: dict[str, dict[Lang, str]] = {
         "zh": "“{title}”（{duration}），摘自{source}：",
     },
     "chapters": {"en": "chapters", "zh": "章节"},
+    "title_sep": {"en": " — ", "zh": "："},  # a chapter's title, then its summary
     "transcript": {"en": "transcript", "zh": "字幕"},
     "also": {"en": "Also:", "zh": "另见："},
     "colon": {"en": ": ", "zh": "："},
