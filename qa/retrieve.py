@@ -106,6 +106,8 @@ def spans_at_time(
     if ref.is_point:
         start, end = max(0.0, start - POINT_CONTEXT_S), end + POINT_CONTEXT_S
     spans = library.spans_between(video.id, start, end, kinds)
+    if spans and ref.is_point:
+        spans = shown_at(spans, ref.start)
     if spans:
         return [focus_span(s, start, end) for s in spans], None
     near = library.spans_between(
@@ -115,6 +117,23 @@ def spans_at_time(
     if near:
         return near, say(lang, "nothing_said_nearest", where=where)
     return [], say(lang, "nothing_said_around", where=where, title=video.title)
+
+
+SCREEN_ONLY = ("ocr", "frame")  # kinds that say what was on screen, not what was said
+
+
+def shown_at(spans: list[Span], t: float) -> list[Span]:
+    """What was on screen at `t`, not around it: speech keeps its context (the sentence being
+    said and its neighbours), but slides change every few seconds, so the slide before or
+    after a moment within POINT_CONTEXT_S would be quoted as shown then. Per screen kind:
+    the spans showing at `t`, else the nearest one (a moment between two samples)."""
+    keep: set[int] = set()
+    for kind in SCREEN_ONLY:
+        screen = [s for s in spans if s.kind == kind]
+        showing = [s for s in screen if s.start <= t <= s.end]
+        nearest = [min(screen, key=lambda s: max(s.start - t, t - s.end))] if screen else []
+        keep |= {id(s) for s in showing or nearest}
+    return [s for s in spans if s.kind not in SCREEN_ONLY or id(s) in keep]
 
 
 def retrieve(

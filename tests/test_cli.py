@@ -100,6 +100,38 @@ def test_a_summary_of_a_range_quotes_its_key_sentences(library_env, lecture):
     assert "key sentences" not in plain["answer"] and plain["citations"], plain
 
 
+@pytest.mark.parametrize("question", ["summarize the video", "总结这个视频"])
+def test_a_summary_of_the_whole_video_lists_each_chapter_at_its_own_time(library_env, question):
+    """No VLM: the overview is the chapters, one citation each (merged, the contiguous
+    chapters became one 0:00-to-the-end clip quoting the first chapter), title and summary
+    shown, not the keywords indexed with them."""
+    chapters = json.loads(vidqa("summary", "lecture", "--json").stdout)["chapters"]
+    answer = json.loads(vidqa("ask", question, "--json").stdout)
+    assert answer["status"] == "answered", answer
+    cited = answer["citations"]
+    assert len(chapters) >= 3 and len(cited) == len(chapters), (cited, chapters)
+    lines = answer["answer"].splitlines()[1:]
+    for n, (c, chapter, line) in enumerate(zip(cited, chapters, lines, strict=True), 1):
+        assert c["kind"] == "chapter"
+        assert (c["start"], c["end"]) == pytest.approx((chapter["start"], chapter["end"]), abs=0.01)
+        assert line.startswith(f"[{n}] ") and chapter["title"] in line, line
+        assert chapter["summary"][:40] in line, (line, chapter["summary"])
+    assert "Keywords" not in answer["answer"]
+
+
+@pytest.mark.parametrize("index", [2, 4, 6])
+def test_what_was_on_screen_at_a_moment_is_the_slide_shown_then(library_env, lecture, index):
+    """Slides here change every ~7 s: the ±5 s given to speech would also take in the slide
+    before or after, and quote it as shown at that moment."""
+    timeline = load_timeline(lecture)
+    t = int(_mid(timeline[index]))
+    answer = json.loads(vidqa("ask", f"what was on screen at 0:{t:02d}?", "--json").stdout)
+    read = [c for c in answer["citations"] if c["kind"] == "ocr"]
+    assert read and all(c["start"] <= t <= c["end"] for c in read), answer["citations"]
+    words = set(timeline[index]["slide"].split()) - {"STEP"}  # each slide: "STEP n TOPIC"
+    assert all(words <= set(c["text"].upper().split()) for c in read), (read, words)
+
+
 def test_topical_question_finds_the_right_span(library_env, lecture):
     jazz = load_timeline(lecture)[4]
     answer = json.loads(
