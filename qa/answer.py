@@ -51,6 +51,7 @@ NEAR_MISSES = 3  # passages shown, labelled, under "Not found"
 MAX_QUESTION_CHARS = 2000  # longer questions are cut before retrieval (chars)
 TIME_VIDEOS = 3  # a time question with no video chosen is answered for this many videos
 TIME_PICK_CANDIDATES = 5  # spans searched to see which video the rest of a question names
+OVERVIEW_VIDEOS = 5  # "summarize the videos" with none chosen: an overview of this many
 
 
 @dataclass(frozen=True)
@@ -180,8 +181,10 @@ def gather_all(request: Request, library: Library) -> list[Evidence]:
     video = request.video
     question = classify(request.question, video.duration if video else None)
     ref = request.time or question.time
-    if ref is None and question.kind == "whole_video" and video is not None:
-        return [whole_video_evidence(library, video)]
+    if ref is None and question.kind == "whole_video":
+        if video is not None:
+            return [whole_video_evidence(library, video)]
+        return _whole_across_videos(request, library)
     if ref is None:
         return [_search(request, library)]
     if video is None:
@@ -217,13 +220,12 @@ def _time_across_videos(request: Request, ref: TimeRef, library: Library) -> lis
     if not videos:
         raise VideoNotFound("the library is empty: add a video first")
     rest = request.question.replace(ref.text, " ")
-    named = [v for v in videos if len(v.title) >= 3 and v.title.lower() in rest.lower()]
-    if len(named) == 1:
-        return [
-            _at_time(
-                library, named[0], _reparse(request, ref, named[0]), request.kinds, request.lang
-            )
-        ]
+    if (named := _named(rest, videos)) is not None:
+        evidence = _at_time(
+            library, named, _reparse(request, ref, named), request.kinds, request.lang
+        )
+        evidence.picked = True  # said in the answer, so a wrong pick is seen
+        return [evidence]
     ranked: list[Video] = []
     if abstain.content_words(rest):
         hits = _hits(rest, library, videos, TIME_PICK_CANDIDATES)
@@ -245,6 +247,30 @@ def _time_across_videos(request: Request, ref: TimeRef, library: Library) -> lis
         _at_time(library, v, _reparse(request, ref, v), request.kinds, request.lang)
         for v in long_enough[:TIME_VIDEOS]
     ]
+
+
+def _named(text: str, videos: Sequence[Video]) -> Video | None:
+    """The one video whose title the question spells out ("in the keynote, ..."), if any."""
+    named = [v for v in videos if len(v.title) >= 3 and v.title.lower() in text.lower()]
+    return named[0] if len(named) == 1 else None
+
+
+def _whole_across_videos(request: Request, library: Library) -> list[Evidence]:
+    """ "Summarize the videos" with none chosen: the video the question names, else an
+    overview of each (the few the rest of the question is most about, in a large library)."""
+    videos = list(request.videos) or library.videos()
+    if not videos:
+        raise VideoNotFound("the library is empty: add a video first")
+    if (named := _named(request.question, videos)) is not None:
+        evidence = whole_video_evidence(library, named)
+        evidence.picked = True
+        return [evidence]
+    if len(videos) > OVERVIEW_VIDEOS and abstain.content_words(request.question):
+        hits = _hits(request.question, library, videos, TIME_PICK_CANDIDATES * OVERVIEW_VIDEOS)
+        by_id = {v.id: v for v in videos}
+        ranked = [by_id[i] for i in dict.fromkeys(h.span.video_id for h in hits)]
+        videos = list({v.id: v for v in [*ranked, *videos]}.values())
+    return [whole_video_evidence(library, v) for v in videos[:OVERVIEW_VIDEOS]]
 
 
 def _reparse(request: Request, ref: TimeRef, video: Video) -> TimeRef:
@@ -336,6 +362,31 @@ def _quote(text: str, limit: int = QUOTE_CHARS) -> str:
     return head.rstrip(" ,;:，、；：") + "…"
 
 
+def _whole_lines(
+    evidence: Evidence, videos, lang: Lang, first: int = 1, limit: int = WHOLE_CITATIONS
+) -> tuple[list[Citation], list[str]]:
+    """A video's overview: its chapters, else its transcript in clips, numbered from `first`.
+
+    Chapters are cited one by one, each at its own time: they are contiguous, so merged they
+    became one 0:00-to-the-end citation that quoted only the first chapter."""
+    by_chapter = evidence.spans[0].kind == "chapter"
+    spans = evidence.spans[:limit] if by_chapter else evidence.spans
+    citations = citations_from_spans(spans, videos, merge=not by_chapter)[:limit]
+    shown = [_chapter_line(s, lang) for s in spans] if by_chapter else None
+    lines = [
+        f"[{first + i}] {fmt_range(c.start, c.end)} {shown[i] if shown else _quote(c.text, 240)}"
+        for i, c in enumerate(citations)
+    ]
+    return citations, lines
+
+
+def _whole_heading(evidence: Evidence, citations: list[Citation], lang: Lang) -> str:
+    """ "“lecture” (0:57), from its chapters:" """
+    source = say(lang, "chapters" if citations[0].kind == "chapter" else "transcript")
+    title, duration = evidence.video.title, fmt_ts(evidence.video.duration)
+    return say(lang, "whole", title=title, duration=duration, source=source)
+
+
 def _chapter_line(span, lang: Lang) -> str:
     """A chapter in an overview: its title and summary (the indexed text adds key points and
     keywords for search, which read as clutter here)."""
@@ -401,26 +452,8 @@ def extractive_answer(
         return Answer(evidence.note or say(lang, "no_evidence"), "extractive", [], evidence)
     videos = _videos(library, evidence.spans)
     if evidence.mode == "whole":
-        # Chapters are cited one by one, each at its own time: they are contiguous, so merged
-        # they became one 0:00-to-the-end citation that quoted only the first chapter.
-        by_chapter = evidence.spans[0].kind == "chapter"
-        spans = evidence.spans[:WHOLE_CITATIONS] if by_chapter else evidence.spans
-        citations = citations_from_spans(spans, videos, merge=not by_chapter)[:WHOLE_CITATIONS]
-        source = say(lang, "chapters" if by_chapter else "transcript")
-        lines = [
-            say(
-                lang,
-                "whole",
-                title=evidence.video.title,
-                duration=fmt_ts(evidence.video.duration),
-                source=source,
-            )
-        ]
-        shown = [_chapter_line(s, lang) for s in spans] if by_chapter else None
-        lines += [
-            f"[{n}] {fmt_range(c.start, c.end)} {shown[n - 1] if shown else _quote(c.text, 240)}"
-            for n, c in enumerate(citations, 1)
-        ]
+        citations, listed = _whole_lines(evidence, videos, lang)
+        lines = [_whole_heading(evidence, citations, lang), *listed]
     elif evidence.mode == "time":
         citations = _without_bare_frames(citations_from_spans(evidence.spans, videos, merge=True))
         when, title = _when(evidence.time), evidence.video.title
@@ -432,8 +465,6 @@ def extractive_answer(
         else:
             lines = [say(lang, "at_time", when=when, title=title)]
         lines += _time_lines(evidence, citations, 1, lang)
-        if evidence.picked:
-            lines.append(say(lang, "points_at", title=evidence.video.title))
     else:
         spans = evidence.spans[:SEARCH_CITATIONS]
         if question is not None and len(spans) > 1:
@@ -451,6 +482,8 @@ def extractive_answer(
                 f"[{n}] {c.label}{say(lang, 'colon')}“{_quote(c.text, 160)}”"
                 for n, c in enumerate(citations[1:], 2)
             ]
+    if evidence.picked:
+        lines.append(say(lang, "points_at", title=evidence.video.title))
     if evidence.note:
         lines.append(say(lang, "aside", note=evidence.note))
     return Answer("\n".join(lines), "extractive", citations, evidence)
@@ -473,25 +506,33 @@ def not_found_answer(request: Request, evidence: Evidence, library: Library) -> 
 def per_video_answer(
     request: Request, evidence: list[Evidence], library: Library, backend=None
 ) -> Answer:
-    """A time question with no video chosen, answered at that time in each of a few videos:
-    by the VLM for each video when there is one, else by quoting each video's passages."""
+    """A time question with no video chosen, answered at that time in each of a few videos,
+    or a summary question, answered by each one's overview: by the VLM for each video when
+    there is one, else by quoting each video's passages (its chapters, for an overview)."""
     lang = request.lang
     total = len(request.videos) or len(library.videos())
-    key = "per_video_all" if len(evidence) == total else "per_video"
-    lines = [say(lang, key, when=_when(evidence[0].time), n=len(evidence), total=total)]
+    whole = evidence[0].mode == "whole"
+    key = ("overview" if whole else "per_video") + ("_all" if len(evidence) == total else "")
+    when = None if whole else _when(evidence[0].time)
+    lines = [say(lang, key, when=when, n=len(evidence), total=total)]
     citations: list[Citation] = []
     mode = "extractive"
     for ev in evidence:
         lines.append("")
+        videos = _videos(library, ev.spans)
+        if whole and backend is None and ev.spans:  # each video's chapters, a few lines each
+            limit = max(WHOLE_CITATIONS // len(evidence), 1)
+            found, listed = _whole_lines(ev, videos, lang, len(citations) + 1, limit)
+            lines += [_whole_heading(ev, found, lang), *listed]
+            citations += found
+            continue
         lines.append(say(lang, "in_video", title=ev.video.title))
         if backend is not None and ev.spans:
             own = model_answer(request, ev, library, backend, stream=False).answer
             lines.append(_renumbered(own.answer, len(citations)))
             found, mode = own.citations, own.mode if own.mode == "vlm" else mode
         else:
-            found = _without_bare_frames(
-                citations_from_spans(ev.spans, _videos(library, ev.spans), merge=True)
-            )
+            found = _without_bare_frames(citations_from_spans(ev.spans, videos, merge=True))
             lines += _time_lines(ev, found, len(citations) + 1, lang)
         if ev.note:
             lines.append(say(lang, "aside", note=ev.note))

@@ -49,6 +49,11 @@ PHRASES: dict[str, dict[Lang, str]] = {
         "en": "The question names a time but not a video; at {when} in each of the {n} videos:",
         "zh": "问题给了时间但没有指明视频；以下是 {n} 个视频各自在 {when} 的内容：",
     },
+    "overview": {
+        "en": "The question names no video; the {n} most relevant of {total} videos:",
+        "zh": "问题没有指明视频；以下是 {total} 个视频中最相关的 {n} 个：",
+    },
+    "overview_all": {"en": "The {n} videos:", "zh": "{n} 个视频："},
     "in_video": {"en": "In “{title}”:", "zh": "在“{title}”中："},
     "nothing_at": {"en": "nothing is indexed at that time", "zh": "这个时间没有内容"},
     "question_cut": {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
 from ui.cli import app
+from vidqa.timefmt import fmt_ts
 
 runner = CliRunner()
 KITCHEN = [  # (start s, end s, text): one sentence every 10 s
@@ -41,11 +43,14 @@ def _srt(cues) -> str:
 @pytest.fixture(scope="module")
 def two_home(lecture_with_srt, tmp_path_factory) -> Path:
     """A VIDQA_HOME with the lecture and the kitchen talk."""
+    return _two_videos(lecture_with_srt, tmp_path_factory.mktemp("two-home"))
+
+
+def _two_videos(lecture_with_srt: Path, home: Path) -> Path:
     from index.library import Library
     from ingest.pipeline import ingest_transcript
     from vidqa.settings import settings
 
-    home = tmp_path_factory.mktemp("two-home")
     kitchen = home / "kitchen.srt"
     kitchen.write_text(_srt(KITCHEN), encoding="utf-8")
     library = Library(replace(settings(), home=home))
@@ -172,6 +177,59 @@ def test_a_time_question_that_points_at_one_video_uses_it_and_says_so(two):
     assert "fold the dough" in answer["answer"]
     scoped = ask_json("what was said at 0:30?", "--video", "lecture")
     assert scoped["status"] == "answered" and scoped["answer"].startswith("At 0:30 in “lecture”:")
+
+
+def test_a_time_question_naming_a_video_by_title_answers_from_it_alone(two):
+    answer = ask_json("in the kitchen video, what was said at 0:30?")
+    assert answer["status"] == "answered", answer
+    assert {c["video_id"] for c in answer["citations"]} == {"kitchen-0000"}
+    assert answer["answer"].startswith("At 0:30 in “kitchen”:")
+    assert "(The question points at “kitchen”.)" in answer["answer"]
+
+
+@pytest.mark.parametrize(
+    ("question", "header", "heading"),
+    [
+        ("summarize the videos", "The 2 videos:", "“{title}” ({duration}), from its chapters:"),
+        ("总结这些视频", "2 个视频：", "“{title}”（{duration}），摘自章节："),
+    ],
+)
+def test_summarize_the_videos_gives_each_videos_chapters(
+    lecture_with_srt, tmp_path, monkeypatch, question, header, heading
+):
+    """No video chosen, several in the library: an overview of each, every chapter cited at
+    its own time (this was "Not found in these videos")."""
+    home = _two_videos(lecture_with_srt, tmp_path)  # a library of its own: chapters added
+    monkeypatch.setenv("VIDQA_HOME", str(home))
+    vidqa("summarize", "--all", "--vlm", "none")
+    answer = ask_json(question)
+    assert answer["status"] == "per_video" and answer["answer"].startswith(header), answer
+    for video_id, title in (("lecture-0000", "lecture"), ("kitchen-0000", "kitchen")):
+        chapters = json.loads(vidqa("summary", title, "--json").stdout)["chapters"]
+        cited = [c for c in answer["citations"] if c["video_id"] == video_id]
+        times = [t for c in cited for t in (c["start"], c["end"])]
+        assert times == pytest.approx(
+            [t for c in chapters for t in (c["start"], c["end"])], abs=0.01
+        )
+        assert all(c["kind"] == "chapter" for c in cited)
+        duration = fmt_ts(57.9 if title == "lecture" else 60.0)
+        assert heading.format(title=title, duration=duration) in answer["answer"]
+        assert all(chapter["title"] in answer["answer"] for chapter in chapters)
+    one = ask_json("summarize the kitchen video")
+    assert one["status"] == "answered"
+    assert {c["video_id"] for c in one["citations"]} == {"kitchen-0000"}
+    assert "(The question points at “kitchen”.)" in one["answer"]
+
+
+def test_summarize_the_videos_without_chapters_quotes_each_transcript(two):
+    answer = ask_json("summarize the videos")
+    assert answer["status"] == "per_video"
+    assert answer["answer"].startswith("The 2 videos:"), answer["answer"]
+    assert "“kitchen” (1:00), from its transcript:" in answer["answer"]
+    for video_id in ("lecture-0000", "kitchen-0000"):
+        cited = [c for c in answer["citations"] if c["video_id"] == video_id]
+        assert cited and all(c["kind"] == "transcript" for c in cited)
+        assert cited[0]["start"] < 5 and all(a["end"] <= b["start"] for a, b in pairwise(cited))
 
 
 def test_chat_follows_up_across_videos_and_persists(two):
