@@ -179,7 +179,7 @@ def gather(
 def gather_all(request: Request, library: Library) -> list[Evidence]:
     """One Evidence, or one per video for a time question that names none of several."""
     video = request.video
-    question = classify(request.question, video.duration if video else None)
+    question = classify(request.question, _duration(request, library))
     ref = request.time or question.time
     if ref is None and question.kind == "whole_video":
         if video is not None:
@@ -192,6 +192,14 @@ def gather_all(request: Request, library: Library) -> list[Evidence]:
     if request.time is None:  # "the last 2 minutes" needs this video's length
         ref = parse_time_reference(request.question, video.duration) or ref
     return [_at_time(library, video, ref, request.kinds, request.lang)]
+
+
+def _duration(request: Request, library: Library) -> float | None:
+    """The length "the last 20 seconds" is read against: the video's, else, with none chosen,
+    the longest in scope's for now (each video's own is applied when answering in it)."""
+    if request.video is not None:
+        return request.video.duration
+    return max((v.duration for v in request.videos or library.videos()), default=None)
 
 
 def _at_time(library: Library, video: Video, ref: TimeRef, kinds, lang: Lang = "en") -> Evidence:
@@ -242,9 +250,10 @@ def _time_across_videos(request: Request, ref: TimeRef, library: Library) -> lis
             return [evidence]
         ranked = [by_id[i] for i in dict.fromkeys(h.span.video_id for h in hits)]
     order = list({v.id: v for v in [*ranked, *videos]}.values())
-    long_enough = [v for v in order if v.duration + 1.0 >= ref.start] or order
+    own = {v.id: _reparse(request, ref, v) for v in order}  # "the last minute" of each
+    long_enough = [v for v in order if v.duration + 1.0 >= own[v.id].start] or order
     return [
-        _at_time(library, v, _reparse(request, ref, v), request.kinds, request.lang)
+        _at_time(library, v, own[v.id], request.kinds, request.lang)
         for v in long_enough[:TIME_VIDEOS]
     ]
 
@@ -512,9 +521,12 @@ def per_video_answer(
     lang = request.lang
     total = len(request.videos) or len(library.videos())
     whole = evidence[0].mode == "whole"
-    key = ("overview" if whole else "per_video") + ("_all" if len(evidence) == total else "")
+    own_times = len({(e.time.start, e.time.end) for e in evidence if e.time}) > 1
+    key = "overview" if whole else "per_video_own" if own_times else "per_video"
+    key += "_all" if len(evidence) == total else ""
     when = None if whole else _when(evidence[0].time)
-    lines = [say(lang, key, when=when, n=len(evidence), total=total)]
+    phrase = None if whole else _phrase(evidence[0].time)
+    lines = [say(lang, key, when=when, phrase=phrase, n=len(evidence), total=total)]
     citations: list[Citation] = []
     mode = "extractive"
     for ev in evidence:
@@ -541,6 +553,11 @@ def per_video_answer(
     return Answer(
         "\n".join(lines), mode, citations, evidence[0], status="per_video", choices=choices
     )
+
+
+def _phrase(ref: TimeRef) -> str:
+    """The question's own words for a time that differs by video ("the last 10 seconds")."""
+    return re.sub(r"^(in|during|within|over)\s+", "", ref.text.strip(), flags=re.I)
 
 
 def _renumbered(text: str, offset: int) -> str:

@@ -23,11 +23,13 @@ _SUMMARY_ZH = "总结|概括|概述|摘要|梳理|要点|大纲"
 SUMMARY = re.compile(rf"\b({_SUMMARY_EN})\b|{_SUMMARY_ZH}", re.IGNORECASE)
 
 # Asking about the whole video rather than a moment: summaries and exhaustive lists.
+_ABOUT = r"(this|these|the) (videos?|talks?|lectures?|recordings?|meetings?|tutorials?)"
 WHOLE_VIDEO = re.compile(
     rf"\b({_SUMMARY_EN}|main topics|(list|name|give me) (all|every|each)|all the|every "
-    r"(reference|book|paper|link|tool|example|question)|what is (this|the) (video|talk|lecture) "
-    r"about|chapters?)\b"
-    rf"|{_SUMMARY_ZH}|所有|全部|列出|列举|讲了哪些|这个视频(讲|说)了什么",
+    r"(reference|book|paper|link|tool|example|question)|chapters?|"
+    rf"what (is|are) {_ABOUT} about|what (does|do) (it|{_ABOUT}) cover|"
+    r"(what|which) (topics|subjects)|topics (are |were )?(covered|discussed))\b"
+    rf"|{_SUMMARY_ZH}|所有|全部|列出|列举|讲了哪些|这个视频(讲|说)了什么|主要内容|哪些(主题|话题)",
     re.IGNORECASE,
 )
 

@@ -54,6 +54,16 @@ PHRASES: dict[str, dict[Lang, str]] = {
         "zh": "问题没有指明视频；以下是 {total} 个视频中最相关的 {n} 个：",
     },
     "overview_all": {"en": "The {n} videos:", "zh": "{n} 个视频："},
+    # a time that differs by video, in the question's words ("the last 10 seconds")
+    "per_video_own": {
+        "en": "The question names a time but not a video; {phrase} of the {n} most "
+        "relevant of {total} videos:",
+        "zh": "问题给了时间但没有指明视频；以下是 {total} 个视频中最相关的 {n} 个各自的“{phrase}”：",
+    },
+    "per_video_own_all": {
+        "en": "The question names a time but not a video; {phrase} of each of the {n} videos:",
+        "zh": "问题给了时间但没有指明视频；以下是 {n} 个视频各自的“{phrase}”：",
+    },
     "in_video": {"en": "In “{title}”:", "zh": "在“{title}”中："},
     "nothing_at": {"en": "nothing is indexed at that time", "zh": "这个时间没有内容"},
     "question_cut": {

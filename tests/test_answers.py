@@ -187,6 +187,24 @@ def test_a_time_question_naming_a_video_by_title_answers_from_it_alone(two):
     assert "(The question points at “kitchen”.)" in answer["answer"]
 
 
+def test_the_last_seconds_of_each_video_or_of_the_one_named(two):
+    """ "The last 10 seconds" needs a video's length: with none chosen it is read against each
+    video's own; naming one picks it (both were "Not found", or one video only)."""
+    named = ask_json("what was said in the last 10 seconds of the kitchen video?")
+    assert named["status"] == "answered", named
+    assert {c["video_id"] for c in named["citations"]} == {"kitchen-0000"}
+    assert all(c["end"] > 50 for c in named["citations"]), named["citations"]
+    assert "(The question points at “kitchen”.)" in named["answer"]
+    each = ask_json("what was said in the last 10 seconds?")
+    assert each["status"] == "per_video"
+    assert each["answer"].startswith(
+        "The question names a time but not a video; the last 10 seconds of each of the 2 videos:"
+    )
+    for video_id, duration in (("lecture-0000", 57.9), ("kitchen-0000", 60.0)):
+        cited = [c for c in each["citations"] if c["video_id"] == video_id]
+        assert cited and all(c["end"] > duration - 10 for c in cited), (video_id, cited)
+
+
 @pytest.mark.parametrize(
     ("question", "header", "heading"),
     [

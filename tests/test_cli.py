@@ -100,7 +100,15 @@ def test_a_summary_of_a_range_quotes_its_key_sentences(library_env, lecture):
     assert "key sentences" not in plain["answer"] and plain["citations"], plain
 
 
-@pytest.mark.parametrize("question", ["summarize the video", "总结这个视频"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "summarize the video",
+        "总结这个视频",
+        "what topics does it cover?",
+        "这个视频的主要内容是什么",
+    ],
+)
 def test_a_summary_of_the_whole_video_lists_each_chapter_at_its_own_time(library_env, question):
     """No VLM: the overview is the chapters, one citation each (merged, the contiguous
     chapters became one 0:00-to-the-end clip quoting the first chapter), title and summary
