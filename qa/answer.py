@@ -416,14 +416,19 @@ def _shown(citation: Citation, lang: Lang = "en") -> str:
 
 
 def _without_bare_frames(citations: list[Citation]) -> list[Citation]:
-    """Drop a textless frame when on-screen text covers the same moment: quoting
-    "video frame" beside the words on that frame tells the reader nothing more."""
-    read = {(c.video_id, c.start, c.end) for c in citations if c.kind == "ocr"}
-    return [
-        c
-        for c in citations
-        if not (c.kind == "frame" and not c.text.strip() and (c.video_id, c.start, c.end) in read)
-    ]
+    """Drop a textless frame when on-screen text was read during it: quoting "video frame"
+    beside the words on screen tells the reader nothing more. (A frame covers its whole scene,
+    the text only the samples it was read in, so overlap, not equal times.) Kept when nothing
+    on screen was read: then it is the clip to watch."""
+    read = [c for c in citations if c.kind == "ocr"]
+
+    def covered(frame: Citation) -> bool:
+        return any(
+            r.video_id == frame.video_id and r.start < frame.end and frame.start < r.end
+            for r in read
+        )
+
+    return [c for c in citations if not (c.kind == "frame" and not c.text.strip() and covered(c))]
 
 
 def _videos(library: Library, spans) -> dict[str, Video]:

@@ -31,10 +31,17 @@ def test_a_textless_frame_beside_its_on_screen_text_is_not_listed():
         cite(30, 44, "the saxophone", "transcript"),
         cite(32, 38, "", "frame"),
         cite(32, 38, "STEP 5 JAZZ", "ocr"),
-        cite(50, 56, "", "frame"),
+        cite(46, 92, "", "frame"),  # a whole scene; its text read in part of it
+        cite(66, 86, "Why Volcanoes Erupt", "ocr"),
+        cite(92, 96, "", "frame"),  # nothing read on screen then: the clip to watch
     ]
     kept = _without_bare_frames(citations)
-    assert [(c.kind, c.start) for c in kept] == [("transcript", 30), ("ocr", 32), ("frame", 50)]
+    assert [(c.kind, c.start) for c in kept] == [
+        ("transcript", 30),
+        ("ocr", 32),
+        ("ocr", 66),
+        ("frame", 92),
+    ]
 
 
 def test_chinese_quote_ends_at_a_clause_and_never_splits_a_character():
