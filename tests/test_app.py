@@ -243,7 +243,7 @@ def test_ask_streams_an_answer_and_a_citation_click_plays_the_clip(home):
     assert not at.exception
     assert "At 0:20" in _texts(at.markdown)
     chips = [b for b in at.button if b.key and b.key.startswith("chip-")]
-    assert chips and all(b.label.startswith("lecture · 0:") for b in chips)
+    assert chips and all(b.label.startswith(f"[{n}] lecture · 0:") for n, b in enumerate(chips, 1))
     chips[0].click().run()
     played = at.session_state["ask_play"]
     proto = _video_proto(at)

@@ -107,7 +107,7 @@ def _extras(message: dict, key: str) -> None:
     for note in message.get("notes", []):
         st.caption(note)
     if message.get("citations"):
-        common.chips(message["citations"], SLOT, key=key, origin=key)
+        common.chips(message["citations"], SLOT, key=key, origin=key, numbered=True)
     if message.get("related"):
         common.chips(message["related"], SLOT, key=f"near-{key}", origin=key)
     for c in message.get("choices", []):

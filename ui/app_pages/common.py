@@ -153,12 +153,20 @@ def _media(target, playback: logic.Playback, request: dict, key: str) -> None:
         st.caption(t("playing_clip", when=fmt_ts(playback.offset)))
 
 
-def chips(citations: list[dict], slot: str, key: str, origin: str | None = None) -> None:
-    """One button per citation ('Intro talk · 25:00–25:40'); a click plays it in `slot`."""
+def chips(
+    citations: list[dict],
+    slot: str,
+    key: str,
+    origin: str | None = None,
+    *,
+    numbered: bool = False,
+) -> None:
+    """One button per citation ('Intro talk · 25:00–25:40'); a click plays it in `slot`.
+    `numbered`: '[3] Intro talk · …', as the answer's text cites it (an overview has dozens)."""
     with st.container(horizontal=True, key=f"chips-{key}"):
         for n, c in enumerate(citations):
             st.button(
-                logic.md_text(c["label"]),
+                (f"[{n + 1}] " if numbered else "") + logic.md_text(c["label"]),
                 key=f"chip-{key}-{n}",
                 icon=":material/play_circle:",
                 help=logic.md_text(views.one_line(c["text"])[:300]),
