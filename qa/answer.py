@@ -194,6 +194,15 @@ def gather_all(request: Request, library: Library) -> list[Evidence]:
     return [_at_time(library, video, ref, request.kinds, request.lang)]
 
 
+def _in_scope(request: Request, library: Library) -> list[Video]:
+    """The videos a question with none chosen is about; an empty library is an error, not
+    "nothing matches"."""
+    videos = list(request.videos) or library.videos()
+    if not videos:
+        raise VideoNotFound("the library is empty: add a video first")
+    return videos
+
+
 def _duration(request: Request, library: Library) -> float | None:
     """The length "the last 20 seconds" is read against: the video's, else, with none chosen,
     the longest in scope's for now (each video's own is applied when answering in it)."""
@@ -216,6 +225,8 @@ def _hits(query: str, library: Library, videos: Sequence[Video], k: int) -> list
 
 def _search(request: Request, library: Library) -> Evidence:
     videos = (request.video,) if request.video else request.videos
+    if not videos:
+        _in_scope(request, library)  # the whole library: searched at once, if it has a video
     hits = _hits(request.question, library, videos, request.k)
     if not hits:
         return Evidence("none", video=request.video, note=say(request.lang, "nothing_matches"))
@@ -224,9 +235,7 @@ def _search(request: Request, library: Library) -> Evidence:
 
 def _time_across_videos(request: Request, ref: TimeRef, library: Library) -> list[Evidence]:
     """The video the rest of the question points at, else the few most relevant, each."""
-    videos = list(request.videos) or library.videos()
-    if not videos:
-        raise VideoNotFound("the library is empty: add a video first")
+    videos = _in_scope(request, library)
     rest = request.question.replace(ref.text, " ")
     if (named := _named(rest, videos)) is not None:
         evidence = _at_time(
@@ -267,9 +276,7 @@ def _named(text: str, videos: Sequence[Video]) -> Video | None:
 def _whole_across_videos(request: Request, library: Library) -> list[Evidence]:
     """ "Summarize the videos" with none chosen: the video the question names, else an
     overview of each (the few the rest of the question is most about, in a large library)."""
-    videos = list(request.videos) or library.videos()
-    if not videos:
-        raise VideoNotFound("the library is empty: add a video first")
+    videos = _in_scope(request, library)
     if (named := _named(request.question, videos)) is not None:
         evidence = whole_video_evidence(library, named)
         evidence.picked = True

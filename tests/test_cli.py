@@ -325,6 +325,15 @@ def test_empty_questions_and_missing_pictures_are_refused_plainly(tmp_path):
         assert "empty" in result.output or "does not exist" in result.output
 
 
+@pytest.mark.parametrize(
+    "args",
+    [["ask", "how do plants make food?"], ["ask", "what was said at 0:30?"], ["search", "plants"]],
+)
+def test_an_empty_library_says_so_instead_of_nothing_matches(tmp_path, monkeypatch, args):
+    monkeypatch.setenv("VIDQA_HOME", str(tmp_path / "home"))
+    _one_line_error(runner.invoke(app, args), "the library is empty")
+
+
 def _one_line_error(result, *fragments: str) -> str:
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output and result.stderr.strip().count("\n") == 0, (

@@ -309,6 +309,10 @@ def search(
     with user_errors():
         library = _library()
         scope = library.find_video(video).id if video else None
+        if not library.videos():
+            from vidqa.errors import VideoNotFound
+
+            raise VideoNotFound("the library is empty: add videos with 'vidqa ingest PATH'")
         if image is not None:
             hits = library.search_image(image, k=k, video_id=scope)
         else:
