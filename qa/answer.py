@@ -177,7 +177,8 @@ def gather(
 
 
 def gather_all(request: Request, library: Library) -> list[Evidence]:
-    """One Evidence, or one per video for a time question that names none of several."""
+    """One Evidence, or one per video for a time or summary question that names none of
+    several."""
     video = request.video
     question = classify(request.question, _duration(request, library))
     ref = request.time or question.time
@@ -393,6 +394,8 @@ def _whole_lines(
         f"[{first + i}] {fmt_range(c.start, c.end)} {shown[i] if shown else _quote(c.text, 240)}"
         for i, c in enumerate(citations)
     ]
+    if by_chapter and len(evidence.spans) > len(spans):  # an overview of several videos
+        lines.append(say(lang, "more_chapters", n=len(evidence.spans) - len(spans)))
     return citations, lines
 
 

@@ -71,7 +71,7 @@ class Evidence:
     time: TimeRef | None = None
     video: Video | None = None
     note: str | None = None  # why the evidence is empty or partial, in words
-    picked: bool = False  # time question, no video chosen: the rest of it named this video
+    picked: bool = False  # no video chosen: the question named (or its words pointed at) this one
     strength: object | None = None  # qa.abstain.Strength of search evidence, once measured
 
 

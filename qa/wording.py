@@ -26,6 +26,7 @@ PHRASES: dict[str, dict[Lang, str]] = {
     },
     "chapters": {"en": "chapters", "zh": "章节"},
     "title_sep": {"en": " — ", "zh": "："},  # a chapter's title, then its summary
+    "more_chapters": {"en": "(… and {n} more chapters)", "zh": "（……还有 {n} 个章节）"},
     "transcript": {"en": "transcript", "zh": "字幕"},
     "also": {"en": "Also:", "zh": "另见："},
     "colon": {"en": ": ", "zh": "："},

@@ -51,3 +51,26 @@ def test_chinese_quote_ends_at_a_clause_and_never_splits_a_character():
     accented = "e\u0301" * 40  # "é" written as e + a combining accent
     cut = _quote(accented, 32)  # the cut would fall between a letter and its accent
     assert cut.endswith("…") and cut[-2] == "\u0301"  # no accent left without its letter
+
+
+def test_an_overview_of_several_videos_says_how_many_chapters_it_left_out():
+    from index.records import Span, Video
+    from qa.answer import _whole_lines
+    from qa.retrieve import Evidence
+
+    video = Video("v1", "/talk.mp4", "talk", 80.0)
+    spans = [
+        Span("v1", 10.0 * i, 10.0 * (i + 1), "chapter", f"Part {i}\nKeywords: x", "transcript")
+        for i in range(8)
+    ]
+    for i, span in enumerate(spans):
+        span.extra = {"title": f"Part {i}", "summary": f"What part {i} says."}
+    evidence = Evidence("whole", spans=spans, video=video)
+    citations, lines = _whole_lines(evidence, {"v1": video}, "en", first=4, limit=3)
+    assert [(c.start, c.end) for c in citations] == [(0, 10), (10, 20), (20, 30)]
+    assert lines == [
+        "[4] 0:00–0:10 Part 0 — What part 0 says.",
+        "[5] 0:10–0:20 Part 1 — What part 1 says.",
+        "[6] 0:20–0:30 Part 2 — What part 2 says.",
+        "(… and 5 more chapters)",
+    ]
