@@ -173,10 +173,16 @@ def test_cli_chat_follows_up_and_resumes(lecture_library, monkeypatch):
     assert "session 's1' (2 earlier turns)" in second.stderr
     data = json.loads(session_path("s1").read_text(encoding="utf-8"))
     assert len(data["turns"]) == 3 and data["turns"][2]["time"] == [t + 10, t + 10]
+    moment = t + 10
     slides = lecture_library.library.spans_between(
-        lecture_library.video.id, t + 5, t + 15, ("ocr",)
+        lecture_library.video.id, moment - 5, moment + 5, ("ocr",)
     )
     assert slides or not lecture_library.library.spans(lecture_library.video.id, ("ocr",))
-    for slide in slides:  # when ingest read the slides, the answer shows what was on them
-        assert f"on screen: “{slide.text.strip()}”" in second.stdout
+    showing = [s for s in slides if s.start <= moment <= s.end] or sorted(
+        slides, key=lambda s: max(s.start - moment, moment - s.end)
+    )[:1]
+    # when ingest read the slides, the answer shows the one on screen then, not its neighbours
+    for slide in slides:
+        quoted = f"on screen: “{slide.text.strip()}”" in second.stdout
+        assert quoted == (slide in showing), (slide, second.stdout)
     assert "“”" not in second.stdout
