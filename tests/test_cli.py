@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from media import HEARD_SHARE, heard_share, load_timeline
+from media import HEARD_SHARE, heard_share, load_timeline, make_tone_video
 from typer.testing import CliRunner
 
 from ui.cli import app
@@ -198,6 +198,19 @@ def test_broken_files_fail_clearly_and_the_rest_goes_on(
     # A later bad batch leaves what is indexed alone.
     runner.invoke(app, ["ingest", str(broken_files["truncated"])])
     assert [v["id"] for v in json.loads(vidqa("list", "--json").stdout)] == [video["id"]]
+
+
+def test_a_note_about_several_files_is_printed_once_naming_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("VIDQA_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("VIDQA_DEVICE", "cpu")
+    monkeypatch.setenv("VIDQA_ASR_MODEL", "tiny.en")
+    a, b = make_tone_video(tmp_path / "a.mp4", 2.0), make_tone_video(tmp_path / "b.mp4", 3.0)
+    result = runner.invoke(app, ["ingest", str(a), str(b)])
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.stderr.splitlines() if line.startswith("Note: ")]
+    texts = [line.split(": ", 2)[2] for line in notes]
+    assert notes and len(texts) == len(set(texts)), result.stderr  # each note said once
+    assert any(line.startswith("Note: a.mp4, b.mp4: ") for line in notes), result.stderr
 
 
 def test_audio_only_file_is_a_valid_video(lecture_audio_only, monkeypatch):

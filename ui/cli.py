@@ -170,9 +170,8 @@ def ingest(
                 continue
             spans = ", ".join(f"{n} {k}" for k, n in sorted(r.spans.items()))
             _out(f"{r.status:9}  {r.video_id}  {r.title}  ({r.transcript_source}; {spans})")
-    for r in report.results:
-        for note in dict.fromkeys(r.notes):
-            _err(f"Note: {Path(r.path).name}: {note}")
+    for note, names in _notes_by_text(report.results).items():
+        _err(f"Note: {_file_list(names)}: {note}")
     for r in report.failed:
         _err(f"Error: {r.error}")
     if report.failed:
@@ -278,6 +277,24 @@ def chat(
             if not message or message.strip().lower() in ("exit", "quit", ":q"):
                 break
             _show(conversation.ask(message, library))
+
+
+def _notes_by_text(results) -> dict[str, list[str]]:
+    """Each note once, with the files it is about: a folder of 50 videos without CLIP weights
+    printed the same two-line note 50 times."""
+    notes: dict[str, list[str]] = {}
+    for r in results:
+        for note in r.notes:
+            names = notes.setdefault(note, [])
+            if (name := Path(r.path).name) not in names:
+                names.append(name)
+    return notes
+
+
+def _file_list(names: list[str], shown: int = 3) -> str:
+    if len(names) <= shown:
+        return ", ".join(names)
+    return f"{', '.join(names[: shown - 1])} and {len(names) - shown + 1} more files"
 
 
 def _read_line() -> str | None:
