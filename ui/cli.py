@@ -326,10 +326,6 @@ def search(
     with user_errors():
         library = _library()
         scope = library.find_video(video).id if video else None
-        if not library.videos():
-            from vidqa.errors import VideoNotFound
-
-            raise VideoNotFound("the library is empty: add videos with 'vidqa ingest PATH'")
         if image is not None:
             hits = library.search_image(image, k=k, video_id=scope)
         else:
@@ -340,7 +336,9 @@ def search(
         rows = [
             hit_row(h, videos[h.span.video_id].title, videos[h.span.video_id].path) for h in hits
         ]
-    _print_rows(rows, json_ or nl, nl, hit_line, "No results.")
+    # as `vidqa list` says it: nothing matching and nothing to search are not the same news
+    empty = "No results." if videos else "The library is empty: vidqa ingest PATH"
+    _print_rows(rows, json_ or nl, nl, hit_line, empty)
 
 
 @app.command("list")
