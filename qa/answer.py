@@ -496,10 +496,8 @@ def extractive_answer(
             spans = [spans[0], *(s for s, ok in zip(spans[1:], keep, strict=True) if ok)]
         citations = citations_from_spans(spans, videos, merge=False)
         best = citations[0]
-        lines = [
-            f"{say(lang, 'in_video_at', title=best.title, when=fmt_range(best.start, best.end))} "
-            f"“{_quote(best.text)}” [1]"
-        ]
+        at = say(lang, "in_video_at", title=best.title, when=fmt_range(best.start, best.end))
+        lines = [join_words([at, f"“{_quote(best.text)}” [1]"])]  # "：“…”", ": “…”"
         if len(citations) > 1:
             lines.append(say(lang, "also"))
             lines += [

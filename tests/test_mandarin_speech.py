@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import pytest
 import zh_library
@@ -170,6 +171,8 @@ def test_a_paraphrased_question_cites_its_topic(home, topic):
     start, end = _topic_range(home, topic)
     answer = json.loads(vidqa("ask", topic.question, "--json"))
     assert answer["status"] == "answered", answer
+    # vidqa's words in Chinese, typeset as Chinese: "在“…”的 0:05–0:09：“…” [1]", no space
+    assert re.match(r"在“.+”的 \d+:\d\d–\d+:\d\d：“", answer["answer"]), answer["answer"]
     first = answer["citations"][0]
     assert start - 0.5 <= (first["start"] + first["end"]) / 2 <= end + 0.5, (first, start, end)
 
