@@ -579,7 +579,10 @@ def summarize_video(
 
 # --- outputs
 def chapter_spans(summary: VideoSummary, video_id: str) -> list[Span]:
-    """One searchable span per chapter (kind "chapter"), text = title + summary + points."""
+    """One searchable span per chapter (kind "chapter"), text = title + summary + points.
+
+    A chapter with nothing but its title is not indexed: with no transcript it is the
+    placeholder "Part 1", which search would quote as the closest passage to anything."""
     return [
         Span(
             video_id=video_id,
@@ -597,4 +600,5 @@ def chapter_spans(summary: VideoSummary, video_id: str) -> list[Span]:
             },
         )
         for i, c in enumerate(summary.chapters, 1)
+        if c.summary or c.key_points or c.keywords
     ]

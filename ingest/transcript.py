@@ -352,10 +352,23 @@ def get_transcript(
         segments, asr_info = transcribe(
             path, model=asr_model, language=language, progress=progress, language_hint=tagged
         )
+        notes = asr_notes(asr_info, language, tagged)
+        if not segments:  # silence, music: say so, or the user wonders why nothing is found
+            notes.append(f"no speech found in the audio and no subtitles: {_left(info)}")
         return Transcript(
             segments,
             f"asr:{model_label(asr_info.model)}",
             language=asr_info.language,
-            notes=asr_notes(asr_info, language, tagged),
+            notes=notes,
         )
-    return Transcript([], "none", language=primary_language(language))
+    return Transcript(
+        [],
+        "none",
+        language=primary_language(language),
+        notes=[f"no audio and no subtitles: {_left(info)}"],
+    )
+
+
+def _left(info) -> str:
+    """What of a video without a transcript can still be searched."""
+    return "only what is on screen can be searched" if info.has_video else "nothing to search"

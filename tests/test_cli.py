@@ -213,6 +213,30 @@ def test_a_note_about_several_files_is_printed_once_naming_them(tmp_path, monkey
     assert any(line.startswith("Note: a.mp4, b.mp4: ") for line in notes), result.stderr
 
 
+def test_a_recording_without_speech_says_so_and_quotes_no_placeholder(tmp_path, monkeypatch):
+    """A test pattern with a tone (and the tone alone): ASR hears nothing. The user is told
+    what is left to search, and the placeholder chapter "Part 1" is not indexed, so it is
+    never quoted as the closest passage to a question."""
+    monkeypatch.setenv("VIDQA_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("VIDQA_DEVICE", "cpu")
+    monkeypatch.setenv("VIDQA_ASR_MODEL", "tiny.en")
+    video = make_tone_video(tmp_path / "tone.mp4", 4.0)
+    audio = tmp_path / "tone.m4a"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(video), "-vn", "-c:a", "aac", str(audio)], check=True
+    )
+    result = runner.invoke(app, ["ingest", str(video), str(audio)])
+    assert result.exit_code == 0, result.output
+    said = "no speech found in the audio and no subtitles: "
+    assert f"Note: tone.mp4: {said}only what is on screen can be searched" in result.stderr
+    assert f"Note: tone.m4a: {said}nothing to search" in result.stderr
+    assert "(asr:tiny.en; no spans)" in result.stdout, result.stdout
+    for entry in json.loads(vidqa("list", "--json").stdout):
+        assert "chapter" not in entry["spans"], entry
+    answer = vidqa("ask", "what did the speaker say about volcanoes?").stdout
+    assert "Part 1" not in answer, answer
+
+
 def test_audio_only_file_is_a_valid_video(lecture_audio_only, monkeypatch):
     monkeypatch.setenv("VIDQA_DEVICE", "cpu")
     monkeypatch.setenv("VIDQA_ASR_MODEL", "tiny.en")

@@ -168,7 +168,7 @@ def ingest(
         for r in report.results:
             if r.status == "failed":
                 continue
-            spans = ", ".join(f"{n} {k}" for k, n in sorted(r.spans.items()))
+            spans = ", ".join(f"{n} {k}" for k, n in sorted(r.spans.items())) or "no spans"
             _out(f"{r.status:9}  {r.video_id}  {r.title}  ({r.transcript_source}; {spans})")
     for note, names in _notes_by_text(report.results).items():
         _err(f"Note: {_file_list(names)}: {note}")
