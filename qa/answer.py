@@ -305,7 +305,9 @@ def respond(
     first = evidence[0]
     if len(evidence) > 1 or (first.mode == "time" and request.video is None and not first.picked):
         result = ReadyAnswer(per_video_answer(request, evidence, library, backend))
-    elif first.mode == "search" and not _answerable(request, first, library):
+    elif first.mode == "none" or (
+        first.mode == "search" and not _answerable(request, first, library)
+    ):  # "none": search found nothing at all
         result = ReadyAnswer(not_found_answer(request, first, library))
     elif backend is None or not first.spans:
         result = ReadyAnswer(

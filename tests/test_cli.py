@@ -233,8 +233,9 @@ def test_a_recording_without_speech_says_so_and_quotes_no_placeholder(tmp_path, 
     assert "(asr:tiny.en; no spans)" in result.stdout, result.stdout
     for entry in json.loads(vidqa("list", "--json").stdout):
         assert "chapter" not in entry["spans"], entry
-    answer = vidqa("ask", "what did the speaker say about volcanoes?").stdout
-    assert "Part 1" not in answer, answer
+    answer = json.loads(vidqa("ask", "what did the speaker say about volcanoes?", "--json").stdout)
+    assert answer["status"] == "not_found" and answer["citations"] == [], answer
+    assert answer["answer"] == "Not found in these videos." and "Part 1" not in str(answer)
 
 
 def test_audio_only_file_is_a_valid_video(lecture_audio_only, monkeypatch):
