@@ -547,3 +547,26 @@ def test_a_removal_is_visible_while_it_runs(library_home, lecture_with_srt, tmp_
     assert "removed" in out
     assert video.id in seen and "by path" in seen  # seen while `vidqa remove` ran
     assert logic.removals_in_progress() == [] and logic.being_removed(lecture_with_srt) is None
+
+
+@pytest.mark.parametrize(
+    ("source", "en", "zh"),
+    [
+        (
+            "transcript+ocr+scenes",
+            "the transcript, on-screen text and scene changes (no VLM)",
+            "字幕、屏幕文字、场景切换（未用视觉语言模型）",
+        ),
+        ("vlm:Qwen/Qwen3-VL-2B-Instruct", "Qwen3-VL-2B-Instruct", "Qwen3-VL-2B-Instruct"),
+        (
+            "vlm:/models/qwen3-vl-4b+transcript",
+            "qwen3-vl-4b and the transcript",
+            "qwen3-vl-4b、字幕",
+        ),
+    ],
+)
+def test_where_chapters_came_from_reads_as_words(source, en, zh):
+    """The Video page and `vidqa summary` said "transcript+ocr+scenes"."""
+    from ui.render import describe_source
+
+    assert describe_source(source) == en and describe_source(source, "zh") == zh

@@ -115,6 +115,8 @@ def test_a_summary_stored_by_the_old_code_still_loads_and_prints(tmp_path):
     assert markdown.exit_code == 0, markdown.output
     assert "### 1. Volcanoes (0:00–1:20)" in markdown.stdout
     assert "Magma rises through the crust." in markdown.stdout
+    # where the chapters came from, in words ("transcript" is what the code writes)
+    assert "*Chapters from the transcript (no VLM).*" in markdown.stdout
     printed = json.loads(runner.invoke(app, ["summary", "Talk", "--json"]).stdout)
     assert printed == {**OLD_SUMMARY, "scene_changes": []}
 

@@ -259,9 +259,50 @@ def chapter_view(chapter: Chapter) -> dict:
     }
 
 
+# What chapters were found from, in words: a source is "vlm:<model>" and/or signals joined
+# by "+" ("transcript+ocr+scenes", "vlm:Qwen/Qwen3-VL-2B-Instruct+transcript").
+SOURCE_WORDS = {
+    "en": {
+        "transcript": "the transcript",
+        "ocr": "on-screen text",
+        "scenes": "scene changes",
+        "pauses": "pauses",
+        "no_vlm": " (no VLM)",
+    },
+    "zh": {
+        "transcript": "字幕",
+        "ocr": "屏幕文字",
+        "scenes": "场景切换",
+        "pauses": "停顿",
+        "no_vlm": "（未用视觉语言模型）",
+    },
+}
+
+
+def describe_source(source: str, lang: str = "en") -> str:
+    """ "transcript+ocr+scenes" -> "the transcript, on-screen text and scene changes (no VLM)";
+    "vlm:Qwen/Qwen3-VL-2B-Instruct" -> "Qwen3-VL-2B-Instruct"; unknown parts stay as written."""
+    words = SOURCE_WORDS.get(lang, SOURCE_WORDS["en"])
+    parts = [p for p in (source or "").split("+") if p]
+    named = [
+        p.removeprefix("vlm:").rstrip("/").rsplit("/", 1)[-1]
+        if p.startswith("vlm:")
+        else words.get(p, p)
+        for p in parts
+    ]
+    if not named:
+        return "?"
+    if lang == "zh":
+        text = "、".join(named)
+    else:
+        text = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
+    vlm = any(p.startswith("vlm:") for p in parts)
+    return text if vlm else text + words["no_vlm"]
+
+
 def summary_markdown(summary: VideoSummary, title: str) -> str:
     """`vidqa summary`: the whole-video summary and every chapter, as Markdown."""
-    lines = [f"# {title}", "", f"*Chapters by {summary.source}.*", ""]
+    lines = [f"# {title}", "", f"*Chapters from {describe_source(summary.source)}.*", ""]
     if summary.summary:
         lines += ["## Summary", "", summary.summary, ""]
     if summary.assessment:
@@ -273,7 +314,7 @@ def summary_markdown(summary: VideoSummary, title: str) -> str:
         lines += [f"- {p}" for p in view["key_points"]] + ([""] if view["key_points"] else [])
         if view["keywords"]:
             lines += [f"*Keywords:* {', '.join(view['keywords'])}", ""]
-        lines += [f"*Source:* {view['source']}", ""]
+        lines += [f"*Source:* {describe_source(view['source'])}", ""]
     if summary.notes:
         lines += ["## Notes", "", *(f"- {n}" for n in summary.notes), ""]
     return "\n".join(lines).rstrip() + "\n"

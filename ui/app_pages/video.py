@@ -66,7 +66,11 @@ def _summary(target) -> None:
     with common.reader().open() as library:
         stored = library.summary(target.id)
     if stored and (stored.summary or stored.assessment):
-        with st.expander(common.t("summary", source=logic.md_text(stored.source or "?"))):
+        with st.expander(
+            common.t(
+                "summary", source=logic.md_text(views.describe_source(stored.source, common.lang()))
+            )
+        ):
             st.markdown(logic.answer_markdown(stored.summary or ""))
             if stored.assessment:
                 st.markdown(
@@ -95,7 +99,11 @@ def _chapters(target) -> None:
             body.markdown(logic.answer_markdown(view["summary"]))
         for point in view["key_points"]:
             body.markdown(f"- {logic.md_text(point)}")
-        body.caption(common.t("source", source=logic.md_text(view["source"])))
+        body.caption(
+            common.t(
+                "source", source=logic.md_text(views.describe_source(view["source"], common.lang()))
+            )
+        )
 
 
 def _transcript(target) -> None:
