@@ -570,3 +570,23 @@ def test_where_chapters_came_from_reads_as_words(source, en, zh):
     from ui.render import describe_source
 
     assert describe_source(source) == en and describe_source(source, "zh") == zh
+
+
+def test_span_counts_read_as_words_in_list_and_ingest():
+    from ui.render import span_counts, video_line
+
+    assert span_counts({"ocr": 8, "chapter": 1, "window": 4, "transcript": 4}) == (
+        "4 transcript spans, 4 windows, 1 chapter, 8 on-screen texts"
+    )
+    assert span_counts({}) == "no spans"
+    row = {
+        "id": "b57de0c42bcf4ea0",
+        "title": "lecture",
+        "duration": 57.9,
+        "transcript_source": "srt",
+        "spans": {"frame": 1, "transcript": 2},
+        "status": "ready",
+        "path": "/talks/lecture.mp4",
+        "ingested_at": "2026-12-02T05:38:04+00:00",
+    }
+    assert video_line(row).endswith("(2 transcript spans, 1 frame)")

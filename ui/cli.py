@@ -165,11 +165,15 @@ def ingest(
             )
         )
     else:
+        from ui.render import span_counts
+
         for r in report.results:
             if r.status == "failed":
                 continue
-            spans = ", ".join(f"{n} {k}" for k, n in sorted(r.spans.items())) or "no spans"
-            _out(f"{r.status:9}  {r.video_id}  {r.title}  ({r.transcript_source}; {spans})")
+            _out(
+                f"{r.status:9}  {r.video_id}  {r.title}  "
+                f"({r.transcript_source}; {span_counts(r.spans)})"
+            )
     for note, names in _notes_by_text(report.results).items():
         _err(f"Note: {_file_list(names)}: {note}")
     for r in report.failed:

@@ -70,9 +70,32 @@ def _card(row: dict) -> dict:
     }
 
 
+# What `vidqa list` and `vidqa ingest` call each kind of span, one and many, in this order.
+SPAN_NOUNS = {
+    "transcript": ("transcript span", "transcript spans"),
+    "window": ("window", "windows"),
+    "chapter": ("chapter", "chapters"),
+    "ocr": ("on-screen text", "on-screen texts"),
+    "frame": ("frame", "frames"),
+}
+
+
+def span_counts(counts: dict[str, int]) -> str:
+    """{"chapter": 8, "window": 1} -> "1 window, 8 chapters"; "no spans" when empty."""
+    order = [*SPAN_NOUNS, *sorted(set(counts) - set(SPAN_NOUNS))]
+    return (
+        ", ".join(
+            f"{counts[k]} {SPAN_NOUNS.get(k, (k, k))[counts[k] != 1]}"
+            for k in order
+            if counts.get(k)
+        )
+        or "no spans"
+    )
+
+
 def video_line(row: dict) -> str:
     card = _card(row)
-    spans = ", ".join(f"{n} {k}" for k, n in sorted(row["spans"].items())) or "no spans"
+    spans = span_counts(row["spans"])
     status = "" if row["status"] == "ready" else f"  [{row['status']}]"
     return (
         f"{row['id'][:12]}  {row['title']}  {card['duration']}  "
