@@ -173,7 +173,7 @@ def test_reingest_is_a_no_op(library_env, lecture):
     assert json.loads(vidqa("list", "--json").stdout) == before
 
 
-def test_clip_writes_a_playable_file_of_the_cited_length(library_env, tmp_path):
+def test_clip_writes_a_playable_file_of_the_cited_length(library_env, tmp_path, monkeypatch):
     from vidqa.probe import probe
 
     video_id = json.loads(vidqa("list", "--json").stdout)[0]["id"]
@@ -182,6 +182,11 @@ def test_clip_writes_a_playable_file_of_the_cited_length(library_env, tmp_path):
     info = probe(out)
     assert info.has_video and info.has_audio
     assert 4.0 <= info.duration <= 5.0
+    # with no -o, the file is named for what it holds, here (was "clip.mp4" every time)
+    monkeypatch.chdir(tmp_path)
+    wrote = vidqa("clip", "lecture", "0:20", "0:25").stdout
+    assert wrote.startswith(f"wrote {tmp_path / 'lecture_0-20_0-25.mp4'} "), wrote
+    assert 4.5 <= probe(tmp_path / "lecture_0-20_0-25.mp4").duration <= 5.5
 
 
 def test_broken_files_fail_clearly_and_the_rest_goes_on(

@@ -36,7 +36,6 @@ from typing import BinaryIO, Literal
 from ui.i18n import Lang, tr
 from vidqa.errors import MediaError, VidqaError
 from vidqa.settings import Settings, settings
-from vidqa.timefmt import fmt_ts
 
 MAX_UPLOAD_MB = 4096  # largest upload (MB); also streamlit's server.maxUploadSize
 MAX_NAME_CHARS = 120  # longest stored upload name, extension included (chars)
@@ -305,11 +304,6 @@ def playback_for(
         return Playback(path, first, last, seek=exact if exact != first else None)
     stop = end if end is not None else min(video.duration, start + LARGE_FILE_WINDOW_S)
     return Playback(cached_clip(video, start, stop, cfg), 0, None, offset=start)
-
-
-def download_name(title: str, start: float, end: float) -> str:
-    stem = _UNSAFE_NAME_CHARS.sub("_", title).strip("._-")[:60] or "clip"
-    return f"{stem}_{fmt_ts(start).replace(':', '-')}_{fmt_ts(end).replace(':', '-')}.mp4"
 
 
 # ---------------------------------------------------------------- thumbnails

@@ -433,12 +433,18 @@ def clip(
     video: Annotated[str, typer.Argument(help="Video id, id prefix or title.")],
     start: Annotated[str, typer.Argument(help="Start: seconds, M:SS or H:MM:SS.")],
     end: Annotated[str, typer.Argument(help="End: seconds, M:SS or H:MM:SS.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the clip.")] = Path(
-        "clip.mp4"
-    ),
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Where to write the clip (default: TITLE_START_END.mp4 here).",
+            show_default=False,
+        ),
+    ] = None,
 ):
     """Cut a cited clip to a playable file."""
-    from qa.clips import cut_clip
+    from qa.clips import clip_name, cut_clip
 
     t0, t1 = parse_seconds(start), parse_seconds(end)
     if t1 <= t0:
@@ -460,8 +466,10 @@ def clip(
                 f"the clip starts at {fmt_ts(t0)}, after the video "
                 f"ends ({fmt_ts(target.duration)})",
             )
-        out, how = cut_clip(target.path, t0, min(t1, target.duration), output)
-    _out(f"wrote {out} ({how}, {min(t1, target.duration) - t0:.2f} s)")
+        t1 = min(t1, target.duration)
+        output = output or Path(clip_name(target.title, t0, t1))
+        out, how = cut_clip(target.path, t0, t1, output)
+    _out(f"wrote {out} ({how}, {t1 - t0:.2f} s)")
 
 
 @app.command()

@@ -7,6 +7,7 @@ import mimetypes
 
 import streamlit as st
 
+from qa.clips import clip_name
 from ui import app_logic as logic
 from ui import i18n
 from ui import render as views
@@ -187,7 +188,7 @@ def download_clip(request: dict | None) -> None:
     st.download_button(
         t("download_clip"),
         data=lambda: logic.cached_clip(target, start, end).read_bytes(),
-        file_name=logic.download_name(target.title, start, end),
+        file_name=clip_name(target.title, start, end),
         mime="video/mp4",
         icon=":material/download:",
         on_click="ignore",
