@@ -184,7 +184,7 @@ def test_markdown_in_media_text_is_never_fetched(app_url, browser, bait_server, 
         page.wait_for_function(_SHOWS, arg="talk [x](y) *z*", timeout=30_000)  # the title
         page.goto(f"{app_url}/video")
         page.wait_for_function(_SHOWS, arg=f"![x]({url}/x.png)", timeout=30_000)  # the chapter
-        page.get_by_text("Summary (test)").click()
+        page.get_by_text("Summary, from test (no VLM)").click()
         page.wait_for_function(
             _SHOWS, arg=f"[click]({url}/a) <img src={url}/y.png>", timeout=10_000
         )

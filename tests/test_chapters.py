@@ -327,7 +327,7 @@ def test_spans_markdown_and_round_trip():
     assert spans[0].extra["title"] == "Plants"
     text = summary_markdown(summary, "My talk")
     assert text.startswith("# My talk") and "### 2. Rocks (5:00–10:00)" in text
-    assert "vlm:Qwen3-VL-Scripted" in text
+    assert "*Chapters from Qwen3-VL-Scripted.*" in text  # the model named, in words
     again = summary_from_dict(json.loads(json.dumps(summary_to_dict(summary))))
     assert isinstance(again, VideoSummary) and again.chapters == summary.chapters
 

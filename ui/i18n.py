@@ -135,7 +135,7 @@ STRINGS: dict[str, dict[Lang, str]] = {
     "status_unchanged": {"en": "unchanged", "zh": "未变化"},
     "note": {"en": "Note: {text}", "zh": "注意：{text}"},
     # video
-    "summary": {"en": "Summary ({source})", "zh": "摘要（{source}）"},
+    "summary": {"en": "Summary, from {source}", "zh": "摘要：来自{source}"},
     "assessment": {"en": "Assessment.", "zh": "评价。"},
     "tab_chapters": {"en": "Chapters", "zh": "章节"},
     "tab_transcript": {"en": "Transcript", "zh": "字幕"},
