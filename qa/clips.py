@@ -7,22 +7,21 @@ so a citation's clip always starts where the citation says.
 
 from __future__ import annotations
 
-import re
 import subprocess
 from pathlib import Path
 
 from vidqa.errors import MediaError
 from vidqa.probe import ffmpeg_path
+from vidqa.text import safe_stem
 from vidqa.timefmt import fmt_ts
 
 KEYFRAME_TOLERANCE_S = 0.1
 KEYFRAME_SEARCH_S = 10.0  # look this far back for a keyframe before the start (s)
-_UNSAFE_NAME_CHARS = re.compile(r"[^\w.\-]+")
 
 
 def clip_name(title: str, start: float, end: float) -> str:
     """A file name for a clip that says what it is: "lecture_0-43_0-59.mp4"."""
-    stem = _UNSAFE_NAME_CHARS.sub("_", title).strip("._-")[:60] or "clip"
+    stem = safe_stem(title)[:60] or "clip"
     return f"{stem}_{fmt_ts(start).replace(':', '-')}_{fmt_ts(end).replace(':', '-')}.mp4"
 
 

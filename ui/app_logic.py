@@ -36,6 +36,7 @@ from typing import BinaryIO, Literal
 from ui.i18n import Lang, tr
 from vidqa.errors import MediaError, VidqaError
 from vidqa.settings import Settings, settings
+from vidqa.text import safe_stem
 
 MAX_UPLOAD_MB = 4096  # largest upload (MB); also streamlit's server.maxUploadSize
 MAX_NAME_CHARS = 120  # longest stored upload name, extension included (chars)
@@ -50,7 +51,6 @@ STAGE_ORDER = ("probe", "transcript", "spans", "frames", "ocr", "chapters", "ind
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 KEEP_JOBS = 50  # job folders kept under $VIDQA_HOME/jobs (newest first) ...
 JOB_MAX_AGE_DAYS = 14  # ... and none older than this, except a running one
-_UNSAFE_NAME_CHARS = re.compile(r"[^\w.\-]+")
 _VIDEO_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 
 
@@ -143,7 +143,7 @@ def safe_upload_name(name: str) -> str:
     if not dot or f".{ext}" not in MEDIA_EXTENSIONS:
         allowed = " ".join(sorted(MEDIA_EXTENSIONS))
         raise ValueError(f"{name!r} is not a media file name (allowed extensions: {allowed})")
-    stem = _UNSAFE_NAME_CHARS.sub("_", stem).strip("._-")
+    stem = safe_stem(stem)
     stem = stem[: MAX_NAME_CHARS - len(ext) - 1].rstrip("._-") or "upload"
     return f"{stem}.{ext}"
 

@@ -41,3 +41,12 @@ def ends_sentence(text: str) -> bool:
 def collection_slug(model_name: str) -> str:
     """A model name as Chroma allows it in a collection name ([a-zA-Z0-9._-], bounded length)."""
     return re.sub(r"[^A-Za-z0-9._-]+", "-", model_name).strip("-.")[:48] or "model"
+
+
+_UNSAFE_NAME_CHARS = re.compile(r"[^\w.\-]+")
+
+
+def safe_stem(text: str) -> str:
+    """`text` as a file name stem: runs of anything but letters, digits, '.', '_' and '-'
+    become '_', and dots and dashes at the ends go ("../x y" -> "x_y")."""
+    return _UNSAFE_NAME_CHARS.sub("_", text).strip("._-")
