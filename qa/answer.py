@@ -180,16 +180,19 @@ def gather_all(request: Request, library: Library) -> list[Evidence]:
     """One Evidence, or one per video for a time or summary question that names none of
     several."""
     video = request.video
-    question = classify(request.question, _duration(request, library))
+    scope = [] if video else _in_scope(request, library)
+    # "the last 20 seconds" needs a length: with no video chosen, the longest for now (each
+    # video's own is applied when answering in it)
+    question = classify(request.question, video.duration if video else _longest(scope))
     ref = request.time or question.time
     if ref is None and question.kind == "whole_video":
         if video is not None:
             return [whole_video_evidence(library, video)]
-        return _whole_across_videos(request, library)
+        return _whole_across_videos(request, library, scope)
     if ref is None:
         return [_search(request, library)]
     if video is None:
-        return _time_across_videos(request, ref, library)
+        return _time_across_videos(request, ref, library, scope)
     if request.time is None:  # "the last 2 minutes" needs this video's length
         ref = parse_time_reference(request.question, video.duration) or ref
     return [_at_time(library, video, ref, request.kinds, request.lang)]
@@ -204,12 +207,15 @@ def _in_scope(request: Request, library: Library) -> list[Video]:
     return videos
 
 
-def _duration(request: Request, library: Library) -> float | None:
-    """The length "the last 20 seconds" is read against: the video's, else, with none chosen,
-    the longest in scope's for now (each video's own is applied when answering in it)."""
-    if request.video is not None:
-        return request.video.duration
-    return max((v.duration for v in request.videos or library.videos()), default=None)
+def _longest(videos: Sequence[Video]) -> float:
+    return max(v.duration for v in videos)
+
+
+def _ranked(videos: Sequence[Video], hits) -> list[Video]:
+    """`videos` in the order of their first search hit, the rest after them."""
+    by_id = {v.id: v for v in videos}
+    first = [by_id[i] for i in dict.fromkeys(h.span.video_id for h in hits) if i in by_id]
+    return list({v.id: v for v in [*first, *videos]}.values())
 
 
 def _at_time(library: Library, video: Video, ref: TimeRef, kinds, lang: Lang = "en") -> Evidence:
@@ -218,6 +224,8 @@ def _at_time(library: Library, video: Video, ref: TimeRef, kinds, lang: Lang = "
 
 
 def _hits(query: str, library: Library, videos: Sequence[Video], k: int) -> list:
+    """The best `k` hits in `videos`: () is the whole library, searched at once (a search per
+    video is for a chosen few: in a library of 400 it would be 400 searches)."""
     if len(videos) <= 1:
         return library.search(query, k=k, video_id=videos[0].id if videos else None)
     hits = [h for v in videos for h in library.search(query, k=k, video_id=v.id)]
@@ -225,18 +233,17 @@ def _hits(query: str, library: Library, videos: Sequence[Video], k: int) -> list
 
 
 def _search(request: Request, library: Library) -> Evidence:
-    videos = (request.video,) if request.video else request.videos
-    if not videos:
-        _in_scope(request, library)  # the whole library: searched at once, if it has a video
+    videos = (request.video,) if request.video else request.videos  # (): the whole library
     hits = _hits(request.question, library, videos, request.k)
     if not hits:
         return Evidence("none", video=request.video, note=say(request.lang, "nothing_matches"))
     return Evidence("search", spans=[h.span for h in hits], hits=hits, video=request.video)
 
 
-def _time_across_videos(request: Request, ref: TimeRef, library: Library) -> list[Evidence]:
+def _time_across_videos(
+    request: Request, ref: TimeRef, library: Library, videos: Sequence[Video]
+) -> list[Evidence]:
     """The video the rest of the question points at, else the few most relevant, each."""
-    videos = _in_scope(request, library)
     rest = request.question.replace(ref.text, " ")
     if (named := _named(rest, videos)) is not None:
         evidence = _at_time(
@@ -244,22 +251,20 @@ def _time_across_videos(request: Request, ref: TimeRef, library: Library) -> lis
         )
         evidence.picked = True  # said in the answer, so a wrong pick is seen
         return [evidence]
-    ranked: list[Video] = []
+    order = list(videos)
     if abstain.content_words(rest):
-        hits = _hits(rest, library, videos, TIME_PICK_CANDIDATES)
+        hits = _hits(rest, library, request.videos, TIME_PICK_CANDIDATES)
         ok, _ = (
             abstain.assess(rest, [h.span.text for h in hits], library) if hits else (False, None)
         )
-        by_id = {v.id: v for v in videos}
+        order = _ranked(videos, hits)
         if ok:
-            chosen = by_id[hits[0].span.video_id]
+            chosen = order[0]
             evidence = _at_time(
                 library, chosen, _reparse(request, ref, chosen), request.kinds, request.lang
             )
             evidence.picked = True
             return [evidence]
-        ranked = [by_id[i] for i in dict.fromkeys(h.span.video_id for h in hits)]
-    order = list({v.id: v for v in [*ranked, *videos]}.values())
     own = {v.id: _reparse(request, ref, v) for v in order}  # "the last minute" of each
     long_enough = [v for v in order if v.duration + 1.0 >= own[v.id].start] or order
     return [
@@ -274,19 +279,20 @@ def _named(text: str, videos: Sequence[Video]) -> Video | None:
     return named[0] if len(named) == 1 else None
 
 
-def _whole_across_videos(request: Request, library: Library) -> list[Evidence]:
+def _whole_across_videos(
+    request: Request, library: Library, videos: Sequence[Video]
+) -> list[Evidence]:
     """ "Summarize the videos" with none chosen: the video the question names, else an
     overview of each (the few the rest of the question is most about, in a large library)."""
-    videos = _in_scope(request, library)
     if (named := _named(request.question, videos)) is not None:
         evidence = whole_video_evidence(library, named)
         evidence.picked = True
         return [evidence]
     if len(videos) > OVERVIEW_VIDEOS and abstain.content_words(request.question):
-        hits = _hits(request.question, library, videos, TIME_PICK_CANDIDATES * OVERVIEW_VIDEOS)
-        by_id = {v.id: v for v in videos}
-        ranked = [by_id[i] for i in dict.fromkeys(h.span.video_id for h in hits)]
-        videos = list({v.id: v for v in [*ranked, *videos]}.values())
+        hits = _hits(
+            request.question, library, request.videos, TIME_PICK_CANDIDATES * OVERVIEW_VIDEOS
+        )
+        videos = _ranked(videos, hits)
     return [whole_video_evidence(library, v) for v in videos[:OVERVIEW_VIDEOS]]
 
 
