@@ -265,12 +265,18 @@ def _time_across_videos(
             )
             evidence.picked = True
             return [evidence]
-    own = {v.id: _reparse(request, ref, v) for v in order}  # "the last minute" of each
-    long_enough = [v for v in order if v.duration + 1.0 >= own[v.id].start] or order
-    return [
-        _at_time(library, v, own[v.id], request.kinds, request.lang)
-        for v in long_enough[:TIME_VIDEOS]
-    ]
+    # Each video's own reading of the time ("the last minute" of each), parsed only until
+    # TIME_VIDEOS long enough are found, not for every video of a large library.
+    chosen: list[tuple[Video, TimeRef]] = []
+    for v in order:
+        own = _reparse(request, ref, v)
+        if v.duration + 1.0 >= own.start:
+            chosen.append((v, own))
+            if len(chosen) == TIME_VIDEOS:
+                break
+    if not chosen:  # the time is past the end of every video: say so for the first few
+        chosen = [(v, _reparse(request, ref, v)) for v in order[:TIME_VIDEOS]]
+    return [_at_time(library, v, own, request.kinds, request.lang) for v, own in chosen]
 
 
 def _named(text: str, videos: Sequence[Video]) -> Video | None:
