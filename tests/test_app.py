@@ -234,6 +234,13 @@ def test_video_page_chapters_transcript_and_search_seek(home, lecture_with_srt):
     played, truth = at.session_state["video_play"], _said(lecture_with_srt, "Glaciers")
     assert played["start"] <= truth["start"] and played["end"] >= truth["end"]
     assert _video_proto(at).start_time == math.floor(played["start"])
+    assert _scrolls(at)  # the click brings the player into view once ...
+    at.text_input(key="video_search").input("glaciers carve deep valleys").run()
+    assert not _scrolls(at)  # ... and later reruns leave the page where the user put it
+
+
+def _scrolls(at) -> bool:
+    return any("scrollIntoView" in h.proto.body for h in at.get("html"))
 
 
 def test_ask_streams_an_answer_and_a_citation_click_plays_the_clip(home):

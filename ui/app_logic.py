@@ -101,16 +101,32 @@ def shown_question(text: str, lang: Lang = "en") -> str:
     return tr(lang, "question_cut", text=text[:DISPLAY_QUESTION_CHARS].rstrip(), n=f"{len(text):,}")
 
 
-def seek_script(container_key: str, seconds: float) -> str:
-    """JavaScript that moves the player in `.st-key-<container_key>` to `seconds` exactly:
-    st.video takes whole seconds, a citation starts at 25.4 s. Numbers only go in."""
+def player_script(container_key: str, seek: float | None, scroll: bool) -> str:
+    """JavaScript for the player in `.st-key-<container_key>`, once its media is loaded:
+    move it to `seek` s exactly (st.video takes whole seconds, a citation starts at 25.4 s),
+    and with `scroll` bring it into view: a click far down the page plays in a player that
+    may sit above or below the screen, and the page may still be laying out (the player's
+    height is only known once the media's size is). Only a number goes in."""
+    seek_js = (
+        ""
+        if seek is None
+        else f"""const want = {float(seek):.3f};
+      if (Math.abs(v.currentTime - want) > 0.05 && v.currentTime < want + 0.5) v.currentTime = want;"""
+    )
+    scroll_js = (
+        """const r = v.getBoundingClientRect();
+      if (r.top < 0 || r.bottom > window.innerHeight) v.scrollIntoView({block: 'center'});"""
+        if scroll
+        else ""
+    )
     return f"""<script>(() => {{
-  const want = {float(seconds):.3f}, sel = '.st-key-{container_key} video, .st-key-{container_key} audio';
+  const sel = '.st-key-{container_key} video, .st-key-{container_key} audio';
   let tries = 0, settled = 0;
   const tick = () => {{
     const v = document.querySelector(sel);
     if (v && v.readyState >= 1) {{
-      if (Math.abs(v.currentTime - want) > 0.05 && v.currentTime < want + 0.5) v.currentTime = want;
+      {seek_js}
+      {scroll_js}
       if (++settled > 8) return;
     }}
     if (++tries < 200) setTimeout(tick, 100);

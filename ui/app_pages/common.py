@@ -97,6 +97,7 @@ def request_play(
         "autoplay": autoplay,
         "nonce": nonce,
         "origin": origin,
+        "scroll": True,  # once, on the run after the click: later reruns leave the page be
     }
 
 
@@ -125,11 +126,14 @@ def player(slot: str, fallback_video_id: str | None = None) -> dict | None:
     if playback is None:
         st.info(t("not_playable", title=logic.md_text(target.title)))
         return None
-    _media(target, playback, request, f"{slot}-{request['nonce']}")
+    scroll = bool(request.get("scroll"))
+    if scroll:  # stored back, not popped in place: session state may hand out a copy
+        st.session_state[slot] = {**request, "scroll": False}
+    _media(target, playback, request, f"{slot}-{request['nonce']}", scroll)
     return request
 
 
-def _media(target, playback: logic.Playback, request: dict, key: str) -> None:
+def _media(target, playback: logic.Playback, request: dict, key: str, scroll: bool = False) -> None:
     mime = mimetypes.guess_type(playback.path.name)[0] or "video/mp4"
     with st.container(key=f"player-{key}"):  # a new key per click remounts, so re-clicks re-seek
         if target.has_video:
@@ -148,8 +152,11 @@ def _media(target, playback: logic.Playback, request: dict, key: str) -> None:
                 end_time=playback.end,
                 autoplay=request["autoplay"],
             )
-        if playback.seek is not None:  # st.video took whole seconds; go to the exact start
-            st.html(logic.seek_script(f"player-{key}", playback.seek), unsafe_allow_javascript=True)
+        if playback.seek is not None or scroll:  # st.video took whole seconds; exact start
+            st.html(
+                logic.player_script(f"player-{key}", playback.seek, scroll),
+                unsafe_allow_javascript=True,
+            )
     if playback.offset:
         st.caption(t("playing_clip", when=fmt_ts(playback.offset)))
 
