@@ -284,6 +284,37 @@ def test_a_follow_up_citation_plays_from_its_exact_start(
     )  # in view, not off screen
 
 
+def test_a_citation_in_an_earlier_answer_plays_in_view_on_a_phone(
+    app_url, browser, lecture, tmp_path
+):
+    """Issue 11: clicking a citation of an earlier answer played it in a player far above the
+    screen. On a phone the player opens under that answer and is brought into view."""
+    from index.library import Library
+    from ingest.pipeline import IngestOptions, ingest
+
+    library = Library()
+    try:
+        ingest([lecture], library=library, options=IngestOptions(vlm="none", frames=False))
+    finally:
+        library.close()
+    page = browser.new_page(viewport={"width": 420, "height": 700})
+    page.goto(f"{app_url}/ask")
+    first = _ask(page, "what was said at 0:10?", "chip-1-0")
+    _ask(page, "what was said between 0:20 and 0:50?", "chip-3-0")
+    first.click()  # a citation of the first answer (Playwright scrolls up to it)
+    try:
+        page.wait_for_function(f"() => ({_VISIBLE_VIDEO})() !== undefined", timeout=30_000)
+        _wait_quietly(page, _IN_VIEW, timeout=15_000)
+    finally:
+        state = page.evaluate(_VIDEO_STATE)
+        page.screenshot(path=str(tmp_path / "earlier-420.png"))
+    assert state["top"] >= 0 and state["bottom"] <= state["height"], state
+    # under the answer that was clicked, before the next question
+    player = page.locator(".st-key-ask-player").bounding_box()
+    second = page.get_by_text("what was said between 0:20 and 0:50?").bounding_box()
+    assert first.bounding_box()["y"] < player["y"] < second["y"], (player, second)
+
+
 def test_a_chinese_browser_gets_the_app_in_chinese(app_url, browser):
     """navigator.language zh-CN: the app starts in Chinese; the sidebar switch turns it English."""
     page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
