@@ -222,6 +222,18 @@ def _wait_quietly(page, predicate: str, timeout: int) -> None:
         pass
 
 
+def _ingest(media: Path) -> None:
+    """Ingest into this test's library (VIDQA_HOME) from here, without frames: the app reads it."""
+    from index.library import Library
+    from ingest.pipeline import IngestOptions, ingest
+
+    library = Library()
+    try:
+        ingest([media], library=library, options=IngestOptions(vlm="none", frames=False))
+    finally:
+        library.close()
+
+
 def _expected_follow_up(first: str, second: str):
     """The conversation run here on the same library: the second answer's first citation."""
     from index.library import Library
@@ -249,14 +261,7 @@ def _ask(page, question: str, chip_key: str):
 def test_a_follow_up_citation_plays_from_its_exact_start(
     app_url, browser, lecture, tmp_path, width
 ):
-    from index.library import Library
-    from ingest.pipeline import IngestOptions, ingest
-
-    library = Library()
-    try:
-        ingest([lecture], library=library, options=IngestOptions(vlm="none", frames=False))
-    finally:
-        library.close()
+    _ingest(lecture)
     first, second = "what was said at 0:20?", "and 20 seconds later?"
     cited = _expected_follow_up(first, second)
     assert cited.start <= 40 + 5 and cited.end >= 40 - 5
@@ -289,14 +294,7 @@ def test_a_citation_in_an_earlier_answer_plays_in_view_on_a_phone(
 ):
     """Issue 11: clicking a citation of an earlier answer played it in a player far above the
     screen. On a phone the player opens under that answer and is brought into view."""
-    from index.library import Library
-    from ingest.pipeline import IngestOptions, ingest
-
-    library = Library()
-    try:
-        ingest([lecture], library=library, options=IngestOptions(vlm="none", frames=False))
-    finally:
-        library.close()
+    _ingest(lecture)
     page = browser.new_page(viewport={"width": 420, "height": 700})
     page.goto(f"{app_url}/ask")
     first = _ask(page, "what was said at 0:10?", "chip-1-0")
@@ -331,14 +329,7 @@ def test_a_result_clicked_below_the_player_brings_the_player_into_view(
 ):
     """On a phone the Video page stacks its search results under the player: clicking one far
     down used to play it above the screen, out of sight."""
-    from index.library import Library
-    from ingest.pipeline import IngestOptions, ingest
-
-    library = Library()
-    try:
-        ingest([lecture], library=library, options=IngestOptions(vlm="none", frames=False))
-    finally:
-        library.close()
+    _ingest(lecture)
     page = browser.new_page(viewport={"width": 420, "height": 600})
     page.goto(f"{app_url}/video")
     page.get_by_role("tab", name="Search").click()
