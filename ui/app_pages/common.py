@@ -127,7 +127,7 @@ def player(slot: str, fallback_video_id: str | None = None) -> dict | None:
         st.info(t("not_playable", title=logic.md_text(target.title)))
         return None
     scroll = bool(request.get("scroll"))
-    if scroll:  # stored back, not popped in place: session state may hand out a copy
+    if scroll:  # this run scrolls; the next one (any widget) must not pull the page back
         st.session_state[slot] = {**request, "scroll": False}
     _media(target, playback, request, f"{slot}-{request['nonce']}", scroll)
     return request
@@ -152,7 +152,7 @@ def _media(target, playback: logic.Playback, request: dict, key: str, scroll: bo
                 end_time=playback.end,
                 autoplay=request["autoplay"],
             )
-        if playback.seek is not None or scroll:  # st.video took whole seconds; exact start
+        if playback.seek is not None or scroll:  # exact start (st.video took whole seconds)
             st.html(
                 logic.player_script(f"player-{key}", playback.seek, scroll),
                 unsafe_allow_javascript=True,
