@@ -38,14 +38,11 @@ def main() -> dict:
     from index.library import Library
     from ingest.evalset import load_set
     from ingest.pipeline import IngestOptions, resummarize
-    from qa.evaluate import Question, score
+    from qa.evaluate import load_questions, score
     from vidqa.evalset import read_jsonl
     from vidqa.settings import settings
 
-    rows = read_jsonl(args.dir / "questions.jsonl")[:: max(1, args.every)]
-    questions = [
-        Question(r["qid"], r["question"], r["video_id"], r["start"], r["end"]) for r in rows
-    ]
+    questions = load_questions(args.dir, None)[:: max(1, args.every)]
     with tempfile.TemporaryDirectory(prefix="vidqa-chapters-") as home:
         library = Library(replace(settings(), home=Path(home)))
         load_set(args.dir, library)

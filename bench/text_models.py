@@ -53,13 +53,9 @@ def main() -> dict:
     parser.add_argument("--model", action="append", help=f"models to compare (default {OTHERS})")
     args = parser.parse_args()
 
-    from qa.evaluate import Question
-    from vidqa.evalset import read_jsonl
+    from qa.evaluate import load_questions
 
-    rows = read_jsonl(args.dir / "questions.jsonl")[:: max(1, args.every)]
-    questions = [
-        Question(r["qid"], r["question"], r["video_id"], r["start"], r["end"]) for r in rows
-    ]
+    questions = load_questions(args.dir, None)[:: max(1, args.every)]
     models = [DEFAULT_EMBED_MODEL, *(args.model or OTHERS)]
     results = {m: measure(m, args.dir, questions) for m in models}
     base = results[DEFAULT_EMBED_MODEL]
