@@ -30,6 +30,11 @@ def t(key: str, **values) -> str:
     return i18n.tr(lang(), key, **values)
 
 
+def source_words(source: str | None) -> str:
+    """What chapters were found from, in the user's language, safe as Markdown."""
+    return logic.md_text(views.describe_source(source, lang()))
+
+
 def count(n: int, noun: str) -> str:
     return i18n.count(lang(), n, noun)
 

@@ -66,11 +66,7 @@ def _summary(target) -> None:
     with common.reader().open() as library:
         stored = library.summary(target.id)
     if stored and (stored.summary or stored.assessment):
-        with st.expander(
-            common.t(
-                "summary", source=logic.md_text(views.describe_source(stored.source, common.lang()))
-            )
-        ):
+        with st.expander(common.t("summary", source=common.source_words(stored.source))):
             st.markdown(logic.answer_markdown(stored.summary or ""))
             if stored.assessment:
                 st.markdown(
@@ -99,11 +95,7 @@ def _chapters(target) -> None:
             body.markdown(logic.answer_markdown(view["summary"]))
         for point in view["key_points"]:
             body.markdown(f"- {logic.md_text(point)}")
-        body.caption(
-            common.t(
-                "source", source=logic.md_text(views.describe_source(view["source"], common.lang()))
-            )
-        )
+        body.caption(common.t("source", source=common.source_words(view["source"])))
 
 
 def _transcript(target) -> None:
