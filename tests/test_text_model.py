@@ -294,3 +294,41 @@ def test_a_library_that_searched_before_the_switch_ranks_as_a_fresh_one(auto, zh
     finally:
         library.close()
         reader.close()
+
+
+def test_a_full_precision_e5_gets_the_prefixes_it_was_trained_with():
+    """A user with the real intfloat/multilingual-e5-small (sentence-transformers, e.g. on a
+    GPU) must embed like the 4-bit package: "query: " for questions, "passage: " for text.
+    The weights stand in (MiniLM, offline); what is checked is what the model is given."""
+    from sentence_transformers import SentenceTransformer
+
+    from models.resolve import resolve
+    from models.text_embed import TextEmbedder
+
+    model = SentenceTransformer(resolve(DEFAULT_EMBED_MODEL).ref, device="cpu")
+    e5 = TextEmbedder(name="intfloat/multilingual-e5-small", dim=384, model=model)
+    text = "How do glaciers shape valleys?"
+    want_query = model.encode(["query: " + text], normalize_embeddings=True)[0]
+    want_passage = model.encode(["passage: " + text], normalize_embeddings=True)[0]
+    bare = model.encode([text], normalize_embeddings=True)[0]
+    assert np.allclose(e5.embed([text], query=True)[0], want_query, atol=1e-5)
+    assert np.allclose(e5.embed([text])[0], want_passage, atol=1e-5)
+    assert not np.allclose(want_query, bare, atol=1e-3)
+    # Other models are given the text as it is.
+    minilm = TextEmbedder(name=DEFAULT_EMBED_MODEL, dim=384, model=model)
+    assert np.allclose(minilm.embed([text], query=True)[0], bare, atol=1e-5)
+
+
+def test_a_pasted_blob_does_not_drown_the_question(auto, zh_set, tmp_path):
+    """A question followed by a run of 2,000 x's (a paste gone wrong; the app keeps the first
+    2,000 characters): e5 would spend its whole window on the run's pieces. It finds what the
+    question alone finds."""
+    library = _library(tmp_path / "zh")
+    try:
+        _add_chinese(library, zh_set, first=2)
+        for topic in zh_library.TOPICS[:4]:
+            want = library.search(topic.question, k=1)[0].span.id
+            blob = f"{topic.question} {'x' * 1990}"
+            assert library.search(blob, k=1)[0].span.id == want, topic.question
+    finally:
+        library.close()
