@@ -49,7 +49,7 @@ def _measure(root: Path, sample: int, cache: Path):
 
 def _both(halves) -> abstain_fit.Measurements:
     cal, ev = halves["calibrate"].rows, halves["evaluate"].rows
-    return abstain_fit.Measurements(cal.rows + ev.rows, ev.stats, ev.slug)
+    return abstain_fit.Measurements(cal.rows + ev.rows, ev.stats, ev.slug, ev.search)
 
 
 def report(halves, second, kind: str) -> tuple[dict, abstain.Rule]:

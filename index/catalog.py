@@ -96,6 +96,17 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
         ) WITHOUT ROWID;
         """,
     ),
+    (
+        # A library records its text model with its first video (index/text_model.record);
+        # one from before that holds videos and recorded nothing was embedded with MiniLM.
+        "006_record_text_model",
+        """
+        INSERT INTO library (key, value)
+        SELECT 'text_model', 'sentence-transformers/all-MiniLM-L6-v2'
+        WHERE EXISTS (SELECT 1 FROM videos)
+          AND NOT EXISTS (SELECT 1 FROM library WHERE key = 'text_model');
+        """,
+    ),
 ]
 # A span is visible when its generation is its video's and the video is ready.
 _CURRENT = "s.generation = v.generation"
@@ -204,6 +215,10 @@ class Catalog:
     def library_value(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM library WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
+
+    def set_library_value(self, key: str, value: str) -> None:
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO library VALUES (?, ?)", (key, value))
 
     def switch_text_index(
         self, model_key: str, model: str, collection: str, video_ids: Iterable[str]

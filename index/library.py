@@ -296,6 +296,7 @@ class Library:
     def _fit_text_model(self, video: Video, spans: list[Span]) -> None:
         """Before `video`'s text is embedded: switch the library to the multilingual model if
         this is its first non-English text, embedding what it holds again (index/text_model.py)."""
+        text_model.record(self.cfg, self.catalog)
         target = text_model.wanted(self.cfg, self.catalog, video, spans)
         if target is None:
             return

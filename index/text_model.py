@@ -1,22 +1,32 @@
-"""Which text embedder a library uses: English MiniLM until the library holds non-English
-text, then the multilingual model for all of it.
+"""Which text embedder a library searches with, and which one judges text whose vectors are
+not stored.
 
-Why one model per library rather than one per video: a query is then embedded once and
-searched in one collection, scores from one model are fused and compared with one
-abstention threshold, and nothing mixes vectors of two models. The multilingual model
-(multilingual-e5-small) reads English too, so the first non-English video switches the
-whole library: the text already indexed is embedded again, once, into the multilingual
-collection, and the catalog records the switch in the same transaction that points the
-videos at that collection (the MiniLM collection is left as it was until then, so a
-crash mid-switch leaves the library searchable as before).
+Search: English MiniLM until the library holds non-English text, then the multilingual
+model (multilingual-e5-small) for all of it. It reads English too, so the first non-English
+video switches the whole library: the text already indexed is embedded again, once, into
+the multilingual collection, and the catalog records the switch in the same transaction
+that points the videos at that collection (the MiniLM collection is left as it was until
+then, so a crash mid-switch leaves the library searchable as before). The catalog records
+the model with the first video too (migration 006 for a library from before), so a change
+of the default never reads a library's vectors with another model.
 
-VIDQA_EMBED_MODEL, when set, is always used as given: no automatic choice.
+Why one search model per library rather than one per video: a query is then embedded once
+and searched in one collection, scores from one model are fused, and nothing mixes vectors
+of two models.
+
+Judging (`for_texts`): English text is compared with MiniLM, other text with e5, whatever
+the library searches with. Chapter topic shifts and the "Not found" rule were tuned on
+MiniLM's cosines for English, and its "Not found" cut carried over to other English lectures
+better than e5's (bench/README.md); e5's cosines of English and Chinese text sit on
+different scales, so each language keeps the model its cut was fitted on.
+
+VIDQA_EMBED_MODEL, when set, is always used as given, for search and judging alike.
 """
 
 from __future__ import annotations
 
 from models.text_embed import MULTILINGUAL_MODEL
-from vidqa.settings import DEFAULT_EMBED_MODEL, Settings
+from vidqa.settings import DEFAULT_EMBED_MODEL, ENGLISH_EMBED_MODEL, Settings
 
 TEXT_MODEL_KEY = "text_model"  # the catalog's library table: the model chosen automatically
 NON_ASCII_LETTERS = 0.3  # above this share of letters outside ASCII, text is not English
@@ -31,10 +41,18 @@ def automatic(cfg: Settings) -> bool:
 
 
 def chosen(cfg: Settings, catalog) -> str:
-    """The library's text model: the configured one, or the one recorded when it switched."""
+    """The library's text model: the configured one, or the one its catalog records (set by
+    its first video, a switch, or migration 006 for a library from before)."""
     if not automatic(cfg):
         return cfg.embed_model
     return catalog.library_value(TEXT_MODEL_KEY) or cfg.embed_model
+
+
+def record(cfg: Settings, catalog) -> None:
+    """Write down the model a library's first video is embedded with, so a later change of
+    the default never reads its vectors with another model."""
+    if automatic(cfg) and catalog.library_value(TEXT_MODEL_KEY) is None:
+        catalog.set_library_value(TEXT_MODEL_KEY, cfg.embed_model)
 
 
 def multilingual_model() -> str:
@@ -67,9 +85,11 @@ def non_english_text(texts: list[str]) -> bool:
     )
 
 
-def for_texts(cfg: Settings, texts: list[str]) -> str:
-    """The model for vectors that are not stored (chapter topic shifts): the multilingual
-    one for non-English text unless VIDQA_EMBED_MODEL is set."""
-    if automatic(cfg) and non_english_text(texts):
+def for_texts(cfg: Settings, *groups: list[str]) -> str:
+    """The model that judges these texts (vectors not stored: chapter topic shifts, "Not
+    found"): e5 when any group is not English, else MiniLM; VIDQA_EMBED_MODEL when set."""
+    if not automatic(cfg):
+        return cfg.embed_model
+    if any(non_english_text(texts) for texts in groups):
         return multilingual_model()
-    return cfg.embed_model
+    return ENGLISH_EMBED_MODEL

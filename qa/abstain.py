@@ -2,8 +2,9 @@
 
 Computed from the question and the candidate spans themselves, never from fused search
 scores (RRF ranks say which span is best, not whether it is any good):
-  * similarity: the best cosine between the question and a candidate span, with the
-    library's own text embedder;
+  * similarity: the best cosine between the question and a candidate span, with MiniLM
+    for English and multilingual-e5-small otherwise (`judge`, index/text_model.for_texts),
+    whichever model the library searches with;
   * coverage: the best fraction of the question's content words that one span contains.
   * and, read against the library's own word statistics (so a word every video says counts
     little and a rare term counts much): IDF-weighted coverage, the best span's BM25 score
@@ -302,24 +303,43 @@ def threshold_for(slug: str) -> tuple[Rule, bool]:
     return table[DEFAULT_KEY], False
 
 
-def _measure_for(question: str, texts: list[str], library, rule: Rule) -> Strength:
+def judge(question: str, texts: list[str], library):
+    """The embedder that compares `question` with `texts`: MiniLM for English, e5 when
+    either side is not (index/text_model.for_texts), whichever model the library searches
+    with; the library's own when that one is not installed."""
+    from index.text_model import for_texts
+    from models.text_embed import load_text_embedder
+    from vidqa.errors import MissingDependency, ModelNotFound
+
+    name = for_texts(library.cfg, [question], candidate_texts(texts))
+    if name == library.text_model():
+        return library.embedder
+    try:
+        return load_text_embedder(name)
+    except (MissingDependency, ModelNotFound):
+        return library.embedder
+
+
+def _measure_for(question: str, texts: list[str], library, embedder, rule: Rule) -> Strength:
     # Word statistics cost a pass over the library once per change: only a rule that
     # reads them pays for them.
     stats = library_stats(library) if isinstance(rule, LogisticRule) else None
-    return measure(question, texts, library.embedder, stats)
+    return measure(question, texts, embedder, stats)
 
 
 def assess(question: str, texts: list[str], library) -> tuple[bool, Strength]:
     """(answer?, strength) for a question and its candidate spans' texts, best first."""
-    rule, _ = threshold_for(library.embedder.slug)
-    strength = _measure_for(question, texts, library, rule)
+    embedder = judge(question, texts, library)
+    rule, _ = threshold_for(embedder.slug)
+    strength = _measure_for(question, texts, library, embedder, rule)
     return rule.answers(strength), strength
 
 
 def each_answers(question: str, texts: list[str], library) -> list[bool]:
     """Whether each text, on its own, passes the rule (the runners-up of an answer)."""
-    rule, _ = threshold_for(library.embedder.slug)
-    return [rule.answers(_measure_for(question, [text], library, rule)) for text in texts]
+    embedder = judge(question, texts, library)
+    rule, _ = threshold_for(embedder.slug)
+    return [rule.answers(_measure_for(question, [text], library, embedder, rule)) for text in texts]
 
 
 def confident_hits(query: str, hits: list, library) -> list:

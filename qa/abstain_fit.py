@@ -26,7 +26,8 @@ import numpy as np
 
 from qa import abstain
 
-ROW_VERSION = 1  # bump when what a Row records changes (not when a feature does)
+ROW_VERSION = 2  # bump when what a Row records changes (not when a feature does)
+# 2: cosines from the judging model (abstain.judge), not necessarily the search model
 TARGET = 0.9  # share of answerable questions a rule must answer on its training data
 RuleKind = Literal["cosine_coverage", "logistic"]
 RowKind = Literal[
@@ -56,7 +57,8 @@ class Measurements:
 
     rows: list[Row]
     stats: dict[str, abstain.WordStats]
-    slug: str  # the embedding model's collection slug
+    slug: str  # the judging model's collection slug: the rule's key (abstain.judge)
+    search: str = ""  # the search model's slug: which candidates the rows hold
     _seen: dict = field(default_factory=dict, repr=False)  # row key / video -> computed
 
     def _stats_without(self, video: str | None) -> abstain.WordStats:
@@ -91,7 +93,9 @@ def _row(qid, kind, q, group, texts, sims, without=None) -> Row:
     return Row(qid, kind, q, group, texts, [round(c, 5) for c in sims], without)
 
 
-def measure_question(library, q: dict, kinds: tuple[RowKind, ...], k: int, depth: int) -> list[Row]:
+def measure_question(
+    library, embedder, q: dict, kinds: tuple[RowKind, ...], k: int, depth: int
+) -> list[Row]:
     """Rows for one question: asked of the whole library and/or without its own video, from
     one search (`depth` candidates, so `k` remain after dropping its video's)."""
     hits = library.search(q["question"], k=depth)
@@ -100,7 +104,7 @@ def measure_question(library, q: dict, kinds: tuple[RowKind, ...], k: int, depth
         [h.span.text for h in hits if h.span.video_id != q["video_id"]][:k]
     )
     unique = list(dict.fromkeys(own + others))
-    sims = dict(zip(unique, abstain.cosines(q["question"], unique, library.embedder), strict=True))
+    sims = dict(zip(unique, abstain.cosines(q["question"], unique, embedder), strict=True))
     rows = []
     for kind in kinds:
         texts, without = (own, None) if kind == "answerable" else (others, q["video_id"])
@@ -118,9 +122,9 @@ def measure_question(library, q: dict, kinds: tuple[RowKind, ...], k: int, depth
     return rows
 
 
-def measure_off_topic(library, qid: str, question: str, group: str, k: int) -> Row:
+def measure_off_topic(library, embedder, qid: str, question: str, group: str, k: int) -> Row:
     texts = abstain.candidate_texts([h.span.text for h in library.search(question, k=k)])
-    sims = abstain.cosines(question, texts, library.embedder) if texts else []
+    sims = abstain.cosines(question, texts, embedder) if texts else []
     return _row(qid, "off_topic", question, group, texts, sims)
 
 
@@ -142,8 +146,13 @@ def measure_library(
     """Rows for `questions` (answerable and held out), `offtopic` and `labelled` questions
     asked of `library`; rows found in `cache` are reused, new ones added to it."""
     known = load(cache) if cache else None
-    slug = library.embedder.slug
-    have = {f"{r.kind}:{r.qid}": r for r in known.rows} if known and known.slug == slug else {}
+    # One judging model for the set, as the product picks it for a question (an eval set is
+    # in one language): from its questions and a sample of what the library says.
+    sample = [s.text for v in library.videos()[:3] for s in library.spans(v.id)[:20]]
+    embedder = abstain.judge(" ".join(q["question"] for q in questions[:50]), sample, library)
+    slug, search = embedder.slug, library.embedder.slug
+    fresh = known and (known.slug, known.search) == (slug, search)
+    have = {f"{r.kind}:{r.qid}": r for r in known.rows} if fresh else {}
     videos = sorted(v.id for v in library.videos())
     jobs: list[tuple[tuple[str, ...], Callable[[], list[Row]]]] = []
     for q in questions:
@@ -151,14 +160,14 @@ def measure_library(
         jobs.append(
             (
                 tuple(f"{kind}:{q['qid']}" for kind in kinds),
-                lambda q=q, kinds=kinds: measure_question(library, q, kinds, k, depth),
+                lambda q=q, kinds=kinds: measure_question(library, embedder, q, kinds, k, depth),
             )
         )
     for kind, q in labelled:
         jobs.append(
             (
                 (f"{kind}:{q['qid']}",),
-                lambda q=q, kind=kind: measure_question(library, q, (kind,), k, depth),
+                lambda q=q, kind=kind: measure_question(library, embedder, q, (kind,), k, depth),
             )
         )
     for question in offtopic:
@@ -168,7 +177,7 @@ def measure_library(
             (
                 (f"off_topic:{qid}",),
                 lambda qid=qid, question=question, group=group: [
-                    measure_off_topic(library, qid, question, group, k)
+                    measure_off_topic(library, embedder, qid, question, group, k)
                 ],
             )
         )
@@ -182,9 +191,9 @@ def measure_library(
             rows += new
         if progress:
             progress(n, len(jobs))
-    measured = Measurements(rows, video_stats(library), slug)
+    measured = Measurements(rows, video_stats(library), slug, search)
     if cache:
-        save(Measurements(list(have.values()), measured.stats, slug), cache)
+        save(Measurements(list(have.values()), measured.stats, slug, search), cache)
     return measured
 
 
@@ -199,6 +208,7 @@ def save(measured: Measurements, path: Path) -> None:
     data = {
         "row_version": ROW_VERSION,
         "slug": measured.slug,
+        "search": measured.search,
         "stats": {vid: _stats_json(s) for vid, s in measured.stats.items()},
         "rows": {f"{r.kind}:{r.qid}": asdict(r) for r in measured.rows},
     }
@@ -219,7 +229,8 @@ def load(path: Path) -> Measurements | None:
         vid: abstain.WordStats(s["docs"], s["tokens"], Counter(s["df"]))
         for vid, s in data["stats"].items()
     }
-    return Measurements([Row(**r) for r in data["rows"].values()], stats, data["slug"])
+    rows = [Row(**r) for r in data["rows"].values()]
+    return Measurements(rows, stats, data["slug"], data.get("search", ""))
 
 
 # --- fitting --------------------------------------------------------------------------------

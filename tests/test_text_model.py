@@ -1,5 +1,7 @@
 """The library picks its text embedder: MiniLM for English, the multilingual model once it
-holds non-English text (index/text_model.py), with no setting to change by hand."""
+holds non-English text (index/text_model.py), with no setting to change by hand; English text
+is judged ("Not found", topic shifts) by MiniLM and other text by e5 whatever the library
+searches with."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from index.records import Span, Video
 from ingest.evalset import load_set
 from qa.evaluate import evaluate_retrieval
 from vidqa.evalset import read_jsonl
-from vidqa.settings import DEFAULT_EMBED_MODEL, settings
+from vidqa.settings import DEFAULT_EMBED_MODEL, ENGLISH_EMBED_MODEL, settings
 
 MULTILINGUAL = "intfloat/multilingual-e5-small"
 ENGLISH_TOPICS = [
@@ -116,14 +118,73 @@ def test_an_english_library_keeps_minilm(auto, tmp_path):
     library = _library(tmp_path / "en")
     try:
         _add_english(library, tmp_path)
-        assert library.text_model() == DEFAULT_EMBED_MODEL
+        assert library.text_model() == DEFAULT_EMBED_MODEL == ENGLISH_EMBED_MODEL
         assert library.embedder.name == DEFAULT_EMBED_MODEL
-        assert library.catalog.library_value(text_model.TEXT_MODEL_KEY) is None
+        # recorded with the first video: a later default never reads these vectors wrongly
+        assert library.catalog.library_value(text_model.TEXT_MODEL_KEY) == DEFAULT_EMBED_MODEL
         for text, question in ENGLISH_TOPICS:
             (hit,) = library.search(question, k=1)
             assert hit.span.text == text
     finally:
         library.close()
+
+
+def test_a_library_from_before_records_minilm(auto, tmp_path):
+    """Catalog migration 006: a library that holds videos and recorded no model (an older
+    vidqa) was built with MiniLM, and now says so."""
+    from index.catalog import Catalog
+
+    home = tmp_path / "old"
+    library = _library(home)
+    try:
+        _add_english(library, tmp_path)
+        # Undo the record and the migration: the catalog as an older vidqa left it.
+        library.catalog.db.execute("DELETE FROM library WHERE key = 'text_model'")
+        library.catalog.db.execute(
+            "DELETE FROM _vidqa_migrations WHERE name = '006_record_text_model'"
+        )
+        library.catalog.db.commit()
+    finally:
+        library.close()
+    empty = Catalog(tmp_path / "empty.sqlite")  # nothing to record for a library with no video
+    assert empty.library_value(text_model.TEXT_MODEL_KEY) is None
+    empty.close()
+    reopened = _library(home)
+    try:
+        assert reopened.catalog.library_value(text_model.TEXT_MODEL_KEY) == ENGLISH_EMBED_MODEL
+        assert reopened.text_model() == ENGLISH_EMBED_MODEL
+        for text, question in ENGLISH_TOPICS:
+            assert reopened.search(question, k=1)[0].span.text == text
+    finally:
+        reopened.close()
+
+
+def test_a_switched_library_judges_english_with_minilm(auto, zh_set, tmp_path):
+    """After a Chinese video switched the library to e5, an English question about English
+    text is still judged by MiniLM and its calibrated rule, exactly as in an English library;
+    a Chinese question by e5."""
+    from qa import abstain
+
+    mixed, english = _library(tmp_path / "mixed"), _library(tmp_path / "en")
+    try:
+        _add_english(mixed, tmp_path)
+        _add_chinese(mixed, zh_set, first=1)
+        _add_english(english, tmp_path)
+        assert mixed.text_model() == MULTILINGUAL and english.text_model() == ENGLISH_EMBED_MODEL
+        texts = [text for text, _ in ENGLISH_TOPICS]
+        assert abstain.judge(ENGLISH_TOPICS[0][1], texts, mixed).name == ENGLISH_EMBED_MODEL
+        assert abstain.judge("冰川如何塑造山谷？", texts, mixed).name == MULTILINGUAL
+        zh_texts = list(zh_library.TOPICS[0].sentences)
+        assert abstain.judge("How do leaves use sunlight?", zh_texts, mixed).name == MULTILINGUAL
+        for question in [q for _, q in ENGLISH_TOPICS] + ["how do I bake sourdough bread?"]:
+            assert abstain.assess(question, texts, mixed) == abstain.assess(
+                question, texts, english
+            )
+        assert abstain.assess("Which insects help plants reproduce?", texts, mixed)[0]
+        assert not abstain.assess("how do I bake sourdough bread?", texts, mixed)[0]
+    finally:
+        mixed.close()
+        english.close()
 
 
 @pytest.mark.slow
@@ -161,6 +222,7 @@ def test_the_first_chinese_video_switches_an_english_library_whole(auto, zh_set,
     try:
         _add_english(library, tmp_path)
         assert _top_video(reader, ENGLISH_TOPICS[0][1]) == "en1"  # the reader loads MiniLM
+        assert reader.embedder.name == ENGLISH_EMBED_MODEL
         _add_chinese(library, zh_set, first=1)
         assert library.text_model() == MULTILINGUAL
         for video_id in ("en1", "zh1"):  # every video's text is in the multilingual collection
@@ -207,13 +269,13 @@ def test_doctor_removes_a_text_index_left_by_a_switch_that_stopped_short(auto, z
 
 
 def test_a_model_set_by_hand_is_kept_for_chinese(monkeypatch, zh_set, tmp_path):
-    monkeypatch.setenv("VIDQA_EMBED_MODEL", DEFAULT_EMBED_MODEL)
+    monkeypatch.setenv("VIDQA_EMBED_MODEL", ENGLISH_EMBED_MODEL)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     library = _library(tmp_path / "zh-minilm")
     try:
         _add_chinese(library, zh_set, first=1)
-        assert library.text_model() == DEFAULT_EMBED_MODEL
-        assert library.embedder.name == DEFAULT_EMBED_MODEL
+        assert library.text_model() == ENGLISH_EMBED_MODEL
+        assert library.embedder.name == ENGLISH_EMBED_MODEL
     finally:
         library.close()
 
@@ -236,7 +298,7 @@ def test_chapter_topics_of_chinese_text_use_the_multilingual_model(auto, monkeyp
     )
     text_vectors(chinese)
     text_vectors(english)
-    assert asked == [MULTILINGUAL, DEFAULT_EMBED_MODEL]
+    assert asked == [MULTILINGUAL, ENGLISH_EMBED_MODEL]
     monkeypatch.setenv("VIDQA_EMBED_MODEL", "some/model")
     assert text_model.for_texts(settings(), chinese) == "some/model"
 
@@ -305,7 +367,7 @@ def test_a_full_precision_e5_gets_the_prefixes_it_was_trained_with():
     from models.resolve import resolve
     from models.text_embed import TextEmbedder
 
-    model = SentenceTransformer(resolve(DEFAULT_EMBED_MODEL).ref, device="cpu")
+    model = SentenceTransformer(resolve(ENGLISH_EMBED_MODEL).ref, device="cpu")
     e5 = TextEmbedder(name="intfloat/multilingual-e5-small", dim=384, model=model)
     text = "How do glaciers shape valleys?"
     want_query = model.encode(["query: " + text], normalize_embeddings=True)[0]
@@ -315,7 +377,7 @@ def test_a_full_precision_e5_gets_the_prefixes_it_was_trained_with():
     assert np.allclose(e5.embed([text])[0], want_passage, atol=1e-5)
     assert not np.allclose(want_query, bare, atol=1e-3)
     # Other models are given the text as it is.
-    minilm = TextEmbedder(name=DEFAULT_EMBED_MODEL, dim=384, model=model)
+    minilm = TextEmbedder(name=ENGLISH_EMBED_MODEL, dim=384, model=model)
     assert np.allclose(minilm.embed([text], query=True)[0], bare, atol=1e-5)
 
 

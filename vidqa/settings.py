@@ -11,7 +11,12 @@ from pathlib import Path
 
 from vidqa.errors import ConfigError
 
+# Search: MiniLM until a library holds non-English text (index/text_model.py). e5 ranks
+# English better (bench/README.md) but embeds ~10x slower on a CPU, so it is not the default.
 DEFAULT_EMBED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+# Judges English text whose vectors are not stored ("Not found", chapter topic shifts), in a
+# library of any search model: both were tuned on its cosines.
+ENGLISH_EMBED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_CLIP_MODEL = "ViT-B-32"
 DEFAULT_CLIP_PRETRAINED = "laion2b_s34b_b79k"
 DEFAULT_VLM = "Qwen/Qwen3-VL-2B-Instruct"
