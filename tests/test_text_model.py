@@ -1,7 +1,7 @@
-"""The library picks its text embedder: MiniLM for English, the multilingual model once it
-holds non-English text (index/text_model.py), with no setting to change by hand; English text
-is judged ("Not found", topic shifts) by MiniLM and other text by e5 whatever the library
-searches with."""
+"""The library picks its text embedder with no setting to change by hand (index/text_model.py):
+multilingual-e5-small for a new library, English or not; a library from before keeps MiniLM
+until its first non-English video switches it whole; English text is judged ("Not found",
+topic shifts) by MiniLM and other text by e5 whatever the library searches with."""
 
 from __future__ import annotations
 
@@ -52,6 +52,13 @@ def zh_set(tmp_path_factory):
 
 def _library(home: Path) -> Library:
     return Library(replace(settings(), home=home, chroma_url=None))
+
+
+def _library_from_before(home: Path) -> Library:
+    """A library as migration 006 leaves one an older vidqa built: MiniLM recorded."""
+    library = _library(home)
+    library.catalog.set_library_value(text_model.TEXT_MODEL_KEY, ENGLISH_EMBED_MODEL)
+    return library
 
 
 def _english_vtt(path: Path) -> Path:
@@ -114,17 +121,22 @@ def test_what_counts_as_english_text():
     assert not text_model.non_english(_video(None), [])
 
 
-def test_an_english_library_keeps_minilm(auto, tmp_path):
+def test_a_new_english_library_searches_with_e5(auto, tmp_path):
+    from qa import abstain
+
     library = _library(tmp_path / "en")
     try:
         _add_english(library, tmp_path)
-        assert library.text_model() == DEFAULT_EMBED_MODEL == ENGLISH_EMBED_MODEL
-        assert library.embedder.name == DEFAULT_EMBED_MODEL
+        assert library.text_model() == DEFAULT_EMBED_MODEL == MULTILINGUAL
+        assert library.embedder.name == MULTILINGUAL
         # recorded with the first video: a later default never reads these vectors wrongly
-        assert library.catalog.library_value(text_model.TEXT_MODEL_KEY) == DEFAULT_EMBED_MODEL
+        assert library.catalog.library_value(text_model.TEXT_MODEL_KEY) == MULTILINGUAL
         for text, question in ENGLISH_TOPICS:
             (hit,) = library.search(question, k=1)
             assert hit.span.text == text
+        texts = [text for text, _ in ENGLISH_TOPICS]
+        assert abstain.judge(ENGLISH_TOPICS[0][1], texts, library).name == ENGLISH_EMBED_MODEL
+        assert not abstain.assess("how do I bake sourdough bread?", texts, library)[0]
     finally:
         library.close()
 
@@ -135,7 +147,7 @@ def test_a_library_from_before_records_minilm(auto, tmp_path):
     from index.catalog import Catalog
 
     home = tmp_path / "old"
-    library = _library(home)
+    library = _library_from_before(home)  # embedded with MiniLM, as an older vidqa did
     try:
         _add_english(library, tmp_path)
         # Undo the record and the migration: the catalog as an older vidqa left it.
@@ -153,19 +165,20 @@ def test_a_library_from_before_records_minilm(auto, tmp_path):
     try:
         assert reopened.catalog.library_value(text_model.TEXT_MODEL_KEY) == ENGLISH_EMBED_MODEL
         assert reopened.text_model() == ENGLISH_EMBED_MODEL
+        assert reopened.embedder.name == ENGLISH_EMBED_MODEL
         for text, question in ENGLISH_TOPICS:
             assert reopened.search(question, k=1)[0].span.text == text
     finally:
         reopened.close()
 
 
-def test_a_switched_library_judges_english_with_minilm(auto, zh_set, tmp_path):
-    """After a Chinese video switched the library to e5, an English question about English
-    text is still judged by MiniLM and its calibrated rule, exactly as in an English library;
-    a Chinese question by e5."""
+def test_an_e5_library_judges_english_with_minilm(auto, zh_set, tmp_path):
+    """In a library that searches with e5 (English and Chinese videos), an English question
+    about English text is judged by MiniLM and its calibrated rule, exactly as in a MiniLM
+    library; a question or text in Chinese by e5."""
     from qa import abstain
 
-    mixed, english = _library(tmp_path / "mixed"), _library(tmp_path / "en")
+    mixed, english = _library(tmp_path / "mixed"), _library_from_before(tmp_path / "en")
     try:
         _add_english(mixed, tmp_path)
         _add_chinese(mixed, zh_set, first=1)
@@ -218,7 +231,8 @@ def test_a_chinese_library_answers_a_paraphrase_with_no_setting(auto, zh_set, tm
 
 def test_the_first_chinese_video_switches_an_english_library_whole(auto, zh_set, tmp_path):
     home = tmp_path / "mixed"
-    library, reader = _library(home), _library(home)
+    library = _library_from_before(home)
+    reader = _library(home)
     try:
         _add_english(library, tmp_path)
         assert _top_video(reader, ENGLISH_TOPICS[0][1]) == "en1"  # the reader loads MiniLM
@@ -249,7 +263,7 @@ def test_the_first_chinese_video_switches_an_english_library_whole(auto, zh_set,
 def test_doctor_removes_a_text_index_left_by_a_switch_that_stopped_short(auto, zh_set, tmp_path):
     """A crash after the switch but before the old collection went: doctor finds it, and
     --repair deletes it, never one a video still reads."""
-    library = _library(tmp_path / "crash")
+    library = _library_from_before(tmp_path / "crash")
     try:
         _add_english(library, tmp_path)
         minilm = library.text_vectors.name
@@ -341,7 +355,8 @@ def test_a_library_that_searched_before_the_switch_ranks_as_a_fresh_one(auto, zh
     """Search keeps re-scored sentences' vectors between queries: after the switch to the
     multilingual model, neither the writer nor another reader may score with MiniLM's."""
     home = tmp_path / "mixed"
-    library, reader = _library(home), _library(home)
+    library = _library_from_before(home)
+    reader = _library(home)
     try:
         _add_english(library, tmp_path)
         question = ENGLISH_TOPICS[0][1]
