@@ -30,7 +30,7 @@ from ingest.chapter_eval import _video_sentences  # noqa: E402
 from ingest.segment import SHIFT_CONTEXT, SHIFT_PERCENTILE, centred, mean_cosine  # noqa: E402
 from models import text_embed  # noqa: E402
 from vidqa.evalset import read_jsonl  # noqa: E402
-from vidqa.settings import DEFAULT_EMBED_MODEL  # noqa: E402
+from vidqa.settings import ENGLISH_EMBED_MODEL  # noqa: E402
 from vidqa.vectors import unit_rows  # noqa: E402
 
 
@@ -75,7 +75,7 @@ def calibrate(root: Path, model: str) -> dict:
 
 def main() -> None:
     root = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT.parent / "shared/eval/pstuts-dev")
-    for model in (DEFAULT_EMBED_MODEL, text_embed.MULTILINGUAL_MODEL):
+    for model in (ENGLISH_EMBED_MODEL, text_embed.MULTILINGUAL_MODEL):
         print(json.dumps(calibrate(root, model)))
 
 

@@ -3,7 +3,7 @@ own search, one fresh library per model, in one run.
 
     .venv/bin/python bench/text_models.py [DIR] [--every 1] [--model NAME ...]
 
-Baseline: all-MiniLM-L6-v2, the default for English libraries. Each other model is set as
+Baseline: all-MiniLM-L6-v2, the default before e5 (libraries from before keep it). Each model is set as
 VIDQA_EMBED_MODEL would set it (no automatic switch) and scored on the same questions.
 Prints hit@1 / hit@5 / MRR within the question's video, right video @1/@5 and library hit@1,
 the search latency, how fast the model embeds passages (what ingest pays: 512 of the set's
@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO))
 DEFAULT_SET = REPO.parent / "shared" / "eval" / "pstuts-dev"
 KEYS = ("hit@1", "hit@5", "mrr", "library_video_hit@1", "library_video_hit@5", "library_hit@1")
 PASSAGES = 512  # sentences embedded to time what ingest pays per text
-OTHERS = ("intfloat/multilingual-e5-small",)
+OTHERS = ("intfloat/multilingual-e5-small",)  # the default search model
 
 
 def measure(model: str, root: Path, questions: list) -> dict:
@@ -63,7 +63,7 @@ def passages_per_second(library) -> float:
 
 
 def main() -> dict:
-    from vidqa.settings import DEFAULT_EMBED_MODEL
+    from vidqa.settings import ENGLISH_EMBED_MODEL
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dir", nargs="?", type=Path, default=DEFAULT_SET)
@@ -74,9 +74,9 @@ def main() -> dict:
     from qa.evaluate import load_questions
 
     questions = load_questions(args.dir, None)[:: max(1, args.every)]
-    models = [DEFAULT_EMBED_MODEL, *(args.model or OTHERS)]
+    models = [ENGLISH_EMBED_MODEL, *(args.model or OTHERS)]
     results = {m: measure(m, args.dir, questions) for m in models}
-    base = results[DEFAULT_EMBED_MODEL]
+    base = results[ENGLISH_EMBED_MODEL]
     print(f"{args.dir.name}: {len(questions)} questions (every {args.every})")
     print(
         f"{'model':34} {'hit@1':>6} {'hit@5':>6} {'MRR':>6} {'vid@1':>6} {'vid@5':>6} "

@@ -12,7 +12,7 @@ from pathlib import Path
 from vidqa.errors import ConfigError
 
 # Search: multilingual-e5-small for every new library, English too: it ranks English better
-# than MiniLM (bench/README.md: pstuts-dev hit@1 0.381 against 0.362, library-wide 0.247
+# than MiniLM (bench/README.md: pstuts-dev hit@1 0.383 against 0.362, library-wide 0.247
 # against 0.216) and reads every language vidqa transcribes, in one collection. A library
 # from before keeps the MiniLM its catalog records (index/text_model.py).
 DEFAULT_EMBED_MODEL = "intfloat/multilingual-e5-small"
