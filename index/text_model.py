@@ -1,14 +1,15 @@
 """Which text embedder a library searches with, and which one judges text whose vectors are
 not stored.
 
-Search: English MiniLM until the library holds non-English text, then the multilingual
-model (multilingual-e5-small) for all of it. It reads English too, so the first non-English
-video switches the whole library: the text already indexed is embedded again, once, into
-the multilingual collection, and the catalog records the switch in the same transaction
-that points the videos at that collection (the MiniLM collection is left as it was until
-then, so a crash mid-switch leaves the library searchable as before). The catalog records
-the model with the first video too (migration 006 for a library from before), so a change
-of the default never reads a library's vectors with another model.
+Search: multilingual-e5-small for every new library, English or not (it ranks English
+better than MiniLM, bench/README.md sixth round, and reads every language vidqa
+transcribes). The catalog records the model with the library's first video, so a change of
+the default never reads a library's vectors with another model. A library built by an
+earlier vidqa, when MiniLM was the default, gets MiniLM recorded (migration 006) and keeps
+it until its first non-English video, which switches it whole: the text already indexed is
+embedded again, once, into the multilingual collection, and the catalog records the switch
+in the same transaction that points the videos at that collection (the MiniLM collection is
+left as it was until then, so a crash mid-switch leaves the library searchable as before).
 
 Why one search model per library rather than one per video: a query is then embedded once
 and searched in one collection, scores from one model are fused, and nothing mixes vectors
