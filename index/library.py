@@ -68,8 +68,8 @@ class Library:
         return text_embed.load_text_embedder(self._loaded_text_model)
 
     def text_model(self) -> str:
-        """The text embedder of this library (index/text_model.py: MiniLM, or the multilingual
-        model once it holds non-English text; VIDQA_EMBED_MODEL when set)."""
+        """The text embedder this library searches with (index/text_model.py: the one its
+        catalog records, multilingual-e5-small for a new library; VIDQA_EMBED_MODEL when set)."""
         return text_model.chosen(self.cfg, self.catalog)
 
     @cached_property
@@ -302,7 +302,7 @@ class Library:
             return
         try:
             embedder = text_embed.load_text_embedder(target)
-        except (MissingDependency, ModelNotFound) as e:  # stays searchable by MiniLM + keywords
+        except (MissingDependency, ModelNotFound) as e:  # stays searchable as it was + keywords
             log.warning(
                 "%s: not English, but the multilingual text model is unavailable (%s)",
                 video.title,

@@ -5,7 +5,7 @@
     texttiling_boundaries(sentences)       -> the same from nltk's TextTiling (the baseline)
 
 Topic shifts come from change points in the sequence of sentence embeddings
-(MiniLM, the indexing embedder): ruptures' kernel change-point detection finds
+(MiniLM for English, e5 otherwise: index/text_model.for_texts): ruptures' kernel change-point detection finds
 the segmentation that best separates the embeddings' means, with a penalty per
 boundary so the number of chapters follows the content. The picture adds to it:
   - the slide title OCR read on screen joins each sentence's features, so a new
