@@ -7,7 +7,7 @@ word timings, as ASR spans carry them) inserted through `Library.add_video`, so
 the catalog, BM25 and Chroma hold what a real ingest writes. The library is built
 once per size under $VIDQA_BENCH_DIR and reused (the build time is printed).
 Baseline, measured in the same run: the retrieval a user could write by hand --
-embed the query with the same MiniLM, numpy dot product over every span vector
+embed the query with the library's own model, numpy dot product over every span vector
 (fetched once from Chroma), top-10 by argpartition. Also: a time lookup through
 Chroma's metadata `where` filter against our SQLite catalog (`spans_between`).
 """
@@ -496,7 +496,7 @@ LABELS = {
     "ask_topical": "ask, topical, library-wide",
     "time_chroma_where": "time lookup: chroma get(where=video, start, end)",
     "time_sqlite_catalog": "time lookup: SQLite catalog spans_between",
-    "part_embed": "  embed the query (MiniLM)",
+    "part_embed": "  embed the query (the library's text model)",
     "part_dense": "  chroma top-100, no filter (library-wide search)",
     "part_dense_kinds": "  chroma top-50, where kind $in (...) (not used)",
     "part_dense_video": "  chroma top-50, where video_id (search --video)",
