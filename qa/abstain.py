@@ -312,7 +312,7 @@ def judge(question: str, texts: list[str], library):
     from vidqa.errors import MissingDependency, ModelNotFound
 
     name = for_texts(library.cfg, [question], candidate_texts(texts))
-    if name == library.text_model():
+    if name == library.embedder.name:  # loaded already; text_model() would read the catalog
         return library.embedder
     try:
         return load_text_embedder(name)
