@@ -3,8 +3,9 @@ own search, one fresh library per model, in one run.
 
     .venv/bin/python bench/text_models.py [DIR] [--every 1] [--model NAME ...]
 
-Baseline: all-MiniLM-L6-v2, the default before e5 (libraries from before keep it). Each model is set as
-VIDQA_EMBED_MODEL would set it (no automatic switch) and scored on the same questions.
+Baseline: all-MiniLM-L6-v2, the default before e5 (libraries from before keep it). Each
+model is set as VIDQA_EMBED_MODEL would set it (no automatic switch) and scored on the same
+questions.
 Prints hit@1 / hit@5 / MRR within the question's video, right video @1/@5 and library hit@1,
 the search latency, how fast the model embeds passages (what ingest pays: 512 of the set's
 transcript spans), the time to build and search, and each model's ratio to the baseline.
@@ -24,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 DEFAULT_SET = REPO.parent / "shared" / "eval" / "pstuts-dev"
 KEYS = ("hit@1", "hit@5", "mrr", "library_video_hit@1", "library_video_hit@5", "library_hit@1")
-PASSAGES = 512  # sentences embedded to time what ingest pays per text
+PASSAGES = 512  # transcript spans embedded to time what ingest pays per text
 OTHERS = ("intfloat/multilingual-e5-small",)  # the default search model
 
 
