@@ -33,7 +33,13 @@ from index.records import SPAN_KINDS, Hit, Span, Video, VideoSummary
 from index.sentence_vectors import SentenceStore, SentenceVectors, rescored_texts, video_texts
 from models import clip as clip_models
 from models import text_embed
-from vidqa.errors import MediaError, MissingDependency, ModelNotFound, VideoNotFound
+from vidqa.errors import (
+    ConfigError,
+    MediaError,
+    MissingDependency,
+    ModelNotFound,
+    VideoNotFound,
+)
 from vidqa.settings import Settings, settings
 from vidqa.text import collection_slug
 
@@ -309,15 +315,54 @@ class Library:
                 e,
             )
             return
-        self.__dict__.pop("text_vectors", None)
-        self.__dict__.pop("sentence_vectors", None)  # cached vectors of the old model
-        self.embedder, self._loaded_text_model = embedder, target
-        others = [v.id for v in self.catalog.videos() if v.id != video.id]
-        for video_id in others:
-            self._embed_spans(self.catalog.spans(video_id, TEXT_KINDS))
+        self._switch_text_model(embedder, [v.id for v in self.catalog.videos() if v.id != video.id])
+
+    def use_text_model(
+        self, model: str, progress: Callable[[int, int], None] | None = None
+    ) -> int:
+        """Search with `model` from now on: every video's text (transcript, windows, chapters,
+        on-screen text) is embedded again with it; returns how many videos were. The library
+        searches with its old model until the last vector is written, and a failure part way
+        (bad weights, a full disk, Ctrl-C) leaves it exactly as it was."""
+        if not text_model.automatic(self.cfg):
+            raise ConfigError(
+                f"VIDQA_EMBED_MODEL is set ({self.cfg.embed_model}): every search uses it, "
+                "whatever the library records; unset it to choose the library's model"
+            )
+        embedder = text_embed.load_text_embedder(model)
+        collection = f"{TEXT_PREFIX}{embedder.slug}"
+        with self.writing():
+            videos = self.catalog.videos()
+            if all(v.models.get("text_index") == collection for v in videos):
+                # nothing to embed (already there, or no video yet): the record is all
+                self.catalog.set_library_value(text_model.TEXT_MODEL_KEY, embedder.name)
+                return 0
+            self._switch_text_model(embedder, [v.id for v in videos], progress)
+        return len(videos)
+
+    def _switch_text_model(
+        self,
+        embedder,
+        video_ids: list[str],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        """Embed the videos' text into `embedder`'s collection, then, in one catalog
+        transaction, record the model and point the videos at it; only then drop what the old
+        model left. Until that transaction the library searches with its old model, so a crash
+        mid-switch leaves it as it was (its half-filled new collection is what `vidqa doctor
+        --repair` drops)."""
+        progress = progress or (lambda done, total: None)
+        progress(0, len(video_ids))
+        for done, video_id in enumerate(video_ids, 1):
+            self._embed_with(self.catalog.spans(video_id, TEXT_KINDS), embedder)
+            progress(done, len(video_ids))
+        collection = self._client.store(f"{TEXT_PREFIX}{embedder.slug}").name
         self.catalog.switch_text_index(
-            text_model.TEXT_MODEL_KEY, target, self.text_vectors.name, others
+            text_model.TEXT_MODEL_KEY, embedder.name, collection, video_ids
         )
+        for name in ("text_vectors", "sentence_vectors"):  # cached for the old model
+            self.__dict__.pop(name, None)
+        self.embedder, self._loaded_text_model = embedder, embedder.name
         self._sentence_store.drop_other_models(embedder.slug)
         # Only now, with every video pointing at the new collection, the old one goes: a
         # crash before this line leaves it for `vidqa doctor --repair`, never a gap.

@@ -5,12 +5,14 @@ topic shifts) by MiniLM and other text by e5 whatever the library searches with.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import zh_library
+from typer.testing import CliRunner
 
 from index import text_model
 from index.doctor import check, repair
@@ -19,7 +21,10 @@ from index.records import Span, Video
 from ingest.evalset import load_set
 from qa.evaluate import evaluate_retrieval
 from vidqa.evalset import read_jsonl
+from ui.cli import app
 from vidqa.settings import DEFAULT_EMBED_MODEL, ENGLISH_EMBED_MODEL, settings
+
+runner = CliRunner()
 
 MULTILINGUAL = "intfloat/multilingual-e5-small"
 ENGLISH_TOPICS = [
@@ -407,5 +412,105 @@ def test_a_pasted_blob_does_not_drown_the_question(auto, zh_set, tmp_path):
             want = library.search(topic.question, k=1)[0].span.id
             blob = f"{topic.question} {'x' * 1990}"
             assert library.search(blob, k=1)[0].span.id == want, topic.question
+    finally:
+        library.close()
+
+
+def _second_english(library: Library, folder: Path) -> None:
+    from ingest.pipeline import ingest_transcript
+
+    ingest_transcript(
+        _english_vtt(folder / "en2.vtt"),
+        video_id="en2",
+        title="nature talk, again",
+        duration=30.0,
+        library=library,
+    )
+
+
+def test_reindex_moves_a_library_from_before_to_e5(auto, tmp_path):
+    """`vidqa reindex`: a library an older vidqa built with MiniLM gets the default search
+    model on request, every video's text and re-scored sentences embedded again, and the
+    MiniLM collection gone once nothing reads it."""
+    home = settings().home  # the CLI's library
+    library = _library_from_before(home)
+    _add_english(library, tmp_path)
+    library.close()
+
+    result = runner.invoke(app, ["reindex", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {
+        "model": MULTILINGUAL,
+        "previous_model": ENGLISH_EMBED_MODEL,
+        "videos": 1,
+    }
+    reopened = _library(home)
+    try:
+        assert reopened.text_model() == MULTILINGUAL
+        (index,) = reopened._client.names("vidqa-text-")
+        assert "multilingual-e5-small" in index
+        assert reopened.missing_vectors("en1") == {}
+        want, stored = reopened.sentence_vector_counts("en1")
+        assert stored == want > 0
+        for text, question in ENGLISH_TOPICS:
+            assert reopened.search(question, k=1)[0].span.text == text
+    finally:
+        reopened.close()
+    again = runner.invoke(app, ["reindex"])
+    assert again.exit_code == 0, again.output
+    assert "already searched with intfloat/multilingual-e5-small" in again.stdout
+
+
+def test_a_reindex_stopped_part_way_leaves_the_library_as_it_was(auto, tmp_path):
+    library = _library_from_before(tmp_path / "stopped")
+    try:
+        _add_english(library, tmp_path)
+        _second_english(library, tmp_path)
+        minilm = library.text_vectors.name
+
+        def interrupted(done: int, total: int) -> None:
+            if done == 1:
+                raise KeyboardInterrupt  # Ctrl-C after the first of two videos
+
+        with pytest.raises(KeyboardInterrupt):
+            library.use_text_model(MULTILINGUAL, progress=interrupted)
+    finally:
+        library.close()
+    reopened = _library(tmp_path / "stopped")
+    try:  # still MiniLM, every video whole, the half-filled e5 collection for doctor
+        assert reopened.text_model() == ENGLISH_EMBED_MODEL
+        for video_id in ("en1", "en2"):
+            ((index, (want, found)),) = reopened.vector_counts(video_id).items()
+            assert index == minilm and found == want > 0
+        for text, question in ENGLISH_TOPICS:
+            assert reopened.search(question, k=1)[0].span.text == text
+        found = [f.subject for f in check(reopened).findings if f.problem == "unused_index"]
+        assert len(found) == 1 and "multilingual-e5-small" in found[0]
+        assert reopened.use_text_model(MULTILINGUAL) == 2  # run again, it completes
+        assert reopened.text_model() == MULTILINGUAL
+        assert reopened._client.names("vidqa-text-") == [found[0]]
+    finally:
+        reopened.close()
+
+
+def test_reindex_refuses_while_a_model_is_set_by_hand(monkeypatch):
+    monkeypatch.setenv("VIDQA_EMBED_MODEL", ENGLISH_EMBED_MODEL)
+    result = runner.invoke(app, ["reindex"])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        f"Error: VIDQA_EMBED_MODEL is set ({ENGLISH_EMBED_MODEL}): every search uses it, "
+        "whatever the library records; unset it to choose the library's model"
+    ]
+
+
+def test_reindex_chooses_the_model_of_a_library_with_no_video_yet(auto, tmp_path):
+    result = runner.invoke(app, ["reindex", "--model", ENGLISH_EMBED_MODEL])
+    assert result.exit_code == 0, result.output
+    assert f"no videos yet: the library will search with {ENGLISH_EMBED_MODEL}" in result.stdout
+    library = _library(settings().home)
+    try:
+        _add_english(library, tmp_path)
+        assert library.embedder.name == ENGLISH_EMBED_MODEL
+        assert "all-minilm-l6-v2" in library.text_vectors.name.lower()
     finally:
         library.close()

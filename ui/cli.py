@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from vidqa.settings import DEFAULT_CONTEXT_TOKENS
+from vidqa.settings import DEFAULT_CONTEXT_TOKENS, DEFAULT_EMBED_MODEL
 from vidqa.timefmt import parse_clock
 
 app = typer.Typer(
@@ -426,6 +426,39 @@ def doctor(
             _err("Run vidqa doctor --repair to fix what can be fixed.")
     if not report.healthy:
         raise typer.Exit(code=1)
+
+
+@app.command()
+def reindex(
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            help="Text model to search with: a hub id or a local folder "
+            "(default: vidqa's default for new libraries).",
+        ),
+    ] = DEFAULT_EMBED_MODEL,
+    json_: JsonOpt = False,
+):
+    """Embed the library's text again with another search model (e.g. a library made when
+    all-MiniLM-L6-v2 was the default). Search keeps the old model until every video is done."""
+    from ui.progress import stage_progress
+
+    with user_errors(), stage_progress() as progress:
+        library = _library()
+        before = library.text_model()
+        moved = library.use_text_model(
+            model, lambda done, total: progress("embedding", done, total)
+        )
+        after, videos = library.text_model(), len(library.videos())
+    if json_:
+        _out(_dumps({"model": after, "previous_model": before, "videos": moved}))
+    elif moved:
+        _out(f"{moved} videos now searched with {after} (was {before})")
+    elif videos:
+        _out(f"already searched with {after}: nothing to embed")
+    else:
+        _out(f"no videos yet: the library will search with {after}")
 
 
 @app.command()
