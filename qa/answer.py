@@ -38,7 +38,7 @@ from qa.classify import SPOKEN_KINDS, asks_for_summary, classify, time_kinds
 from qa.digest import key_sentences
 from qa.retrieve import Evidence, retrieve, spans_at_time
 from qa.timeparse import TimeRef, parse_time_reference
-from qa.wording import Lang, language, say
+from qa.wording import Lang, language, passages_language, say
 from vidqa.errors import VideoNotFound
 from vidqa.settings import settings
 from vidqa.text import join_words
@@ -536,7 +536,13 @@ def not_found_answer(request: Request, evidence: Evidence, library: Library) -> 
         lines.append(say(request.lang, "near_misses"))
         colon = say(request.lang, "colon")
         lines += [f"- {c.label}{colon}“{_quote(c.text, 160)}”" for c in related]
-    return Answer("\n".join(lines), "extractive", [], evidence, status="not_found", related=related)
+    notes = []
+    spoken = passages_language([s.text for s in evidence.spans[:NEAR_MISSES]])
+    if spoken is not None and spoken != request.lang:
+        notes.append(say(request.lang, "other_language"))
+    return Answer(
+        "\n".join(lines), "extractive", [], evidence, notes, status="not_found", related=related
+    )
 
 
 def per_video_answer(

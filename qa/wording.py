@@ -40,6 +40,14 @@ PHRASES: dict[str, dict[Lang, str]] = {
         "zh": "最接近的片段（未必回答了这个问题）：",
     },
     "near_miss": {"en": "near miss", "zh": "相近"},
+    # "Not found" for a question in one language over passages in the other: the rule is
+    # calibrated within a language, and across languages e5's cosines of related and
+    # unrelated pairs overlap (bench/README.md), so the decline may be wrong
+    "other_language": {
+        "en": "these videos speak Chinese, and across languages vidqa cannot tell well "
+        "whether they answer a question: ask in Chinese",
+        "zh": "这些视频讲的是英文，跨语言时 vidqa 难以判断视频是否回答了问题：请用英文提问",
+    },
     "points_at": {"en": "(The question points at “{title}”.)", "zh": "（问题指向“{title}”。）"},
     "per_video": {
         "en": "The question names a time but not a video; at {when} in the {n} most "
@@ -128,6 +136,17 @@ def language(text: str) -> Lang:
     """Chinese when the text has any CJK ideograph (a question mixing in English words is
     still asked in Chinese), else English."""
     return "zh" if _CJK.search(text) else "en"
+
+
+def passages_language(texts: list[str]) -> Lang | None:
+    """The language most of `texts` are in: Chinese when ideographs are more than a third of
+    their letters, English when nearly all letters are ASCII, else None (another language)."""
+    letters = [c for text in texts for c in text if c.isalpha()]
+    if not letters:
+        return None
+    cjk = sum(bool(_CJK.match(c)) for c in letters) / len(letters)
+    ascii_share = sum(c.isascii() for c in letters) / len(letters)
+    return "zh" if cjk > 1 / 3 else "en" if ascii_share > 0.9 else None
 
 
 def say(lang: Lang, key: str, **values) -> str:

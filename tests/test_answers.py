@@ -16,6 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
+from qa.wording import say
 from ui.cli import app
 from vidqa.timefmt import fmt_ts
 
@@ -99,8 +100,11 @@ def test_ask_says_not_found_with_labelled_near_misses(two):
     shown = vidqa("ask", OFF_TOPIC, "--vlm", "none")
     assert shown.stdout.startswith("Not found in these videos.\nClosest passages (they may not")
     assert "(vidqa clip" not in shown.stdout  # near misses are not cited
+    assert "notes" not in answer  # asked in the videos' language: the decline stands alone
     zh = ask_json("量子计算机是怎么工作的？")
     assert zh["status"] == "not_found" and zh["answer"].startswith("这些视频里没有找到。")
+    # across languages the rule cannot tell well, so the user learns what would work
+    assert zh["notes"] == [say("zh", "other_language")] and "英文提问" in zh["notes"][0]
     found = ask_json("how long should the loaf proof in the fridge?")
     assert found["status"] == "answered" and found["related"] == []
     assert found["citations"][0]["video_id"] == "kitchen-0000"
@@ -374,6 +378,15 @@ def test_wording_follows_the_question_language():
     assert language("第30秒讲了什么？") == "zh" and language("what was said at 0:30?") == "en"
     assert say("zh", "at_time", when="1:05", title="X") == "在“X”的 1:05："
     assert say("en", "at_time", when="1:05", title="X") == "At 1:05 in “X”:"
+
+
+def test_the_language_passages_are_in():
+    from qa.wording import passages_language
+
+    assert passages_language(["Bake it in a hot Dutch oven.", "Café au lait"]) == "en"
+    assert passages_language(["火山喷发时 magma 会冲出地壳。"]) == "zh"
+    assert passages_language(["Вулканы извергаются.", "lava"]) is None  # neither: no hint
+    assert passages_language(["2024", ""]) is None
 
 
 def test_content_words_ignore_asking_words_and_fold_plurals():
