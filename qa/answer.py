@@ -280,9 +280,26 @@ def _time_across_videos(
 
 
 def _named(text: str, videos: Sequence[Video]) -> Video | None:
-    """The one video whose title the question spells out ("in the keynote, ..."), if any."""
-    named = [v for v in videos if len(v.title) >= 3 and v.title.lower() in text.lower()]
+    """The one video whose title the question spells out ("in the keynote, ..."), if any.
+
+    Titles are often file names ("team_meeting", "2024-05-lecture-3"): punctuation and
+    underscores count as spaces on both sides, so "the team meeting" names "team_meeting".
+    An English title must match whole words ("art" is not named by "start"); a Chinese one
+    has no spaces to match, so any occurrence counts."""
+    asked = f" {_plain(text)} "
+
+    def names(title: str) -> bool:
+        plain = _plain(title)
+        if len(plain) < 3:
+            return False
+        return f" {plain} " in asked if plain.isascii() else plain in asked
+
+    named = [v for v in videos if names(v.title)]
     return named[0] if len(named) == 1 else None
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"[\W_]+", " ", text.lower()).split())
 
 
 def _whole_across_videos(

@@ -254,6 +254,36 @@ def test_summarize_the_videos_without_chapters_quotes_each_transcript(two):
         assert cited[0]["start"] < 5 and all(a["end"] <= b["start"] for a, b in pairwise(cited))
 
 
+def test_a_title_from_a_file_name_is_named_in_plain_words(monkeypatch, tmp_path):
+    """Titles are often file names: "the team meeting" names "team_meeting", for a summary
+    and for a time question; a short title inside a longer word names nothing."""
+    from index.library import Library
+    from ingest.pipeline import ingest_transcript
+    from vidqa.settings import settings
+
+    monkeypatch.setenv("VIDQA_HOME", str(tmp_path / "home"))
+    talks = {
+        "team_meeting": [(0, 9, "The team agreed to cut the advertising budget.")],
+        "art": [(0, 9, "Watercolour paint dries lighter than it looks when wet.")],
+        "cooking-class_2": KITCHEN[:2],
+    }
+    library = Library(settings())
+    for n, (title, cues) in enumerate(talks.items()):
+        srt = tmp_path / f"{n}.srt"
+        srt.write_text(_srt(cues), encoding="utf-8")
+        ingest_transcript(srt, video_id=f"talk-{n}", title=title, duration=20.0, library=library)
+    library.close()
+
+    summary = ask_json("summarize the team meeting")
+    assert {c["title"] for c in summary["citations"]} == {"team_meeting"}, summary["answer"]
+    assert "(The question points at “team_meeting”.)" in summary["answer"]
+    timed = ask_json("what was said at 0:05 in cooking class 2?")
+    assert {c["title"] for c in timed["citations"]} == {"cooking-class_2"}, timed["answer"]
+    assert "(The question points at “cooking-class_2”.)" in timed["answer"]
+    started = ask_json("what was said at 0:05 when the class started?")  # "art" in "started"
+    assert "points at “art”" not in started["answer"]
+
+
 def test_chat_follows_up_across_videos_and_persists(two):
     from qa.chat import session_path
 
