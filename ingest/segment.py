@@ -142,7 +142,8 @@ def _sentence_pieces(segments):
                 yield Sentence(
                     float(piece[0].start),
                     float(piece[-1].end),
-                    join_words([w.text.strip() for w in piece]),
+                    # as ASR spaced them: "$40" ",000" is "$40,000", not "$40 ,000"
+                    join_words([w.text.strip() for w in piece], [w.space for w in piece]),
                 )
                 piece = []
 

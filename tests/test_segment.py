@@ -239,6 +239,18 @@ def test_a_segment_holding_two_sentences_is_split_at_its_word_times():
     ]
 
 
+def test_split_sentences_keep_the_spacing_asr_heard():
+    """Whisper times "$40" and ",000" as two words with no space between: a chapter summary
+    quoting that sentence says "$40,000", as the transcript does (it said "$40 ,000")."""
+    from index.records import Word
+
+    said = [("We", None), ("spend", True), ("$40", True), (",000.", False), ("Then", True)]
+    words = [Word(n, n + 1.0, text, space) for n, (text, space) in enumerate(said)]
+    words += [Word(5.0, 6.0, "stop.", True)]
+    segment = Segment(0.0, 6.0, "We spend $40,000. Then stop.", words)
+    assert [s.text for s in sentences_from([segment])] == ["We spend $40,000.", "Then stop."]
+
+
 def test_a_chapter_over_several_slides_is_titled_by_all_of_them_never_the_first():
     said = [f"Photosynthesis in leaves makes glucose from sunlight, part {j}." for j in range(8)]
     segments = [Segment(7.0 * j, 7.0 * j + 6, text) for j, text in enumerate(said)]
