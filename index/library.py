@@ -317,9 +317,7 @@ class Library:
             return
         self._switch_text_model(embedder, [v.id for v in self.catalog.videos() if v.id != video.id])
 
-    def use_text_model(
-        self, model: str, progress: Callable[[int, int], None] | None = None
-    ) -> int:
+    def use_text_model(self, model: str, progress: Callable[[int, int], None] | None = None) -> int:
         """Search with `model` from now on: every video's text (transcript, windows, chapters,
         on-screen text) is embedded again with it; returns how many videos were. The library
         searches with its old model until the last vector is written, and a failure part way

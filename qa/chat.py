@@ -1,7 +1,7 @@
 """Chat sessions: history, the last cited moment, and follow-ups resolved against it.
 
 "what about two minutes later?"  -> the last moment + 120 s
-"and just before that?"          -> the last moment - 30 s
+"and just before that?"          -> the 10 s before the last moment
 "what was on screen then?"       -> the last moment, on-screen text and frames
 "in the other video?"            -> the previous question, asked of the other video
 "in that video, ..."             -> scoped to the last cited video
@@ -21,7 +21,7 @@ from pathlib import Path
 from index.library import Library
 from index.records import Video
 from qa.classify import ON_SCREEN, time_kinds
-from qa.timeparse import TimeRef, parse_time_reference, relative_shift
+from qa.timeparse import NEXT_TO_S, TimeRef, next_to, parse_time_reference, relative_shift
 from vidqa.errors import VideoNotFound, VidqaError
 from vidqa.settings import settings
 
@@ -35,6 +35,9 @@ THAT_VIDEO = re.compile(
     r"\b(that|this|the same) (video|talk|lecture)\b|那个视频|这个视频|该视频", re.I
 )
 NAME = re.compile(r"^[\w.-]{1,64}$")
+# "Just before that" ends this far before the cited start: a time lookup returns what
+# overlaps its range, and the cited sentence itself begins exactly there.
+EDGE_S = 0.05
 
 
 @dataclass
@@ -140,6 +143,14 @@ def resolve_followup(
     if last and shift is not None:
         t = max(0.0, (last[1] if shift < 0 else last[2]) + shift)
         return Followup(message, last_video, TimeRef(t, t, ""), time_kinds(message))
+    side = next_to(message)
+    if last and side is not None:  # the stretch next to it, without the moment itself
+        start, end = last[1], last[2]
+        if side == "before":
+            start, end = max(0.0, start - NEXT_TO_S), max(0.0, start - EDGE_S)
+        else:
+            start, end = end + EDGE_S, end + NEXT_TO_S
+        return Followup(message, last_video, TimeRef(start, end, ""), time_kinds(message))
     if last and (THEN.search(message) or ON_SCREEN.search(message)):
         return Followup(message, last_video, TimeRef(last[1], last[2], ""), time_kinds(message))
     return Followup(message, video)

@@ -38,11 +38,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Literal
 
 SECONDS_PER_HOUR = 3600.0
 SECONDS_PER_MINUTE = 60.0
-# Shift (seconds) for "just before that" / "right after" when no amount is given.
-DEFAULT_VAGUE_SHIFT_S = 30.0
+# "Just before that" / "right after": the stretch this long next to the last moment, so the
+# sentence or two said there (spoken sentences run ~3-10 s), not a point half a minute
+# away, which skipped what was said in between.
+NEXT_TO_S = 10.0
 
 EN_ONES = {
     "zero": 0,
@@ -592,8 +595,7 @@ def find_time_references(text: str) -> list[tuple[int, int, float, float]]:
 def relative_shift(text: str) -> float | None:
     """Signed seconds for a follow-up such as "two minutes later" (+120) or "10秒前" (-10).
 
-    Vague forms ("just before that", "稍后") shift by DEFAULT_VAGUE_SHIFT_S.
-    None when the text asks for no relative move.
+    None when the text names no amount (`next_to` reads "just before that", "稍后").
     """
     for atom in _find_durations(text):
         after = _SHIFT_AFTER.match(text, atom.end)
@@ -602,8 +604,14 @@ def relative_shift(text: str) -> float | None:
         if match:
             word = (match["en"] or match["zh"]).lower()
             return -atom.seconds if word in _SHIFT_BACK_WORDS else atom.seconds
+    return None
+
+
+def next_to(text: str) -> Literal["before", "after"] | None:
+    """Which side of the last moment a follow-up with no amount asks about: "just before
+    that", "稍早" (before); "right after", "紧接着" (after); None for neither."""
     if _VAGUE_BACK.search(text):
-        return -DEFAULT_VAGUE_SHIFT_S
+        return "before"
     if _VAGUE_FORWARD.search(text):
-        return DEFAULT_VAGUE_SHIFT_S
+        return "after"
     return None

@@ -13,7 +13,7 @@ from index.library import Library
 from ingest.pipeline import ingest_transcript
 from qa.answer import ask
 from qa.chat import Session, Turn, load_session, resolve_followup, save_session, session_path
-from qa.timeparse import DEFAULT_VAGUE_SHIFT_S
+from qa.timeparse import NEXT_TO_S
 from ui.cli import app
 from vidqa.errors import VideoNotFound, VidqaError
 from vidqa.settings import settings
@@ -32,7 +32,6 @@ def turn_at(video_id: str, t: float, question: str = "what was said at 0:40?") -
         ("what about 30 seconds before that?", 40 - 30),
         ("10秒后呢？", 40 + 10),
         ("两分钟之前说了什么", 0.0),  # clamped at the start of the video
-        ("and just before that?", 40 - DEFAULT_VAGUE_SHIFT_S),
     ],
 )
 def test_relative_times_move_from_the_last_moment(lecture_library, message, expected):
@@ -42,6 +41,31 @@ def test_relative_times_move_from_the_last_moment(lecture_library, message, expe
     assert follow.video == video and follow.question == message
     assert (follow.time.start, follow.time.end) == (expected, expected)
     assert follow.kinds == ("transcript",)
+
+
+@pytest.mark.parametrize(
+    "message, side",
+    [
+        ("and just before that?", "before"),
+        ("what was said right before that?", "before"),
+        ("那之前呢？", "before"),
+        ("and right after that?", "after"),
+        ("紧接着说了什么？", "after"),
+    ],
+)
+def test_just_before_or_after_is_the_stretch_next_to_the_last_moment(
+    lecture_library, message, side
+):
+    video = lecture_library.video
+    session = Session(
+        "next", turns=[Turn("q", {"answer": "…", "citations": []}, video.id, [40, 46])]
+    )
+    follow = resolve_followup(message, session, lecture_library.library)
+    assert follow.video == video
+    if side == "before":  # up to the moment, never the moment itself
+        assert follow.time.start == 40 - NEXT_TO_S and 39.9 <= follow.time.end < 40
+    else:
+        assert 46 < follow.time.start <= 46.1 and follow.time.end == 46 + NEXT_TO_S
 
 
 def test_then_and_on_screen_reuse_the_last_moment(lecture_library):
@@ -186,3 +210,26 @@ def test_cli_chat_follows_up_and_resumes(lecture_library, monkeypatch):
         quoted = f"on screen: “{slide.text.strip()}”" in second.stdout
         assert quoted == (slide in showing), (slide, second.stdout)
     assert "“”" not in second.stdout
+
+
+def test_cli_chat_right_before_that_quotes_what_was_said_just_before(lecture_library, monkeypatch):
+    """ "What was said right before that?" after an answer: the sentence said just before
+    the cited one, not the cited one again and not one from half a minute earlier."""
+    from media import LECTURE
+
+    monkeypatch.setenv("VIDQA_HOME", str(lecture_library.home))
+    result = runner.invoke(
+        app,
+        ["chat", "--session", "next-to", "--vlm", "none"],
+        input="where does the speaker talk about jazz musicians?\n"
+        "what was said right before that?\n",
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    turns = json.loads(session_path("next-to").read_text(encoding="utf-8"))["turns"]
+    jazz, volcanoes = LECTURE[4][1], LECTURE[3][1]
+    assert turns[0]["answer"]["citations"][0]["text"] == jazz
+    before = " ".join(c["text"] for c in turns[1]["answer"]["citations"])
+    assert before.endswith(volcanoes) and jazz not in before
+    assert LECTURE[1][1] not in before  # two sentences back: not "right before"
+    assert turns[1]["time"][1] < turns[0]["answer"]["citations"][0]["start"]

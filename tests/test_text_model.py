@@ -20,8 +20,8 @@ from index.library import Library
 from index.records import Span, Video
 from ingest.evalset import load_set
 from qa.evaluate import evaluate_retrieval
-from vidqa.evalset import read_jsonl
 from ui.cli import app
+from vidqa.evalset import read_jsonl
 from vidqa.settings import DEFAULT_EMBED_MODEL, ENGLISH_EMBED_MODEL, settings
 
 runner = CliRunner()

@@ -3,8 +3,8 @@ import dataclasses
 import pytest
 
 from qa.timeparse import (
-    DEFAULT_VAGUE_SHIFT_S,
     TimeRef,
+    next_to,
     parse_en_number,
     parse_time_reference,
     parse_zh_number,
@@ -265,22 +265,35 @@ SHIFTS = [
     ("an hour later", 3600),
     ("skip ahead 30 seconds", 30),
     ("go back 10 seconds", -10),
-    ("just before that", -DEFAULT_VAGUE_SHIFT_S),
-    ("what happened right before?", -DEFAULT_VAGUE_SHIFT_S),
-    ("right after that", DEFAULT_VAGUE_SHIFT_S),
-    ("just after", DEFAULT_VAGUE_SHIFT_S),
     ("一分钟之后", 60),
     ("一分钟后", 60),
     ("10秒前", -10),
     ("两分钟以前说了什么", -120),
-    ("稍后呢", DEFAULT_VAGUE_SHIFT_S),
-    ("那之前呢", -DEFAULT_VAGUE_SHIFT_S),
 ]
 
 
 @pytest.mark.parametrize("text,seconds", SHIFTS)
 def test_relative_shift(text, seconds):
     assert relative_shift(text) == seconds
+
+
+@pytest.mark.parametrize(
+    "text,side",
+    [
+        ("just before that", "before"),
+        ("what happened right before?", "before"),
+        ("那之前呢", "before"),
+        ("right after that", "after"),
+        ("just after", "after"),
+        ("稍后呢", "after"),
+        ("two minutes later", None),  # an amount: relative_shift's
+        ("what is this video about?", None),
+    ],
+)
+def test_next_to_names_a_side_without_an_amount(text, side):
+    assert next_to(text) == side
+    if side is not None:
+        assert relative_shift(text) is None
 
 
 @pytest.mark.parametrize(
