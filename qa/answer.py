@@ -562,6 +562,11 @@ def not_found_answer(request: Request, evidence: Evidence, library: Library) -> 
     )
 
 
+def _running_to(videos: Sequence[Video], t: float) -> int:
+    """How many of `videos` last until `t` (_time_across_videos' rule)."""
+    return sum(v.duration + 1.0 >= t for v in videos)
+
+
 def per_video_answer(
     request: Request, evidence: list[Evidence], library: Library, backend=None
 ) -> Answer:
@@ -569,11 +574,15 @@ def per_video_answer(
     or a summary question, answered by each one's overview: by the VLM for each video when
     there is one, else by quoting each video's passages (its chapters, for an overview)."""
     lang = request.lang
-    total = len(request.videos) or len(library.videos())
+    scope = request.videos or library.videos()
+    total = len(scope)
     whole = evidence[0].mode == "whole"
     own_times = len({(e.time.start, e.time.end) for e in evidence if e.time}) > 1
     key = "overview" if whole else "per_video_own" if own_times else "per_video"
-    key += "_all" if len(evidence) == total else ""
+    if len(evidence) == total:
+        key += "_all"
+    elif key == "per_video" and len(evidence) == _running_to(scope, evidence[0].time.start):
+        key += "_long_one" if len(evidence) == 1 else "_long"  # the rest end before then
     when = None if whole else _when(evidence[0].time)
     phrase = None if whole else _phrase(evidence[0].time)
     lines = [say(lang, key, when=when, phrase=phrase, n=len(evidence), total=total)]

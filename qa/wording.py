@@ -54,6 +54,16 @@ PHRASES: dict[str, dict[Lang, str]] = {
         "relevant of {total} videos:",
         "zh": "问题给了时间但没有指明视频；以下是 {total} 个视频中最相关的 {n} 个在 {when} 的内容：",
     },
+    "per_video_long_one": {
+        "en": "The question names a time but not a video; only one of the {total} videos "
+        "runs to {when}:",
+        "zh": "问题给了时间但没有指明视频；{total} 个视频中只有一个长到 {when}：",
+    },
+    "per_video_long": {
+        "en": "The question names a time but not a video; {n} of the {total} videos run to "
+        "{when}, each:",
+        "zh": "问题给了时间但没有指明视频；{total} 个视频中有 {n} 个长到 {when}，各自的内容：",
+    },
     "per_video_all": {
         "en": "The question names a time but not a video; at {when} in each of the {n} videos:",
         "zh": "问题给了时间但没有指明视频；以下是 {n} 个视频各自在 {when} 的内容：",

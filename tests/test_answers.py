@@ -142,6 +142,16 @@ def test_a_time_question_across_videos_says_there_was_a_choice(two):
     assert "在“kitchen”中：" in zh["answer"] and "在“lecture”中：" in zh["answer"]
 
 
+def test_a_time_only_one_video_reaches_is_answered_from_it_and_says_why(two):
+    answer = ask_json("what was said at 0:59?")  # the lecture ends at 0:57.9
+    assert answer["answer"].startswith(
+        "The question names a time but not a video; only one of the 2 videos runs to 0:59:"
+    ), answer["answer"]
+    assert {c["video_id"] for c in answer["citations"]} == {"kitchen-0000"}
+    zh = ask_json("第59秒讲了什么？")
+    assert zh["answer"].startswith("问题给了时间但没有指明视频；2 个视频中只有一个长到 0:59：")
+
+
 def test_a_time_question_across_videos_with_a_vlm_answers_each_video(two, fake_vlm):
     """With a VLM, each video gets the model's own answer from that video's passages (not
     quotes), and the second video's citation numbers follow the first's."""
