@@ -336,20 +336,37 @@ def assess(question: str, texts: list[str], library) -> tuple[bool, Strength]:
 
 
 def each_answers(question: str, texts: list[str], library) -> list[bool]:
-    """Whether each text, on its own, passes the rule (the runners-up of an answer)."""
+    """Whether each text, on its own, passes the rule (the runners-up of an answer, the
+    results of a search); the question and the texts are embedded in one batch."""
+    texts = [t[:SPAN_CHARS] for t in texts]
+    if not texts:
+        return []
     embedder = judge(question, texts, library)
     rule, _ = threshold_for(embedder.slug)
-    return [rule.answers(_measure_for(question, [text], library, embedder, rule)) for text in texts]
+    stats = (library_stats(library) if isinstance(rule, LogisticRule) else None) or WordStats()
+    sims = cosines(question, texts, embedder)
+    return [
+        rule.answers(features(question, [t], [c], stats)) for t, c in zip(texts, sims, strict=True)
+    ]
 
 
 def confident_hits(query: str, hits: list, library) -> list:
-    """Search hits, or [] when even the best of them does not match the query
-    ("xylophone submarine" against a geology lecture): the same rule as answers."""
-    texts = [h.span.text for h in hits if h.span.kind != "frame" and h.span.text.strip()]
-    if not texts:
-        return hits  # picture-only hits: nothing to measure text against
-    ok, _ = assess(query, texts, library)
-    return hits if ok else []
+    """The search hits that match the query: [] when even the best does not ("xylophone
+    submarine" against a geology lecture), else the best and those that pass the same rule
+    on their own, so a search for "append" lists the sentence that says it, not nine
+    unrelated ones after it. Picture-only hits (CLIP) have no text to judge and stay."""
+    judged = [h for h in hits if h.span.kind != "frame" and h.span.text.strip()]
+    if not judged:
+        return hits
+    texts = [h.span.text for h in judged]
+    if not assess(query, texts, library)[0]:
+        return []
+    dropped = {
+        id(h)
+        for h, passes in zip(judged[1:], each_answers(query, texts[1:], library), strict=True)
+        if not passes
+    }  # the best match passed as the whole
+    return [h for h in hits if id(h) not in dropped]
 
 
 # --- calibration ---------------------------------------------------------------------------

@@ -128,6 +128,14 @@ def test_search_has_no_results_for_nonsense(two):
     assert rows and rows[0]["video_id"] == "kitchen-0000"
 
 
+def test_search_lists_only_what_matches_not_ten_unrelated_results(two):
+    """A keyword said once: its sentence, not nine unrelated ones padding the list."""
+    rows = json.loads(vidqa("search", "autolyse", "--json").stdout)
+    assert [r["text"] for r in rows] == [KITCHEN[2][2]]
+    rows = json.loads(vidqa("search", "bake", "--json").stdout)  # said twice, far apart
+    assert {r["text"] for r in rows} == {KITCHEN[0][2], KITCHEN[5][2]}
+
+
 def test_a_time_question_across_videos_says_there_was_a_choice(two):
     answer = ask_json("what was said at 0:30?")
     assert answer["status"] == "per_video"
