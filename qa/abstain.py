@@ -125,15 +125,21 @@ class LogisticRule:
 Rule = Threshold | LogisticRule
 
 
+@lru_cache(maxsize=1 << 16)
 def _stem(word: str) -> str:
-    """Crude English suffix folding, enough to match "layers" with "layer" or "masking"
-    with "mask"; CJK bigrams pass through."""
-    if not word.isascii() or len(word) <= 4:
+    """An English word's Snowball (Porter2) stem, so a question's "keys" covers a passage's
+    "key", "dictionaries" its "dictionary" and "masking" its "mask", as BM25's stemmer
+    matches them; CJK bigrams, codes and numbers pass through."""
+    if not (word.isascii() and word.isalpha()):
         return word
-    for suffix in ("ing", "ed", "es", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
+    return _english_stemmer().stem(word)
+
+
+@lru_cache(maxsize=1)
+def _english_stemmer():
+    from nltk.stem.snowball import EnglishStemmer  # pure Python; nltk is a dependency
+
+    return EnglishStemmer()
 
 
 # A code, error number, version or part number: letters and digits in one token, maybe

@@ -444,6 +444,9 @@ def test_content_words_ignore_asking_words_and_fold_plurals():
     assert (
         coverage(content_words("how do masks work with layers"), "Add a layer mask here.") == 2 / 3
     )
+    # short plurals and -ies/-y fold too, as BM25's stemmer folds them
+    assert coverage(content_words("dictionary keys"), "Dictionaries map each key.") == 1.0
+    assert content_words("XK-4471 error 404 在图层里") >= {"xk", "4471", "error", "图层"}
 
 
 def test_calibration_answers_the_target_share_and_abstains_most():

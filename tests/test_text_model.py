@@ -198,7 +198,10 @@ def test_an_e5_library_judges_english_with_minilm(auto, zh_set, tmp_path):
             assert abstain.assess(question, texts, mixed) == abstain.assess(
                 question, texts, english
             )
-        assert abstain.assess("Which insects help plants reproduce?", texts, mixed)[0]
+        # (the insects question, one word of four covered at cosine 0.52, was answered by
+        # 0.0008 over the cut before the Porter2 refit and is declined since: not a sanity
+        # check for either rule)
+        assert abstain.assess("How should I plan my monthly spending?", texts, mixed)[0]
         assert not abstain.assess("how do I bake sourdough bread?", texts, mixed)[0]
     finally:
         mixed.close()
