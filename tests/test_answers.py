@@ -368,6 +368,24 @@ def test_app_follows_up_in_the_library_scope(page):
     assert "At 0:50 in “lecture”:" in _texts(page.markdown)
 
 
+def test_app_answers_a_question_whose_answer_was_cut_off(page):
+    """A question sent while the last one was still being answered stops that run: the
+    earlier question is then answered first, not left in the chat without an answer."""
+    question = "how long should the loaf proof in the fridge?"
+    cut_off = {"role": "user", "text": question, "asked": question, "scope": []}
+    page.session_state["chat"] = [cut_off]  # what the stopped run left
+    _say(page, "what was said at 0:30 in the kitchen video?")
+    roles = [m.name for m in page.chat_message]
+    assert roles == ["user", "assistant", "user", "assistant"], roles
+    history = page.session_state["chat"]
+    assert "overnight" in history[1]["text"] and "At 0:30 in “kitchen”" in history[3]["text"]
+    # Stopped on its second try too: said so once, and the chat goes on.
+    page.session_state["chat"] = [{**cut_off, "retried": True}]
+    page.run()
+    assert "stopped twice" in page.error[0].value
+    assert [m["role"] for m in page.session_state["chat"]] == ["user", "assistant"]
+
+
 def test_app_offers_the_videos_for_a_time_question_without_flags(page):
     _say(page, "what was said at 0:30?")
     choose = [b for b in page.button if b.key and b.key.startswith("choose-")]

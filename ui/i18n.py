@@ -174,6 +174,10 @@ STRINGS: dict[str, dict[Lang, str]] = {
     "scope_selection": {"en": "Selection", "zh": "选定的视频"},
     "ask_only": {"en": "Ask only about “{title}”", "zh": "只问“{title}”"},
     "looking": {"en": "Looking through the videos…", "zh": "正在查看视频…"},
+    "not_answered": {
+        "en": "Not answered: this question was stopped twice. Ask it again.",
+        "zh": "没有回答：这个问题两次被打断。请再问一次。",
+    },
     "type_question": {"en": "Type a question first.", "zh": "请先输入问题。"},
     "question_cut": {
         "en": "{text}… ({n} characters, shown cut)",

@@ -39,8 +39,22 @@ def render() -> None:
     question = st.chat_input(common.t("ask_placeholder"), key="ask_input")
     if not history and not question:
         st.caption(common.t("ask_hint"))
+    # A question sent while the previous one was still being answered stops that run
+    # (Streamlit reruns the page at once): its question is in the history, its answer never
+    # came. Answer it now, before the new one, rather than leave it unanswered.
+    unanswered = history.pop() if history and history[-1]["role"] == "user" else None
     for n, message in enumerate(history):
         _show(message, n)
+    if unanswered is not None and unanswered.get("retried"):  # stopped twice: say so, move on
+        history += [
+            unanswered,
+            {"role": "assistant", "text": "", "error": common.t("not_answered")},
+        ]
+        _show(history[-2], len(history) - 2)
+        _show(history[-1], len(history) - 1)
+    elif unanswered is not None:
+        asked = unanswered.get("asked", unanswered["text"])
+        _answer(asked, unanswered.get("scope", []), history, retried=True)
     pending = st.session_state.pop(PENDING, None)
     if pending is not None:
         _answer(pending["question"], [pending["video_id"]], history)
@@ -135,8 +149,13 @@ def _player(request: dict) -> None:
             common.download_clip(request)
 
 
-def _answer(question: str, video_ids: list[str], history: list[dict]) -> None:
-    history.append({"role": "user", "text": logic.shown_question(question, common.lang())})
+def _answer(
+    question: str, video_ids: list[str], history: list[dict], *, retried: bool = False
+) -> None:
+    shown = logic.shown_question(question, common.lang())
+    history.append(
+        {"role": "user", "text": shown, "asked": question, "scope": video_ids, "retried": retried}
+    )
     _show(history[-1], len(history) - 1)
     conversation = logic.conversation_for(st.session_state, video_ids)
     with st.chat_message("assistant"):
