@@ -317,7 +317,9 @@ class Library:
             return
         self._switch_text_model(embedder, [v.id for v in self.catalog.videos() if v.id != video.id])
 
-    def use_text_model(self, model: str, progress: Callable[[int, int], None] | None = None) -> int:
+    def use_text_model(
+        self, model: str, videos_done: Callable[[int, int], None] | None = None
+    ) -> int:
         """Search with `model` from now on: every video's text (transcript, windows, chapters,
         on-screen text) is embedded again with it; returns how many videos were. The library
         searches with its old model until the last vector is written, and a failure part way
@@ -335,25 +337,25 @@ class Library:
                 # nothing to embed (already there, or no video yet): the record is all
                 self.catalog.set_library_value(text_model.TEXT_MODEL_KEY, embedder.name)
                 return 0
-            self._switch_text_model(embedder, [v.id for v in videos], progress)
+            self._switch_text_model(embedder, [v.id for v in videos], videos_done)
         return len(videos)
 
     def _switch_text_model(
         self,
         embedder,
         video_ids: list[str],
-        progress: Callable[[int, int], None] | None = None,
+        videos_done: Callable[[int, int], None] | None = None,
     ) -> None:
         """Embed the videos' text into `embedder`'s collection, then, in one catalog
         transaction, record the model and point the videos at it; only then drop what the old
         model left. Until that transaction the library searches with its old model, so a crash
         mid-switch leaves it as it was (its half-filled new collection is what `vidqa doctor
         --repair` drops)."""
-        progress = progress or (lambda done, total: None)
-        progress(0, len(video_ids))
+        videos_done = videos_done or (lambda done, total: None)  # (videos done, of total)
+        videos_done(0, len(video_ids))
         for done, video_id in enumerate(video_ids, 1):
             self._embed_with(self.catalog.spans(video_id, TEXT_KINDS), embedder)
-            progress(done, len(video_ids))
+            videos_done(done, len(video_ids))
         collection = self._client.store(f"{TEXT_PREFIX}{embedder.slug}").name
         self.catalog.switch_text_index(
             text_model.TEXT_MODEL_KEY, embedder.name, collection, video_ids

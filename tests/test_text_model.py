@@ -476,7 +476,7 @@ def test_a_reindex_stopped_part_way_leaves_the_library_as_it_was(auto, tmp_path)
                 raise KeyboardInterrupt  # Ctrl-C after the first of two videos
 
         with pytest.raises(KeyboardInterrupt):
-            library.use_text_model(MULTILINGUAL, progress=interrupted)
+            library.use_text_model(MULTILINGUAL, videos_done=interrupted)
     finally:
         library.close()
     reopened = _library(tmp_path / "stopped")
