@@ -49,6 +49,13 @@ def chosen(cfg: Settings, catalog) -> str:
     return catalog.library_value(TEXT_MODEL_KEY) or cfg.embed_model
 
 
+def outdated(cfg: Settings, catalog) -> str | None:
+    """The model a library searches with when it is an earlier default that `vidqa reindex`
+    would replace (MiniLM, recorded by migration 006), else None."""
+    model = chosen(cfg, catalog)
+    return model if automatic(cfg) and model == ENGLISH_EMBED_MODEL else None
+
+
 def record(cfg: Settings, catalog) -> None:
     """Write down the model a library's first video is embedded with, so a later change of
     the default never reads its vectors with another model."""

@@ -440,6 +440,9 @@ def test_reindex_moves_a_library_from_before_to_e5(auto, tmp_path):
     _add_english(library, tmp_path)
     library.close()
 
+    listed = runner.invoke(app, ["list"])  # where a user learns of it
+    assert "searches with sentence-transformers/all-MiniLM-L6-v2, an earlier" in listed.stderr
+    assert "vidqa reindex" in listed.stderr
     result = runner.invoke(app, ["reindex", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {
@@ -459,6 +462,7 @@ def test_reindex_moves_a_library_from_before_to_e5(auto, tmp_path):
             assert reopened.search(question, k=1)[0].span.text == text
     finally:
         reopened.close()
+    assert "reindex" not in runner.invoke(app, ["list"]).stderr
     again = runner.invoke(app, ["reindex"])
     assert again.exit_code == 0, again.output
     assert "already searched with intfloat/multilingual-e5-small" in again.stdout

@@ -354,6 +354,7 @@ def list_videos(
     ] = False,
 ):
     """List the videos in the library."""
+    from index import text_model
     from ui.render import video_line, video_row
 
     with user_errors():
@@ -362,7 +363,13 @@ def list_videos(
             video_row(v, library.catalog.counts(v.id))
             for v in library.videos(include_incomplete=all_)
         ]
+        outdated = text_model.outdated(library.cfg, library.catalog) if rows else None
     _print_rows(rows, json_ or nl, nl, video_line, "The library is empty: vidqa ingest PATH")
+    if outdated:
+        _err(
+            f"Note: this library searches with {outdated}, an earlier default; `vidqa reindex` "
+            f"moves it to {DEFAULT_EMBED_MODEL}, which ranks English and Chinese better"
+        )
 
 
 def _stdin_is_terminal() -> bool:
