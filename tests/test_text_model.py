@@ -75,13 +75,13 @@ def _english_vtt(path: Path) -> Path:
     return path
 
 
-def _add_english(library: Library, folder: Path) -> None:
+def _add_english(library: Library, folder: Path, video_id: str = "en1") -> None:
     from ingest.pipeline import ingest_transcript
 
     ingest_transcript(
-        _english_vtt(folder / "en.vtt"),
-        video_id="en1",
-        title="nature talk",
+        _english_vtt(folder / f"{video_id}.vtt"),
+        video_id=video_id,
+        title=f"nature talk {video_id}",
         duration=30.0,
         library=library,
     )
@@ -419,18 +419,6 @@ def test_a_pasted_blob_does_not_drown_the_question(auto, zh_set, tmp_path):
         library.close()
 
 
-def _second_english(library: Library, folder: Path) -> None:
-    from ingest.pipeline import ingest_transcript
-
-    ingest_transcript(
-        _english_vtt(folder / "en2.vtt"),
-        video_id="en2",
-        title="nature talk, again",
-        duration=30.0,
-        library=library,
-    )
-
-
 def test_reindex_moves_a_library_from_before_to_e5(auto, tmp_path):
     """`vidqa reindex`: a library an older vidqa built with MiniLM gets the default search
     model on request, every video's text and re-scored sentences embedded again, and the
@@ -472,7 +460,7 @@ def test_a_reindex_stopped_part_way_leaves_the_library_as_it_was(auto, tmp_path)
     library = _library_from_before(tmp_path / "stopped")
     try:
         _add_english(library, tmp_path)
-        _second_english(library, tmp_path)
+        _add_english(library, tmp_path, "en2")
         minilm = library.text_vectors.name
 
         def interrupted(done: int, total: int) -> None:
