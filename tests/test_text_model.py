@@ -509,3 +509,34 @@ def test_reindex_chooses_the_model_of_a_library_with_no_video_yet(auto, tmp_path
         assert "all-minilm-l6-v2" in library.text_vectors.name.lower()
     finally:
         library.close()
+
+
+def _library_page() -> None:
+    from ui.app_pages import library
+
+    library.render()
+
+
+def test_the_app_offers_the_reindex_and_runs_it(auto, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    home = settings().home  # the app's library
+    library = _library_from_before(home)
+    _add_english(library, tmp_path)
+    library.close()
+    at = AppTest.from_function(_library_page, default_timeout=120).run()
+    assert not at.exception
+    (offer,) = [i.value for i in at.info]
+    assert "searches with sentence-transformers/all-MiniLM-L6-v2, an earlier default" in offer
+    at.button(key="reindex").click().run()
+    assert not at.exception
+    from test_app import _shown  # the flash escapes Markdown; read it as a person sees it
+
+    assert [_shown(s.value) for s in at.success] == [f"1 video now searched with {MULTILINGUAL}."]
+    assert not at.info  # nothing left to offer
+    reopened = _library(home)
+    try:
+        assert reopened.text_model() == MULTILINGUAL
+        assert reopened.search(ENGLISH_TOPICS[1][1], k=1)[0].span.text == ENGLISH_TOPICS[1][0]
+    finally:
+        reopened.close()

@@ -743,6 +743,20 @@ class LibraryReader:
                 return fn(library)
 
 
+def reindex(videos_done: Callable[[int, int], None]) -> int:
+    """`vidqa reindex`: the library's text embedded again with the default search model, by
+    a Library of its own, so the shared reader keeps answering with the old model until the
+    switch commits (then it follows, as it follows any other process's switch)."""
+    from index.library import Library
+    from vidqa.settings import DEFAULT_EMBED_MODEL
+
+    library = Library(settings())
+    try:
+        return library.use_text_model(DEFAULT_EMBED_MODEL, videos_done)
+    finally:
+        library.close()
+
+
 def conversation_for(state: dict, video_ids: list[str], key: str = "ask_conversation"):
     """The page's qa.chat.Conversation (kept in `state`, Streamlit's session state), asking
     about `video_ids` ([] = the library): the same follow-ups as `vidqa chat`."""

@@ -174,6 +174,18 @@ STRINGS: dict[str, dict[Lang, str]] = {
     "scope_selection": {"en": "Selection", "zh": "选定的视频"},
     "ask_only": {"en": "Ask only about “{title}”", "zh": "只问“{title}”"},
     "looking": {"en": "Looking through the videos…", "zh": "正在查看视频…"},
+    "outdated_model": {
+        "en": "This library searches with {model}, an earlier default. Re-indexing with "
+        "{default} ranks English and Chinese better; search keeps working meanwhile.",
+        "zh": "这个视频库用的是旧的默认搜索模型 {model}。用 {default} 重建索引后，中英文搜索都更准；"
+        "重建期间照常可以搜索。",
+    },
+    "reindex": {"en": "Re-index the library", "zh": "重建索引"},
+    "reindexing": {"en": "Embedding the videos' text again…", "zh": "正在重新嵌入视频文字…"},
+    "reindexed": {
+        "en": "{videos} now searched with {model}.",
+        "zh": "{videos}现在用 {model} 搜索。",
+    },
     "not_answered": {
         "en": "Not answered: this question was stopped twice. Ask it again.",
         "zh": "没有回答：这个问题两次被打断。请再问一次。",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from index import text_model
 from ui import app_logic as logic
 from ui import render as views
 from ui.app_pages import common
 from vidqa.errors import VidqaError
+from vidqa.settings import DEFAULT_EMBED_MODEL
 
 
 def render() -> None:
@@ -25,8 +27,29 @@ def render() -> None:
             common.goto("add")
         return
     st.caption(common.count(len(ready), "video"))
+    _outdated_model()
     for target, row in ready:
         _video_card(target, row)
+
+
+def _outdated_model() -> None:
+    """A library from an earlier vidqa searches with MiniLM: offer `vidqa reindex` here."""
+    with common.reader().open() as library:
+        model = text_model.outdated(library.cfg, library.catalog)
+    if model is None:
+        return
+    st.info(common.t("outdated_model", model=model, default=DEFAULT_EMBED_MODEL))
+    if not st.button(common.t("reindex"), key="reindex", icon=":material/autorenew:"):
+        return
+    bar = st.progress(0.0, text=common.t("reindexing"))
+    try:
+        moved = logic.reindex(lambda done, total: bar.progress(done / max(total, 1)))
+    except VidqaError as e:
+        st.error(logic.md_text(str(e)))
+        return
+    videos = common.count(moved, "video")
+    st.session_state["flash"] = common.t("reindexed", videos=videos, model=DEFAULT_EMBED_MODEL)
+    st.rerun()
 
 
 def _problems(incomplete: list) -> None:
