@@ -326,11 +326,14 @@ def judge(question: str, texts: list[str], library):
         return library.embedder
 
 
-def _measure_for(question: str, texts: list[str], library, embedder, rule: Rule) -> Strength:
+def _stats_for(rule: Rule, library) -> WordStats | None:
     # Word statistics cost a pass over the library once per change: only a rule that
     # reads them pays for them.
-    stats = library_stats(library) if isinstance(rule, LogisticRule) else None
-    return measure(question, texts, embedder, stats)
+    return library_stats(library) if isinstance(rule, LogisticRule) else None
+
+
+def _measure_for(question: str, texts: list[str], library, embedder, rule: Rule) -> Strength:
+    return measure(question, texts, embedder, _stats_for(rule, library))
 
 
 def assess(question: str, texts: list[str], library) -> tuple[bool, Strength]:
@@ -349,7 +352,7 @@ def each_answers(question: str, texts: list[str], library) -> list[bool]:
         return []
     embedder = judge(question, texts, library)
     rule, _ = threshold_for(embedder.slug)
-    stats = (library_stats(library) if isinstance(rule, LogisticRule) else None) or WordStats()
+    stats = _stats_for(rule, library) or WordStats()
     sims = cosines(question, texts, embedder)
     return [
         rule.answers(features(question, [t], [c], stats)) for t, c in zip(texts, sims, strict=True)

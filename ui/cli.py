@@ -461,7 +461,7 @@ def reindex(
     if json_:
         _out(_dumps({"model": after, "previous_model": before, "videos": moved}))
     elif moved:
-        _out(f"{moved} videos now searched with {after} (was {before})")
+        _out(f"{moved} video{'s' * (moved != 1)} now searched with {after} (was {before})")
     elif videos:
         _out(f"already searched with {after}: nothing to embed")
     else:
