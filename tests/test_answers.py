@@ -105,6 +105,8 @@ def test_ask_says_not_found_with_labelled_near_misses(two):
     assert zh["status"] == "not_found" and zh["answer"].startswith("这些视频里没有找到。")
     # across languages the rule cannot tell well, so the user learns what would work
     assert zh["notes"] == [say("zh", "other_language")] and "英文提问" in zh["notes"][0]
+    shown = vidqa("ask", "量子计算机是怎么工作的？", "--vlm", "none")  # labelled in Chinese too
+    assert f"注意：{zh['notes'][0]}" in shown.stderr.splitlines()
     found = ask_json("how long should the loaf proof in the fridge?")
     assert found["status"] == "answered" and found["related"] == []
     assert found["citations"][0]["video_id"] == "kitchen-0000"
@@ -145,6 +147,7 @@ def test_a_time_question_across_videos_says_there_was_a_choice(two):
     shown = vidqa("ask", "what was said at 0:30?", "--vlm", "none")
     assert "In “kitchen”:" in shown.stdout and "In “lecture”:" in shown.stdout
     assert "--video" in shown.stderr  # the CLI tells how to pick one
+    assert "注意：要只问一个视频" in vidqa("ask", "第30秒讲了什么？", "--vlm", "none").stderr
     zh = ask_json("第30秒讲了什么？")
     assert zh["status"] == "per_video" and zh["answer"].startswith("问题给了时间但没有指明视频")
     assert "在“kitchen”中：" in zh["answer"] and "在“lecture”中：" in zh["answer"]

@@ -206,25 +206,27 @@ VlmOpt = Annotated[
 ]
 
 
-def _print_citations(answer) -> None:
+def _print_citations(answer, question: str) -> None:
+    from qa.wording import language
+    from ui.i18n import tr
     from ui.render import citation_line
 
-    if answer.notes:
-        _err("Note: " + "; ".join(answer.notes))
+    if answer.notes:  # vidqa's notes are in the question's language, and so is their label
+        _err(tr(language(question), "note", text="; ".join(answer.notes)))
     if answer.citations:
         _out("")
         for n, c in enumerate(answer.citations, 1):
             _out(citation_line(n, c))
     if answer.status == "per_video":
-        _err("Note: to ask about one video, name it in the question or use --video ID_OR_TITLE")
+        _err(tr(language(question), "note", text=tr(language(question), "cli_one_video")))
 
 
-def _show(stream):
+def _show(stream, question: str):
     """Print an AnswerStream as it comes (a VLM's validated sentences), then its citations."""
     for piece in stream:
         typer.echo(piece, nl=False)
     typer.echo("")
-    _print_citations(stream.answer)
+    _print_citations(stream.answer, question)
     return stream.answer
 
 
@@ -253,7 +255,7 @@ def ask(
         if json_:
             _out(_dumps(stream.answer.to_json()))
             return
-        _show(stream)
+        _show(stream, question)
 
 
 @app.command()
@@ -280,7 +282,7 @@ def chat(
             message = _read_line()
             if not message or message.strip().lower() in ("exit", "quit", ":q"):
                 break
-            _show(conversation.ask(message, library))
+            _show(conversation.ask(message, library), message)
 
 
 def _notes_by_text(results) -> dict[str, list[str]]:

@@ -134,6 +134,10 @@ STRINGS: dict[str, dict[Lang, str]] = {
     "status_ingested": {"en": "ingested", "zh": "已导入"},
     "status_unchanged": {"en": "unchanged", "zh": "未变化"},
     "note": {"en": "Note: {text}", "zh": "注意：{text}"},
+    "cli_one_video": {  # `vidqa ask`/`chat` only: the app offers the videos as buttons
+        "en": "to ask about one video, name it in the question or use --video ID_OR_TITLE",
+        "zh": "要只问一个视频，请在问题里写出它的名字，或用 --video ID_OR_TITLE",
+    },
     # video
     "summary": {"en": "Summary, from {source}", "zh": "摘要：来自{source}"},
     "assessment": {"en": "Assessment.", "zh": "评价。"},
