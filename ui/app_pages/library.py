@@ -41,9 +41,10 @@ def _outdated_model() -> None:
     st.info(common.t("outdated_model", model=model, default=DEFAULT_EMBED_MODEL))
     if not st.button(common.t("reindex"), key="reindex", icon=":material/autorenew:"):
         return
-    bar = st.progress(0.0, text=common.t("reindexing"))
-    try:
-        moved = logic.reindex(lambda done, total: bar.progress(done / max(total, 1)))
+    label = common.t("reindexing")
+    bar = st.progress(0.0, text=label)
+    try:  # each update passes the label again: without it Streamlit clears the text
+        moved = logic.reindex(lambda done, total: bar.progress(done / max(total, 1), text=label))
     except VidqaError as e:
         st.error(logic.md_text(str(e)))
         return
