@@ -197,17 +197,20 @@ def min_chapter_s(duration: float) -> float:
     return min(max(duration / 12, low), high)
 
 
-def _snap(i: int, starts: np.ndarray, gaps: np.ndarray, cues: Cues, changes: list[float]) -> int:
-    """Move boundary i onto the sentence starting at a nearby slide title change, else a scene
-    change, else the longest pause, all within CUE_TOLERANCE_S of it."""
+def _snap(i: int, starts: np.ndarray, gaps: np.ndarray, cues: Cues, slides: list[int]) -> int:
+    """Move boundary i onto the first sentence under a nearby new slide title (`slides`,
+    from title_runs), else onto a scene change, else onto the longest pause, all within
+    CUE_TOLERANCE_S of it."""
     t = starts[i]
-    for events in (changes, cues.scene_changes):
-        near = [e for e in events if abs(e - t) <= CUE_TOLERANCE_S]
-        if near:
-            e = min(near, key=lambda e: abs(e - t))
-            after = int(np.searchsorted(starts, e - CUE_LEAD_S))  # first sentence under it
-            if 0 < after < len(starts):
-                return after
+    near = [j for j in slides if abs(starts[j] - t) <= CUE_TOLERANCE_S]
+    if near:
+        return min(near, key=lambda j: abs(starts[j] - t))
+    near = [e for e in cues.scene_changes if abs(e - t) <= CUE_TOLERANCE_S]
+    if near:
+        e = min(near, key=lambda e: abs(e - t))
+        after = int(np.searchsorted(starts, e - CUE_LEAD_S))  # first sentence under it
+        if 0 < after < len(starts):
+            return after
     window = np.flatnonzero(np.abs(starts - t) <= CUE_TOLERANCE_S)
     best = max(window, key=lambda j: gaps[j], default=i)
     return int(best) if gaps[best] > max(PAUSE_SNAP * gaps[i], PAUSE_SNAP_S) else i
@@ -263,7 +266,8 @@ def _text_boundaries(
     changes = cues.title_changes()
     cap = int(length / 60 * MAX_CHAPTERS_PER_MIN)
     found = sorted(found, key=lambda i: -_strength(i, starts, changes, cues))[:cap]
-    return sorted({_snap(i, starts, gaps, cues, changes) for i in found})
+    slides = title_runs(sentences, cues.titles)[1:-1]
+    return sorted({_snap(i, starts, gaps, cues, slides) for i in found})
 
 
 # --- slide changes the talk agrees with
@@ -286,6 +290,23 @@ def sentence_titles(
     return out
 
 
+def title_runs(
+    sentences: Sequence[Sentence], titles: Sequence[tuple[float, float, str]]
+) -> list[int]:
+    """[0, the index of each sentence that starts under a new slide title, len(sentences)].
+    Which slide a sentence is under comes from sentence_titles, not from when OCR first
+    read the new title: frames are read on a grid, so the title is read up to a grid step
+    after the slide changed, often after the sentence that opened it had begun."""
+    keys = [_title_key(t) for t in sentence_titles(sentences, titles)]
+    for i in range(1, len(keys)):  # a sentence between slides stays with the one before
+        keys[i] = keys[i] or keys[i - 1]
+    return [
+        0,
+        *(i for i in range(1, len(keys)) if keys[i - 1] and keys[i] != keys[i - 1]),
+        len(keys),
+    ]
+
+
 def slide_boundaries(
     sentences: Sequence[Sentence], vectors: np.ndarray, cues: Cues, span: tuple[float, float]
 ) -> list[tuple[int, float]]:
@@ -296,14 +317,7 @@ def slide_boundaries(
     slide titles (camera, screen recordings) gets none."""
     if not cues.titles:
         return []
-    keys = [_title_key(t) for t in sentence_titles(sentences, cues.titles)]
-    for i in range(1, len(keys)):  # a sentence between slides stays with the one before
-        keys[i] = keys[i] or keys[i - 1]
-    runs = [
-        0,
-        *(i for i in range(1, len(keys)) if keys[i - 1] and keys[i] != keys[i - 1]),
-        len(keys),
-    ]
+    runs = title_runs(sentences, cues.titles)
     unit, limits = _comparable(vectors)
     out = []
     for before, at, after in zip(runs, runs[1:], runs[2:], strict=False):

@@ -54,6 +54,20 @@ def test_a_slide_change_moves_the_boundary_onto_the_sentence_under_the_new_slide
     assert used == ["transcript", "ocr", "scenes"]
 
 
+def test_a_chapter_starts_on_the_sentence_the_slide_changed_under_not_when_ocr_read_it():
+    sentences = talk()
+    # related subjects: the talk drifts over the three sentences either side of the slide
+    # change, so the slide change alone is no topic shift and the text's boundary is snapped
+    for i in range(9, 15):
+        s = sentences[i]
+        sentences[i] = Sentence(s.start, s.end, s.text + " The leaves near the volcano ash.")
+    # OCR reads frames every 3 s: it first reads the new title at 63 s, while the slide
+    # changed as the sentence starting at 60 s began (most of it is under the new title)
+    titles = [(0.0, 57.0, "Photosynthesis"), (63.0, 117.0, "Volcanoes"), (123.0, 200.0, "Jazz")]
+    times, _ = cut_times(sentences, Cues(titles=titles))
+    assert times[0] == 60.0  # was 65.0: the sentence after the one that opened the slide
+
+
 def test_a_long_pause_near_a_topic_shift_takes_the_boundary():
     sentences = talk(pause_at={11: 8.0})  # 8 s of silence before sentence 11, one early
     times, used = cut_times(sentences)
