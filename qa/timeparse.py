@@ -27,6 +27,10 @@ The rule implemented here:
 * "the first N minutes" / "前N分钟" is (0, N). "the last N minutes" /
   "最后N分钟" needs the video duration: with it the range is clamped to
   [0, duration]; without it the answer is None rather than a guess.
+* "At the end", "the beginning of the talk", "how does it end?", "the last thing
+  said", "开头", "结尾" are the last or first tenth of the video (20 s to 2 min; the
+  length is needed, as for "the last N minutes"). "At the end of the list" is not: an
+  edge of something other than the video ends the clause or names what it is.
 * If several references match, the one starting earliest wins (the longest,
   on a tie), so a range beats the clock it starts with.
 
@@ -46,6 +50,10 @@ SECONDS_PER_MINUTE = 60.0
 # sentence or two said there (spoken sentences run ~3-10 s), not a point half a minute
 # away, which skipped what was said in between.
 NEXT_TO_S = 10.0
+# "What was said at the end?" / "开头讲了什么": the first or last tenth of the video, within
+# these bounds: the last sentences of a short clip, the last two minutes of a long lecture.
+EDGE_SHARE = 0.1
+EDGE_S = (20.0, 120.0)
 
 EN_ONES = {
     "zero": 0,
@@ -206,6 +214,38 @@ _FIRST_LAST_UNIT = re.compile(
 _FIRST_LAST_SUFFIX = re.compile(r"内|之内|以内|里|中")
 _LAST_WORDS = frozenset({"last", "final", "closing", "最后", "最後", "末尾", "结尾"})
 
+_VIDEO_NOUN = (
+    r"(?:video|clip|recording|talk|lecture|lesson|class|course|session|meeting|call|"
+    r"presentation|tutorial|episode|podcast|interview|webinar|keynote|demo|speech|film|movie)"
+)
+_CLAUSE_END = r"(?=\s*(?:[?.!,;:]|$))"
+_EDGE_WORDS = {"end": "end", "ending": "end", "finish": "end", "conclude": "end"}
+_EDGE_EN = re.compile(
+    # "at the (very) end?", "near the beginning,": the edge, with nothing after it
+    r"\b(?:at|near|towards?|by|around|in|from)\s+the\s+(?:very\s+)?"
+    rf"(?P<a>end|beginning|start|outset){_CLAUSE_END}"
+    # "the end of the pasta video", "the beginning of this talk": only "the end" is the
+    # reference, so the words naming the video stay in the question to pick it
+    r"|\bthe\s+(?:very\s+)?(?P<b>end|ending|beginning|start|opening)(?=\s+of\s+"
+    rf"(?:the|this|that|her|his|their|my|our)\s+(?:[\w-]+\s+){{0,3}}?{_VIDEO_NOUN}s?\b)"
+    # "how does it end?", "how did the meeting start?" ("the loop" is no video)
+    r"|\bhow\s+(?:does|did|do)\s+(?:it|this|that|"
+    rf"(?P<subject>the\s+(?:[\w-]+\s+){{0,2}}?{_VIDEO_NOUN}))"
+    r"\s+(?P<c>end|finish|conclude|start|begin|open)\b"
+    # "her closing remarks", "the opening words", "the last thing (she) said" (not "the first
+    # thing to install", "the last line of the file": what a tutorial does, not when)
+    r"|\b(?P<d>last|final|closing|first|opening)\s+(?:words|remarks|sentence|"
+    r"(?:thing|things|point|points)\s+(?:(?:he|she|they|we|you|i|it|the\s+\w+)\s+)?"
+    r"(?:said|says|say|mentioned|mentions|talked|talks|spoke|covered|covers|discussed|"
+    r"discusses|explained|explains|showed|shows|shown))\b",
+    re.IGNORECASE,
+)
+_EDGE_END_WORDS = frozenset({"end", "ending", "finish", "conclude", "last", "final", "closing"})
+_EDGE_ZH = re.compile(
+    r"(?P<start>开头|一开始|最开始|刚开始|开始的时候|开始时|开场)"
+    r"|(?P<end>结尾|末尾|结束的时候|结束时|快结束|最后(?!\s*[0-9零一二两三四五六七八九十百半几]))"
+)
+
 _SHIFT_AFTER = re.compile(
     r"\s*(?:(?P<en>later|after(?:wards)?|on|forward|ahead|before|earlier|prior|ago|back|sooner)\b"
     r"(?!\s+the\s+(?:start|beginning))"
@@ -259,6 +299,7 @@ class TimeRef:
     start: float
     end: float
     text: str
+    edge: Literal["", "start", "end"] = ""  # "at the end": the video's last tenth, not a clock
 
     def __post_init__(self) -> None:
         if self.start < 0 or self.end < self.start:
@@ -290,6 +331,7 @@ class _Candidate:
     lo: float
     hi: float
     last_n: bool = False  # "the last N": lo/hi are the length, resolved against duration
+    edge: Literal["", "start", "end"] = ""  # "at the end": a share of the duration
 
 
 def parse_en_number(token: str) -> float | None:
@@ -520,6 +562,25 @@ def _first_last_candidates(question: str, atoms: list[_Atom]) -> list[_Candidate
     return out
 
 
+def _edge_candidates(question: str) -> list[_Candidate]:
+    out = []
+    for m in _EDGE_EN.finditer(question):
+        word = next(g for g in (m["a"], m["b"], m["c"], m["d"]) if g).lower()
+        edge = "end" if word in _EDGE_END_WORDS else "start"
+        # "how does the pasta video end": the words naming the video stay in the question
+        end = m.start("subject") if m["subject"] else m.end()
+        out.append(_Candidate(m.start(), end, 0.0, 0.0, edge=edge))
+    for m in _EDGE_ZH.finditer(question):
+        out.append(_Candidate(m.start(), m.end(), 0.0, 0.0, edge="start" if m["start"] else "end"))
+    return out
+
+
+def edge_length(duration: float) -> float:
+    """How long "the end" / "the beginning" of a video this long is (s)."""
+    low, high = EDGE_S
+    return min(max(duration * EDGE_SHARE, low), high, duration)
+
+
 def _point_candidates(question: str, atoms: list[_Atom]) -> list[_Candidate]:
     out = []
     for atom in atoms:
@@ -550,11 +611,18 @@ def _candidates(text: str) -> list[_Candidate]:
         _range_candidates(text, atoms)
         + _first_last_candidates(text, atoms)
         + _point_candidates(text, atoms)
+        + _edge_candidates(text)
     )
 
 
 def _resolve(cand: _Candidate, question: str, duration: float | None) -> TimeRef | None:
     text = question[cand.start : cand.end]
+    if cand.edge:
+        if duration is None:
+            return None  # "at the end" of an unknown length
+        length, end = edge_length(float(duration)), max(0.0, float(duration))
+        lo, hi = (0.0, length) if cand.edge == "start" else (end - length, end)
+        return TimeRef(lo, hi, text, cand.edge)
     if not cand.last_n:
         return TimeRef(cand.lo, cand.hi, text)
     if duration is None:
@@ -566,7 +634,7 @@ def _resolve(cand: _Candidate, question: str, duration: float | None) -> TimeRef
 def parse_time_reference(question: str, duration: float | None = None) -> TimeRef | None:
     """The time reference in `question`, in seconds; None if there is none.
 
-    `duration` (seconds) is only needed to resolve "the last N minutes".
+    `duration` (seconds) is only needed to resolve "the last N minutes" and "at the end".
     """
     candidates = _candidates(question)
     if not candidates:
@@ -583,7 +651,8 @@ def find_time_references(text: str) -> list[tuple[int, int, float, float]]:
     which needs the video's length, is left out.
     """
     candidates = sorted(
-        (c for c in _candidates(text) if not c.last_n), key=lambda c: (c.start, -(c.end - c.start))
+        (c for c in _candidates(text) if not (c.last_n or c.edge)),
+        key=lambda c: (c.start, -(c.end - c.start)),
     )
     out: list[tuple[int, int, float, float]] = []
     for c in candidates:

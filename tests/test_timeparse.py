@@ -179,6 +179,50 @@ def test_last_n_without_duration_is_none(question):
     assert parse_time_reference(question) is None
 
 
+EDGES = [  # (question, video length s, start, end): the first or last tenth, 20 s to 2 min
+    ("what was said at the end?", 600, 540, 600),
+    ("what did they decide at the very end of the meeting?", 600, 540, 600),
+    ("how does it end?", 3600, 3480, 3600),
+    ("how did the pasta video start?", 3600, 0, 120),
+    ("what was said in the beginning?", 100, 0, 20),
+    ("what were her closing remarks?", 600, 540, 600),
+    ("what was the last thing she said?", 71, 51, 71),
+    ("开头讲了什么？", 600, 0, 60),
+    ("最后讲了什么", 600, 540, 600),
+    ("快结束时说了什么", 600, 540, 600),
+    ("最后两分钟讲了什么", 600, 480, 600),  # "the last N" keeps its length
+]
+
+
+@pytest.mark.parametrize("question,duration,start,end", EDGES)
+def test_the_beginning_and_the_end_are_a_share_of_the_video(question, duration, start, end):
+    ref = parse_time_reference(question, duration=duration)
+    assert ref is not None and (ref.start, ref.end) == (start, end), ref
+    assert parse_time_reference(question) is None  # no length, no guess
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what does he add at the end of the list?",  # the list's end, not the video's
+        "how does the loop end?",
+        "what is the first thing to install?",
+        "what was the last line of code?",
+        "how do I start the server?",
+        "where does she start the demo?",
+        "what happens in the end of the story?",
+    ],
+)
+def test_an_edge_of_something_else_is_no_time(question):
+    assert parse_time_reference(question, duration=600) is None
+
+
+def test_the_words_naming_the_video_stay_out_of_an_edge_reference():
+    """ "the end of the pasta video" is "the end": "pasta" is left to pick the video."""
+    assert parse_time_reference("the end of the pasta video", 600).text == "the end"
+    assert parse_time_reference("how does the pasta video end?", 600).text == "how does "
+
+
 def test_point_beyond_duration_is_kept():
     ref = parse_time_reference("at 25:00", duration=60)
     assert (ref.start, ref.end) == (1500, 1500)
