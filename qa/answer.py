@@ -295,7 +295,35 @@ def _named(text: str, videos: Sequence[Video]) -> Video | None:
         return f" {plain} " in asked if plain.isascii() else plain in asked
 
     named = [v for v in videos if names(v.title)]
-    return named[0] if len(named) == 1 else None
+    if named:
+        return named[0] if len(named) == 1 else None
+    return _named_by_words(text, videos)
+
+
+# Words a title may hold that say nothing about which video it is ("lecture_3_video").
+_GENERIC_TITLE_WORDS = ("video", "clip", "recording", "part", "episode", "final", "copy")
+
+
+def _named_by_words(text: str, videos: Sequence[Video]) -> Video | None:
+    """The video a question names by words of its title that no other title has: "the
+    chemistry lecture" names "chemistry_lecture_3", "the pasta video" names "fresh_pasta".
+    None on a tie ("the lecture" with two lectures) or when no such word is asked."""
+    if len(videos) < 2:
+        return None
+    generic = abstain.content_words(" ".join(_GENERIC_TITLE_WORDS))
+    words = {
+        v.id: {w for w in abstain.content_words(v.title) if not w.isdigit()} - generic
+        for v in videos
+    }
+    seen: dict[str, int] = {}
+    for own in words.values():
+        for w in own:
+            seen[w] = seen.get(w, 0) + 1
+    asked = abstain.content_words(text)
+    score = {v.id: sum(seen[w] == 1 for w in words[v.id] & asked) for v in videos}
+    best = max(score.values())
+    top = [v for v in videos if score[v.id] == best]
+    return top[0] if best and len(top) == 1 else None
 
 
 def _plain(text: str) -> str:
@@ -577,14 +605,16 @@ def per_video_answer(
     scope = request.videos or library.videos()
     total = len(scope)
     whole = evidence[0].mode == "whole"
-    own_times = len({(e.time.start, e.time.end) for e in evidence if e.time}) > 1
+    # "the beginning" is each video's own first tenth even where two come out the same
+    own_times = evidence[0].time is not None and bool(evidence[0].time.edge)
+    own_times = own_times or len({(e.time.start, e.time.end) for e in evidence if e.time}) > 1
     key = "overview" if whole else "per_video_own" if own_times else "per_video"
     if len(evidence) == total:
         key += "_all"
     elif key == "per_video" and len(evidence) == _running_to(scope, evidence[0].time.start):
         key += "_long_one" if len(evidence) == 1 else "_long"  # the rest end before then
     when = None if whole else _when(evidence[0].time)
-    phrase = None if whole else _phrase(evidence[0].time)
+    phrase = None if whole else _phrase(evidence[0].time, lang)
     lines = [say(lang, key, when=when, phrase=phrase, n=len(evidence), total=total)]
     citations: list[Citation] = []
     mode = "extractive"
@@ -614,8 +644,11 @@ def per_video_answer(
     )
 
 
-def _phrase(ref: TimeRef) -> str:
-    """The question's own words for a time that differs by video ("the last 10 seconds")."""
+def _phrase(ref: TimeRef, lang: Lang) -> str:
+    """The question's own words for a time that differs by video ("the last 10 seconds");
+    "the end" for "how does it end?", whose words make no phrase."""
+    if ref.edge:
+        return say(lang, f"edge_{ref.edge}")
     return re.sub(r"^(in|during|within|over)\s+", "", ref.text.strip(), flags=re.I)
 
 

@@ -84,6 +84,9 @@ PHRASES: dict[str, dict[Lang, str]] = {
         "zh": "问题给了时间但没有指明视频；以下是 {n} 个视频各自的“{phrase}”：",
     },
     "in_video": {"en": "In “{title}”:", "zh": "在“{title}”中："},
+    # "what was said at the end?" asked of several videos: each one's own last tenth
+    "edge_start": {"en": "the beginning", "zh": "开头"},
+    "edge_end": {"en": "the end", "zh": "结尾"},
     "nothing_at": {"en": "nothing is indexed at that time", "zh": "这个时间没有内容"},
     "question_cut": {
         "en": "The question is long: only its first {n} characters were used.",

@@ -230,6 +230,27 @@ def test_the_last_seconds_of_each_video_or_of_the_one_named(two):
         assert cited and all(c["end"] > duration - 10 for c in cited), (video_id, cited)
 
 
+def test_how_a_named_video_ends_or_how_each_begins(two):
+    """ "How does the kitchen video end?" is its last tenth (20 s at least), not a search
+    for "kitchen video" (which quoted its first sentence); with no video named, each
+    video's own beginning, headed by what was asked."""
+    end = ask_json("how does the kitchen video end?")
+    assert end["status"] == "answered", end
+    assert {c["video_id"] for c in end["citations"]} == {"kitchen-0000"}
+    assert all(c["end"] > 40 for c in end["citations"]), end["citations"]
+    assert "crust turns deep brown" in end["answer"]
+    assert "(The question points at “kitchen”.)" in end["answer"]
+    each = ask_json("what was said at the very beginning?")
+    assert each["status"] == "per_video"
+    assert each["answer"].startswith(
+        "The question names a time but not a video; the beginning of each of the 2 videos:"
+    ), each["answer"]
+    assert {c["video_id"] for c in each["citations"]} == {"lecture-0000", "kitchen-0000"}
+    assert all(c["start"] < 20 for c in each["citations"]), each["citations"]
+    zh = ask_json("结尾讲了什么？")
+    assert zh["answer"].startswith("问题给了时间但没有指明视频；以下是 2 个视频各自的“结尾”："), zh
+
+
 @pytest.mark.parametrize(
     ("question", "header", "heading"),
     [
@@ -287,6 +308,7 @@ def test_a_title_from_a_file_name_is_named_in_plain_words(monkeypatch, tmp_path)
         "team_meeting": [(0, 9, "The team agreed to cut the advertising budget.")],
         "art": [(0, 9, "Watercolour paint dries lighter than it looks when wet.")],
         "cooking-class_2": KITCHEN[:2],
+        "team_offsite": [(0, 9, "The offsite is in Lisbon this year, from Monday to Wednesday.")],
     }
     library = Library(settings())
     for n, (title, cues) in enumerate(talks.items()):
@@ -303,6 +325,12 @@ def test_a_title_from_a_file_name_is_named_in_plain_words(monkeypatch, tmp_path)
     assert "(The question points at “cooking-class_2”.)" in timed["answer"]
     started = ask_json("what was said at 0:05 when the class started?")  # "art" in "started"
     assert "points at “art”" not in started["answer"]
+    # words of one title that no other title has name it: "the cooking lesson"
+    lesson = ask_json("summarize the cooking lesson")
+    assert {c["title"] for c in lesson["citations"]} == {"cooking-class_2"}, lesson["answer"]
+    assert "(The question points at “cooking-class_2”.)" in lesson["answer"]
+    both = ask_json("summarize the team videos")  # "team": two titles, so neither is named
+    assert "points at" not in both["answer"], both["answer"]
 
 
 def test_chat_follows_up_across_videos_and_persists(two):
