@@ -135,10 +135,13 @@ def resolve_followup(
             asked,
             time_kinds(previous.question) if previous else None,
         )
-    if parse_time_reference(
+    ref = parse_time_reference(
         message, (video or last_video).duration if (video or last_video) else None
-    ):
-        return Followup(message, video)
+    )
+    if ref is not None:
+        # "and how does it end?": "it" is the video just cited; a clock time ("at 0:30") is
+        # asked of the scope, as in vidqa ask
+        return Followup(message, video or (last_video if ref.edge else None))
     shift = relative_shift(message)
     if last and shift is not None:
         t = max(0.0, (last[1] if shift < 0 else last[2]) + shift)

@@ -126,6 +126,19 @@ def test_that_video_and_the_other_video(talks):
     assert any(c.start <= 20 <= c.end for c in answer.citations)
 
 
+def test_how_does_it_end_is_asked_of_the_video_just_cited(talks):
+    """ "And how does it end?" after a moment in talk-b is talk-b's end, not the end of each
+    video; a clock time stays a question of the whole scope."""
+    b = talks.find_video("talk-b")
+    session = Session("edge", turns=[turn_at(b.id, 20.0, "what was said at 0:20?")])
+    end = resolve_followup("and how does it end?", session, talks)
+    assert end.video == b
+    answer = ask(end.question, library=talks, video=end.video.id, vlm="none")
+    assert {c.video_id for c in answer.citations} == {b.id}
+    assert all(c.end > 57.9 - 20 for c in answer.citations), answer.citations
+    assert resolve_followup("what was said at 0:30?", session, talks).video is None
+
+
 def test_the_other_video_is_ambiguous_among_three(talks, lecture_with_srt):
     ingest_transcript(
         lecture_with_srt.with_suffix(".srt"),
