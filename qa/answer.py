@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from index.library import Library
 from index.records import Video
@@ -37,7 +37,7 @@ from qa.citations import (  # noqa: F401
 from qa.classify import SPOKEN_KINDS, asks_for_summary, classify, time_kinds
 from qa.digest import key_sentences
 from qa.retrieve import Evidence, retrieve, spans_at_time
-from qa.timeparse import TimeRef, parse_time_reference
+from qa.timeparse import VIDEO_NOUN, TimeRef, parse_time_reference
 from qa.wording import Lang, language, passages_language, say
 from vidqa.errors import VideoNotFound
 from vidqa.settings import settings
@@ -190,6 +190,13 @@ def gather_all(request: Request, library: Library) -> list[Evidence]:
             return [whole_video_evidence(library, video)]
         return _whole_across_videos(request, library, scope)
     if ref is None:
+        if video is None and (named := _named_for_topic(request.question, scope)) is not None:
+            # "is there anything about eggs in the chemistry lecture?": that video, searched
+            # for the rest ("chemistry lecture" would match its "in this lecture we...")
+            query = _without_title(request.question, named)
+            evidence = _search(replace(request, question=query, video=named), library)
+            evidence.picked, evidence.query = True, query
+            return [evidence]
         return [_search(request, library)]
     if video is None:
         return _time_across_videos(request, ref, library, scope)
@@ -300,6 +307,30 @@ def _named(text: str, videos: Sequence[Video]) -> Video | None:
     return _named_by_words(text, videos)
 
 
+def _named_for_topic(question: str, videos: Sequence[Video]) -> Video | None:
+    """The video a topical question is about, when it calls it by name: its whole title, or
+    its own title words with a word for a video ("the pasta video", "the chemistry lecture").
+    Title words alone are topic words too ("how does java compare to python?")."""
+    if len(videos) < 2:
+        return None
+    named = _named(question, videos)
+    if named is None or not re.search(rf"\b{VIDEO_NOUN}s?\b", question, re.IGNORECASE):
+        whole = f" {_plain(question)} "
+        return named if named and f" {_plain(named.title)} " in whole else None
+    return named
+
+
+def _without_title(question: str, video: Video) -> str:
+    """The question without the words that name `video`, to search for the rest (the
+    question itself when nothing would be left)."""
+    title = abstain.content_words(video.title)
+    pieces = re.split(r"([\W_]+)", question)  # words, and what separates them
+    rest = "".join(
+        p for p in pieces if not (words := abstain.content_words(p)) or not words <= title
+    )
+    return rest if abstain.content_words(rest) else question
+
+
 # Words a title may hold that say nothing about which video it is ("lecture_3_video").
 _GENERIC_TITLE_WORDS = ("video", "clip", "recording", "part", "episode", "final", "copy")
 
@@ -368,7 +399,9 @@ def respond(
         result = ReadyAnswer(not_found_answer(request, first, library))
     elif backend is None or not first.spans:
         result = ReadyAnswer(
-            extractive_answer(first, library, request.lang, question=request.question)
+            extractive_answer(
+                first, library, request.lang, question=first.query or request.question
+            )
         )
     else:
         result = model_answer(request, first, library, backend, stream=stream)
@@ -380,7 +413,8 @@ def respond(
 
 
 def _answerable(request: Request, evidence: Evidence, library: Library) -> bool:
-    ok, strength = abstain.assess(request.question, [s.text for s in evidence.spans], library)
+    question = evidence.query or request.question
+    ok, strength = abstain.assess(question, [s.text for s in evidence.spans], library)
     evidence.strength = strength
     return ok
 
@@ -576,7 +610,10 @@ def not_found_answer(request: Request, evidence: Evidence, library: Library) -> 
     related = citations_from_spans(
         evidence.spans[:NEAR_MISSES], _videos(library, evidence.spans), merge=False
     )
-    lines = [say(request.lang, "not_found_one" if one else "not_found_many")]
+    if evidence.picked:  # the question named the video: say which was searched
+        lines = [say(request.lang, "not_found_in", title=evidence.video.title)]
+    else:
+        lines = [say(request.lang, "not_found_one" if one else "not_found_many")]
     if related:
         lines.append(say(request.lang, "near_misses"))
         colon = say(request.lang, "colon")

@@ -73,6 +73,7 @@ class Evidence:
     note: str | None = None  # why the evidence is empty or partial, in words
     picked: bool = False  # no video chosen: the question named (or its words pointed at) this one
     strength: object | None = None  # qa.abstain.Strength of search evidence, once measured
+    query: str | None = None  # what was searched, when not the question (a video's name taken out)
 
 
 def _pick_video_for_time(question: str, ref: TimeRef, library: Library) -> Video:

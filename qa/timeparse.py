@@ -214,7 +214,8 @@ _FIRST_LAST_UNIT = re.compile(
 _FIRST_LAST_SUFFIX = re.compile(r"内|之内|以内|里|中")
 _LAST_WORDS = frozenset({"last", "final", "closing", "最后", "最後", "末尾", "结尾"})
 
-_VIDEO_NOUN = (
+# What people call a video ("the pasta video", "the chemistry lecture"): regex fragment.
+VIDEO_NOUN = (
     r"(?:video|clip|recording|talk|lecture|lesson|class|course|session|meeting|call|"
     r"presentation|tutorial|episode|podcast|interview|webinar|keynote|demo|speech|film|movie)"
 )
@@ -227,10 +228,10 @@ _EDGE_EN = re.compile(
     # "the end of the pasta video", "the beginning of this talk": only "the end" is the
     # reference, so the words naming the video stay in the question to pick it
     r"|\bthe\s+(?:very\s+)?(?P<b>end|ending|beginning|start|opening)(?=\s+of\s+"
-    rf"(?:the|this|that|her|his|their|my|our)\s+(?:[\w-]+\s+){{0,3}}?{_VIDEO_NOUN}s?\b)"
+    rf"(?:the|this|that|her|his|their|my|our)\s+(?:[\w-]+\s+){{0,3}}?{VIDEO_NOUN}s?\b)"
     # "how does it end?", "how did the meeting start?" ("the loop" is no video)
     r"|\bhow\s+(?:does|did|do)\s+(?:it|this|that|"
-    rf"(?P<subject>the\s+(?:[\w-]+\s+){{0,2}}?{_VIDEO_NOUN}))"
+    rf"(?P<subject>the\s+(?:[\w-]+\s+){{0,2}}?{VIDEO_NOUN}))"
     r"\s+(?P<c>end|finish|conclude|start|begin|open)\b"
     # "her closing remarks", "the opening words", "the last thing (she) said" (not "the first
     # thing to install", "the last line of the file": what a tutorial does, not when)

@@ -35,6 +35,7 @@ PHRASES: dict[str, dict[Lang, str]] = {
     "frame": {"en": "video frame", "zh": "画面"},
     "not_found_many": {"en": "Not found in these videos.", "zh": "这些视频里没有找到。"},
     "not_found_one": {"en": "Not found in this video.", "zh": "这个视频里没有找到。"},
+    "not_found_in": {"en": "Not found in “{title}”.", "zh": "“{title}”里没有找到。"},
     "near_misses": {
         "en": "Closest passages (they may not answer the question):",
         "zh": "最接近的片段（未必回答了这个问题）：",

@@ -333,6 +333,40 @@ def test_a_title_from_a_file_name_is_named_in_plain_words(monkeypatch, tmp_path)
     assert "points at" not in both["answer"], both["answer"]
 
 
+def test_a_topical_question_that_names_a_video_is_answered_from_it_alone(monkeypatch, tmp_path):
+    """ "Is there anything about the budget in the cooking lesson?" searches that video for
+    the budget: not the meeting that discusses it, and not "cooking lesson" as a topic."""
+    from index.library import Library
+    from ingest.pipeline import ingest_transcript
+    from vidqa.settings import settings
+
+    monkeypatch.setenv("VIDQA_HOME", str(tmp_path / "home"))
+    talks = {
+        "team_meeting": [(0, 9, "The team agreed to cut the advertising budget.")],
+        "cooking-class_2": KITCHEN[:2],
+    }
+    library = Library(settings())
+    for n, (title, cues) in enumerate(talks.items()):
+        srt = tmp_path / f"{n}.srt"
+        srt.write_text(_srt(cues), encoding="utf-8")
+        ingest_transcript(srt, video_id=f"talk-{n}", title=title, duration=20.0, library=library)
+    library.close()
+
+    absent = ask_json("is there anything about the budget in the cooking lesson?")
+    assert absent["status"] == "not_found" and absent["citations"] == [], absent
+    assert absent["answer"].startswith("Not found in “cooking-class_2”."), absent["answer"]
+    assert {r["title"] for r in absent["related"]} <= {"cooking-class_2"}
+    there = ask_json("what does the cooking lesson say about feeding the starter?")
+    assert there["status"] == "answered"
+    assert {c["title"] for c in there["citations"]} == {"cooking-class_2"}, there["answer"]
+    assert "feed the starter" in there["answer"]
+    assert "(The question points at “cooking-class_2”.)" in there["answer"]
+    # a title's word with no word for a video is a topic, searched library-wide
+    topic = ask_json("what did they say about the budget and cooking?")
+    assert "points at" not in topic["answer"], topic["answer"]
+    assert "team_meeting" in {c["title"] for c in topic["citations"]}, topic["answer"]
+
+
 def test_chat_follows_up_across_videos_and_persists(two):
     from qa.chat import session_path
 
