@@ -344,6 +344,7 @@ def test_a_topical_question_that_names_a_video_is_answered_from_it_alone(monkeyp
     talks = {
         "team_meeting": [(0, 9, "The team agreed to cut the advertising budget.")],
         "cooking-class_2": KITCHEN[:2],
+        "Cut the budget": [(0, 9, "Trim the onions before you fry them in butter.")],
     }
     library = Library(settings())
     for n, (title, cues) in enumerate(talks.items()):
@@ -365,6 +366,12 @@ def test_a_topical_question_that_names_a_video_is_answered_from_it_alone(monkeyp
     topic = ask_json("what did they say about the budget and cooking?")
     assert "points at" not in topic["answer"], topic["answer"]
     assert "team_meeting" in {c["title"] for c in topic["citations"]}, topic["answer"]
+    # a title in plain words, used as words ("where did he choose a color?" on pstuts-dev)
+    cut = ask_json("how did the team cut the budget?")
+    assert cut["status"] == "answered" and "points at" not in cut["answer"], cut["answer"]
+    assert {c["title"] for c in cut["citations"]} == {"team_meeting"}, cut["answer"]
+    typed = ask_json("what does team_meeting say about the budget?")
+    assert "(The question points at “team_meeting”.)" in typed["answer"], typed["answer"]
 
 
 def test_chat_follows_up_across_videos_and_persists(two):
