@@ -304,7 +304,7 @@ def _named(text: str, videos: Sequence[Video]) -> Video | None:
     named = [v for v in videos if names(v.title)]
     if named:
         return named[0] if len(named) == 1 else None
-    return _named_by_words(text, videos)
+    return _called(asked, videos)
 
 
 def _named_for_topic(question: str, videos: Sequence[Video]) -> Video | None:
@@ -333,7 +333,13 @@ def _named_for_topic(question: str, videos: Sequence[Video]) -> Video | None:
     ]
     if called:
         return called[0] if len(called) == 1 else None
-    # "the pasta video" ("this tutorial" is the one being watched: no name)
+    return _called(asked, videos)
+
+
+def _called(asked: str, videos: Sequence[Video]) -> Video | None:
+    """The video `asked` (plain words, space-padded) calls by words of its title in front
+    of a word for a video: "the pasta video", "the chemistry lecture" ("this tutorial" is
+    the one being watched: no name)."""
     for m in re.finditer(rf" the ((?:[\w-]+ ){{0,3}}{VIDEO_NOUN}s?)(?= )", asked):
         if (named := _named_by_words(m.group(1), videos)) is not None:
             return named
