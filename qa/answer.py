@@ -292,7 +292,8 @@ def _named(text: str, videos: Sequence[Video]) -> Video | None:
     Titles are often file names ("team_meeting", "2024-05-lecture-3"): punctuation and
     underscores count as spaces on both sides, so "the team meeting" names "team_meeting".
     An English title must match whole words ("art" is not named by "start"); a Chinese one
-    has no spaces to match, so any occurrence counts."""
+    has no spaces to match, so any occurrence counts. Else words of one title in front of a
+    word for a video name it (_called: "the chemistry lecture")."""
     asked = f" {_plain(text)} "
 
     def names(title: str) -> bool:
