@@ -296,26 +296,36 @@ def test_summarize_the_videos_without_chapters_quotes_each_transcript(two):
         assert cited[0]["start"] < 5 and all(a["end"] <= b["start"] for a, b in pairwise(cited))
 
 
-def test_a_title_from_a_file_name_is_named_in_plain_words(monkeypatch, tmp_path):
-    """Titles are often file names: "the team meeting" names "team_meeting", for a summary
-    and for a time question; a short title inside a longer word names nothing."""
+def _talks(monkeypatch, tmp_path, talks: dict) -> None:
+    """A library of its own (VIDQA_HOME under tmp_path) of 20 s talks: title -> subtitle cues."""
     from index.library import Library
     from ingest.pipeline import ingest_transcript
     from vidqa.settings import settings
 
     monkeypatch.setenv("VIDQA_HOME", str(tmp_path / "home"))
-    talks = {
-        "team_meeting": [(0, 9, "The team agreed to cut the advertising budget.")],
-        "art": [(0, 9, "Watercolour paint dries lighter than it looks when wet.")],
-        "cooking-class_2": KITCHEN[:2],
-        "team_offsite": [(0, 9, "The offsite is in Lisbon this year, from Monday to Wednesday.")],
-    }
     library = Library(settings())
     for n, (title, cues) in enumerate(talks.items()):
         srt = tmp_path / f"{n}.srt"
         srt.write_text(_srt(cues), encoding="utf-8")
         ingest_transcript(srt, video_id=f"talk-{n}", title=title, duration=20.0, library=library)
     library.close()
+
+
+def test_a_title_from_a_file_name_is_named_in_plain_words(monkeypatch, tmp_path):
+    """Titles are often file names: "the team meeting" names "team_meeting", for a summary
+    and for a time question; a short title inside a longer word names nothing."""
+    _talks(
+        monkeypatch,
+        tmp_path,
+        {
+            "team_meeting": [(0, 9, "The team agreed to cut the advertising budget.")],
+            "art": [(0, 9, "Watercolour paint dries lighter than it looks when wet.")],
+            "cooking-class_2": KITCHEN[:2],
+            "team_offsite": [
+                (0, 9, "The offsite is in Lisbon this year, from Monday to Wednesday.")
+            ],
+        },
+    )
 
     summary = ask_json("summarize the team meeting")
     assert {c["title"] for c in summary["citations"]} == {"team_meeting"}, summary["answer"]
@@ -336,22 +346,15 @@ def test_a_title_from_a_file_name_is_named_in_plain_words(monkeypatch, tmp_path)
 def test_a_topical_question_that_names_a_video_is_answered_from_it_alone(monkeypatch, tmp_path):
     """ "Is there anything about the budget in the cooking lesson?" searches that video for
     the budget: not the meeting that discusses it, and not "cooking lesson" as a topic."""
-    from index.library import Library
-    from ingest.pipeline import ingest_transcript
-    from vidqa.settings import settings
-
-    monkeypatch.setenv("VIDQA_HOME", str(tmp_path / "home"))
-    talks = {
-        "team_meeting": [(0, 9, "The team agreed to cut the advertising budget.")],
-        "cooking-class_2": KITCHEN[:2],
-        "Cut the budget": [(0, 9, "Trim the onions before you fry them in butter.")],
-    }
-    library = Library(settings())
-    for n, (title, cues) in enumerate(talks.items()):
-        srt = tmp_path / f"{n}.srt"
-        srt.write_text(_srt(cues), encoding="utf-8")
-        ingest_transcript(srt, video_id=f"talk-{n}", title=title, duration=20.0, library=library)
-    library.close()
+    _talks(
+        monkeypatch,
+        tmp_path,
+        {
+            "team_meeting": [(0, 9, "The team agreed to cut the advertising budget.")],
+            "cooking-class_2": KITCHEN[:2],
+            "Cut the budget": [(0, 9, "Trim the onions before you fry them in butter.")],
+        },
+    )
 
     absent = ask_json("is there anything about the budget in the cooking lesson?")
     assert absent["status"] == "not_found" and absent["citations"] == [], absent
