@@ -232,8 +232,9 @@ def find_boundaries(
     cues = _informative(raw, span)
     if len(sentences) < 2:
         return [], ["transcript"]
-    slides = slide_boundaries(sentences, vectors, raw, span)
-    text = _text_boundaries(sentences, vectors, span, cues, penalty)
+    runs = title_runs(sentences, raw.titles)  # where each slide's sentences begin
+    slides = slide_boundaries(sentences, vectors, raw, runs)
+    text = _text_boundaries(sentences, vectors, span, cues, penalty, runs[1:-1])
     found = _merge(sentences, slides, text, min_chapter_s(span[1] - span[0]))
     gaps = [b.start - a.end for a, b in pairwise(sentences)]
     used = [
@@ -251,8 +252,10 @@ def _text_boundaries(
     span: tuple[float, float],
     cues: Cues,
     penalty: float | None,
+    slides: list[int],
 ) -> list[int]:
-    """Change points of the sentences' features, at least min_chapter_s apart, snapped."""
+    """Change points of the sentences' features, at least min_chapter_s apart, snapped
+    (onto the first sentence under a new slide, `slides`, when one is near)."""
     if len(sentences) < 2 * MIN_SIZE:
         return []
     starts = np.array([s.start for s in sentences])
@@ -266,7 +269,6 @@ def _text_boundaries(
     changes = cues.title_changes()
     cap = int(length / 60 * MAX_CHAPTERS_PER_MIN)
     found = sorted(found, key=lambda i: -_strength(i, starts, changes, cues))[:cap]
-    slides = title_runs(sentences, cues.titles)[1:-1]
     return sorted({_snap(i, starts, gaps, cues, slides) for i in found})
 
 
@@ -308,7 +310,7 @@ def title_runs(
 
 
 def slide_boundaries(
-    sentences: Sequence[Sentence], vectors: np.ndarray, cues: Cues, span: tuple[float, float]
+    sentences: Sequence[Sentence], vectors: np.ndarray, cues: Cues, runs: list[int]
 ) -> list[tuple[int, float]]:
     """(sentence index, similarity) where a new slide title comes with a topic shift in the
     talk: the sentences under the old title and under the new one (SHIFT_CONTEXT each side
@@ -317,7 +319,6 @@ def slide_boundaries(
     slide titles (camera, screen recordings) gets none."""
     if not cues.titles:
         return []
-    runs = title_runs(sentences, cues.titles)
     unit, limits = _comparable(vectors)
     out = []
     for before, at, after in zip(runs, runs[1:], runs[2:], strict=False):

@@ -220,7 +220,6 @@ VIDEO_NOUN = (
     r"presentation|tutorial|episode|podcast|interview|webinar|keynote|demo|speech|film|movie)"
 )
 _CLAUSE_END = r"(?=\s*(?:[?.!,;:]|$))"
-_EDGE_WORDS = {"end": "end", "ending": "end", "finish": "end", "conclude": "end"}
 _EDGE_EN = re.compile(
     # "at the (very) end?", "near the beginning,": the edge, with nothing after it
     r"\b(?:at|near|towards?|by|around|in|from)\s+the\s+(?:very\s+)?"
@@ -241,7 +240,7 @@ _EDGE_EN = re.compile(
     r"discusses|explained|explains|showed|shows|shown))\b",
     re.IGNORECASE,
 )
-_EDGE_END_WORDS = frozenset({"end", "ending", "finish", "conclude", "last", "final", "closing"})
+_EDGE_END_WORDS = _LAST_WORDS | {"end", "ending", "finish", "conclude"}
 _EDGE_ZH = re.compile(
     r"(?P<start>开头|一开始|最开始|刚开始|开始的时候|开始时|开场)"
     r"|(?P<end>结尾|末尾|结束的时候|结束时|快结束|最后(?!\s*[0-9零一二两三四五六七八九十百半几]))"
