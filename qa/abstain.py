@@ -44,6 +44,10 @@ ASKING_WORDS = frozenset(
 )
 
 
+# "How long" / "how many" ask for an amount: the answer says "30 minutes", not "long".
+HOW_WORDS = frozenset({"long", "many", "much", "often"})
+
+
 # Words that point at the screen or the moment rather than name a topic; such a question
 # is answered by a timestamp in the video it was asked of, rarely by another video.
 DEICTIC_WORDS = frozenset(
@@ -156,10 +160,12 @@ def _code_digits(text: str) -> set[str]:
 
 def content_tokens(text: str) -> list[str]:
     """content_words in order, repeats kept (term frequencies for BM25)."""
+    terms = keyword.terms(text)
     words = [
         _stem(t)
-        for t in keyword.terms(text)
+        for n, t in enumerate(terms)
         if t not in keyword.STOPWORDS
+        and not (t in HOW_WORDS and n and terms[n - 1] == "how")
         and t not in ASKING_WORDS
         and (len(t) > 1 or not t.isascii())
         and not t.isdigit()

@@ -540,6 +540,11 @@ def test_content_words_ignore_asking_words_and_fold_plurals():
     # short plurals and -ies/-y fold too, as BM25's stemmer folds them
     assert coverage(content_words("dictionary keys"), "Dictionaries map each key.") == 1.0
     assert content_words("XK-4471 error 404 在图层里") >= {"xk", "4471", "error", "图层"}
+    # "how many" / "how long" ask for an amount: the passage says "30 minutes", not "many"
+    asked = content_words("How many minutes does the dough rest?")
+    assert asked == {"minut", "dough", "rest"}
+    assert coverage(asked, "Let it rest for 30 minutes.") == 2 / 3
+    assert content_words("a long list of many items") == {"long", "list", "mani", "item"}
 
 
 def test_calibration_answers_the_target_share_and_abstains_most():
