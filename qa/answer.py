@@ -338,11 +338,15 @@ def _named_for_topic(question: str, videos: Sequence[Video]) -> Video | None:
 
 
 def _called(asked: str, videos: Sequence[Video]) -> Video | None:
-    """The video `asked` (plain words, space-padded) calls by words of its title in front
-    of a word for a video: "the pasta video", "the chemistry lecture" ("this tutorial" is
-    the one being watched: no name)."""
-    for m in re.finditer(rf" the ((?:[\w-]+ ){{0,3}}{VIDEO_NOUN}s?)(?= )", asked):
-        if (named := _named_by_words(m.group(1), videos)) is not None:
+    """The video `asked` (plain words, space-padded) calls by its title's words in front of
+    a word for a video: "the pasta video", "the chemistry lecture", "the meeting" (one
+    title holds "meeting"). Every word in front must be the title's: "the next meeting" is
+    a topic, and "this tutorial" is the one being watched."""
+    for m in re.finditer(rf" the ((?:[\w-]+ ){{0,3}})({VIDEO_NOUN}s?)(?= )", asked):
+        named = _named_by_words(m.group(0), videos)
+        if named is not None and abstain.content_words(m.group(1)) <= abstain.content_words(
+            named.title
+        ):
             return named
     return None
 

@@ -341,6 +341,8 @@ def test_a_title_from_a_file_name_is_named_in_plain_words(monkeypatch, tmp_path)
     assert "(The question points at “cooking-class_2”.)" in lesson["answer"]
     both = ask_json("summarize the team videos")  # "team": two titles, so neither is named
     assert "points at" not in both["answer"], both["answer"]
+    meeting = ask_json("what was said at 0:05 in the meeting?")  # one title says "meeting"
+    assert "(The question points at “team_meeting”.)" in meeting["answer"], meeting["answer"]
 
 
 def test_a_topical_question_that_names_a_video_is_answered_from_it_alone(monkeypatch, tmp_path):
@@ -373,6 +375,9 @@ def test_a_topical_question_that_names_a_video_is_answered_from_it_alone(monkeyp
     cut = ask_json("how did the team cut the budget?")
     assert cut["status"] == "answered" and "points at" not in cut["answer"], cut["answer"]
     assert {c["title"] for c in cut["citations"]} == {"team_meeting"}, cut["answer"]
+    # "next" is no word of the title: "the next meeting" is a topic, not team_meeting
+    nxt = ask_json("what did they agree about the budget before the next meeting?")
+    assert "points at" not in nxt["answer"], nxt["answer"]
     typed = ask_json("what does team_meeting say about the budget?")
     assert "(The question points at “team_meeting”.)" in typed["answer"], typed["answer"]
 
