@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 RRF_K = 60  # the constant from Cormack et al. (2009); damps the head of each list
 
 
@@ -51,13 +53,19 @@ def merge_close(hits: list, slack: float = MERGE_SLACK_S) -> list:
 
     The merged hit keeps the more specific (shorter) span, so a citation stays
     precise when a long chapter and a short transcript span both match, and
-    records every retriever and evidence kind that pointed at the moment.
+    records every retriever and evidence kind that pointed at the moment. When on-screen
+    text wins over a sentence search also found there, the OCR span keeps that sentence
+    as `extra["said"]`: a slide title ("BAKING") is where, the sentence is what was said.
     """
     kept: list = []
     words: dict[int, bool] = {}  # id(kept hit) -> its span's own words matched the query
+    said: dict[int, list] = {}  # id(kept hit) -> transcript spans folded into it, best first
     for hit in hits:
         for prior in kept:
             if _same_moment(prior.span, hit.span, slack):
+                for span in (prior.span, hit.span):
+                    if span.kind == "transcript" and span not in said.setdefault(id(prior), []):
+                        said[id(prior)].append(span)
                 prior.matched = list(dict.fromkeys(prior.matched + hit.matched))
                 prior.kinds = list(dict.fromkeys(prior.kinds + (hit.kinds or [hit.span.kind])))
                 hit_words = "keyword" in hit.matched
@@ -73,4 +81,19 @@ def merge_close(hits: list, slack: float = MERGE_SLACK_S) -> list:
             hit.kinds = hit.kinds or [hit.span.kind]
             words[id(hit)] = "keyword" in hit.matched
             kept.append(hit)
+    for hit in kept:
+        if hit.span.kind != "ocr":
+            continue
+        # Said while the text was on screen: most of the sentence inside the OCR span's time
+        # (the slack above lets a sentence just before a slide merge with it, not describe it).
+        during = (s for s in said.get(id(hit), []) if _share_inside(s, hit.span) >= 0.5)
+        if (sentence := next(during, None)) is not None:
+            spoken = [sentence.start, sentence.end, sentence.text]  # a copy: spans may be cached
+            hit.span = replace(hit.span, extra={**hit.span.extra, "said": spoken})
     return kept
+
+
+def _share_inside(span, outer) -> float:
+    """The share of `span`'s time that lies inside `outer`'s."""
+    inside = min(span.end, outer.end) - max(span.start, outer.start)
+    return max(inside, 0.0) / max(span.end - span.start, 1e-6)

@@ -22,6 +22,7 @@ class SpanExtra(TypedDict, total=False):
     sentences: list[TimedText]  # transcript from subtitles, windows, moments: cue-timed
     focused_from: list[float]  # [start, end] of the span a citation was narrowed from
     title: str  # chapter title; ocr: the slide title read off the screen
+    said: TimedText  # ocr, as a search hit: the sentence search found at the same moment
     summary: str  # chapter
     key_points: list[str]  # chapter
     keywords: list[str]  # chapter

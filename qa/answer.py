@@ -626,18 +626,36 @@ def extractive_answer(
         citations = citations_from_spans(spans, videos, merge=False)
         best = citations[0]
         at = say(lang, "in_video_at", title=best.title, when=fmt_range(best.start, best.end))
-        lines = [join_words([at, f"“{_quote(best.text)}” [1]"])]  # "：“…”", ": “…”"
-        if len(citations) > 1:
+        quoted = f"“{_quote(best.text)}” [1]"
+        if said := _said_then(spans[0], best):  # on-screen text, and what was said then
+            citations.insert(1, said)
+            when = fmt_range(said.start, said.end)
+            quoted = join_words(
+                [say(lang, "on_screen"), quoted + say(lang, "said_then", when=when)]
+            )
+            quoted += f"“{_quote(said.text)}” [2]"
+        lines = [join_words([at, quoted])]  # "：“…”", ": “…”"
+        first_other = 3 if said else 2
+        if len(citations) >= first_other:
             lines.append(say(lang, "also"))
             lines += [
                 f"[{n}] {c.label}{say(lang, 'colon')}“{_quote(c.text, 160)}”"
-                for n, c in enumerate(citations[1:], 2)
+                for n, c in enumerate(citations[first_other - 1 :], first_other)
             ]
     if evidence.picked:
         lines.append(say(lang, "points_at", title=evidence.video.title))
     if evidence.note:
         lines.append(say(lang, "aside", note=evidence.note))
     return Answer("\n".join(lines), "extractive", citations, evidence)
+
+
+def _said_then(span, shown: Citation) -> Citation | None:
+    """The sentence search found where on-screen text was cited (index/fusion.merge_close):
+    a slide title names the place, the sentence says what the question asked."""
+    if span.kind != "ocr" or not (said := span.extra.get("said")):
+        return None
+    start, end, text = said
+    return replace(shown, start=start, end=end, text=text, kind="transcript")
 
 
 def not_found_answer(request: Request, evidence: Evidence, library: Library) -> Answer:

@@ -32,6 +32,7 @@ PHRASES: dict[str, dict[Lang, str]] = {
     "colon": {"en": ": ", "zh": "："},
     "aside": {"en": "({note})", "zh": "（{note}）"},  # between a clip's label and its quote
     "on_screen": {"en": "on screen:", "zh": "屏幕上："},
+    "said_then": {"en": "; said then ({when}): ", "zh": "；当时说（{when}）："},
     "frame": {"en": "video frame", "zh": "画面"},
     "not_found_many": {"en": "Not found in these videos.", "zh": "这些视频里没有找到。"},
     "not_found_one": {"en": "Not found in this video.", "zh": "这个视频里没有找到。"},

@@ -74,3 +74,47 @@ def test_an_overview_of_several_videos_says_how_many_chapters_it_left_out():
         "[6] 0:20–0:30 Part 2 — What part 2 says.",
         "(… and 5 more chapters)",
     ]
+
+
+def test_a_slide_title_cited_for_its_words_comes_with_what_was_said_then():
+    """ASR heard "make it in a hot oven" for "bake it": only the slide "BAKING" holds the
+    question's word, so it is cited, and the sentence search found there is quoted with it."""
+    from types import SimpleNamespace
+
+    from index.fusion import merge_close
+    from index.records import Hit, Span, Video
+    from qa.answer import extractive_answer
+    from qa.retrieve import Evidence
+
+    said = Span("v1", 42.8, 48.5, "transcript", "Make it in a hot oven at 250 degrees.", "asr")
+    slide = Span("v1", 44.0, 56.0, "ocr", "BAKING", "ocr")
+    other = Span("v1", 58.5, 62.0, "transcript", "Wait an hour before you cut it.", "asr")
+    hits = [
+        Hit(said, 0.05, ["dense"]),
+        Hit(slide, 0.04, ["keyword"]),
+        Hit(other, 0.03, ["dense"]),
+    ]
+    merged = merge_close(hits)
+    assert merged[0].span.kind == "ocr" and merged[0].span.extra["said"] == [42.8, 48.5, said.text]
+    assert "said" not in slide.extra  # the stored span is left as it was
+    before = Span("v1", 36.0, 42.5, "transcript", "Proof it overnight.", "asr")  # 1.5 s early
+    (alone,) = merge_close([Hit(before, 0.05, ["dense"]), Hit(slide, 0.04, ["keyword"])])
+    assert alone.span.kind == "ocr" and "said" not in alone.span.extra  # not said under it
+
+    video = Video("v1", "/bread.mp4", "bread", 63.0)
+    library = SimpleNamespace(catalog=SimpleNamespace(video=lambda _id: video))
+    evidence = Evidence("search", spans=[h.span for h in merged])
+    answer = extractive_answer(evidence, library, "en")
+    first, *rest = answer.answer.splitlines()
+    assert first == (
+        "In “bread” at 0:44–0:56: on screen: “BAKING” [1]; said then (0:42–0:48): "
+        "“Make it in a hot oven at 250 degrees.” [2]"
+    )
+    assert rest == ["Also:", "[3] bread · 0:58–1:02: “Wait an hour before you cut it.”"]
+    assert [(c.kind, c.start, c.end) for c in answer.citations] == [
+        ("ocr", 44.0, 56.0),
+        ("transcript", 42.8, 48.5),
+        ("transcript", 58.5, 62.0),
+    ]
+    zh = extractive_answer(evidence, library, "zh").answer.splitlines()[0]
+    assert zh.startswith("在“bread”的 0:44–0:56：屏幕上：“BAKING” [1]；当时说（0:42–0:48）：")

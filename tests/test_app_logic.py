@@ -204,6 +204,21 @@ def test_chips_and_grouping():
     assert groups[1].hits[0].evidence == "on screen+said · keyword"
 
 
+def test_on_screen_text_found_by_search_shows_what_was_said_then():
+    slide = Span("a", 44, 56, "ocr", "BAKING", "ocr", {"said": [42.8, 48.5, "Bake it hot."]})
+    hit = Hit(slide, 0.8, ["keyword"], ["ocr", "transcript"])
+    assert render.hit_view(hit).said == "said then (0:42–0:48): “Bake it hot.”"
+    assert render.hit_view(hit, "zh").said == "当时说（0:42–0:48）：“Bake it hot.”"
+    row = render.hit_row(hit, "bread", None)
+    assert row["said"] == [42.8, 48.5, "Bake it hot."]
+    assert render.hit_line(row).splitlines()[1:] == [
+        "    BAKING",
+        "    said then (0:42–0:48): “Bake it hot.”",
+    ]
+    plain = Hit(Span("a", 1, 2, "transcript", "one", "srt"), 0.9, ["dense"])
+    assert render.hit_view(plain).said is None and "said" not in render.hit_row(plain, "b", None)
+
+
 def test_a_chapter_reads_the_same_in_the_app_and_in_vidqa_summary():
     chapter = Chapter(300.0, 600.0, "Rocks", "About rocks.", ["granite"], ["rock"], "vlm:x")
     summary = VideoSummary([chapter], "", "", "vlm:x", [(0.0, 600.0)])

@@ -223,6 +223,7 @@ STRINGS: dict[str, dict[Lang, str]] = {
     "ev_on_screen": {"en": "on screen", "zh": "屏幕"},
     "ev_frame": {"en": "frame", "zh": "画面"},
     "ev_time": {"en": "time", "zh": "时间"},
+    "said_then": {"en": "said then ({when}): ", "zh": "当时说（{when}）："},
     # ingest stages, as the pipeline names them (ingest/pipeline.py step(...))
     "stage_queued": {"en": "queued", "zh": "排队中"},
     "stage_probe": {"en": "probe", "zh": "读取文件信息"},

@@ -124,6 +124,7 @@ def hit_row(hit, title: str, path: str | None) -> dict:
         "score": round(hit.score, SCORE_DIGITS),
         "matched": hit.matched,
         "kinds": hit_kinds(hit),
+        **({"said": said} if (said := s.extra.get("said")) else {}),  # [start, end, text]
     }
 
 
@@ -132,7 +133,15 @@ def hit_line(row: dict) -> str:
         f"{row['video_id'][:8]}  {row['title']} · {fmt_range(row['start'], row['end'])}"
         f"  [{'+'.join(row.get('kinds') or [row['kind']])}; {'+'.join(row['matched'])}]"
         f"\n    {_cut(one_line(row['text']), HIT_LINE_CHARS)}"
+        + (f"\n    {said_line(row['said'], 'en')}" if row.get("said") else "")
     )
+
+
+def said_line(said, lang: Lang) -> str:
+    """What was said where on-screen text was found: 'said then (0:42–0:48): “…”'."""
+    start, end, text = said
+    when = fmt_range(start, end)
+    return f"{tr(lang, 'said_then', when=when)}“{_cut(one_line(text), HIT_LINE_CHARS)}”"
 
 
 def evidence_label(kinds: Iterable[str], matched: Iterable[str], lang: Lang = "en") -> str:
@@ -156,6 +165,7 @@ class HitView:
     evidence: str  # said · keyword+dense
     text: str
     score: float
+    said: str | None = None  # on-screen text: what was said then (said_line)
 
 
 @dataclass
@@ -178,6 +188,7 @@ def hit_view(hit, lang: Lang = "en") -> HitView:
         evidence_label(hit_kinds(hit), hit.matched, lang),
         one_line(s.text),
         round(hit.score, SCORE_DIGITS),
+        said_line(said, lang) if (said := s.extra.get("said")) else None,
     )
 
 

@@ -84,3 +84,5 @@ def _group(group: views.VideoGroup, target) -> None:
                 args=(SLOT, group.video_id, hit.start, hit.end),
             )
             body.caption(logic.md_text(hit.text[:300]))
+            if hit.said:
+                body.caption(logic.md_text(hit.said))

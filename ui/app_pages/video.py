@@ -147,3 +147,5 @@ def _search(target) -> None:
             args=(SLOT, target.id, hit.start, hit.end),
         )
         st.caption(logic.md_text(hit.text[:300]))
+        if hit.said:
+            st.caption(logic.md_text(hit.said))
