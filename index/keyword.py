@@ -56,7 +56,8 @@ def match_query(text: str) -> str | None:
     """An FTS5 MATCH expression: the query's content terms OR-ed, each quoted."""
     seen: dict[str, None] = {}
     for term in terms(text):
-        if term not in STOPWORDS and (len(term) > 1 or not term.isascii()):
+        # One letter is noise; one digit is what tells "step 3" from the other steps.
+        if term not in STOPWORDS and (len(term) > 1 or not term.isascii() or term.isdigit()):
             seen.setdefault(term)
     if not seen:
         return None
