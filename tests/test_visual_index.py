@@ -90,6 +90,18 @@ def test_text_search_fuses_transcript_and_on_screen_text(library, lecture_with_s
     assert top.span.start <= (volcano["start"] + volcano["end"]) / 2 <= top.span.end
 
 
+def test_a_numbered_slide_is_found_by_its_number_with_what_was_said_under_it(
+    library, lecture_with_srt
+):
+    """ "STEP 3" is only on screen: the slide that says 3 comes first (not STEP 1), and its
+    citation carries the sentence spoken while it showed."""
+    networks = load_timeline(lecture_with_srt)[2]  # STEP 3 NEURAL NETWORKS
+    top = library.search("what is step 3?", k=3)[0]
+    assert top.span.kind == "ocr" and "3" in top.span.text, top.span
+    start, end, text = top.span.extra["said"]
+    assert text == networks["spoken"] and start <= networks["end"] and networks["start"] <= end
+
+
 def test_clip_text_to_frame_retriever_runs(library):
     hits = library.search("a slide", k=5, kinds=("frame",))
     assert hits and all(h.span.kind == "frame" and h.matched == ["clip"] for h in hits)
