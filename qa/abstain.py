@@ -352,7 +352,8 @@ def assess(question: str, texts: list[str], library) -> tuple[bool, Strength]:
 
 def each_answers(question: str, texts: list[str], library) -> list[bool]:
     """Whether each text, on its own, passes the rule (the runners-up of an answer, the
-    results of a search); the question and the texts are embedded in one batch."""
+    results of a search), or holds every word of a question of two or more; the question
+    and the texts are embedded in one batch."""
     texts = [t[:SPAN_CHARS] for t in texts]
     if not texts:
         return []
@@ -361,8 +362,18 @@ def each_answers(question: str, texts: list[str], library) -> list[bool]:
     stats = _stats_for(rule, library) or WordStats()
     sims = cosines(question, texts, embedder)
     return [
-        rule.answers(features(question, [t], [c], stats)) for t, c in zip(texts, sims, strict=True)
+        rule.answers(strength) or _says_every_word(strength)
+        for strength in (
+            features(question, [t], [c], stats) for t, c in zip(texts, sims, strict=True)
+        )
     ]
+
+
+def _says_every_word(strength: Strength) -> bool:
+    # MiniLM puts "what did Tom suggest?" at cosine 0.14 to "Tom suggested we move the batch
+    # jobs to spot instances" (0.37 to "…Tom owns the cost plan"): a runner-up holding every
+    # word the question names is listed, whatever the cosine. Not used for the decision.
+    return strength.coverage >= 1.0 and strength.words >= 2
 
 
 def confident_hits(query: str, hits: list, library) -> list:

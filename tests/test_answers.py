@@ -122,6 +122,35 @@ def test_a_topical_answer_lists_no_unrelated_passages_beside_it(two):
     assert all("olcano" in c["text"] or "magma" in c["text"] for c in answer["citations"])
 
 
+def test_a_runner_up_that_says_every_word_of_the_question_is_listed(monkeypatch, tmp_path):
+    """Found in a meeting with slides: search put "…Tom owns the cost savings plan" first
+    (its slide and chapter matched too) and "Tom suggested…" second, and the judge (MiniLM)
+    puts "what did Tom suggest?" at cosine 0.14 to the sentence that answers it, so the
+    answer left it out. A runner-up that says every word of the question is listed."""
+    from index.library import Library
+    from index.records import Span
+    from qa.answer import extractive_answer
+    from qa.retrieve import Evidence
+    from vidqa.settings import settings
+
+    recap = "To recap, Maria owns the crash fix and Tom owns the cost savings plan."
+    suggested = "Tom suggested we move the nightly batch jobs to cheaper spot instances."
+    hiring = "We are hiring two backend engineers and one designer this quarter."
+    _talks(monkeypatch, tmp_path, {"weekly_sync": [(0, 5, suggested), (10, 15, recap)]})
+    library = Library(settings())
+    ranked = [(15, 20, recap), (0, 5, suggested), (5, 10, hiring)]  # as search ranked them
+    spans = [Span("talk-0", a, b, "transcript", text, "srt") for a, b, text in ranked]
+    answer = extractive_answer(Evidence("search", spans), library, question="what did Tom suggest?")
+    assert [c.text for c in answer.citations] == [recap, suggested], answer.answer
+    assert answer.answer.splitlines()[1:] == [
+        "Also:",
+        f"[2] weekly_sync · 0:00–0:05: “{suggested}”",
+    ]
+    # one word of two is not every word: "what did Tom eat?" lists nothing beside the best
+    answer = extractive_answer(Evidence("search", spans), library, question="what did Tom eat?")
+    assert [c.text for c in answer.citations] == [recap], answer.answer
+
+
 def test_search_has_no_results_for_nonsense(two):
     result = vidqa("search", "xylophone submarine")
     assert result.stdout == "" and "No results." in result.stderr
