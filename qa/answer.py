@@ -730,9 +730,10 @@ def per_video_answer(
             lines.append(say(lang, "aside", note=ev.note))
         citations += found
     choices = [VideoChoice(ev.video.id, ev.video.title) for ev in evidence]
-    return Answer(
-        "\n".join(lines), mode, citations, evidence[0], status="per_video", choices=choices
-    )
+    # The answer's time is the one every video was asked at (a chat's "10 s later" moves
+    # from it in each); none when each had its own ("the last 10 seconds").
+    first = replace(evidence[0], time=None) if own_times else evidence[0]
+    return Answer("\n".join(lines), mode, citations, first, status="per_video", choices=choices)
 
 
 def _phrase(ref: TimeRef, lang: Lang) -> str:

@@ -1,6 +1,7 @@
 """Chat sessions: history, the last cited moment, and follow-ups resolved against it.
 
-"what about two minutes later?"  -> the last moment + 120 s
+"what about two minutes later?"  -> the last moment + 120 s (in each video again, when the
+                                   last answer was a time asked of each)
 "and just before that?"          -> the 10 s before the last moment
 "what was on screen then?"       -> the last moment, on-screen text and frames
 "in the other video?"            -> the previous question, asked of the other video
@@ -44,7 +45,7 @@ EDGE_S = 0.05
 class Turn:
     question: str
     answer: dict  # Answer.to_json()
-    video_id: str | None = None
+    video_id: str | None = None  # None with a time: that time was answered in each video
     time: list[float] | None = None  # [start, end] the question was resolved to
 
 
@@ -142,6 +143,11 @@ def resolve_followup(
         # "and how does it end?": "it" is the video just cited; a clock time ("at 0:30") is
         # asked of the scope, as in vidqa ask
         return Followup(message, video or (last_video if ref.edge else None))
+    previous = session.turns[-1] if session.turns else None
+    if previous and previous.time and previous.video_id is None:
+        # "at 0:30 in each of the 2 videos", then "and 10 seconds later?": 0:40 in each
+        # again, not in the first one cited
+        last, last_video = (None, *previous.time), video
     shift = relative_shift(message)
     if last and shift is not None:
         t = max(0.0, (last[1] if shift < 0 else last[2]) + shift)
@@ -222,7 +228,9 @@ class Conversation:
             ev.video.id if ev is not None and ev.video and answer.status != "per_video" else None
         )
         time = [ev.time.start, ev.time.end] if ev is not None and ev.time else None
-        self.session.turns.append(Turn(message, answer.to_json(), video, time if video else None))
+        if video is None and answer.status != "per_video":
+            time = None  # a time with no video means "in each video" (Turn.video_id)
+        self.session.turns.append(Turn(message, answer.to_json(), video, time))
         if self.name:
             save_session(self.session)
 

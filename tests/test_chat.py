@@ -139,6 +139,27 @@ def test_how_does_it_end_is_asked_of_the_video_just_cited(talks):
     assert resolve_followup("what was said at 0:30?", session, talks).video is None
 
 
+def test_a_time_asked_of_each_video_moves_in_each_video(talks):
+    """ "what was said at 0:20?" with no video is answered in each; "and 10 seconds later?"
+    is 0:30 in each again, not 0:30-and-a-bit in the first one cited."""
+    from qa.chat import Conversation
+
+    chat = Conversation(backend="none")
+    first = chat.ask("what was said at 0:20?", talks).answer
+    assert first.status == "per_video" and chat.turns[-1].time == [20.0, 20.0]
+    later = chat.ask("and 10 seconds later?", talks).answer
+    assert later.status == "per_video", later.answer
+    assert {c.video_id for c in later.citations} == {"talk-a-0000", "talk-b-0000"}
+    for video in ("talk-a-0000", "talk-b-0000"):
+        assert any(c.start <= 30 <= c.end for c in later.citations if c.video_id == video)
+    shown = chat.ask("what was on screen then?", talks).answer  # still 0:30, in each
+    assert shown.status == "per_video" and "0:30" in shown.answer.splitlines()[0]
+    # a topical answer cites one moment: a follow-up moves from it, in its video
+    chat.ask("where is jazz mentioned?", talks).answer
+    after = resolve_followup("and 10 seconds later?", chat.session, talks)
+    assert after.video is not None and after.time is not None
+
+
 def test_the_other_video_is_ambiguous_among_three(talks, lecture_with_srt):
     ingest_transcript(
         lecture_with_srt.with_suffix(".srt"),
