@@ -40,7 +40,9 @@ DEFAULT_KEY = "default"  # the table's entry for an uncalibrated model
 # Words a question uses to ask, not to name its topic ("how do I ...", "what did he say ...").
 ASKING_WORDS = frozenset(
     """tell explain show mean means meaning talk talks talked speaker video
-    videos lecture part use using used way ways make makes making need needs know""".split()
+    videos lecture part use using used way ways make makes making need needs know
+    mention mentions mentioned mentioning discuss discusses discussed discussing
+    describe describes described describing""".split()
 )
 
 

@@ -113,6 +113,15 @@ def test_ask_says_not_found_with_labelled_near_misses(two):
     assert "overnight" in found["citations"][0]["text"]
 
 
+def test_asking_what_is_discussed_or_mentioned_is_answered(two):
+    """ "discuss" / "mention" say how the question asks, not what it is about: "what does he
+    discuss about volcanoes?" was declined (cosine 0.46, "discuss" not in the passage)."""
+    for question in ("what does he discuss about volcanoes?", "what is mentioned about magma?"):
+        answer = ask_json(question)
+        assert answer["status"] == "answered", answer["answer"]
+        assert "olcano" in answer["citations"][0]["text"], answer["answer"]
+
+
 def test_a_topical_answer_lists_no_unrelated_passages_beside_it(two):
     """The best match answers; a runner-up that would not answer on its own is not shown
     as "Also" (a volcano question quoted photosynthesis and tax law beside the volcano)."""
@@ -579,6 +588,10 @@ def test_content_words_ignore_asking_words_and_fold_plurals():
     assert asked == {"minut", "dough", "rest"}
     assert coverage(asked, "Let it rest for 30 minutes.") == 2 / 3
     assert content_words("a long list of many items") == {"long", "list", "mani", "item"}
+    # "what does he discuss about volcanoes?" asks about volcanoes only
+    assert content_words("what does he discuss about volcanoes?") == {"volcano"}
+    assert content_words("what are the rules of chess mentioned?") == {"rule", "chess"}
+    assert content_words("what is described about glaciers?") == {"glacier"}
 
 
 def test_calibration_answers_the_target_share_and_abstains_most():
