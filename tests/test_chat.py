@@ -155,7 +155,7 @@ def test_a_time_asked_of_each_video_moves_in_each_video(talks):
     shown = chat.ask("what was on screen then?", talks).answer  # still 0:30, in each
     assert shown.status == "per_video" and "0:30" in shown.answer.splitlines()[0]
     # a topical answer cites one moment: a follow-up moves from it, in its video
-    chat.ask("where is jazz mentioned?", talks).answer
+    _ = chat.ask("where is jazz mentioned?", talks).answer  # the turn is kept when done
     after = resolve_followup("and 10 seconds later?", chat.session, talks)
     assert after.video is not None and after.time is not None
 
