@@ -21,8 +21,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from index.fusion import said_under
 from index.library import Library
 from index.records import Video
+from index.windows import sentences_of
 from models.device import has_gpu
 from models.vlm import get_vlm
 from qa import abstain, grounded
@@ -46,6 +48,7 @@ from vidqa.timefmt import fmt_range, fmt_ts
 
 QUOTE_CHARS = 600  # longest quote in an extractive answer
 SEARCH_CITATIONS = 3
+SAID_UNDER_MAX = 40  # sentences said under one slide compared with the question
 WHOLE_CITATIONS = 30  # an overview lists at most this many passages
 NEAR_MISSES = 3  # passages shown, labelled, under "Not found"
 MAX_QUESTION_CHARS = 2000  # longer questions are cut before retrieval (chars)
@@ -627,7 +630,7 @@ def extractive_answer(
         best = citations[0]
         at = say(lang, "in_video_at", title=best.title, when=fmt_range(best.start, best.end))
         quoted = f"“{_quote(best.text)}” [1]"
-        if said := _said_then(spans[0], best):  # on-screen text, and what was said then
+        if said := _said_then(spans[0], best, library, question):  # on screen, and said then
             citations.insert(1, said)
             when = fmt_range(said.start, said.end)
             quoted = join_words(
@@ -649,13 +652,33 @@ def extractive_answer(
     return Answer("\n".join(lines), "extractive", citations, evidence)
 
 
-def _said_then(span, shown: Citation) -> Citation | None:
-    """The sentence search found where on-screen text was cited (index/fusion.merge_close):
-    a slide title names the place, the sentence says what the question asked."""
-    if span.kind != "ocr" or not (said := span.extra.get("said")):
+def _said_then(span, shown: Citation, library: Library, question: str | None) -> Citation | None:
+    """What was said while cited on-screen text showed: a slide title names the place, the
+    sentence says what the question asked. The sentence search found there
+    (index/fusion.merge_close), else the one said under it nearest the question."""
+    if span.kind != "ocr":
+        return None
+    said = span.extra.get("said") or _said_under(span, library, question)
+    if not said:
         return None
     start, end, text = said
     return replace(shown, start=start, end=end, text=text, kind="transcript")
+
+
+def _said_under(span, library: Library, question: str | None):
+    """(start, end, text) of the sentence said while `span` showed that is nearest
+    `question` in meaning (a time lookup, then the judge's cosine), or None."""
+    under = [
+        sentence
+        for said in library.spans_between(span.video_id, span.start, span.end)
+        for sentence in sentences_of(said)
+        if said_under(sentence, span)
+    ][:SAID_UNDER_MAX]
+    if len(under) < 2 or question is None:
+        return under[0] if under else None
+    texts = [text for _, _, text in under]
+    sims = abstain.cosines(question, texts, abstain.judge(question, texts, library))
+    return under[max(range(len(under)), key=sims.__getitem__)]
 
 
 def not_found_answer(request: Request, evidence: Evidence, library: Library) -> Answer:

@@ -102,6 +102,20 @@ def test_a_numbered_slide_is_found_by_its_number_with_what_was_said_under_it(
     assert text == networks["spoken"] and start <= networks["end"] and networks["start"] <= end
 
 
+def test_an_answer_quotes_what_was_said_under_the_slide_it_cites(library, lecture_with_srt):
+    """Search found no sentence beside "STEP 5 JAZZ": the answer looks up what was said
+    while it showed, and quotes that too, cited at its own time."""
+    from qa.answer import ask
+
+    jazz = load_timeline(lecture_with_srt)[4]  # STEP 5 JAZZ
+    answer = ask("what happens at step 5?", library=library, vlm="none")
+    slide, said = answer.citations[:2]
+    assert slide.kind == "ocr" and "5" in slide.text, answer.answer
+    assert said.kind == "transcript" and said.text == jazz["spoken"], answer.answer
+    assert (said.start, said.end) == pytest.approx((jazz["start"], jazz["end"]), abs=0.05)
+    assert "said then" in answer.answer.splitlines()[0]
+
+
 def test_clip_text_to_frame_retriever_runs(library):
     hits = library.search("a slide", k=5, kinds=("frame",))
     assert hits and all(h.span.kind == "frame" and h.matched == ["clip"] for h in hits)
