@@ -86,20 +86,15 @@ def merge_close(hits: list, slack: float = MERGE_SLACK_S) -> list:
             continue
         # Said while the text was on screen: most of the sentence inside the OCR span's time
         # (the slack above lets a sentence just before a slide merge with it, not describe it).
-        during = (s for s in said.get(id(hit), []) if said_under(s, hit.span))
+        during = (s for s in said.get(id(hit), []) if said_under(s.start, s.end, hit.span))
         if (sentence := next(during, None)) is not None:
             spoken = [sentence.start, sentence.end, sentence.text]  # a copy: spans may be cached
             hit.span = replace(hit.span, extra={**hit.span.extra, "said": spoken})
     return kept
 
 
-def said_under(sentence, shown) -> bool:
-    """Most of `sentence`'s time (a span, or a (start, end, text) sentence) lies inside
-    `shown`'s, on-screen text: it was said while that text showed."""
-    start, end = (
-        (sentence[0], sentence[1])
-        if isinstance(sentence, tuple)
-        else (sentence.start, sentence.end)
-    )
+def said_under(start: float, end: float, shown) -> bool:
+    """Most of what was said from `start` to `end` (s) lies inside the time of `shown`,
+    on-screen text: it was said while that text showed."""
     inside = min(end, shown.end) - max(start, shown.start)
     return max(inside, 0.0) >= 0.5 * max(end - start, 1e-6)

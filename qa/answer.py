@@ -672,7 +672,7 @@ def _said_under(span, library: Library, question: str | None):
         sentence
         for said in library.spans_between(span.video_id, span.start, span.end)
         for sentence in sentences_of(said)
-        if said_under(sentence, span)
+        if said_under(sentence[0], sentence[1], span)
     ][:SAID_UNDER_MAX]
     if len(under) < 2 or question is None:
         return under[0] if under else None
