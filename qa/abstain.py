@@ -25,6 +25,7 @@ import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
@@ -160,6 +161,13 @@ def _code_digits(text: str) -> set[str]:
     return {t for code in _CODE.findall(text) for t in keyword.terms(code) if t.isdigit()}
 
 
+# Nouns whose number names one of a series: "step 3" is not "step 1".
+NUMBERED = frozenset(
+    """step steps slide slides part chapter section lesson page figure exercise question
+    item example problem module unit episode level""".split()
+)
+
+
 def content_tokens(text: str) -> list[str]:
     """content_words in order, repeats kept (term frequencies for BM25)."""
     terms = keyword.terms(text)
@@ -169,15 +177,16 @@ def content_tokens(text: str) -> list[str]:
         if t not in keyword.STOPWORDS
         and not (t in HOW_WORDS and n and terms[n - 1] == "how")
         and t not in ASKING_WORDS
-        and (len(t) > 1 or not t.isascii())
-        and not t.isdigit()
+        and (len(t) > 1 or not t.isascii() or t.isdigit())
+        and (not t.isdigit() or (n and terms[n - 1] in NUMBERED))
     ]
     return words + sorted(_code_digits(text))
 
 
 def content_words(text: str) -> set[str]:
-    """The words that name a topic; a bare number is not one ("step 2"), but the digits of
-    a code are ("XK-4471" is {"xk", "4471"}, so "XK-9999" does not cover it)."""
+    """The words that name a topic; a bare number is not one ("2 things"), but the number
+    of a step, slide or part is ("step 2" is {"step", "2"}), and so are the digits of a
+    code ("XK-4471" is {"xk", "4471"}, so "XK-9999" does not cover it)."""
     return set(content_tokens(text))
 
 
@@ -363,12 +372,32 @@ def each_answers(question: str, texts: list[str], library) -> list[bool]:
     rule, _ = threshold_for(embedder.slug)
     stats = _stats_for(rule, library) or WordStats()
     sims = cosines(question, texts, embedder)
+    asked = numbered(question)
     return [
-        rule.answers(strength) or _says_every_word(strength)
-        for strength in (
-            features(question, [t], [c], stats) for t, c in zip(texts, sims, strict=True)
+        (rule.answers(strength) or _says_every_word(strength)) and not _other_number(asked, t)
+        for t, strength in zip(
+            texts,
+            (features(question, [t], [c], stats) for t, c in zip(texts, sims, strict=True)),
+            strict=True,
         )
     ]
+
+
+def numbered(text: str) -> dict[str, set[str]]:
+    """The numbered items `text` names: "step 3 and slide 12" -> {"step": {"3"}, "slide": {"12"}}."""
+    terms = keyword.terms(text)
+    out: dict[str, set[str]] = {}
+    for noun, number in pairwise(terms):
+        if noun in NUMBERED and number.isdigit():
+            out.setdefault(_stem(noun), set()).add(number)
+    return out
+
+
+def _other_number(asked: dict[str, set[str]], text: str) -> bool:
+    """`text` names another of the items the question asks for by number: "STEP 1" for
+    "what is step 3?" (it shares the word "step", and reads as close)."""
+    said = numbered(text)
+    return any(noun in said and not (said[noun] & numbers) for noun, numbers in asked.items())
 
 
 def _says_every_word(strength: Strength) -> bool:

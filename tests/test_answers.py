@@ -592,6 +592,9 @@ def test_content_words_ignore_asking_words_and_fold_plurals():
     assert content_words("what does he discuss about volcanoes?") == {"volcano"}
     assert content_words("what are the rules of chess mentioned?") == {"rule", "chess"}
     assert content_words("what is described about glaciers?") == {"glacier"}
+    # a step's or a slide's number names it; a bare number does not
+    assert content_words("what is step 3?") == {"step", "3"}
+    assert content_words("the 2 pans on slide 12") == {"pan", "slide", "12"}
 
 
 def test_calibration_answers_the_target_share_and_abstains_most():

@@ -100,6 +100,12 @@ def test_a_numbered_slide_is_found_by_its_number_with_what_was_said_under_it(
     assert top.span.kind == "ocr" and "3" in top.span.text, top.span
     start, end, text = top.span.extra["said"]
     assert text == networks["spoken"] and start <= networks["end"] and networks["start"] <= end
+    # the answer lists no other step beside it ("STEP 1 PHOTOSYNTHESIS" shares "step")
+    from qa.answer import ask
+
+    answer = ask("what is step 3?", library=library, vlm="none")
+    steps = [c.text for c in answer.citations if "STEP" in c.text.upper()]
+    assert steps and all("3" in s for s in steps), answer.answer
 
 
 def test_an_answer_quotes_what_was_said_under_the_slide_it_cites(library, lecture_with_srt):
