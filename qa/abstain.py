@@ -372,18 +372,15 @@ def each_answers(question: str, texts: list[str], library) -> list[bool]:
     rule, _ = threshold_for(embedder.slug)
     stats = _stats_for(rule, library) or WordStats()
     sims = cosines(question, texts, embedder)
-    asked = numbered(question)
+    asked = _numbered(question)
     return [
-        (rule.answers(strength) or _says_every_word(strength)) and not _other_number(asked, t)
-        for t, strength in zip(
-            texts,
-            (features(question, [t], [c], stats) for t, c in zip(texts, sims, strict=True)),
-            strict=True,
-        )
+        (rule.answers(s := features(question, [t], [c], stats)) or _says_every_word(s))
+        and not _other_number(asked, t)
+        for t, c in zip(texts, sims, strict=True)
     ]
 
 
-def numbered(text: str) -> dict[str, set[str]]:
+def _numbered(text: str) -> dict[str, set[str]]:
     """The numbered items `text` names: "step 3 and slide 12" -> {"step": {"3"}, "slide": {"12"}}."""
     terms = keyword.terms(text)
     out: dict[str, set[str]] = {}
@@ -396,7 +393,7 @@ def numbered(text: str) -> dict[str, set[str]]:
 def _other_number(asked: dict[str, set[str]], text: str) -> bool:
     """`text` names another of the items the question asks for by number: "STEP 1" for
     "what is step 3?" (it shares the word "step", and reads as close)."""
-    said = numbered(text)
+    said = _numbered(text)
     return any(noun in said and not (said[noun] & numbers) for noun, numbers in asked.items())
 
 
