@@ -177,10 +177,11 @@ def content_tokens(text: str) -> list[str]:
         if t not in keyword.STOPWORDS
         and not (t in HOW_WORDS and n and terms[n - 1] == "how")
         and t not in ASKING_WORDS
-        and (len(t) > 1 or not t.isascii() or t.isdigit())
-        and (not t.isdigit() or (n and terms[n - 1] in NUMBERED))
+        and (len(t) > 1 or not t.isascii())
+        and not t.isdigit()
     ]
-    return words + sorted(_code_digits(text))
+    items = {number for numbers in _numbered(text).values() for number in numbers}
+    return words + sorted(_code_digits(text) | items)
 
 
 def content_words(text: str) -> set[str]:
