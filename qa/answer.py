@@ -27,7 +27,7 @@ from index.records import Video
 from index.windows import sentences_of
 from models.device import has_gpu
 from models.vlm import get_vlm
-from qa import abstain, grounded
+from qa import abstain, grounded, steps
 from qa.citations import (  # noqa: F401
     Answer,
     AnswerStream,
@@ -247,7 +247,15 @@ def _search(request: Request, library: Library) -> Evidence:
     hits = _hits(request.question, library, videos, request.k)
     if not hits:
         return Evidence("none", video=request.video, note=say(request.lang, "nothing_matches"))
-    return Evidence("search", spans=[h.span for h in hits], hits=hits, video=request.video)
+    evidence = Evidence("search", spans=[h.span for h in hits], hits=hits, video=request.video)
+    best = evidence.spans[0]
+    if (
+        best.kind == "transcript"
+        and steps.asks_how_to(request.question)
+        and steps.announces(best.text)
+    ):
+        evidence.steps_kind, evidence.steps, evidence.steps_more = steps.steps_after(library, best)
+    return evidence
 
 
 def _time_across_videos(
@@ -626,30 +634,54 @@ def extractive_answer(
         if question is not None and len(spans) > 1:
             keep = abstain.each_answers(question, [s.text for s in spans[1:]], library)
             spans = [spans[0], *(s for s, ok in zip(spans[1:], keep, strict=True) if ok)]
-        citations = citations_from_spans(spans, videos, merge=False)
-        best = citations[0]
+        best, *others = citations_from_spans(spans, videos, merge=False)
+        cited = [best]
         at = say(lang, "in_video_at", title=best.title, when=fmt_range(best.start, best.end))
         quoted = f"“{_quote(best.text)}” [1]"
         if said := _said_then(spans[0], best, library, question):  # on screen, and said then
-            citations.insert(1, said)
+            cited.append(said)
             when = fmt_range(said.start, said.end)
             quoted = join_words(
                 [say(lang, "on_screen"), quoted + say(lang, "said_then", when=when)]
             )
             quoted += f"“{_quote(said.text)}” [2]"
         lines = [join_words([at, quoted])]  # "：“…”", ": “…”"
-        first_other = 3 if said else 2
-        if len(citations) >= first_other:
+        if evidence.steps:  # "how do I ...?" found the sentence announcing it: what follows
+            found, listed = _step_lines(evidence, videos, lang, len(cited) + 1)
+            lines += [say(lang, f"steps_{evidence.steps_kind}"), *listed]
+            cited += found
+            others = [c for c in others if not any(c.overlaps(s) for s in found)]
+        if others:
             lines.append(say(lang, "also"))
             lines += [
                 f"[{n}] {c.label}{say(lang, 'colon')}“{_quote(c.text, 160)}”"
-                for n, c in enumerate(citations[first_other - 1 :], first_other)
+                for n, c in enumerate(others, len(cited) + 1)
             ]
+        citations = cited + others
     if evidence.picked:
         lines.append(say(lang, "points_at", title=evidence.video.title))
     if evidence.note:
         lines.append(say(lang, "aside", note=evidence.note))
     return Answer("\n".join(lines), "extractive", citations, evidence)
+
+
+def _step_lines(
+    evidence: Evidence, videos, lang: Lang, first: int
+) -> tuple[list[Citation], list[str]]:
+    """The steps after an announcing sentence, numbered from `first`: chapters by title and
+    summary, sentences quoted, each at its own time."""
+    found = citations_from_spans(evidence.steps, videos, merge=False)
+    if evidence.steps_kind == "chapters":
+        shown = [_chapter_line(s, lang) for s in evidence.steps]
+    else:
+        shown = [f"“{_quote(c.text, 240)}”" for c in found]
+    lines = [
+        f"[{n}] {fmt_range(c.start, c.end)} {text}"
+        for n, (c, text) in enumerate(zip(found, shown, strict=True), first)
+    ]
+    if evidence.steps_more:
+        lines.append(say(lang, f"more_{evidence.steps_kind}", n=evidence.steps_more))
+    return found, lines
 
 
 def _said_then(span, shown: Citation, library: Library, question: str | None) -> Citation | None:

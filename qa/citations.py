@@ -33,6 +33,9 @@ class Citation:
     def label(self) -> str:
         return clip_label(self.title, self.start, self.end)
 
+    def overlaps(self, other: Citation) -> bool:
+        return self.video_id == other.video_id and self.start < other.end and other.start < self.end
+
     def to_json(self) -> dict:
         data = asdict(self)  # with its kind: said (transcript), on screen (ocr), a frame, ...
         data["start"], data["end"] = round(self.start, 2), round(self.end, 2)

@@ -332,8 +332,9 @@ REDUCE_PROMPT = (
 def evidence_items(evidence, library) -> tuple[list[Citation], dict, tuple[float, float] | None]:
     from qa.citations import citations_from_spans
 
-    videos = {i: library.catalog.video(i) for i in {s.video_id for s in evidence.spans}}
-    items = citations_from_spans(evidence.spans, videos, merge=evidence.mode == "time")
+    spans = evidence.cited()
+    videos = {i: library.catalog.video(i) for i in {s.video_id for s in spans}}
+    items = citations_from_spans(spans, videos, merge=evidence.mode == "time")
     time_range = None
     if evidence.mode == "time" and evidence.time is not None:
         time_range = (

@@ -74,6 +74,15 @@ class Evidence:
     picked: bool = False  # no video chosen: the question named (or its words pointed at) this one
     strength: object | None = None  # qa.abstain.Strength of search evidence, once measured
     query: str | None = None  # what was searched, when not the question (a video's name taken out)
+    # a how-to question whose best match announces the procedure: what follows it (qa/steps.py)
+    steps: list[Span] = field(default_factory=list)
+    steps_kind: Literal["chapters", "sentences"] = "sentences"
+    steps_more: int = 0  # steps found beyond those listed
+
+    def cited(self) -> list[Span]:
+        """The spans an answer cites, in the order it cites them: the best match, the steps
+        that follow it, then the rest."""
+        return [*self.spans[:1], *self.steps, *self.spans[1:]]
 
 
 def _pick_video_for_time(question: str, ref: TimeRef, library: Library) -> Video:

@@ -29,6 +29,10 @@ PHRASES: dict[str, dict[Lang, str]] = {
     "more_chapters": {"en": "(… and {n} more chapters)", "zh": "（……还有 {n} 个章节）"},
     "transcript": {"en": "transcript", "zh": "字幕"},
     "also": {"en": "Also:", "zh": "另见："},
+    # a how-to question whose best match announces the procedure (qa/steps.py)
+    "steps_sentences": {"en": "What it says next:", "zh": "接下来说的："},
+    "steps_chapters": {"en": "The video's chapters:", "zh": "视频的各章节："},
+    "more_sentences": {"en": "(… and {n} more sentences)", "zh": "（……还有 {n} 句）"},
     "colon": {"en": ": ", "zh": "："},
     "aside": {"en": "({note})", "zh": "（{note}）"},  # between a clip's label and its quote
     "on_screen": {"en": "on screen:", "zh": "屏幕上："},

@@ -1,0 +1,180 @@
+"""How-to questions: when search finds the sentence that announces a procedure ("in this
+video I will show you how to fix a flat tyre"), the answer goes on with what follows it,
+each step cited at its own time (qa/steps.py), through `vidqa ask` on a subtitled tutorial.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from qa.steps import announces, asks_how_to
+from ui.cli import app
+from vidqa.timefmt import fmt_range
+
+runner = CliRunner()
+TUTORIAL = [  # (start s, end s, text)
+    (0, 8, "Hi everyone, in this video I will show you how to fix a flat tyre on a road bike."),
+    (9, 16, "First, shift to the smallest cog and open the brake."),
+    (17, 24, "Open the quick release lever and pull the wheel out of the frame."),
+    (25, 32, "Use two tyre levers to lift one side of the tyre off the rim."),
+    (33, 40, "Pull out the old inner tube and check the tyre for thorns."),
+    (41, 48, "Put a little air in the new tube and tuck it under the tyre."),
+    (49, 56, "Push the tyre bead back onto the rim with your thumbs."),
+    (57, 64, "Pump it up to the pressure printed on the sidewall."),
+    (65, 72, "Refit the wheel and close the brake before you ride."),
+    (73, 80, "Next, let me show you how to adjust the rear derailleur."),
+    (81, 88, "Turn the barrel adjuster a quarter turn at a time."),
+    (89, 96, "Shift through every gear and listen for a clicking chain."),
+    (97, 104, "If the chain rubs, turn the limit screw slightly."),
+    (105, 112, "That is all for today, thanks for watching."),
+]
+CUES = {(float(a), float(b)) for a, b, _ in TUTORIAL}
+
+
+def _srt(cues) -> str:
+    def ts(t: float) -> str:
+        return f"00:{int(t) // 60:02d}:{int(t) % 60:02d},000"
+
+    return "".join(
+        f"{n}\n{ts(a)} --> {ts(b)}\n{text}\n\n" for n, (a, b, text) in enumerate(cues, 1)
+    )
+
+
+@pytest.fixture(scope="module")
+def bike_home(tmp_path_factory) -> Path:
+    from index.library import Library
+    from ingest.pipeline import ingest_transcript
+    from vidqa.settings import settings
+
+    home = tmp_path_factory.mktemp("bike-home")
+    subtitles = home / "bike.srt"
+    subtitles.write_text(_srt(TUTORIAL), encoding="utf-8")
+    library = Library(replace(settings(), home=home))
+    try:
+        ingest_transcript(
+            subtitles, video_id="bike-0000", title="bike_repair", duration=113.0, library=library
+        )
+    finally:
+        library.close()
+    return home
+
+
+def _ask(home: Path, question: str, monkeypatch) -> dict:
+    monkeypatch.setenv("VIDQA_HOME", str(home))
+    result = runner.invoke(app, ["ask", question, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def _line(n: int, cue) -> str:
+    return f"[{n}] {fmt_range(cue[0], cue[1])} “{cue[2]}”"
+
+
+def test_a_how_to_question_gets_the_steps_that_follow_the_announcement(bike_home, monkeypatch):
+    got = _ask(bike_home, "how do I fix a flat tyre?", monkeypatch)
+    first, heading, *steps = got["answer"].splitlines()
+    assert first == f"In “bike_repair” at 0:00–0:08: “{TUTORIAL[0][2]}” [1]"
+    assert heading == "What it says next:"
+    # the eight sentences said next, in order, each at its own time; five more are counted
+    assert steps == [
+        *(_line(n, cue) for n, cue in enumerate(TUTORIAL[1:9], 2)),
+        "(… and 5 more sentences)",
+    ]
+    cited = [(c["start"], c["end"]) for c in got["citations"]]
+    assert cited == [(float(a), float(b)) for a, b, _ in TUTORIAL[:9]]
+    assert set(cited) <= CUES  # every step is a passage of the index, none invented
+
+
+def test_an_announcement_mid_video_is_followed_to_its_own_steps(bike_home, monkeypatch):
+    got = _ask(bike_home, "how do I adjust the rear derailleur?", monkeypatch)
+    first, heading, *steps = got["answer"].splitlines()
+    assert first == f"In “bike_repair” at 1:13–1:20: “{TUTORIAL[9][2]}” [1]"
+    assert heading == "What it says next:"
+    assert steps == [_line(n, cue) for n, cue in enumerate(TUTORIAL[10:], 2)]
+
+
+def test_a_how_to_question_answered_by_one_step_lists_no_steps(bike_home, monkeypatch):
+    got = _ask(bike_home, "how do I get the tyre off the rim?", monkeypatch)
+    assert got["answer"].splitlines()[0] == f"In “bike_repair” at 0:25–0:32: “{TUTORIAL[3][2]}” [1]"
+    assert "What it says next:" not in got["answer"]
+    # a question that is not a how-to, matched by the announcement, quotes it alone
+    got = _ask(bike_home, "is there anything about a flat tyre on a road bike?", monkeypatch)
+    assert "What it says next:" not in got["answer"]
+
+
+def test_an_announcement_that_opens_a_chaptered_video_is_followed_by_its_chapters(
+    tmp_path, monkeypatch
+):
+    import shutil
+
+    from index.library import Library
+    from index.records import Chapter, VideoSummary
+    from ingest.chapters import chapter_spans
+    from vidqa.settings import settings
+
+    home = tmp_path / "home"
+    subtitles = tmp_path / "bike.srt"
+    subtitles.write_text(_srt(TUTORIAL), encoding="utf-8")
+    from ingest.pipeline import ingest_transcript
+
+    library = Library(replace(settings(), home=home))
+    try:
+        ingest_transcript(
+            subtitles, video_id="bike-0000", title="bike_repair", duration=113.0, library=library
+        )
+        chapters = [  # as a VLM would write them
+            Chapter(
+                0.0, 24.0, "Getting the wheel out", "Shift down, open the brake and the lever."
+            ),
+            Chapter(24.0, 73.0, "Changing the tube", "Lever the tyre off, swap the tube, pump."),
+            Chapter(73.0, 113.0, "Adjusting the derailleur", "Barrel adjuster and limit screw."),
+        ]
+        summary = VideoSummary(chapters, "Fixing a flat and tuning gears.", "", "vlm:test", [])
+        library.set_summary("bike-0000", summary, chapter_spans(summary, "bike-0000"))
+    finally:
+        library.close()
+    got = _ask(home, "how do I fix a flat tyre?", monkeypatch)
+    assert got["answer"].splitlines() == [
+        f"In “bike_repair” at 0:00–0:08: “{TUTORIAL[0][2]}” [1]",
+        "The video's chapters:",
+        "[2] 0:00–0:24 Getting the wheel out — Shift down, open the brake and the lever.",
+        "[3] 0:24–1:13 Changing the tube — Lever the tyre off, swap the tube, pump.",
+        "[4] 1:13–1:53 Adjusting the derailleur — Barrel adjuster and limit screw.",
+    ]
+    shutil.rmtree(home)
+
+
+def test_how_to_questions_and_announcements_are_told_apart():
+    assert all(
+        asks_how_to(q)
+        for q in (
+            "How do I fix a flat?",
+            "how to bake bread",
+            "what are the steps?",
+            "walk me through the setup",
+            "怎么补胎？",
+            "安装步骤是什么？",
+        )
+    )
+    assert not any(
+        asks_how_to(q)
+        for q in ("how long does the dough rest?", "how many eggs?", "what did Tom suggest?")
+    )
+    assert all(
+        announces(t)
+        for t in (
+            "Today I'll show you how to bake bread.",
+            "In this lesson we cover loops.",
+            "Let me show you the settings page.",
+            "今天教大家怎么补胎。",
+        )
+    )
+    assert not any(
+        announces(t)
+        for t in ("Bake it for twenty minutes.", "The crust is going to be dark.", "把轮胎撬下来。")
+    )
