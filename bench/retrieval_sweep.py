@@ -19,6 +19,12 @@ else "vw" weighs the video score into each moment's ("vraw": the top-k sum itsel
 words' vector into the query vector (needs VIDQA_SWEEP_KP, a pickle of their vectors);
 '"within":false' skips the within-video half. LIMIT "/5" takes every 5th question.
 VIDQA_SWEEP_BY_VIDEO=1 also prints right video@1 per video (a gain one video carries shows).
+'"K":k' sets the RRF constant (60); '"prf":B' moves the query vector B times the mean of its
+"prf_n" best spans (dense pseudo-relevance feedback). A second embedder's cache
+(VIDQA_SWEEP_CACHE2, made by `prepare` with VIDQA_SWEEP_CACHE pointing at it) adds
+'"dense2":W' (its dense list over regions), '"sent2":W' (its re-scoring of the candidate
+sentences as a second list) or '"mix2":A' (one re-scoring list by the blend of both cosines).
+Questions are embedded as search embeds them (e5's "query: " prefix).
 Brute-force cosine instead of Chroma, the catalog's FTS5 BM25 and keyword terms,
 sentence units from index/windows.py. The product path is `vidqa eval retrieval
 --ablate`; this script exists because it runs a configuration over all 2,524
@@ -83,6 +89,9 @@ def prepare():
     vecs = emb.embed(keys)
     print(len(keys), "texts", time.time() - t0, "s", file=sys.stderr)
     data["vec"] = dict(zip(keys, vecs))
+    asked = list(dict.fromkeys(q["question"] for q in qs))
+    # questions as search embeds them (e5 prefixes a query differently from a passage)
+    data["qvec"] = dict(zip(asked, emb.embed(asked, query=True)))
     Path(CACHE).write_bytes(pickle.dumps(data))
 
 
@@ -115,6 +124,9 @@ def build(L):
                     )
                 )
     M = np.stack([V[r[4]] for r in regs])
+    if "V2" in globals():
+        global M2
+        M2 = np.stack([V2[r[4]] for r in regs])
     db = sqlite3.connect(":memory:")
     db.execute("CREATE VIRTUAL TABLE f USING fts5(terms, tokenize='porter unicode61')")
     for i, r in enumerate(regs):
@@ -143,6 +155,14 @@ def rrf_add(scores, ids, w=1.0):
         scores[i] += w / (K + r + 1)
 
 
+def prf(qv, regs, M, allowed, cfg):
+    """Dense pseudo-relevance feedback: the query moved toward its best `prf_n` regions."""
+    idx = [i for i in range(len(regs)) if regs[i][0] in allowed and regs[i][1] == "t"]
+    top = [idx[j] for j in np.argsort(-(M[idx] @ qv))[: cfg.get("prf_n", 3)]]
+    q = qv + cfg["prf"] * M[top].mean(0)
+    return q / np.linalg.norm(q)
+
+
 def hit(vid, s, e, q):
     return vid == q["video_id"] and q["start"] <= (s + e) / 2 <= q["end"]
 
@@ -155,12 +175,19 @@ CFG = dict(
 def rank_moments(qv, qtext, regs, M, db, allowed, cfg, with_scores=False):
     """list of (vid, start, end) best first"""
     idx = [i for i in range(len(regs)) if regs[i][0] in allowed]
+    if cfg.get("prf"):
+        qv = prf(qv, regs, M, allowed, cfg)
     sims = M[idx] @ qv
     order = [idx[j] for j in np.argsort(-sims)]
     bm = [i for i in bm25(db, qtext) if regs[i][0] in allowed]
     N = cfg["N"]
     region = defaultdict(float)
-    for lst, w in ((order, cfg["dense"]), (bm, cfg["bm"])):
+    lists = [(order, cfg["dense"]), (bm, cfg["bm"])]
+    if cfg.get("dense2"):  # a second embedder's dense list (VIDQA_SWEEP_CACHE2)
+        q2 = Q2[qtext]
+        s2 = M2[idx] @ q2
+        lists.append(([idx[j] for j in np.argsort(-s2)], cfg["dense2"]))
+    for lst, w in lists:
         for kind, kw in (("t", cfg["spans"]), ("w", cfg["windows"])):
             if w and kw:
                 rrf_add(region, [i for i in lst if regs[i][1] == kind][:N], w * kw)
@@ -178,7 +205,7 @@ def rank_moments(qv, qtext, regs, M, db, allowed, cfg, with_scores=False):
         "cmax", True
     ):  # the product: from each list a sentence takes its best region's credit
         best = defaultdict(float)
-        for lst, w in ((order, cfg["dense"]), (bm, cfg["bm"])):
+        for lst, w in lists:
             for kind, kw in (("t", cfg["spans"]), ("w", cfg["windows"])):
                 if kind == "w" and lst is bm and "wb" in cfg:
                     kw = cfg["wb"]  # BM25's window weight alone
@@ -201,7 +228,13 @@ def rank_moments(qv, qtext, regs, M, db, allowed, cfg, with_scores=False):
     if cfg["sent"]:
         top = sorted(sent, key=lambda k: -sent[k])[: cfg.get("S", 60)]
         ss = np.array([V[stext[k]] @ qv for k in top])
+        if cfg.get("mix2") is not None:  # one list by a blend of both models' cosines
+            s2 = np.array([V2[stext[k]] @ Q2[qtext] for k in top])
+            ss = (1 - cfg["mix2"]) * ss + cfg["mix2"] * s2
         rrf_add(sent, [top[j] for j in np.argsort(-ss)], cfg["sent"])
+        if cfg.get("sent2"):  # the second embedder re-scores the same sentences
+            s2 = np.array([V2[stext[k]] @ Q2[qtext] for k in top])
+            rrf_add(sent, [top[j] for j in np.argsort(-s2)], cfg["sent2"])
     ranked = sorted(sent, key=lambda k: -sent[k])
     if cfg.get("fold"):
         kept = []
@@ -321,7 +354,7 @@ def evaluate(L, cfg, lib=True):
     h1 = h5 = lv = lh = lv5 = 0
     per_video = defaultdict(lambda: [0, 0])  # video -> [questions, right video@1]
     for q in qs:
-        qv = V[q["question"]]
+        qv = D.get("qvec", V)[q["question"]]
         if cfg.get("kpa"):  # blend in the question's content words alone (query expansion)
             kv_ = KP.get(
                 " ".join(
@@ -377,6 +410,9 @@ if __name__ == "__main__":
         sys.exit(0)
     D = pickle.loads(Path(CACHE).read_bytes())
     V = D["vec"]
+    if os.environ.get("VIDQA_SWEEP_CACHE2"):  # a second embedder, for "dense2"/"sent2"/"mix2"
+        D2 = pickle.loads(Path(os.environ["VIDQA_SWEEP_CACHE2"]).read_bytes())
+        V2, Q2 = D2["vec"], D2.get("qvec", D2["vec"])
     videos = D["videos"]
     KP = (
         pickle.loads(Path(os.environ["VIDQA_SWEEP_KP"]).read_bytes())
@@ -392,4 +428,5 @@ if __name__ == "__main__":
     for spec in sys.argv[3:]:
         L, c = spec.split(":", 1)
         cfg = {**CFG, **json.loads(c)}
+        K = cfg.get("K", 60)  # the RRF constant
         print(spec, evaluate(int(L), cfg), flush=True)
