@@ -36,7 +36,7 @@ from qa.citations import (  # noqa: F401
     VideoChoice,
     citations_from_spans,
 )
-from qa.classify import SPOKEN_KINDS, asks_for_summary, classify, time_kinds
+from qa.classify import SPOKEN_KINDS, WHOLE_VIDEO, asks_for_summary, classify, time_kinds
 from qa.digest import key_sentences
 from qa.retrieve import Evidence, retrieve, spans_at_time
 from qa.timeparse import VIDEO_NOUN, TimeRef, parse_time_reference
@@ -55,6 +55,8 @@ MAX_QUESTION_CHARS = 2000  # longer questions are cut before retrieval (chars)
 TIME_VIDEOS = 3  # a time question with no video chosen is answered for this many videos
 TIME_PICK_CANDIDATES = 5  # spans searched to see which video the rest of a question names
 OVERVIEW_VIDEOS = 5  # "summarize the videos" with none chosen: an overview of this many
+# "the meeting", "this budget talk": one video, of a kind its words may tell
+ONE_VIDEO = re.compile(rf"\b(?:the|this|that)\s+(?:[\w-]+\s+){{0,3}}?{VIDEO_NOUN}\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -269,20 +271,13 @@ def _time_across_videos(
         )
         evidence.picked = True  # said in the answer, so a wrong pick is seen
         return [evidence]
-    order = list(videos)
-    if abstain.content_words(rest):
-        hits = _hits(rest, library, request.videos, TIME_PICK_CANDIDATES)
-        ok, _ = (
-            abstain.assess(rest, [h.span.text for h in hits], library) if hits else (False, None)
+    chosen, order = _pointed_at(rest, library, request, videos)
+    if chosen is not None:
+        evidence = _at_time(
+            library, chosen, _reparse(request, ref, chosen), request.kinds, request.lang
         )
-        order = _ranked(videos, hits)
-        if ok:
-            chosen = order[0]
-            evidence = _at_time(
-                library, chosen, _reparse(request, ref, chosen), request.kinds, request.lang
-            )
-            evidence.picked = True
-            return [evidence]
+        evidence.picked = True
+        return [evidence]
     # Each video's own reading of the time ("the last minute" of each), parsed only until
     # TIME_VIDEOS long enough are found, not for every video of a large library.
     chosen: list[tuple[Video, TimeRef]] = []
@@ -295,6 +290,20 @@ def _time_across_videos(
     if not chosen:  # the time is past the end of every video: say so for the first few
         chosen = [(v, _reparse(request, ref, v)) for v in order[:TIME_VIDEOS]]
     return [_at_time(library, v, own, request.kinds, request.lang) for v, own in chosen]
+
+
+def _pointed_at(
+    text: str, library: Library, request: Request, videos: Sequence[Video]
+) -> tuple[Video | None, list[Video]]:
+    """The one video the words of `text` point at ("what did she say about glaciers",
+    "the meeting"): every search hit that passes the not-found rule is in it. Also `videos`
+    in the order of their hits, for when it is none."""
+    if not abstain.content_words(text):
+        return None, list(videos)
+    hits = _hits(text, library, request.videos, TIME_PICK_CANDIDATES)
+    found = {h.span.video_id for h in abstain.confident_hits(text, hits, library)} if hits else ()
+    order = _ranked(videos, hits)
+    return (order[0] if len(found) == 1 and order[0].id in found else None), order
 
 
 def _named(text: str, videos: Sequence[Video]) -> Video | None:
@@ -413,7 +422,12 @@ def _whole_across_videos(
 ) -> list[Evidence]:
     """ "Summarize the videos" with none chosen: the video the question names, else an
     overview of each (the few the rest of the question is most about, in a large library)."""
-    if (named := _named(request.question, videos)) is not None:
+    named = _named(request.question, videos)
+    if named is None and ONE_VIDEO.search(request.question):
+        # "summarize the meeting": the one video that speaks of a meeting ("the team
+        # videos" asks for several)
+        named, _ = _pointed_at(WHOLE_VIDEO.sub(" ", request.question), library, request, videos)
+    if named is not None:
         evidence = whole_video_evidence(library, named)
         evidence.picked = True
         return [evidence]

@@ -323,6 +323,17 @@ def test_summarize_the_videos_gives_each_videos_chapters(
     assert "(The question points at “kitchen”.)" in one["answer"]
 
 
+def test_summarize_the_kind_of_video_one_of_them_is(two):
+    """No title holds "baking": "the baking class" is the one video that speaks of baking;
+    "the videos" are all of them, and "the chess class" (no video speaks of chess) too."""
+    one = ask_json("summarize the baking class")
+    assert {c["video_id"] for c in one["citations"]} == {"kitchen-0000"}, one["answer"]
+    assert "(The question points at “kitchen”.)" in one["answer"]
+    for asked in ("summarize the videos", "summarize the chess class"):
+        every = ask_json(asked)
+        assert every["answer"].startswith("The 2 videos:"), every["answer"]
+
+
 def test_summarize_the_videos_without_chapters_quotes_each_transcript(two):
     answer = ask_json("summarize the videos")
     assert answer["status"] == "per_video"
