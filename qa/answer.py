@@ -24,10 +24,9 @@ from dataclasses import dataclass, replace
 from index.fusion import said_under
 from index.library import Library
 from index.records import Video
-from index.windows import sentences_of
 from models.device import has_gpu
 from models.vlm import get_vlm
-from qa import abstain, grounded, steps
+from qa import abstain, grounded, slides, steps
 from qa.citations import (  # noqa: F401
     Answer,
     AnswerStream,
@@ -36,9 +35,15 @@ from qa.citations import (  # noqa: F401
     VideoChoice,
     citations_from_spans,
 )
-from qa.classify import SPOKEN_KINDS, WHOLE_VIDEO, asks_for_summary, classify, time_kinds
+from qa.classify import (
+    SPOKEN_KINDS,
+    WHOLE_VIDEO,
+    asks_for_summary,
+    classify,
+    time_kinds,
+)
 from qa.digest import key_sentences
-from qa.retrieve import Evidence, retrieve, spans_at_time
+from qa.retrieve import Evidence, retrieve, sentences_between, spans_at_time
 from qa.timeparse import VIDEO_NOUN, TimeRef, parse_time_reference
 from qa.wording import Lang, language, passages_language, say
 from vidqa.errors import VideoNotFound
@@ -190,6 +195,8 @@ def gather_all(request: Request, library: Library) -> list[Evidence]:
     # video's own is applied when answering in it)
     question = classify(request.question, video.duration if video else _longest(scope))
     ref = request.time or question.time
+    if ref is None and (asked := slides.asked_slide(request.question)) is not None:
+        return _slide_evidence(request, library, scope, asked)
     if ref is None and question.kind == "whole_video":
         if video is not None:
             return [whole_video_evidence(library, video)]
@@ -208,6 +215,36 @@ def gather_all(request: Request, library: Library) -> list[Evidence]:
     if request.time is None:  # "the last 2 minutes" needs this video's length
         ref = parse_time_reference(request.question, video.duration) or ref
     return [_at_time(library, video, ref, request.kinds, request.lang)]
+
+
+def _slide_evidence(
+    request: Request, library: Library, scope: Sequence[Video], asked: slides.SlideAsk
+) -> list[Evidence]:
+    """ "What is on slide 3?": what was shown and said while that slide showed, in the
+    chosen or named video, else in each of the few videos that have one."""
+    video = request.video or _named(request.question, scope)
+    found: list[Evidence] = []
+    for v in [video] if video is not None else scope:
+        shown = slides.slides_of(library, v)
+        slide = slides.pick(shown, asked)
+        if slide is None:
+            continue
+        n = len(shown) if asked.number == slides.LAST else asked.number
+        ref = TimeRef(slide.start, slide.end, asked.text, slide=(n, len(shown)))
+        spans = slides.shown_and_said(library, v, slide)
+        found.append(Evidence("time", spans=spans, time=ref, video=v))
+        if len(found) == TIME_VIDEOS:
+            break
+    if len(found) == 1 and request.video is None:
+        found[0].picked = True  # named, or the only video with that slide: said in the answer
+    if found:
+        return found
+    if video is not None:
+        total = len(slides.slides_of(library, video))
+        note = say(request.lang, "no_slide", title=video.title, total=total, asked=asked.text)
+    else:
+        note = say(request.lang, "no_slide_anywhere", asked=asked.text)
+    return [Evidence("time", video=video, note=note, picked=True)]
 
 
 def _in_scope(request: Request, library: Library) -> list[Video]:
@@ -640,6 +677,9 @@ def extractive_answer(
             citations = citations_from_spans(digest.sentences, videos, merge=False)
             lines = [say(lang, "key_sentences", when=when, title=title, n=len(citations))]
             lines[0] += say(lang, "of_sentences", total=digest.total)
+        elif evidence.time.slide:  # "slide 3 of 8": counted by the text on screen
+            n, total = evidence.time.slide
+            lines = [say(lang, "at_slide", n=n, total=total, when=when, title=title)]
         else:
             lines = [say(lang, "at_time", when=when, title=title)]
         lines += _time_lines(evidence, citations, 1, lang)
@@ -714,17 +754,14 @@ def _said_then(span, shown: Citation, library: Library, question: str | None) ->
 def _said_under(span, library: Library, question: str | None):
     """(start, end, text) of the sentence said while `span` showed that is nearest
     `question` in meaning (a time lookup, then the judge's cosine), or None."""
-    under = [
-        sentence
-        for said in library.spans_between(span.video_id, span.start, span.end)
-        for sentence in sentences_of(said)
-        if said_under(sentence[0], sentence[1], span)
-    ][:SAID_UNDER_MAX]
-    if len(under) < 2 or question is None:
-        return under[0] if under else None
-    texts = [text for _, _, text in under]
-    sims = abstain.cosines(question, texts, abstain.judge(question, texts, library))
-    return under[max(range(len(under)), key=sims.__getitem__)]
+    under = sentences_between(
+        library, span.video_id, span.start, span.end, lambda a, b: said_under(a, b, span)
+    )[:SAID_UNDER_MAX]
+    if len(under) >= 2 and question is not None:
+        texts = [s.text for s in under]
+        sims = abstain.cosines(question, texts, abstain.judge(question, texts, library))
+        under = [under[max(range(len(under)), key=sims.__getitem__)]]
+    return (under[0].start, under[0].end, under[0].text) if under else None
 
 
 def not_found_answer(request: Request, evidence: Evidence, library: Library) -> Answer:

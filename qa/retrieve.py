@@ -9,6 +9,7 @@ from index import keyword
 from index.library import Library
 from index.moments import SearchOptions
 from index.records import Hit, Span, Video
+from index.windows import sentences_of
 from qa.timeparse import TimeRef, parse_time_reference
 from qa.wording import Lang, language, say
 from vidqa.errors import VideoNotFound
@@ -17,6 +18,7 @@ from vidqa.timefmt import fmt_ts
 
 POINT_CONTEXT_S = 5.0  # a point question also gets what was said just before/after (s)
 NEAREST_GAP_S = 30.0  # a point in silence falls back to spans within this distance (s)
+SLACK_S = 0.05  # sentence times are stored rounded to 10 ms
 
 
 def focus_span(span: Span, start: float, end: float) -> Span:
@@ -127,6 +129,22 @@ def spans_at_time(
     if near:
         return near, say(lang, "nothing_said_nearest", where=where)
     return [], say(lang, "nothing_said_around", where=where, title=video.title)
+
+
+def sentences_between(
+    library: Library, video_id: str, start: float, end: float, keep=None
+) -> list[Span]:
+    """The sentences said around `start`–`end` that `keep(start, end)` accepts (default:
+    those inside it), one transcript Span each, in time order: a time lookup, never by
+    similarity. A sentence stored in two spans is listed once."""
+    keep = keep or (lambda a, b: a >= start - SLACK_S and b <= end + SLACK_S)
+    found: dict[tuple[float, float], Span] = {}
+    for said in library.spans_between(video_id, start, end):
+        for a, b, text in sentences_of(said):
+            if text.strip() and keep(a, b):
+                key = (round(a, 2), round(b, 2))
+                found.setdefault(key, Span(video_id, a, b, "transcript", text, said.source))
+    return sorted(found.values(), key=lambda s: s.start)
 
 
 SCREEN_ONLY = ("ocr", "frame")  # kinds that say what was on screen, not what was said

@@ -16,13 +16,12 @@ from typing import Literal
 
 from index.library import Library
 from index.records import Span
-from index.windows import sentences_of
+from qa.retrieve import sentences_between
 from qa.timeparse import edge_length
 
 STEPS_MAX = 8  # steps listed after an announcement: sentences, or chapters
 STEPS_SPAN_S = 120.0  # ...said within this long after it (s)
 STEPS_CHAPTERS = 3  # fewer chapters than this are too coarse to read as steps
-SLACK_S = 0.05  # sentence times are stored rounded to 10 ms
 
 StepsKind = Literal["chapters", "sentences"]
 
@@ -66,13 +65,5 @@ def steps_after(library: Library, span: Span) -> tuple[StepsKind, list[Span], in
     if span.start < edge_length(video.duration) and len(chapters) >= STEPS_CHAPTERS:
         return "chapters", chapters[:STEPS_MAX], max(len(chapters) - STEPS_MAX, 0)
     end = min(span.end + STEPS_SPAN_S, video.duration)
-    steps: dict[tuple[float, float], Span] = {}  # a sentence can sit in two stored spans
-    for said in library.spans_between(span.video_id, span.end, end):
-        for start, stop, text in sentences_of(said):
-            if start >= span.end - SLACK_S and stop <= end + SLACK_S and text.strip():
-                steps.setdefault(
-                    (round(start, 2), round(stop, 2)),
-                    Span(span.video_id, start, stop, "transcript", text, said.source),
-                )
-    ordered = sorted(steps.values(), key=lambda s: s.start)
-    return "sentences", ordered[:STEPS_MAX], max(len(ordered) - STEPS_MAX, 0)
+    after = sentences_between(library, span.video_id, span.end, end)
+    return "sentences", after[:STEPS_MAX], max(len(after) - STEPS_MAX, 0)

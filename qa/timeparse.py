@@ -300,6 +300,7 @@ class TimeRef:
     end: float
     text: str
     edge: Literal["", "start", "end"] = ""  # "at the end": the video's last tenth, not a clock
+    slide: tuple[int, int] | None = None  # "slide 3": (3, slides counted), qa/slides.py
 
     def __post_init__(self) -> None:
         if self.start < 0 or self.end < self.start:

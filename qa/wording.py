@@ -14,6 +14,19 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 PHRASES: dict[str, dict[Lang, str]] = {
     "at_time": {"en": "At {when} in “{title}”:", "zh": "在“{title}”的 {when}："},
+    "at_slide": {
+        "en": "Slide {n} of {total} (counted by the text on screen), at {when} in “{title}”:",
+        "zh": "“{title}”的第 {n} 张幻灯片（共 {total} 张，按屏幕上的文字计），{when}：",
+    },
+    "no_slide": {
+        "en": "“{title}” shows {total} slides with text on screen, so there is no {asked} "
+        "(slides are counted by the text on them).",
+        "zh": "“{title}”里有 {total} 张带文字的幻灯片，没有“{asked}”（按屏幕上的文字计数）。",
+    },
+    "no_slide_anywhere": {
+        "en": "No video here shows a {asked} (slides are counted by the text on them).",
+        "zh": "这里没有视频有“{asked}”（按屏幕上的文字计数）。",
+    },
     "key_sentences": {
         "en": "At {when} in “{title}”, {n} key sentences",
         "zh": "“{title}”的 {when}，最有代表性的 {n} 句",

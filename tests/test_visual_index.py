@@ -122,6 +122,41 @@ def test_an_answer_quotes_what_was_said_under_the_slide_it_cites(library, lectur
     assert "said then" in answer.answer.splitlines()[0]
 
 
+def test_a_slide_asked_by_its_number_is_the_one_shown_then(library, lecture_with_srt):
+    """ "What is on slide 3?": no slide shows its number, so slides are counted by their
+    text on screen; the answer quotes that slide and what was said while it showed, and no
+    neighbouring slide, whose time touches its ends."""
+    import re
+
+    from qa.answer import ask
+
+    timeline = load_timeline(lecture_with_srt)
+    for question, sentence, lang in (
+        ("what is on slide 3?", timeline[2], "en"),  # STEP 3 NEURAL NETWORKS
+        ("第三张幻灯片讲了什么？", timeline[2], "zh"),
+        ("what was on the last slide?", timeline[-1], "en"),  # STEP 8 CHESS
+    ):
+        answer = ask(question, library=library, vlm="none")
+        heading = answer.answer.splitlines()[0]
+        if lang == "en":
+            assert re.fullmatch(
+                r"Slide \d+ of \d+ \(counted by the text on screen\), at .*", heading
+            )
+        else:
+            assert "张幻灯片（共" in heading, heading
+        shown = [c for c in answer.citations if c.kind == "ocr"]
+        said = [c for c in answer.citations if c.kind == "transcript"]
+        word = sentence["slide"].split()[-1]
+        assert [word in c.text.replace(" ", "") for c in shown] == [True], answer.answer
+        assert [c.text for c in said] == [sentence["spoken"]], answer.answer
+    missing = ask("what's on slide 40?", library=library, vlm="none")
+    assert re.fullmatch(
+        r"“lecture” shows \d+ slides with text on screen, so there is no slide 40 .*",
+        missing.answer,
+    )
+    assert missing.citations == []
+
+
 def test_clip_text_to_frame_retriever_runs(library):
     hits = library.search("a slide", k=5, kinds=("frame",))
     assert hits and all(h.span.kind == "frame" and h.matched == ["clip"] for h in hits)

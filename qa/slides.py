@@ -1,0 +1,118 @@
+"""Slides by number: "what is on slide 3?", "the last slide", "第三张幻灯片讲了什么？".
+
+A deck's own slide numbers are small and rarely read by OCR, so slides are counted as a
+viewer counts them: each run of on-screen text under one title, in time order (a bullet
+revealed under the same title is the same slide). A slide with no text on it is not seen,
+so the answer shows the text it counted and the time, and the rest is a time lookup: what
+was on screen and what was said while that slide showed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from index.fusion import said_under
+from index.library import Library
+from index.records import Span, Video
+from qa.retrieve import sentences_between
+from qa.timeparse import parse_number
+
+LAST = -1
+
+_EN_ORDINALS = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+    "eleventh": 11,
+    "twelfth": 12,
+    "last": LAST,
+    "final": LAST,
+}
+_WORD_NUMBER = r"\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+_SLIDE_EN = re.compile(
+    rf"\bslide\s*(?:#|no\.?\s*|number\s+)?(?P<n>{_WORD_NUMBER})\b"
+    rf"|\b(?P<ord>{'|'.join(_EN_ORDINALS)}|\d+(?:st|nd|rd|th))\s+slide\b",
+    re.IGNORECASE,
+)
+_ZH_NUMBER = r"[\d一二三四五六七八九十两百]+"
+_ZH_SLIDE = r"(?:幻灯片|PPT|ppt|slide)"
+_SLIDE_ZH = re.compile(
+    rf"第(?P<n>{_ZH_NUMBER})(?:张|页|个)?{_ZH_SLIDE}|{_ZH_SLIDE}\s*(?P<n2>\d+)"
+    rf"|(?P<last>最后一(?:张|页|个)?){_ZH_SLIDE}"
+)
+
+
+@dataclass(frozen=True)
+class SlideAsk:
+    number: int  # from 1; LAST for "the last slide"
+    text: str  # the words that asked, for the answer's heading
+
+
+@dataclass(frozen=True)
+class Slide:
+    start: float
+    end: float
+    title: str
+
+
+def asked_slide(question: str) -> SlideAsk | None:
+    """The slide a question asks about by number, if any."""
+    if m := _SLIDE_EN.search(question):
+        if m["n"]:
+            number = parse_number(m["n"])
+        else:
+            word = m["ord"].lower()
+            number = _EN_ORDINALS.get(word) or int(re.match(r"\d+", word)[0])
+        return SlideAsk(int(number), m[0]) if number else None
+    if m := _SLIDE_ZH.search(question):
+        if m["last"]:
+            return SlideAsk(LAST, m[0])
+        number = parse_number(m["n"] or m["n2"])
+        return SlideAsk(int(number), m[0]) if number else None
+    return None
+
+
+def slides_of(library: Library, video: Video) -> list[Slide]:
+    """The video's slides: runs of on-screen text under one title, in time order."""
+    runs: list[Slide] = []
+    for span in sorted(library.spans(video.id, ("ocr",)), key=lambda s: s.start):
+        title = _title(span)
+        if not title:
+            continue
+        if runs and runs[-1].title.casefold() == title.casefold():
+            runs[-1] = Slide(runs[-1].start, max(runs[-1].end, span.end), runs[-1].title)
+        else:
+            runs.append(Slide(span.start, span.end, title))
+    return runs
+
+
+def pick(slides: list[Slide], asked: SlideAsk) -> Slide | None:
+    if asked.number == LAST:
+        return slides[-1] if slides else None
+    return slides[asked.number - 1] if 0 < asked.number <= len(slides) else None
+
+
+def shown_and_said(library: Library, video: Video, slide: Slide) -> list[Span]:
+    """The slide's on-screen text and the sentences said while it showed, in time order
+    (the slides before and after it, which touch its ends, are not this slide)."""
+    shown: dict[str, Span] = {}  # the same text read again later on the slide: listed once
+    for s in library.spans_between(video.id, slide.start, slide.end, ("ocr",)):
+        if slide.start <= s.start and s.end <= slide.end:
+            shown.setdefault(" ".join(s.text.split()).casefold(), s)
+    said = sentences_between(
+        library, video.id, slide.start, slide.end, lambda a, b: said_under(a, b, slide)
+    )
+    return sorted([*shown.values(), *said], key=lambda s: (s.start, s.kind != "ocr"))
+
+
+def _title(span: Span) -> str:
+    title = span.extra.get("title") or span.text.strip().split("\n", 1)[0]
+    return " ".join(title.split())

@@ -1,0 +1,52 @@
+"""Slides asked by number ("slide 3", "the last slide", "第三张幻灯片"): counted as a viewer
+counts them, one per run of on-screen text under one title (qa/slides.py). The answer on a
+real slide lecture with real OCR is in test_visual_index.py."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from index.records import Span, Video
+from qa.slides import LAST, asked_slide, pick, slides_of
+
+
+def test_a_slide_is_asked_by_number_ordinal_or_as_the_last():
+    asked = {
+        "what is on slide 3?": 3,
+        "explain slide #5": 5,
+        "what does slide number two say?": 2,
+        "what did she say on the 2nd slide?": 2,
+        "what does the third slide say?": 3,
+        "what was on the last slide?": LAST,
+        "第三张幻灯片讲了什么？": 3,
+        "第12页PPT是什么": 12,
+        "最后一张幻灯片是什么？": LAST,
+    }
+    assert {q: asked_slide(q).number for q in asked} == asked
+    for question in ("what is step 3?", "what slides did he show?", "at 3:00 on the slide"):
+        assert asked_slide(question) is None, question
+
+
+def test_bullets_revealed_under_one_title_are_one_slide():
+    def ocr(start, end, title, text=None):
+        return Span("v", start, end, "ocr", text or title, "ocr", {"title": title})
+
+    spans = [
+        ocr(0, 6, "SOURDOUGH BASICS"),
+        ocr(6, 10, "Sourdough  basics", "Sourdough basics\n- flour"),  # a bullet revealed
+        ocr(10, 16, "THE STARTER"),
+        ocr(18, 22, "MIXING"),
+        ocr(24, 26, "MIXING"),  # read again after a frame without text
+        ocr(26, 30, "THE STARTER"),  # back to an earlier slide: shown again, counted again
+    ]
+    library = SimpleNamespace(spans=lambda video_id, kinds: list(reversed(spans)))
+    slides = slides_of(library, Video("v", None, "bread", 30.0))
+    assert [(s.start, s.end, s.title) for s in slides] == [
+        (0, 10, "SOURDOUGH BASICS"),
+        (10, 16, "THE STARTER"),
+        (18, 26, "MIXING"),
+        (26, 30, "THE STARTER"),
+    ]
+    assert pick(slides, asked_slide("slide 3")).title == "MIXING"
+    assert pick(slides, asked_slide("the last slide")).start == 26
+    assert pick(slides, asked_slide("slide 5")) is None
