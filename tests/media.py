@@ -429,12 +429,18 @@ def _srt_time(seconds: float) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d},{millis:03d}"
 
 
-def write_srt(timeline: list[dict], out: Path) -> Path:
+def srt_text(cues) -> str:
+    """Subtitles for (start s, end s, text) cues."""
     blocks = [
-        f"{i}\n{_srt_time(item['start'])} --> {_srt_time(item['end'])}\n{item['spoken']}\n"
-        for i, item in enumerate(timeline, 1)
+        f"{i}\n{_srt_time(start)} --> {_srt_time(end)}\n{text}\n"
+        for i, (start, end, text) in enumerate(cues, 1)
     ]
-    out.write_text("\n".join(blocks), encoding="utf-8")
+    return "\n".join(blocks)
+
+
+def write_srt(timeline: list[dict], out: Path) -> Path:
+    cues = [(item["start"], item["end"], item["spoken"]) for item in timeline]
+    out.write_text(srt_text(cues), encoding="utf-8")
     return out
 
 

@@ -13,6 +13,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from media import srt_text
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
@@ -32,15 +33,6 @@ KITCHEN = [  # (start s, end s, text): one sentence every 10 s
 OFF_TOPIC = "what did the speaker say about quantum computing?"
 
 
-def _srt(cues) -> str:
-    def ts(t: float) -> str:
-        return f"00:00:{int(t):02d},000"
-
-    return "".join(
-        f"{n}\n{ts(a)} --> {ts(b)}\n{text}\n\n" for n, (a, b, text) in enumerate(cues, 1)
-    )
-
-
 @pytest.fixture(scope="module")
 def two_home(lecture_with_srt, tmp_path_factory) -> Path:
     """A VIDQA_HOME with the lecture and the kitchen talk."""
@@ -53,7 +45,7 @@ def _two_videos(lecture_with_srt: Path, home: Path) -> Path:
     from vidqa.settings import settings
 
     kitchen = home / "kitchen.srt"
-    kitchen.write_text(_srt(KITCHEN), encoding="utf-8")
+    kitchen.write_text(srt_text(KITCHEN), encoding="utf-8")
     library = Library(replace(settings(), home=home))
     try:
         ingest_transcript(
@@ -355,7 +347,7 @@ def _talks(monkeypatch, tmp_path, talks: dict) -> None:
     library = Library(settings())
     for n, (title, cues) in enumerate(talks.items()):
         srt = tmp_path / f"{n}.srt"
-        srt.write_text(_srt(cues), encoding="utf-8")
+        srt.write_text(srt_text(cues), encoding="utf-8")
         ingest_transcript(srt, video_id=f"talk-{n}", title=title, duration=20.0, library=library)
     library.close()
 

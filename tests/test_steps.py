@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from media import srt_text
 from typer.testing import CliRunner
 
 from qa.steps import announces, asks_how_to
@@ -36,31 +37,26 @@ TUTORIAL = [  # (start s, end s, text)
 CUES = {(float(a), float(b)) for a, b, _ in TUTORIAL}
 
 
-def _srt(cues) -> str:
-    def ts(t: float) -> str:
-        return f"00:{int(t) // 60:02d}:{int(t) % 60:02d},000"
-
-    return "".join(
-        f"{n}\n{ts(a)} --> {ts(b)}\n{text}\n\n" for n, (a, b, text) in enumerate(cues, 1)
-    )
-
-
-@pytest.fixture(scope="module")
-def bike_home(tmp_path_factory) -> Path:
+def _bike_library(home: Path):
+    """A library in `home` holding the tutorial, from its subtitles (no media file)."""
     from index.library import Library
     from ingest.pipeline import ingest_transcript
     from vidqa.settings import settings
 
-    home = tmp_path_factory.mktemp("bike-home")
+    home.mkdir(parents=True, exist_ok=True)
     subtitles = home / "bike.srt"
-    subtitles.write_text(_srt(TUTORIAL), encoding="utf-8")
+    subtitles.write_text(srt_text(TUTORIAL), encoding="utf-8")
     library = Library(replace(settings(), home=home))
-    try:
-        ingest_transcript(
-            subtitles, video_id="bike-0000", title="bike_repair", duration=113.0, library=library
-        )
-    finally:
-        library.close()
+    ingest_transcript(
+        subtitles, video_id="bike-0000", title="bike_repair", duration=113.0, library=library
+    )
+    return library
+
+
+@pytest.fixture(scope="module")
+def bike_home(tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("bike-home")
+    _bike_library(home).close()
     return home
 
 
@@ -110,23 +106,12 @@ def test_a_how_to_question_answered_by_one_step_lists_no_steps(bike_home, monkey
 def test_an_announcement_that_opens_a_chaptered_video_is_followed_by_its_chapters(
     tmp_path, monkeypatch
 ):
-    import shutil
-
-    from index.library import Library
     from index.records import Chapter, VideoSummary
     from ingest.chapters import chapter_spans
-    from vidqa.settings import settings
 
     home = tmp_path / "home"
-    subtitles = tmp_path / "bike.srt"
-    subtitles.write_text(_srt(TUTORIAL), encoding="utf-8")
-    from ingest.pipeline import ingest_transcript
-
-    library = Library(replace(settings(), home=home))
+    library = _bike_library(home)
     try:
-        ingest_transcript(
-            subtitles, video_id="bike-0000", title="bike_repair", duration=113.0, library=library
-        )
         chapters = [  # as a VLM would write them
             Chapter(
                 0.0, 24.0, "Getting the wheel out", "Shift down, open the brake and the lever."
@@ -146,7 +131,6 @@ def test_an_announcement_that_opens_a_chaptered_video_is_followed_by_its_chapter
         "[3] 0:24–1:13 Changing the tube — Lever the tyre off, swap the tube, pump.",
         "[4] 1:13–1:53 Adjusting the derailleur — Barrel adjuster and limit screw.",
     ]
-    shutil.rmtree(home)
 
 
 def test_how_to_questions_and_announcements_are_told_apart():
