@@ -805,7 +805,16 @@ def per_video_answer(
     # "the beginning" is each video's own first tenth even where two come out the same
     own_times = evidence[0].time is not None and bool(evidence[0].time.edge)
     own_times = own_times or len({(e.time.start, e.time.end) for e in evidence if e.time}) > 1
-    key = "overview" if whole else "per_video_own" if own_times else "per_video"
+    slide = not whole and evidence[0].time.slide is not None
+    key = (
+        "overview"
+        if whole
+        else "per_video_slide"
+        if slide
+        else "per_video_own"
+        if own_times
+        else "per_video"
+    )
     if len(evidence) == total:
         key += "_all"
     elif key == "per_video" and len(evidence) == _running_to(scope, evidence[0].time.start):

@@ -6,6 +6,7 @@
 "what was on screen then?"       -> the last moment, on-screen text and frames
 "in the other video?"            -> the previous question, asked of the other video
 "in that video, ..."             -> scoped to the last cited video
+"and the next slide?"            -> the slide after the one showing at the last moment
 
 A Conversation holds the turns and asks through qa.answer.answer; `vidqa chat` keeps it
 as a JSON file under $VIDQA_HOME/sessions/<name>.json, resumable by name, and the app keeps
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from index.library import Library
 from index.records import Video
+from qa import slides
 from qa.classify import ON_SCREEN, time_kinds
 from qa.timeparse import NEXT_TO_S, TimeRef, next_to, parse_time_reference, relative_shift
 from vidqa.errors import VideoNotFound, VidqaError
@@ -136,6 +138,8 @@ def resolve_followup(
             asked,
             time_kinds(previous.question) if previous else None,
         )
+    if last_video and (asked := slides.neighbour(message, library, last_video, sum(last[1:]) / 2)):
+        return Followup(asked, last_video)  # "and the next slide?" -> "and slide 4?"
     ref = parse_time_reference(
         message, (video or last_video).duration if (video or last_video) else None
     )

@@ -50,6 +50,13 @@ _SLIDE_ZH = re.compile(
 )
 
 
+# "the next slide", "上一张": counted from the slide showing at the last moment of a chat
+_NEIGHBOUR = re.compile(
+    r"\b(?P<dir>next|following|previous|prior)\s+slide\b|(?P<zh>[上下])一(?:张|页)(?:幻灯片|PPT|ppt)?",
+    re.IGNORECASE,
+)
+
+
 @dataclass(frozen=True)
 class SlideAsk:
     number: int  # from 1; LAST for "the last slide"
@@ -92,6 +99,22 @@ def slides_of(library: Library, video: Video) -> list[Slide]:
         else:
             runs.append(Slide(span.start, span.end, title))
     return runs
+
+
+def neighbour(message: str, library: Library, video: Video, t: float) -> str | None:
+    """A chat's "and the next slide?" about `video`, after a moment `t` (s): the message
+    with the slide written as its number ("and slide 4?"), or None when it asks no such
+    thing or there is no slide before the first."""
+    m = _NEIGHBOUR.search(message)
+    if m is None:
+        return None
+    step = 1 if (m["dir"] or "").lower() in ("next", "following") or m["zh"] == "下" else -1
+    showing = sum(s.start <= t for s in slides_of(library, video))  # its number, 0: none yet
+    number = showing + step
+    if number < 1:
+        return None
+    written = f"第{number}张幻灯片" if m["zh"] else f"slide {number}"
+    return message[: m.start()] + written + message[m.end() :]
 
 
 def pick(slides: list[Slide], asked: SlideAsk) -> Slide | None:

@@ -102,6 +102,15 @@ PHRASES: dict[str, dict[Lang, str]] = {
         "en": "The question names a time but not a video; {phrase} of each of the {n} videos:",
         "zh": "问题给了时间但没有指明视频；以下是 {n} 个视频各自的“{phrase}”：",
     },
+    # "what is on slide 3?" with several videos and none chosen (qa/slides.py)
+    "per_video_slide": {
+        "en": "The question names a slide but not a video; {phrase} of {n} of the {total} videos:",
+        "zh": "问题给了幻灯片但没有指明视频；以下是 {total} 个视频中 {n} 个各自的“{phrase}”：",
+    },
+    "per_video_slide_all": {
+        "en": "The question names a slide but not a video; {phrase} of each of the {n} videos:",
+        "zh": "问题给了幻灯片但没有指明视频；以下是 {n} 个视频各自的“{phrase}”：",
+    },
     "in_video": {"en": "In “{title}”:", "zh": "在“{title}”中："},
     # "what was said at the end?" asked of several videos: each one's own last tenth
     "edge_start": {"en": "the beginning", "zh": "开头"},

@@ -157,6 +157,28 @@ def test_a_slide_asked_by_its_number_is_the_one_shown_then(library, lecture_with
     assert missing.citations == []
 
 
+def test_a_chat_goes_on_to_the_next_slide(library, lecture_with_srt):
+    """ "And the next slide?" after slide 3, or after a moment said under slide 7: the
+    slide after the one showing then."""
+    from qa.chat import Conversation
+
+    timeline = load_timeline(lecture_with_srt)
+    chat = Conversation()
+
+    def slide_word(message: str) -> str:
+        answer = chat.ask(message, library).answer
+        (shown,) = [c for c in answer.citations if c.kind == "ocr"]
+        return shown.text.replace(" ", "")
+
+    assert timeline[2]["slide"].split()[-1] in slide_word("what is on slide 3?")
+    assert timeline[3]["slide"].split()[-1] in slide_word("and the next slide?")
+    assert timeline[2]["slide"].split()[-1] in slide_word("what about the previous slide?")
+    glaciers = timeline[6]  # said under slide 7; the next one is CHESS
+    asked = f"what was said at {int((glaciers['start'] + glaciers['end']) / 2)} seconds?"
+    assert glaciers["spoken"] in chat.ask(asked, library).answer.answer
+    assert timeline[7]["slide"].split()[-1] in slide_word("下一张幻灯片呢？")
+
+
 def test_clip_text_to_frame_retriever_runs(library):
     hits = library.search("a slide", k=5, kinds=("frame",))
     assert hits and all(h.span.kind == "frame" and h.matched == ["clip"] for h in hits)
