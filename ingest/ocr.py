@@ -34,6 +34,9 @@ DET_LIMIT_SIDE = 640  # px: the detector sees the frame shrunk to this longest s
 MIN_LINE_SCORE = 0.6  # recognition confidence below which a line is dropped
 MIN_LINE_ALNUM = 2  # a line needs at least this many letters/digits to count
 SIMILARITY = 0.8  # difflib ratio at or above which two frames show "the same" text
+# The same text read again this soon (s) after a frame read as empty is still one span: a
+# transition or a blurred frame between two sentences said under one slide.
+BRIDGE_S = 4.0
 OCR_BATCH = 8  # frames decoded at a time by ocr_video (memory: 8 x 1280x720x3 B = 22 MB)
 SOURCE = "ocr:rapidocr-ppocrv4"  # Span.source for on-screen text
 TITLE_TOP = 0.5  # a slide title starts in the upper half of the frame (fraction of height)
@@ -212,8 +215,9 @@ def dedupe_ocr(
 ) -> list[OcrSpan]:
     """Merge consecutive frames showing the same text (`same_text`) into timestamped spans.
 
-    `items`: every OCR'd frame, including those with no text (they end a span).
-    A span ends at the next OCR'd frame that shows different text; the last
+    `items`: every OCR'd frame, including those with no text (they end a span, unless
+    the same text is read again within BRIDGE_S after: a missed read does not split a
+    slide). A span ends at the next OCR'd frame that shows different text; the last
     span ends `interval` s (the sampling interval) after its last frame. So OCR
     every sampled frame, or the representative frames of every scene (a new
     scene then ends the span at the scene change). The longest reading of the
@@ -223,15 +227,21 @@ def dedupe_ocr(
         raise ValueError(f"interval is the sampling interval in seconds, got {interval}")
     spans: list[OcrSpan] = []
     current: list[OcrText] = []
+    blank: OcrText | None = None  # a frame read as empty inside the current run
     for item in sorted(items, key=lambda i: i.time):
-        if current and item.text and same_text(current[-1].text, item.text, similarity):
-            current.append(item)
+        soon = bool(current) and (blank is None or item.time - blank.time <= BRIDGE_S)
+        if soon and item.text and same_text(current[-1].text, item.text, similarity):
+            current.append(item)  # the same text again: a missed read does not split it
+            blank = None
+            continue
+        if current and not item.text and blank is None:
+            blank = item  # ends the run, unless the same text is read again soon after
             continue
         if current:
-            spans.append(_close(current, item.time))
-        current = [item] if item.text else []
+            spans.append(_close(current, (blank or item).time))
+        current, blank = ([item] if item.text else []), None
     if current:
-        spans.append(_close(current, current[-1].time + interval))
+        spans.append(_close(current, blank.time if blank else current[-1].time + interval))
     return spans
 
 

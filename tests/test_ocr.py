@@ -71,6 +71,28 @@ def test_dedupe_merges_runs_and_ends_spans_at_the_next_change():
     assert (span.kind, span.start, span.end, span.source) == ("ocr", 0, 6, SOURCE)
 
 
+def test_a_frame_read_as_empty_between_two_reads_of_one_slide_does_not_split_it():
+    """A transition between two sentences said under one slide reads as no text: the slide
+    is one span (one citation, one slide when counted), not two; a longer gap, or another
+    slide after the empty read, still ends it."""
+    items = [
+        OcrText(40, "ACTION ITEMS"),  # scene representatives: sparse where nothing changes
+        OcrText(44, ""),  # the transition
+        OcrText(46, "ACTION ItEmS"),
+        OcrText(48, ""),
+        OcrText(50, "NEXT STEPS"),
+        OcrText(52, ""),
+        OcrText(54, ""),
+        OcrText(60, "NEXT STEPS"),  # back after a long cut: shown again
+    ]
+    spans = dedupe_ocr(items, interval=2.0)
+    assert [(s.start, s.end, s.text.upper()) for s in spans] == [
+        (40, 48, "ACTION ITEMS"),
+        (50, 52, "NEXT STEPS"),
+        (60, 62, "NEXT STEPS"),
+    ]
+
+
 def _slide(text: str, size=(640, 360)) -> np.ndarray:
     image = Image.new("RGB", size, (31, 78, 121))
     draw = ImageDraw.Draw(image)
