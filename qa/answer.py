@@ -54,6 +54,7 @@ from vidqa.timefmt import fmt_range, fmt_ts
 QUOTE_CHARS = 600  # longest quote in an extractive answer
 SEARCH_CITATIONS = 3
 SAID_UNDER_MAX = 40  # sentences said under one slide compared with the question
+SAID_WHOLE_MAX = 3  # a cited slide with this few sentences said under it is quoted with all
 WHOLE_CITATIONS = 30  # an overview lists at most this many passages
 NEAR_MISSES = 3  # passages shown, labelled, under "Not found"
 MAX_QUESTION_CHARS = 2000  # longer questions are cut before retrieval (chars)
@@ -740,28 +741,34 @@ def _step_lines(
 
 def _said_then(span, shown: Citation, library: Library, question: str | None) -> Citation | None:
     """What was said while cited on-screen text showed: a slide title names the place, the
-    sentence says what the question asked. The sentence search found there
-    (index/fusion.merge_close), else the one said under it nearest the question."""
+    sentences say what the question asked. All of them when the slide carried only a few
+    (one citation over them: a slide is one topic), else the one search found there
+    (index/fusion.merge_close), else the one nearest the question."""
     if span.kind != "ocr":
         return None
-    said = span.extra.get("said") or _said_under(span, library, question)
+    under = sentences_between(
+        library, span.video_id, span.start, span.end, lambda a, b: said_under(a, b, span)
+    )
+    if 1 <= len(under) <= SAID_WHOLE_MAX:
+        said = (under[0].start, under[-1].end, join_words([s.text for s in under]))
+    else:
+        said = span.extra.get("said") or _nearest(under[:SAID_UNDER_MAX], library, question)
     if not said:
         return None
     start, end, text = said
     return replace(shown, start=start, end=end, text=text, kind="transcript")
 
 
-def _said_under(span, library: Library, question: str | None):
-    """(start, end, text) of the sentence said while `span` showed that is nearest
-    `question` in meaning (a time lookup, then the judge's cosine), or None."""
-    under = sentences_between(
-        library, span.video_id, span.start, span.end, lambda a, b: said_under(a, b, span)
-    )[:SAID_UNDER_MAX]
-    if len(under) >= 2 and question is not None:
-        texts = [s.text for s in under]
+def _nearest(sentences: list, library: Library, question: str | None):
+    """(start, end, text) of the sentence nearest `question` by the judge's cosine."""
+    if not sentences:
+        return None
+    best = sentences[0]
+    if len(sentences) > 1 and question is not None:
+        texts = [s.text for s in sentences]
         sims = abstain.cosines(question, texts, abstain.judge(question, texts, library))
-        under = [under[max(range(len(under)), key=sims.__getitem__)]]
-    return (under[0].start, under[0].end, under[0].text) if under else None
+        best = sentences[max(range(len(sentences)), key=sims.__getitem__)]
+    return best.start, best.end, best.text
 
 
 def not_found_answer(request: Request, evidence: Evidence, library: Library) -> Answer:

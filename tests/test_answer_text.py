@@ -102,7 +102,13 @@ def test_a_slide_title_cited_for_its_words_comes_with_what_was_said_then():
     assert alone.span.kind == "ocr" and "said" not in alone.span.extra  # not said under it
 
     video = Video("v1", "/bread.mp4", "bread", 63.0)
-    library = SimpleNamespace(catalog=SimpleNamespace(video=lambda _id: video))
+    transcript = [before, said, other]
+    library = SimpleNamespace(
+        catalog=SimpleNamespace(video=lambda _id: video),
+        spans_between=lambda _id, a, b, kinds=(): [
+            s for s in transcript if s.start < b and a < s.end
+        ],
+    )
     evidence = Evidence("search", spans=[h.span for h in merged])
     answer = extractive_answer(evidence, library, "en")
     first, *rest = answer.answer.splitlines()
@@ -118,3 +124,11 @@ def test_a_slide_title_cited_for_its_words_comes_with_what_was_said_then():
     ]
     zh = extractive_answer(evidence, library, "zh").answer.splitlines()[0]
     assert zh.startswith("在“bread”的 0:44–0:56：屏幕上：“BAKING” [1]；当时说（0:42–0:48）：")
+    # a slide with a few sentences said under it: all of them, one citation over them
+    then = Span("v1", 48.6, 55.5, "transcript", "Then bake it without the lid.", "asr")
+    transcript.insert(2, then)
+    first = extractive_answer(evidence, library, "en").answer.splitlines()[0]
+    assert first == (
+        "In “bread” at 0:44–0:56: on screen: “BAKING” [1]; said then (0:42–0:55): "
+        "“Make it in a hot oven at 250 degrees. Then bake it without the lid.” [2]"
+    )
