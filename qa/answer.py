@@ -35,13 +35,7 @@ from qa.citations import (  # noqa: F401
     VideoChoice,
     citations_from_spans,
 )
-from qa.classify import (
-    SPOKEN_KINDS,
-    WHOLE_VIDEO,
-    asks_for_summary,
-    classify,
-    time_kinds,
-)
+from qa.classify import SPOKEN_KINDS, asks_for_summary, classify, time_kinds
 from qa.digest import key_sentences
 from qa.retrieve import Evidence, retrieve, sentences_between, spans_at_time
 from qa.timeparse import VIDEO_NOUN, TimeRef, parse_time_reference
@@ -461,10 +455,10 @@ def _whole_across_videos(
     """ "Summarize the videos" with none chosen: the video the question names, else an
     overview of each (the few the rest of the question is most about, in a large library)."""
     named = _named(request.question, videos)
-    if named is None and ONE_VIDEO.search(request.question):
+    if named is None and (one := ONE_VIDEO.search(request.question)):
         # "summarize the meeting": the one video that speaks of a meeting ("the team
         # videos" asks for several)
-        named, _ = _pointed_at(WHOLE_VIDEO.sub(" ", request.question), library, request, videos)
+        named, _ = _pointed_at(one[0], library, request, videos)
     if named is not None:
         evidence = whole_video_evidence(library, named)
         evidence.picked = True

@@ -28,8 +28,12 @@ WHOLE_VIDEO = re.compile(
     rf"\b({_SUMMARY_EN}|main topics|(list|name|give me) (all|every|each)|all the|every "
     r"(reference|book|paper|link|tool|example|question)|chapters?|"
     rf"what (is|are) {_ABOUT} about|what (does|do) (it|{_ABOUT}) cover|"
-    r"(what|which) (topics|subjects)|topics (are |were )?(covered|discussed))\b"
-    rf"|{_SUMMARY_ZH}|所有|全部|列出|列举|讲了哪些|这个视频(讲|说)了什么|主要内容|哪些(主题|话题)",
+    r"(what|which) (topics|subjects)|topics (are |were )?(covered|discussed)|"
+    # a meeting's outcome, with no topic named: "what was decided?", "what decisions were made?"
+    r"(what|which) (decisions|conclusions) (were|did|have)|"
+    r"what (was|were|did (we|they|you|he|she)) (decided|agreed|decide|agree)(?! (on|about|to|that)\b))\b"
+    rf"|{_SUMMARY_ZH}|所有|全部|列出|列举|讲了哪些|这个视频(讲|说)了什么|主要内容|哪些(主题|话题)"
+    r"|(做了|作出了|有)哪些决定",
     re.IGNORECASE,
 )
 

@@ -326,6 +326,30 @@ def test_summarize_the_kind_of_video_one_of_them_is(two):
         assert every["answer"].startswith("The 2 videos:"), every["answer"]
 
 
+def test_what_a_meeting_decided_is_its_overview(monkeypatch, tmp_path):
+    """ "What decisions were made in the meeting?" names no topic: the meeting's overview
+    (the one video that speaks of a meeting), not a search for the word "decisions"; with
+    a topic ("about the budget") it is searched."""
+    _talks(
+        monkeypatch,
+        tmp_path,
+        {
+            "weekly_sync": [
+                (0, 9, "Good morning, let's start the weekly meeting."),
+                (10, 19, "We will move the nightly batch jobs to cheaper spot instances."),
+            ],
+            "bread": KITCHEN[:2],
+        },
+    )
+    decided = ask_json("what decisions were made in the meeting?")
+    assert {c["title"] for c in decided["citations"]} == {"weekly_sync"}, decided["answer"]
+    assert "(The question points at “weekly_sync”.)" in decided["answer"]
+    assert decided["answer"].startswith("“weekly_sync” (0:20), from its transcript:")
+    assert decided["citations"][0]["start"] == 0 and decided["citations"][-1]["end"] >= 19
+    topical = ask_json("what did they decide about the batch jobs?")
+    assert topical["answer"].startswith("In “weekly_sync” at 0:10–0:19:"), topical["answer"]
+
+
 def test_summarize_the_videos_without_chapters_quotes_each_transcript(two):
     answer = ask_json("summarize the videos")
     assert answer["status"] == "per_video"
