@@ -219,6 +219,7 @@ def _slide_evidence(
     chosen or named video, else in each of the few videos that have one."""
     video = request.video or _named(request.question, scope)
     found: list[Evidence] = []
+    shown: list[slides.Slide] = []
     for v in [video] if video is not None else scope:
         shown = slides.slides_of(library, v)
         slide = slides.pick(shown, asked)
@@ -234,9 +235,8 @@ def _slide_evidence(
         found[0].picked = True  # named, or the only video with that slide: said in the answer
     if found:
         return found
-    if video is not None:
-        total = len(slides.slides_of(library, video))
-        note = say(request.lang, "no_slide", title=video.title, total=total, asked=asked.text)
+    if video is not None:  # `shown`: its slides, counted in the loop
+        note = say(request.lang, "no_slide", title=video.title, total=len(shown), asked=asked.text)
     else:
         note = say(request.lang, "no_slide_anywhere", asked=asked.text)
     return [Evidence("time", video=video, note=note, picked=True)]
