@@ -21,7 +21,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from index.fusion import said_under
 from index.library import Library
 from index.records import Video
 from models.device import has_gpu
@@ -37,7 +36,7 @@ from qa.citations import (  # noqa: F401
 )
 from qa.classify import SPOKEN_KINDS, asks_for_summary, classify, time_kinds
 from qa.digest import key_sentences
-from qa.retrieve import Evidence, retrieve, sentences_between, spans_at_time
+from qa.retrieve import Evidence, retrieve, said_while, spans_at_time
 from qa.timeparse import VIDEO_NOUN, TimeRef, parse_time_reference
 from qa.wording import Lang, language, passages_language, say
 from vidqa.errors import VideoNotFound
@@ -619,10 +618,7 @@ def _without_bare_frames(citations: list[Citation]) -> list[Citation]:
     read = [c for c in citations if c.kind == "ocr"]
 
     def covered(frame: Citation) -> bool:
-        return any(
-            r.video_id == frame.video_id and r.start < frame.end and frame.start < r.end
-            for r in read
-        )
+        return any(r.overlaps(frame) for r in read)
 
     return [c for c in citations if not (c.kind == "frame" and not c.text.strip() and covered(c))]
 
@@ -740,9 +736,7 @@ def _said_then(span, shown: Citation, library: Library, question: str | None) ->
     (index/fusion.merge_close), else the one nearest the question."""
     if span.kind != "ocr":
         return None
-    under = sentences_between(
-        library, span.video_id, span.start, span.end, lambda a, b: said_under(a, b, span)
-    )
+    under = said_while(library, span.video_id, span)
     if 1 <= len(under) <= SAID_WHOLE_MAX:
         said = (under[0].start, under[-1].end, join_words([s.text for s in under]))
     else:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from index import keyword
+from index.fusion import said_under
 from index.library import Library
 from index.moments import SearchOptions
 from index.records import Hit, Span, Video
@@ -145,6 +146,14 @@ def sentences_between(
                 key = (round(a, 2), round(b, 2))
                 found.setdefault(key, Span(video_id, a, b, "transcript", text, said.source))
     return sorted(found.values(), key=lambda s: s.start)
+
+
+def said_while(library: Library, video_id: str, shown) -> list[Span]:
+    """The sentences said while `shown` (on-screen text, a slide: anything with a start and
+    an end) showed, by index.fusion.said_under's rule, in time order."""
+    return sentences_between(
+        library, video_id, shown.start, shown.end, lambda a, b: said_under(a, b, shown)
+    )
 
 
 SCREEN_ONLY = ("ocr", "frame")  # kinds that say what was on screen, not what was said

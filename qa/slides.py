@@ -12,10 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from index.fusion import said_under
 from index.library import Library
 from index.records import Span, Video
-from qa.retrieve import sentences_between
+from qa.retrieve import said_while
 from qa.timeparse import parse_number
 
 LAST = -1
@@ -130,9 +129,7 @@ def shown_and_said(library: Library, video: Video, slide: Slide) -> list[Span]:
     for s in library.spans_between(video.id, slide.start, slide.end, ("ocr",)):
         if slide.start <= s.start and s.end <= slide.end:
             shown.setdefault(" ".join(s.text.split()).casefold(), s)
-    said = sentences_between(
-        library, video.id, slide.start, slide.end, lambda a, b: said_under(a, b, slide)
-    )
+    said = said_while(library, video.id, slide)
     return sorted([*shown.values(), *said], key=lambda s: (s.start, s.kind != "ocr"))
 
 
