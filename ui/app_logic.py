@@ -105,8 +105,10 @@ def player_script(container_key: str, seek: float | None, scroll: bool) -> str:
     """JavaScript for the player in `.st-key-<container_key>`, once its media is loaded:
     move it to `seek` s exactly (st.video takes whole seconds, a citation starts at 25.4 s),
     and with `scroll` bring it into view: a click far down the page plays in a player that
-    may sit above or below the screen, and the page may still be laying out (the player's
-    height is only known once the media's size is). Only a number goes in."""
+    may sit above or below the screen. The page may still be laying out (the player's height
+    is only known once the media's size is, and answers above it may still be drawn), so it
+    keeps watching until the player has held still in view for a second, and stops as soon
+    as the user scrolls or types. Only a number goes in."""
     seek_js = (
         ""
         if seek is None
@@ -115,21 +117,25 @@ def player_script(container_key: str, seek: float | None, scroll: bool) -> str:
     )
     scroll_js = (
         """const r = v.getBoundingClientRect();
-      if (r.top < 0 || r.bottom > window.innerHeight) v.scrollIntoView({block: 'center'});"""
+      if (!user && (r.top < 0 || r.bottom > window.innerHeight)) { v.scrollIntoView({block: 'center'}); still = 0; }"""
         if scroll
         else ""
     )
     return f"""<script>(() => {{
   const sel = '.st-key-{container_key} video, .st-key-{container_key} audio';
-  let tries = 0, settled = 0;
+  let tries = 0, still = 0, last = null, user = false;
+  for (const e of ['wheel', 'touchmove', 'keydown']) window.addEventListener(e, () => {{ user = true; }}, {{once: true, passive: true}});
   const tick = () => {{
     const v = document.querySelector(sel);
     if (v && v.readyState >= 1) {{
       {seek_js}
       {scroll_js}
-      if (++settled > 8) return;
+      const top = v.getBoundingClientRect().top;
+      still = last !== null && Math.abs(top - last) < 1 ? still + 1 : 0;
+      last = top;
+      if (still >= 10) return;
     }}
-    if (++tries < 200) setTimeout(tick, 100);
+    if (++tries < 300) setTimeout(tick, 100);
   }};
   tick();
 }})();</script>"""

@@ -24,7 +24,7 @@ def render() -> None:
     frames = st.toggle(t("index_frames"), value=True, key="add_frames")
     if logic.removals_in_progress():
         _removals()
-    upload_tab, path_tab = st.tabs([t("tab_upload"), t("tab_path")])
+    upload_tab, path_tab = st.tabs([t("tab_upload"), t("tab_path")], key="add-tabs")
     with upload_tab:
         files = st.file_uploader(
             t("upload_label"),

@@ -34,7 +34,8 @@ def render() -> None:
         common.download_clip(request)
     with right:
         chapters_tab, transcript_tab, search_tab = st.tabs(
-            [common.t("tab_chapters"), common.t("tab_transcript"), common.t("tab_search")]
+            [common.t("tab_chapters"), common.t("tab_transcript"), common.t("tab_search")],
+            key="video-tabs",  # keyed: the open tab survives a rerun (a click that lands mid-run)
         )
         with chapters_tab:
             _chapters(target)
