@@ -302,7 +302,11 @@ def _time_across_videos(
         )
         evidence.picked = True  # said in the answer, so a wrong pick is seen
         return [evidence]
-    chosen, order = _pointed_at(rest, library, request, videos)
+    chosen, order = None, list(videos)
+    if one := ONE_VIDEO.search(rest):  # "the first minute of the meeting"
+        chosen, _ = _pointed_at(one[0], library, request, videos)
+    if chosen is None:
+        chosen, order = _pointed_at(rest, library, request, videos)
     if chosen is not None:
         evidence = _at_time(
             library, chosen, _reparse(request, ref, chosen), request.kinds, request.lang

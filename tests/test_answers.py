@@ -350,6 +350,30 @@ def test_what_a_meeting_decided_is_its_overview(monkeypatch, tmp_path):
     assert topical["answer"].startswith("In “weekly_sync” at 0:10–0:19:"), topical["answer"]
 
 
+def test_a_time_in_the_kind_of_video_one_of_them_is(monkeypatch, tmp_path):
+    """ "Summarize the first 10 seconds of the meeting": the meeting's first 10 seconds, not
+    each video's ("summarize" is said in neither, so the whole rest of the question pointed
+    nowhere)."""
+    _talks(
+        monkeypatch,
+        tmp_path,
+        {
+            "weekly_sync": [
+                (0, 9, "Good morning, let's start the weekly meeting."),
+                (10, 19, "We will move the nightly batch jobs to cheaper spot instances."),
+            ],
+            "bread": KITCHEN[:2],
+        },
+    )
+    first = ask_json("summarize the first 10 seconds of the meeting")
+    assert first["status"] == "answered", first["answer"]
+    assert {c["title"] for c in first["citations"]} == {"weekly_sync"}, first["answer"]
+    assert "(The question points at “weekly_sync”.)" in first["answer"]
+    assert "let's start the weekly meeting" in first["answer"]
+    each = ask_json("summarize the first 10 seconds of the chess class")
+    assert each["status"] == "per_video", each["answer"]
+
+
 def test_summarize_the_videos_without_chapters_quotes_each_transcript(two):
     answer = ask_json("summarize the videos")
     assert answer["status"] == "per_video"
