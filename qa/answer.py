@@ -191,6 +191,8 @@ def gather_all(request: Request, library: Library) -> list[Evidence]:
     ref = request.time or question.time
     if ref is None and (asked := slides.asked_slide(request.question)) is not None:
         return _slide_evidence(request, library, scope, asked)
+    if ref is None and (around := steps.asked_around(request.question)) is not None:
+        return [_around(request, library, *around)]
     if ref is None and question.kind == "whole_video":
         if video is not None:
             return [whole_video_evidence(library, video)]
@@ -209,6 +211,20 @@ def gather_all(request: Request, library: Library) -> list[Evidence]:
     if request.time is None:  # "the last 2 minutes" needs this video's length
         ref = parse_time_reference(request.question, video.duration) or ref
     return [_at_time(library, video, ref, request.kinds, request.lang)]
+
+
+def _around(request: Request, library: Library, side: steps.Side, anchor: str) -> Evidence:
+    """ "What did they discuss after the budget?": the moment the anchor's words find (judged
+    by the not-found rule on those words alone), then what was said next to it."""
+    evidence = _search(replace(request, question=anchor), library)
+    evidence.query = anchor
+    if evidence.spans:
+        evidence.steps_kind, evidence.steps, evidence.steps_more = steps.around(
+            library, evidence.spans[0], side
+        )
+        if not evidence.steps:
+            evidence.note = say(request.lang, f"nothing_{side}")
+    return evidence
 
 
 def _slide_evidence(
@@ -700,6 +716,8 @@ def extractive_answer(
             lines += [say(lang, f"steps_{evidence.steps_kind}"), *listed]
             cited += found
             others = [c for c in others if not any(c.overlaps(s) for s in found)]
+            if evidence.steps_kind in ("after", "before"):
+                others = []  # other matches of the moment named, not what came next to it
         if others:
             lines.append(say(lang, "also"))
             lines += [

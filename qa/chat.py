@@ -22,7 +22,7 @@ from pathlib import Path
 
 from index.library import Library
 from index.records import Video
-from qa import slides
+from qa import slides, steps
 from qa.classify import ON_SCREEN, time_kinds
 from qa.timeparse import NEXT_TO_S, TimeRef, next_to, parse_time_reference, relative_shift
 from vidqa.errors import VideoNotFound, VidqaError
@@ -147,6 +147,9 @@ def resolve_followup(
         # "and how does it end?": "it" is the video just cited; a clock time ("at 0:30") is
         # asked of the scope, as in vidqa ask
         return Followup(message, video or (last_video if ref.edge else None))
+    if steps.asked_around(message) is not None:
+        # "what did she say right after the demo?" names its own moment: not the last one
+        return Followup(message, video)
     previous = session.turns[-1] if session.turns else None
     if previous and previous.time and previous.video_id is None:
         # "at 0:30 in each of the 2 videos", then "and 10 seconds later?": 0:40 in each

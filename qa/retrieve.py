@@ -77,9 +77,10 @@ class Evidence:
     picked: bool = False  # no video chosen: the question named (or its words pointed at) this one
     strength: object | None = None  # qa.abstain.Strength of search evidence, once measured
     query: str | None = None  # what was searched, when not the question (a video's name taken out)
-    # a how-to question whose best match announces the procedure: what follows it (qa/steps.py)
+    # a how-to question whose best match announces the procedure: what follows it; a
+    # question asking what came after (before) a moment: what was said then (qa/steps.py)
     steps: list[Span] = field(default_factory=list)
-    steps_kind: Literal["chapters", "sentences"] = "sentences"
+    steps_kind: Literal["chapters", "sentences", "after", "before"] = "sentences"
     steps_more: int = 0  # steps found beyond those listed
 
     def cited(self) -> list[Span]:

@@ -31,6 +31,10 @@ PHRASES: dict[str, dict[Lang, str]] = {
         "en": "At {when} in “{title}”, {n} key sentences",
         "zh": "“{title}”的 {when}，最有代表性的 {n} 句",
     },
+    "key_sentences_1": {
+        "en": "At {when} in “{title}”, 1 key sentence",
+        "zh": "“{title}”的 {when}，最有代表性的 1 句",
+    },
     "of_sentences": {"en": " (of {total} said):", "zh": "（共 {total} 句）："},
     "in_video_at": {"en": "In “{title}” at {when}:", "zh": "在“{title}”的 {when}："},
     "whole": {
@@ -40,12 +44,23 @@ PHRASES: dict[str, dict[Lang, str]] = {
     "chapters": {"en": "chapters", "zh": "章节"},
     "title_sep": {"en": " — ", "zh": "："},  # a chapter's title, then its summary
     "more_chapters": {"en": "(… and {n} more chapters)", "zh": "（……还有 {n} 个章节）"},
+    "more_chapters_1": {"en": "(… and 1 more chapter)", "zh": "（……还有 1 个章节）"},
     "transcript": {"en": "transcript", "zh": "字幕"},
     "also": {"en": "Also:", "zh": "另见："},
     # a how-to question whose best match announces the procedure (qa/steps.py)
     "steps_sentences": {"en": "What it says next:", "zh": "接下来说的："},
     "steps_chapters": {"en": "The video's chapters:", "zh": "视频的各章节："},
     "more_sentences": {"en": "(… and {n} more sentences)", "zh": "（……还有 {n} 句）"},
+    "more_sentences_1": {"en": "(… and 1 more sentence)", "zh": "（……还有 1 句）"},
+    # "what did they discuss after the budget?": the moment found, then what came next
+    "steps_after": {"en": "What was said next:", "zh": "之后说的："},
+    "steps_before": {"en": "What was said just before:", "zh": "之前说的："},
+    "more_after": {"en": "(… and {n} more sentences)", "zh": "（……还有 {n} 句）"},
+    "more_after_1": {"en": "(… and 1 more sentence)", "zh": "（……还有 1 句）"},
+    "more_before": {"en": "(… and {n} earlier sentences)", "zh": "（……之前还有 {n} 句）"},
+    "more_before_1": {"en": "(… and 1 earlier sentence)", "zh": "（……之前还有 1 句）"},
+    "nothing_after": {"en": "nothing is said after it", "zh": "之后没有再说话"},
+    "nothing_before": {"en": "nothing is said before it", "zh": "之前没有说话"},
     "colon": {"en": ": ", "zh": "："},
     "aside": {"en": "({note})", "zh": "（{note}）"},  # between a clip's label and its quote
     "on_screen": {"en": "on screen:", "zh": "屏幕上："},
@@ -191,4 +206,7 @@ def passages_language(texts: list[str]) -> Lang | None:
 
 
 def say(lang: Lang, key: str, **values) -> str:
+    """The phrase `key` in `lang`; its "_1" form, where it has one, when `n` is 1."""
+    if values.get("n") == 1 and f"{key}_1" in PHRASES:
+        key = f"{key}_1"
     return PHRASES[key][lang].format(**values)

@@ -1,6 +1,7 @@
 """How-to questions: when search finds the sentence that announces a procedure ("in this
 video I will show you how to fix a flat tyre"), the answer goes on with what follows it,
 each step cited at its own time (qa/steps.py), through `vidqa ask` on a subtitled tutorial.
+And "what did he say after the tyre levers?": the moment named, then what was said next.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 from media import srt_text
 from typer.testing import CliRunner
 
-from qa.steps import announces, asks_how_to
+from qa.steps import announces, asked_around, asks_how_to
 from ui.cli import app
 from vidqa.timefmt import fmt_range
 
@@ -162,3 +163,72 @@ def test_how_to_questions_and_announcements_are_told_apart():
         announces(t)
         for t in ("Bake it for twenty minutes.", "The crust is going to be dark.", "把轮胎撬下来。")
     )
+
+
+def test_what_was_said_after_a_moment_the_question_names(bike_home, monkeypatch):
+    """It was answered with the moment itself ("Use two tyre levers ..."), not what came after."""
+    got = _ask(bike_home, "what did he say after the tyre levers?", monkeypatch)
+    first, heading, *after = got["answer"].splitlines()
+    assert first == f"In “bike_repair” at 0:25–0:32: “{TUTORIAL[3][2]}” [1]"
+    assert heading == "What was said next:"
+    # the five sentences said next, then a count of the rest said within a minute of it
+    assert after == [
+        *(_line(n, cue) for n, cue in enumerate(TUTORIAL[4:9], 2)),
+        "(… and 2 more sentences)",
+    ]
+    assert [(c["start"], c["end"]) for c in got["citations"]] == [
+        (float(a), float(b)) for a, b, _ in TUTORIAL[3:9]
+    ]
+
+
+def test_what_was_said_just_before_a_moment(bike_home, monkeypatch):
+    got = _ask(bike_home, "what was said right before the derailleur?", monkeypatch)
+    first, heading, *before = got["answer"].splitlines()
+    assert first == f"In “bike_repair” at 1:13–1:20: “{TUTORIAL[9][2]}” [1]"
+    assert heading == "What was said just before:"
+    assert before == [
+        *(_line(n, cue) for n, cue in enumerate(TUTORIAL[4:9], 2)),
+        "(… and 2 earlier sentences)",
+    ]
+
+
+def test_after_a_moment_the_videos_never_mention_is_not_found(bike_home, monkeypatch):
+    got = _ask(bike_home, "what happened after the pizza delivery?", monkeypatch)
+    assert got["status"] == "not_found", got["answer"]
+    assert got["citations"] == []
+
+
+def test_in_a_chat_a_named_moment_wins_over_the_last_one(bike_home, monkeypatch):
+    """ "Right after" in a chat meant the last answer's moment, even with a moment named."""
+    from index.library import Library
+    from qa.chat import Conversation
+
+    monkeypatch.setenv("VIDQA_HOME", str(bike_home))
+    library = Library()
+    try:
+        chat = Conversation(backend="none")
+        assert chat.ask("what was said at 1:40?", library).answer.citations[0].start > 80
+        named = chat.ask("what did he say right after the tyre levers?", library).answer
+        assert [c.start for c in named.citations[:2]] == [25.0, 33.0], named.text
+        later = chat.ask("and right after that?", library).answer  # the last moment again
+        assert later.citations and all(c.start >= 32.0 for c in later.citations), later.text
+    finally:
+        library.close()
+
+
+def test_questions_about_what_came_after_a_moment_are_told_apart():
+    assert asked_around("What did she say after the demo?") == ("after", "the demo")
+    assert asked_around("what happened right before the break") == ("before", "the break")
+    assert asked_around("what follows the recap?") == ("after", "the recap")
+    assert asked_around("讲完预算之后讲了什么？") == ("after", "预算")
+    assert asked_around("休息之前他们在讨论什么") == ("before", "休息")
+    for other in (
+        "what happened after that?",  # a chat follow-up: the last moment
+        "what did they decide about the budget?",
+        "how do I fix a flat tyre?",
+        "is the release after Thursday?",
+        "那之前呢？",
+        "两分钟之前说了什么",
+        "what happened 2 minutes after that?",
+    ):
+        assert asked_around(other) is None, other
