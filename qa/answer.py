@@ -36,7 +36,16 @@ from qa.citations import (  # noqa: F401
 )
 from qa.classify import SPOKEN_KINDS, asks_for_summary, classify, time_kinds
 from qa.digest import key_sentences
-from qa.retrieve import Evidence, retrieve, said_while, spans_at_time
+from qa.retrieve import (
+    POINT_CANDIDATES,
+    Evidence,
+    pointed_at,
+    ranked_videos,
+    retrieve,
+    said_while,
+    search_in,
+    spans_at_time,
+)
 from qa.timeparse import VIDEO_NOUN, TimeRef, parse_time_reference
 from qa.wording import Lang, language, passages_language, say
 from vidqa.errors import VideoNotFound
@@ -52,7 +61,6 @@ WHOLE_CITATIONS = 30  # an overview lists at most this many passages
 NEAR_MISSES = 3  # passages shown, labelled, under "Not found"
 MAX_QUESTION_CHARS = 2000  # longer questions are cut before retrieval (chars)
 TIME_VIDEOS = 3  # a time question with no video chosen is answered for this many videos
-TIME_PICK_CANDIDATES = 5  # spans searched to see which video the rest of a question names
 OVERVIEW_VIDEOS = 5  # "summarize the videos" with none chosen: an overview of this many
 # "the meeting", "this budget talk": one video, of a kind its words may tell
 ONE_VIDEO = re.compile(rf"\b(?:the|this|that)\s+(?:[\w-]+\s+){{0,3}}?{VIDEO_NOUN}\b", re.I)
@@ -270,30 +278,14 @@ def _longest(videos: Sequence[Video]) -> float:
     return max(v.duration for v in videos)
 
 
-def _ranked(videos: Sequence[Video], hits) -> list[Video]:
-    """`videos` in the order of their first search hit, the rest after them."""
-    by_id = {v.id: v for v in videos}
-    first = [by_id[i] for i in dict.fromkeys(h.span.video_id for h in hits) if i in by_id]
-    return list({v.id: v for v in [*first, *videos]}.values())
-
-
 def _at_time(library: Library, video: Video, ref: TimeRef, kinds, lang: Lang = "en") -> Evidence:
     spans, note = spans_at_time(library, video, ref, kinds, lang)
     return Evidence("time", spans=spans, time=ref, video=video, note=note)
 
 
-def _hits(query: str, library: Library, videos: Sequence[Video], k: int) -> list:
-    """The best `k` hits in `videos`: () is the whole library, searched at once (a search per
-    video is for a chosen few: in a library of 400 it would be 400 searches)."""
-    if len(videos) <= 1:
-        return library.search(query, k=k, video_id=videos[0].id if videos else None)
-    hits = [h for v in videos for h in library.search(query, k=k, video_id=v.id)]
-    return sorted(hits, key=lambda h: h.score, reverse=True)[:k]
-
-
 def _search(request: Request, library: Library) -> Evidence:
     videos = (request.video,) if request.video else request.videos  # (): the whole library
-    hits = _hits(request.question, library, videos, request.k)
+    hits = search_in(request.question, library, videos, request.k)
     if not hits:
         return Evidence("none", video=request.video, note=say(request.lang, "nothing_matches"))
     evidence = Evidence("search", spans=[h.span for h in hits], hits=hits, video=request.video)
@@ -320,9 +312,9 @@ def _time_across_videos(
         return [evidence]
     chosen, order = None, list(videos)
     if one := ONE_VIDEO.search(rest):  # "the first minute of the meeting"
-        chosen, _ = _pointed_at(one[0], library, request, videos)
+        chosen, _ = pointed_at(one[0], library, videos, request.videos)
     if chosen is None:
-        chosen, order = _pointed_at(rest, library, request, videos)
+        chosen, order = pointed_at(rest, library, videos, request.videos)
     if chosen is not None:
         evidence = _at_time(
             library, chosen, _reparse(request, ref, chosen), request.kinds, request.lang
@@ -341,20 +333,6 @@ def _time_across_videos(
     if not chosen:  # the time is past the end of every video: say so for the first few
         chosen = [(v, _reparse(request, ref, v)) for v in order[:TIME_VIDEOS]]
     return [_at_time(library, v, own, request.kinds, request.lang) for v, own in chosen]
-
-
-def _pointed_at(
-    text: str, library: Library, request: Request, videos: Sequence[Video]
-) -> tuple[Video | None, list[Video]]:
-    """The one video the words of `text` point at ("what did she say about glaciers",
-    "the meeting"): every search hit that passes the not-found rule is in it. Also `videos`
-    in the order of their hits, for when it is none."""
-    if not abstain.content_words(text):
-        return None, list(videos)
-    hits = _hits(text, library, request.videos, TIME_PICK_CANDIDATES)
-    found = {h.span.video_id for h in abstain.confident_hits(text, hits, library)} if hits else ()
-    order = _ranked(videos, hits)
-    return (order[0] if len(found) == 1 and order[0].id in found else None), order
 
 
 def _named(text: str, videos: Sequence[Video]) -> Video | None:
@@ -477,16 +455,16 @@ def _whole_across_videos(
     if named is None and (one := ONE_VIDEO.search(request.question)):
         # "summarize the meeting": the one video that speaks of a meeting ("the team
         # videos" asks for several)
-        named, _ = _pointed_at(one[0], library, request, videos)
+        named, _ = pointed_at(one[0], library, videos, request.videos)
     if named is not None:
         evidence = whole_video_evidence(library, named)
         evidence.picked = True
         return [evidence]
     if len(videos) > OVERVIEW_VIDEOS and abstain.content_words(request.question):
-        hits = _hits(
-            request.question, library, request.videos, TIME_PICK_CANDIDATES * OVERVIEW_VIDEOS
+        hits = search_in(
+            request.question, library, request.videos, POINT_CANDIDATES * OVERVIEW_VIDEOS
         )
-        videos = _ranked(videos, hits)
+        videos = ranked_videos(videos, hits)
     return [whole_video_evidence(library, v) for v in videos[:OVERVIEW_VIDEOS]]
 
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from index import keyword
 from index.fusion import said_under
 from index.library import Library
 from index.moments import SearchOptions
 from index.records import Hit, Span, Video
 from index.windows import sentences_of
+from qa import abstain
 from qa.timeparse import TimeRef, parse_time_reference
 from qa.wording import Lang, language, say
 from vidqa.errors import VideoNotFound
@@ -18,6 +19,7 @@ from vidqa.text import ends_sentence, join_stored_words, join_words
 from vidqa.timefmt import fmt_ts
 
 POINT_CONTEXT_S = 5.0  # a point question also gets what was said just before/after (s)
+POINT_CANDIDATES = 5  # hits searched to see which video a question's words point at
 NEAREST_GAP_S = 30.0  # a point in silence falls back to spans within this distance (s)
 SLACK_S = 0.05  # sentence times are stored rounded to 10 ms
 
@@ -89,20 +91,34 @@ class Evidence:
         return [*self.spans[:1], *self.steps, *self.spans[1:]]
 
 
-def _pick_video_for_time(question: str, ref: TimeRef, library: Library) -> Video:
-    """A time with no --video: the only video, or the one the rest of the question points at."""
-    videos = library.videos()
-    if not videos:
-        raise VideoNotFound("the library is empty: ingest a video first ('vidqa ingest PATH')")
-    rest = question.replace(ref.text, " ")
-    if keyword.match_query(rest):
-        hits = library.search(rest, k=1)
-        if hits:
-            return library.catalog.video(hits[0].span.video_id)
-    raise VideoNotFound(
-        f"the question names a time but the library has {len(videos)} videos: "
-        "say which one with --video ID_OR_TITLE"
-    )
+def search_in(query: str, library: Library, videos: Sequence[Video], k: int) -> list[Hit]:
+    """The best `k` hits in `videos`: () is the whole library, searched at once (a search per
+    video is for a chosen few: in a library of 400 it would be 400 searches)."""
+    if len(videos) <= 1:
+        return library.search(query, k=k, video_id=videos[0].id if videos else None)
+    hits = [h for v in videos for h in library.search(query, k=k, video_id=v.id)]
+    return sorted(hits, key=lambda h: h.score, reverse=True)[:k]
+
+
+def ranked_videos(videos: Sequence[Video], hits) -> list[Video]:
+    """`videos` in the order of their first search hit, the rest after them."""
+    by_id = {v.id: v for v in videos}
+    first = [by_id[i] for i in dict.fromkeys(h.span.video_id for h in hits) if i in by_id]
+    return list({v.id: v for v in [*first, *videos]}.values())
+
+
+def pointed_at(
+    text: str, library: Library, videos: Sequence[Video], searched: Sequence[Video] = ()
+) -> tuple[Video | None, list[Video]]:
+    """The one of `videos` the words of `text` point at ("what did she say about glaciers",
+    "the meeting"): every hit in `searched` (() is the library) that passes the not-found
+    rule is in it. Also `videos` in the order of their hits, for when it is none."""
+    if not abstain.content_words(text):
+        return None, list(videos)
+    hits = search_in(text, library, searched, POINT_CANDIDATES)
+    found = {h.span.video_id for h in abstain.confident_hits(text, hits, library)} if hits else ()
+    order = ranked_videos(videos, hits)
+    return (order[0] if len(found) == 1 and order[0].id in found else None), order
 
 
 def spans_at_time(
@@ -193,8 +209,16 @@ def retrieve(
     video = video or library.only_video()  # one video: "the last 2 minutes" is resolvable
     ref = time or parse_time_reference(question, video.duration if video else None)
     if ref is not None:
-        if video is None:
-            video = _pick_video_for_time(question, ref, library)
+        if video is None:  # the video the rest of the question points at, as answers pick it
+            videos = library.videos()
+            if not videos:
+                raise VideoNotFound("the library is empty: add a video first")
+            video, _ = pointed_at(question.replace(ref.text, " "), library, videos)
+            if video is None:
+                raise VideoNotFound(
+                    f"the question names a time but the library has {len(videos)} videos: "
+                    "say which one with --video ID_OR_TITLE"
+                )
             ref = time or parse_time_reference(question, video.duration) or ref
         spans, note = spans_at_time(library, video, ref, kinds, language(question))
         return Evidence("time", spans=spans, time=ref, video=video, note=note)

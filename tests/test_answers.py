@@ -234,6 +234,24 @@ def test_a_time_question_that_points_at_one_video_uses_it_and_says_so(two):
     assert scoped["status"] == "answered" and scoped["answer"].startswith("At 0:30 in “lecture”:")
 
 
+def test_the_retrieval_eval_picks_a_video_for_a_time_as_answers_do(two):
+    """`vidqa eval`'s retrieve() reads a time with no video chosen by the same rule as an
+    answer (the one video every confident hit of the rest of the question is in)."""
+    from index.library import Library
+    from qa.retrieve import retrieve
+    from vidqa.errors import VideoNotFound
+
+    library = Library()
+    try:
+        evidence = retrieve("what did they say about the sourdough at 0:30?", library)
+        assert evidence.mode == "time" and evidence.video.title == "kitchen"
+        assert all(s.video_id == "kitchen-0000" for s in evidence.spans) and evidence.spans
+        with pytest.raises(VideoNotFound, match="2 videos"):
+            retrieve("what was said at 0:30?", library)
+    finally:
+        library.close()
+
+
 def test_a_time_question_naming_a_video_by_title_answers_from_it_alone(two):
     answer = ask_json("in the kitchen video, what was said at 0:30?")
     assert answer["status"] == "answered", answer
