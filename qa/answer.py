@@ -78,6 +78,8 @@ class Request:
     k: int = 5
     lang: Lang = "en"
     notes: tuple[str, ...] = ()
+    # a follow-up of an answer given in each of several videos: each one's own moment, moved
+    times: tuple[tuple[Video, TimeRef], ...] = ()
 
 
 def make_request(
@@ -88,6 +90,7 @@ def make_request(
     k: int = 5,
     time: TimeRef | None = None,
     kinds: tuple[str, ...] | None = None,
+    times: dict[str, TimeRef] | None = None,
 ) -> Request:
     """`scope`: video ids, id prefixes or titles; empty for the whole library. `kinds`: what
     a time lookup returns; None reads it from the question (qa.classify.time_kinds)."""
@@ -100,7 +103,10 @@ def make_request(
     videos = tuple(found.values())
     video = videos[0] if len(videos) == 1 else None if videos else library.only_video()
     kinds = tuple(kinds) if kinds else time_kinds(question)
-    return Request(question, videos, video, time, kinds, k, lang, notes)
+    moved = tuple(
+        (v, ref) for vid, ref in (times or {}).items() if (v := library.catalog.video(vid))
+    )
+    return Request(question, videos, video, time, kinds, k, lang, notes, moved)
 
 
 def answer(
@@ -191,6 +197,8 @@ def gather(
 def gather_all(request: Request, library: Library) -> list[Evidence]:
     """One Evidence, or one per video for a time or summary question that names none of
     several."""
+    if request.times:  # "and 10 seconds later?" after an answer in each of several videos
+        return [_at_time(library, v, ref, request.kinds, request.lang) for v, ref in request.times]
     video = request.video
     scope = [] if video else _in_scope(request, library)
     # "the last 20 seconds" needs a length: with no video chosen, the longest for now (each
@@ -802,7 +810,9 @@ def per_video_answer(
     own_times = own_times or len({(e.time.start, e.time.end) for e in evidence if e.time}) > 1
     slide = not whole and evidence[0].time.slide is not None
     key = (
-        "overview"
+        "per_video_moved"  # a chat follow-up moved each video's own last moment
+        if request.times and own_times
+        else "overview"
         if whole
         else "per_video_slide"
         if slide
@@ -810,7 +820,9 @@ def per_video_answer(
         if own_times
         else "per_video"
     )
-    if len(evidence) == total:
+    if key == "per_video_moved":
+        pass
+    elif len(evidence) == total:
         key += "_all"
     elif key == "per_video" and len(evidence) == _running_to(scope, evidence[0].time.start):
         key += "_long_one" if len(evidence) == 1 else "_long"  # the rest end before then
@@ -839,7 +851,11 @@ def per_video_answer(
         if ev.note:
             lines.append(say(lang, "aside", note=ev.note))
         citations += found
-    choices = [VideoChoice(ev.video.id, ev.video.title) for ev in evidence]
+    # each video with the moment answered in it: a chat's "10 s later" moves from each one's
+    choices = [
+        VideoChoice(ev.video.id, ev.video.title, *((ev.time.start, ev.time.end) if ev.time else ()))
+        for ev in evidence
+    ]
     # The answer's time is the one every video was asked at (a chat's "10 s later" moves
     # from it in each); none when each had its own ("the last 10 seconds").
     first = replace(evidence[0], time=None) if own_times else evidence[0]

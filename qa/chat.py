@@ -104,6 +104,7 @@ class Followup:
     video: Video | None
     time: TimeRef | None = None
     kinds: tuple[str, ...] | None = None  # what a time lookup returns; None: as the question says
+    times: dict[str, TimeRef] | None = None  # per video id: a follow-up of a per-video answer
 
 
 def _other_video(library: Library, current: str | None, among: tuple[str, ...] = ()) -> Video:
@@ -151,25 +152,48 @@ def resolve_followup(
         # "what did she say right after the demo?" names its own moment: not the last one
         return Followup(message, video)
     previous = session.turns[-1] if session.turns else None
-    if previous and previous.time and previous.video_id is None:
-        # "at 0:30 in each of the 2 videos", then "and 10 seconds later?": 0:40 in each
-        # again, not in the first one cited
-        last, last_video = (None, *previous.time), video
-    shift = relative_shift(message)
-    if last and shift is not None:
-        t = max(0.0, (last[1] if shift < 0 else last[2]) + shift)
-        return Followup(message, last_video, TimeRef(t, t, ""), time_kinds(message))
-    side = next_to(message)
-    if last and side is not None:  # the stretch next to it, without the moment itself
-        start, end = last[1], last[2]
-        if side == "before":
-            start, end = max(0.0, start - NEXT_TO_S), max(0.0, start - EDGE_S)
-        else:
-            start, end = end + EDGE_S, end + NEXT_TO_S
-        return Followup(message, last_video, TimeRef(start, end, ""), time_kinds(message))
-    if last and (THEN.search(message) or ON_SCREEN.search(message)):
-        return Followup(message, last_video, TimeRef(last[1], last[2], ""), time_kinds(message))
+    if (
+        previous
+        and (each := _per_video_times(previous))
+        and not (only or THAT_VIDEO.search(message))
+    ):
+        # "at the end of each of the 2 videos", then "and 10 seconds before?": each video's
+        # own moment moved, not the first one cited
+        moved = {vid: ref for vid, (a, b) in each.items() if (ref := _moved(message, a, b))}
+        if moved:
+            return Followup(message, None, kinds=time_kinds(message), times=moved)
+    if last and (ref := _moved(message, last[1], last[2])) is not None:
+        return Followup(message, last_video, ref, time_kinds(message))
     return Followup(message, video)
+
+
+def _moved(message: str, start: float, end: float) -> TimeRef | None:
+    """The moment `start`-`end` as `message` moves it: "10 seconds later", "just before
+    that", "what was on screen then?"; None when it does not refer to it."""
+    shift = relative_shift(message)
+    if shift is not None:
+        t = max(0.0, (start if shift < 0 else end) + shift)
+        return TimeRef(t, t, "")
+    side = next_to(message)
+    if side == "before":  # the stretch next to it, without the moment itself
+        return TimeRef(max(0.0, start - NEXT_TO_S), max(0.0, start - EDGE_S), "")
+    if side == "after":
+        return TimeRef(end + EDGE_S, end + NEXT_TO_S, "")
+    if THEN.search(message) or ON_SCREEN.search(message):
+        return TimeRef(start, end, "")
+    return None
+
+
+def _per_video_times(turn: Turn) -> dict[str, tuple[float, float]] | None:
+    """The moment answered in each video of an answer given in each of several videos (its
+    choices carry them; a session saved before they did has the one time all shared)."""
+    if turn.video_id is not None or turn.answer.get("status") != "per_video":
+        return None
+    choices = turn.answer.get("choices") or []
+    times = {c["video_id"]: (c["start"], c["end"]) for c in choices if c.get("start") is not None}
+    if not times and turn.time:
+        times = {c["video_id"]: tuple(turn.time) for c in choices}
+    return times or None
 
 
 class Conversation:
@@ -225,7 +249,13 @@ class Conversation:
         follow = resolve_followup(message, self.session, library, ids)
         scope = (follow.video.id,) if follow.video else ids
         return make_request(
-            follow.question, library, scope, k=self.k, time=follow.time, kinds=follow.kinds
+            follow.question,
+            library,
+            scope,
+            k=self.k,
+            time=follow.time,
+            kinds=follow.kinds,
+            times=follow.times,
         )
 
     def record(self, message: str, answer) -> None:

@@ -54,6 +54,8 @@ class VideoChoice:
 
     video_id: str
     title: str
+    start: float | None = None  # the moment answered in it, when the answer was at a time
+    end: float | None = None
 
 
 @dataclass

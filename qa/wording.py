@@ -113,6 +113,10 @@ PHRASES: dict[str, dict[Lang, str]] = {
         "relevant of {total} videos:",
         "zh": "问题给了时间但没有指明视频；以下是 {total} 个视频中最相关的 {n} 个各自的“{phrase}”：",
     },
+    "per_video_moved": {
+        "en": "In each of the {n} videos, from the moment the last answer gave in it:",
+        "zh": "在这 {n} 个视频里，各自从上一个回答的时刻算起：",
+    },
     "per_video_own_all": {
         "en": "The question names a time but not a video; {phrase} of each of the {n} videos:",
         "zh": "问题给了时间但没有指明视频；以下是 {n} 个视频各自的“{phrase}”：",

@@ -278,6 +278,32 @@ def test_the_last_seconds_of_each_video_or_of_the_one_named(two):
         assert cited and all(c["end"] > duration - 10 for c in cited), (video_id, cited)
 
 
+def test_a_follow_up_of_each_videos_own_time_moves_in_each(two):
+    """ "The last 10 seconds" is each video's own (lecture 0:47.9, kitchen 0:50); "and 20
+    seconds before?" was asked of the first video cited only, at its time."""
+    from index.library import Library
+    from qa.chat import Conversation
+
+    library = Library()
+    try:
+        chat = Conversation(backend="none")
+        last = chat.ask("what was said in the last 10 seconds?", library).answer
+        assert last.status == "per_video"
+        moments = {c.video_id: (round(c.start, 1), round(c.end, 1)) for c in last.choices}
+        assert moments == {"lecture-0000": (47.9, 57.9), "kitchen-0000": (50.0, 60.0)}
+        before = chat.ask("and 20 seconds before that?", library).answer
+        assert before.status == "per_video", before.answer
+        assert before.answer.startswith(
+            "In each of the 2 videos, from the moment the last answer gave in it:"
+        )
+        for video_id, moment in (("lecture-0000", 27.9), ("kitchen-0000", 30.0)):
+            cited = [c for c in before.citations if c.video_id == video_id]
+            assert cited and any(c.start <= moment + 0.5 and c.end >= moment - 0.5 for c in cited)
+            assert all(c.end < moment + 20 for c in cited), (video_id, cited)
+    finally:
+        library.close()
+
+
 def test_how_a_named_video_ends_or_how_each_begins(two):
     """ "How does the kitchen video end?" is its last tenth (20 s at least), not a search
     for "kitchen video" (which quoted its first sentence); with no video named, each
