@@ -370,21 +370,20 @@ def test_summarize_the_kind_of_video_one_of_them_is(two):
         assert every["answer"].startswith("The 2 videos:"), every["answer"]
 
 
+MEETING_AND_BREAD = {  # a meeting whose title never says "meeting", and a bread talk
+    "weekly_sync": [
+        (0, 9, "Good morning, let's start the weekly meeting."),
+        (10, 19, "We will move the nightly batch jobs to cheaper spot instances."),
+    ],
+    "bread": KITCHEN[:2],
+}
+
+
 def test_what_a_meeting_decided_is_its_overview(monkeypatch, tmp_path):
     """ "What decisions were made in the meeting?" names no topic: the meeting's overview
     (the one video that speaks of a meeting), not a search for the word "decisions"; with
     a topic ("about the budget") it is searched."""
-    _talks(
-        monkeypatch,
-        tmp_path,
-        {
-            "weekly_sync": [
-                (0, 9, "Good morning, let's start the weekly meeting."),
-                (10, 19, "We will move the nightly batch jobs to cheaper spot instances."),
-            ],
-            "bread": KITCHEN[:2],
-        },
-    )
+    _talks(monkeypatch, tmp_path, MEETING_AND_BREAD)
     decided = ask_json("what decisions were made in the meeting?")
     assert {c["title"] for c in decided["citations"]} == {"weekly_sync"}, decided["answer"]
     assert "(The question points at “weekly_sync”.)" in decided["answer"]
@@ -398,17 +397,7 @@ def test_a_time_in_the_kind_of_video_one_of_them_is(monkeypatch, tmp_path):
     """ "Summarize the first 10 seconds of the meeting": the meeting's first 10 seconds, not
     each video's ("summarize" is said in neither, so the whole rest of the question pointed
     nowhere)."""
-    _talks(
-        monkeypatch,
-        tmp_path,
-        {
-            "weekly_sync": [
-                (0, 9, "Good morning, let's start the weekly meeting."),
-                (10, 19, "We will move the nightly batch jobs to cheaper spot instances."),
-            ],
-            "bread": KITCHEN[:2],
-        },
-    )
+    _talks(monkeypatch, tmp_path, MEETING_AND_BREAD)
     first = ask_json("summarize the first 10 seconds of the meeting")
     assert first["status"] == "answered", first["answer"]
     assert {c["title"] for c in first["citations"]} == {"weekly_sync"}, first["answer"]
