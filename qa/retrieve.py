@@ -87,7 +87,12 @@ class Evidence:
 
     def cited(self) -> list[Span]:
         """The spans an answer cites, in the order it cites them: the best match, the steps
-        that follow it, then the rest."""
+        that follow it, then the rest; for a moment the question named, it and what was said
+        next to it, in time order (other matches of its words are not what was asked)."""
+        if self.steps_kind == "before":
+            return [*self.steps, *self.spans[:1]]
+        if self.steps_kind == "after":
+            return [*self.spans[:1], *self.steps]
         return [*self.spans[:1], *self.steps, *self.spans[1:]]
 
 

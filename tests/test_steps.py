@@ -192,6 +192,25 @@ def test_what_was_said_just_before_a_moment(bike_home, monkeypatch):
     ]
 
 
+def test_a_vlm_reads_the_moment_and_what_was_said_next_in_time_order(
+    bike_home, monkeypatch, fake_vlm
+):
+    """The model gets the moment found and the sentences after it, in time order, and none
+    of the other places the moment's words match; its citations are checked against them."""
+    fake_vlm.enqueue("He pulls out the old tube and checks for thorns [2].")
+    monkeypatch.setenv("VIDQA_HOME", str(bike_home))
+    result = runner.invoke(
+        app, ["ask", "what did he say after the tyre levers?", "--json", "--vlm", "x"]
+    )
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.stdout)
+    prompt = fake_vlm.prompt_text()
+    said = [cue[2] for cue in TUTORIAL]
+    shown = [text for text in said if text in prompt]
+    assert shown == said[3:9]  # the moment, then the five sentences said next, in order
+    assert [(c["start"], c["end"]) for c in got["citations"]] == [(33.0, 40.0)]
+
+
 def test_after_a_moment_the_videos_never_mention_is_not_found(bike_home, monkeypatch):
     got = _ask(bike_home, "what happened after the pizza delivery?", monkeypatch)
     assert got["status"] == "not_found", got["answer"]
