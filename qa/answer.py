@@ -205,6 +205,8 @@ def gather_all(request: Request, library: Library) -> list[Evidence]:
     # video's own is applied when answering in it)
     question = classify(request.question, video.duration if video else _longest(scope))
     ref = request.time or question.time
+    if ref is None and slides.asks_list(request.question):
+        return _slide_listing(request, library, scope)
     if ref is None and (asked := slides.asked_slide(request.question)) is not None:
         return _slide_evidence(request, library, scope, asked)
     if ref is None and (around := steps.asked_around(request.question)) is not None:
@@ -243,12 +245,25 @@ def _around(request: Request, library: Library, side: steps.Side, anchor: str) -
     return evidence
 
 
+def _slide_listing(request: Request, library: Library, scope: Sequence[Video]) -> list[Evidence]:
+    """ "How many slides are there?": the chosen or named video's slides, counted as
+    qa/slides.py counts them, each cited where it showed; else each video's, for a few."""
+    named = None if request.video else _video_named(request, library, scope)
+    video = request.video or named
+    found = []
+    for v in [video] if video is not None else scope[:OVERVIEW_VIDEOS]:
+        spans = slides.as_spans(v, slides.slides_of(library, v))
+        note = None if spans else say(request.lang, "no_slides", title=v.title)
+        found.append(Evidence("whole", spans=spans, video=v, note=note, picked=named is not None))
+    return found
+
+
 def _slide_evidence(
     request: Request, library: Library, scope: Sequence[Video], asked: slides.SlideAsk
 ) -> list[Evidence]:
     """ "What is on slide 3?": what was shown and said while that slide showed, in the
     chosen or named video, else in each of the few videos that have one."""
-    video = request.video or _named(request.question, scope)
+    video = request.video or _video_named(request, library, scope)
     found: list[Evidence] = []
     shown: list[slides.Slide] = []
     for v in [video] if video is not None else scope:
@@ -454,17 +469,22 @@ def _plain(text: str) -> str:
     return " ".join(re.sub(r"[\W_]+", " ", text.lower()).split())
 
 
+def _video_named(request: Request, library: Library, videos: Sequence[Video]) -> Video | None:
+    """The one video the question names by its title, or by "the X" whose words point at it:
+    "summarize the meeting" is the one video that speaks of a meeting ("the team videos"
+    asks for several)."""
+    named = _named(request.question, videos)
+    if named is None and (one := ONE_VIDEO.search(request.question)):
+        named, _ = pointed_at(one[0], library, videos, request.videos)
+    return named
+
+
 def _whole_across_videos(
     request: Request, library: Library, videos: Sequence[Video]
 ) -> list[Evidence]:
     """ "Summarize the videos" with none chosen: the video the question names, else an
     overview of each (the few the rest of the question is most about, in a large library)."""
-    named = _named(request.question, videos)
-    if named is None and (one := ONE_VIDEO.search(request.question)):
-        # "summarize the meeting": the one video that speaks of a meeting ("the team
-        # videos" asks for several)
-        named, _ = pointed_at(one[0], library, videos, request.videos)
-    if named is not None:
+    if (named := _video_named(request, library, videos)) is not None:
         evidence = whole_video_evidence(library, named)
         evidence.picked = True
         return [evidence]
@@ -577,23 +597,28 @@ def _whole_lines(
 
     Chapters are cited one by one, each at its own time: they are contiguous, so merged they
     became one 0:00-to-the-end citation that quoted only the first chapter."""
-    by_chapter = evidence.spans[0].kind == "chapter"
-    spans = evidence.spans[:limit] if by_chapter else evidence.spans
-    citations = citations_from_spans(spans, videos, merge=not by_chapter)[:limit]
-    shown = [_chapter_line(s, lang) for s in spans] if by_chapter else None
+    kind = evidence.spans[0].kind
+    listed = kind in ("chapter", "ocr")  # chapters, slides: one line each, never merged
+    spans = evidence.spans[:limit] if listed else evidence.spans
+    citations = citations_from_spans(spans, videos, merge=not listed)[:limit]
+    shown = [_chapter_line(s, lang) for s in spans] if kind == "chapter" else None
     lines = [
         f"[{first + i}] {fmt_range(c.start, c.end)} {shown[i] if shown else _quote(c.text, 240)}"
         for i, c in enumerate(citations)
     ]
-    if by_chapter and len(evidence.spans) > len(spans):  # an overview of several videos
-        lines.append(say(lang, "more_chapters", n=len(evidence.spans) - len(spans)))
+    if listed and len(evidence.spans) > len(spans):  # an overview of several videos
+        more = "more_chapters" if kind == "chapter" else "more_slides"
+        lines.append(say(lang, more, n=len(evidence.spans) - len(spans)))
     return citations, lines
 
 
 def _whole_heading(evidence: Evidence, citations: list[Citation], lang: Lang) -> str:
     """ "“lecture” (0:57), from its chapters:" """
-    source = say(lang, "chapters" if citations[0].kind == "chapter" else "transcript")
     title, duration = evidence.video.title, fmt_ts(evidence.video.duration)
+    if citations[0].kind == "ocr":  # "how many slides are there?"
+        n = len(evidence.spans)
+        return say(lang, "whole_slides", title=title, duration=duration, n=n)
+    source = say(lang, "chapters" if citations[0].kind == "chapter" else "transcript")
     return say(lang, "whole", title=title, duration=duration, source=source)
 
 

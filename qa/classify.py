@@ -29,11 +29,13 @@ WHOLE_VIDEO = re.compile(
     r"(reference|book|paper|link|tool|example|question)|chapters?|"
     rf"what (is|are) {_ABOUT} about|what (does|do) (it|{_ABOUT}) cover|"
     r"(what|which) (topics|subjects)|topics (are |were )?(covered|discussed)|"
+    # the steps of the video itself, none named: "list the steps", "what are the steps?"
+    r"(list|name|give me|what (are|were)) (all )?the (steps|stages|phases)(?! (to|for|of|in|on|when)\b)|"
     # a meeting's outcome, with no topic named: "what was decided?", "what decisions were made?"
     r"(what|which) (decisions|conclusions) (were|did|have)|"
     r"what (was|were|did (we|they|you|he|she)) (decided|agreed|decide|agree)(?! (on|about|to|that)\b))\b"
     rf"|{_SUMMARY_ZH}|所有|全部|列出|列举|讲了哪些|这个视频(讲|说)了什么|主要内容|哪些(主题|话题)"
-    r"|(做了|作出了|有)哪些决定",
+    r"|(做了|作出了|有)哪些决定|^(一共|总共)?(有哪些|有几个|分几个?|都有哪些)步骤|^步骤(有哪些|是什么)",
     re.IGNORECASE,
 )
 

@@ -1,4 +1,5 @@
-"""Slides by number: "what is on slide 3?", "the last slide", "第三张幻灯片讲了什么？".
+"""Slides by number: "what is on slide 3?", "the last slide", "第三张幻灯片讲了什么？"; and
+all of them: "how many slides are there?", "list the slides", "有多少张幻灯片？".
 
 A deck's own slide numbers are small and rarely read by OCR, so slides are counted as a
 viewer counts them: each run of on-screen text under one title, in time order (a bullet
@@ -10,7 +11,7 @@ was on screen and what was said while that slide showed.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from index.library import Library
 from index.records import Span, Video
@@ -56,6 +57,22 @@ _NEIGHBOUR = re.compile(
 )
 
 
+# Asking for the deck itself, not for slides about something ("which slides mention X").
+_LIST = re.compile(
+    r"\bhow\s+many\s+slides\b|\b(?:number|count)\s+of\s+slides\b|"
+    r"\b(?:list|name|show)\s+(?:me\s+)?(?:all\s+)?(?:of\s+)?(?:the\s+|every\s+)?slides\b|"
+    r"\ball\s+(?:of\s+)?the\s+slides\b|\bevery\s+slide\b|\bslide\s+titles\b|"
+    rf"(?:多少|几)(?:张|页|个)?{_ZH_SLIDE}|(?:所有|全部|列出|每一?张)的?{_ZH_SLIDE}|"
+    rf"{_ZH_SLIDE}(?:有|都有|分别是|都是)(?:哪些|什么|多少|几)",
+    re.IGNORECASE,
+)
+
+
+def asks_list(question: str) -> bool:
+    """ "How many slides are there?", "list the slides", "一共有几张幻灯片？"."""
+    return bool(_LIST.search(question))
+
+
 @dataclass(frozen=True)
 class SlideAsk:
     number: int  # from 1; LAST for "the last slide"
@@ -67,6 +84,7 @@ class Slide:
     start: float
     end: float
     title: str
+    source: str = "ocr"  # what read it (the OCR spans' source)
 
 
 def asked_slide(question: str) -> SlideAsk | None:
@@ -86,6 +104,11 @@ def asked_slide(question: str) -> SlideAsk | None:
     return None
 
 
+def as_spans(video: Video, slides: list[Slide]) -> list[Span]:
+    """Each slide as one on-screen-text span, its time the run of reads it was counted from."""
+    return [Span(video.id, s.start, s.end, "ocr", s.title, s.source) for s in slides]
+
+
 def slides_of(library: Library, video: Video) -> list[Slide]:
     """The video's slides: runs of on-screen text under one title, in time order."""
     runs: list[Slide] = []
@@ -94,9 +117,9 @@ def slides_of(library: Library, video: Video) -> list[Slide]:
         if not title:
             continue
         if runs and runs[-1].title.casefold() == title.casefold():
-            runs[-1] = Slide(runs[-1].start, max(runs[-1].end, span.end), runs[-1].title)
+            runs[-1] = replace(runs[-1], end=max(runs[-1].end, span.end))
         else:
-            runs.append(Slide(span.start, span.end, title))
+            runs.append(Slide(span.start, span.end, title, span.source))
     return runs
 
 

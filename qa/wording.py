@@ -41,6 +41,22 @@ PHRASES: dict[str, dict[Lang, str]] = {
         "en": "“{title}” ({duration}), from its {source}:",
         "zh": "“{title}”（{duration}），摘自{source}：",
     },
+    "whole_slides": {
+        "en": "“{title}” ({duration}) shows {n} slides with text on screen (counted by the "
+        "text on them):",
+        "zh": "“{title}”（{duration}）有 {n} 张带文字的幻灯片（按屏幕上的文字计数）：",
+    },
+    "whole_slides_1": {
+        "en": "“{title}” ({duration}) shows 1 slide with text on screen (counted by the text "
+        "on it):",
+        "zh": "“{title}”（{duration}）有 1 张带文字的幻灯片（按屏幕上的文字计数）：",
+    },
+    "no_slides": {
+        "en": "“{title}” shows no slides with text on screen (slides are counted by the text "
+        "on them; a video ingested without frames has none)",
+        "zh": "“{title}”里没有带文字的幻灯片（按屏幕上的文字计数；没有索引画面的视频没有这些）",
+    },
+    "more_slides": {"en": "(… and {n} more slides)", "zh": "（……还有 {n} 张幻灯片）"},
     "chapters": {"en": "chapters", "zh": "章节"},
     "title_sep": {"en": " — ", "zh": "："},  # a chapter's title, then its summary
     "more_chapters": {"en": "(… and {n} more chapters)", "zh": "（……还有 {n} 个章节）"},

@@ -7,7 +7,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from index.records import Span, Video
-from qa.slides import LAST, asked_slide, pick, slides_of
+from qa.slides import LAST, asked_slide, asks_list, pick, slides_of
 
 
 def test_a_slide_is_asked_by_number_ordinal_or_as_the_last():
@@ -52,53 +52,69 @@ def test_bullets_revealed_under_one_title_are_one_slide():
     assert pick(slides, asked_slide("slide 5")) is None
 
 
-def test_a_slide_asked_of_a_library_is_answered_in_each_video_that_has_it(tmp_path, monkeypatch):
-    """No video chosen: slide 2 of each video with on-screen text, each at its own time;
-    a library without on-screen text says so instead of guessing."""
-    import json
+TALKS = {  # title -> (cues, slides as (start, end, title))
+    "bread": (
+        [(0, 9, "Welcome, today we bake bread."), (10, 19, "Mix flour and water.")],
+        [(0, 10, "BREAD"), (10, 20, "MIXING")],
+    ),
+    "gears": (
+        [(0, 14, "Let us tune the gears."), (15, 29, "Turn the barrel adjuster.")],
+        [(0, 15, "GEARS"), (15, 30, "BARREL ADJUSTER")],
+    ),
+}
+
+
+def _two_talks(tmp_path, monkeypatch):
+    """A library (this test's VIDQA_HOME) of the two talks, from their subtitles only."""
     from dataclasses import replace
 
     from media import srt_text
-    from typer.testing import CliRunner
 
     from index.library import Library
     from ingest.pipeline import ingest_transcript
-    from ui.cli import app
     from vidqa.settings import settings
 
-    talks = {  # title -> (cues, slides as (start, end, title))
-        "bread": (
-            [(0, 9, "Welcome, today we bake bread."), (10, 19, "Mix flour and water.")],
-            [(0, 10, "BREAD"), (10, 20, "MIXING")],
-        ),
-        "gears": (
-            [(0, 14, "Let us tune the gears."), (15, 29, "Turn the barrel adjuster.")],
-            [(0, 15, "GEARS"), (15, 30, "BARREL ADJUSTER")],
-        ),
-    }
     home = tmp_path / "home"
     monkeypatch.setenv("VIDQA_HOME", str(home))
     library = Library(replace(settings(), home=home))
+    for title, (cues, _) in TALKS.items():
+        (tmp_path / f"{title}.srt").write_text(srt_text(cues), encoding="utf-8")
+        ingest_transcript(
+            tmp_path / f"{title}.srt", video_id=title, title=title, duration=30.0, library=library
+        )
+    return library
+
+
+def _add_slides(library) -> None:
+    for title, (_, shown) in TALKS.items():  # as OCR would have read them
+        ocr = [Span(title, a, b, "ocr", t, "ocr", {"title": t}) for a, b, t in shown]
+        library.add_spans(title, ocr, replace_kinds=("ocr",))
+
+
+def _ask(*args: str) -> dict:
+    import json
+
+    from typer.testing import CliRunner
+
+    from ui.cli import app
+
+    result = CliRunner().invoke(app, ["ask", *args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_a_slide_asked_of_a_library_is_answered_in_each_video_that_has_it(tmp_path, monkeypatch):
+    """No video chosen: slide 2 of each video with on-screen text, each at its own time;
+    a library without on-screen text says so instead of guessing."""
+    library = _two_talks(tmp_path, monkeypatch)
     try:
-        for title, (cues, _) in talks.items():
-            (tmp_path / f"{title}.srt").write_text(srt_text(cues), encoding="utf-8")
-            ingest_transcript(
-                tmp_path / f"{title}.srt",
-                video_id=title,
-                title=title,
-                duration=30.0,
-                library=library,
-            )
-        no_slides = CliRunner().invoke(app, ["ask", "what is on slide 2?", "--json"])
-        assert json.loads(no_slides.stdout)["answer"] == (
+        assert _ask("what is on slide 2?")["answer"] == (
             "No video here shows a slide 2 (slides are counted by the text on them)."
         )
-        for title, (_, shown) in talks.items():  # as OCR would have read them
-            ocr = [Span(title, a, b, "ocr", t, "ocr", {"title": t}) for a, b, t in shown]
-            library.add_spans(title, ocr, replace_kinds=("ocr",))
+        _add_slides(library)
     finally:
         library.close()
-    got = json.loads(CliRunner().invoke(app, ["ask", "what is on slide 2?", "--json"]).stdout)
+    got = _ask("what is on slide 2?")
     lines = got["answer"].splitlines()
     assert (
         lines[0] == "The question names a slide but not a video; slide 2 of each of the 2 videos:"
@@ -107,3 +123,41 @@ def test_a_slide_asked_of_a_library_is_answered_in_each_video_that_has_it(tmp_pa
     assert shown == {("bread", 10.0, "MIXING"), ("gears", 15.0, "BARREL ADJUSTER")}
     said = {c["text"] for c in got["citations"] if c["kind"] == "transcript"}
     assert said == {"Mix flour and water.", "Turn the barrel adjuster."}
+
+
+def test_how_many_slides_lists_each_slide_where_it_showed(tmp_path, monkeypatch):
+    """ "How many slides are there?" was "Not found": it is the deck, counted as slides are
+    counted, each slide cited where it showed; of each video with none chosen."""
+    library = _two_talks(tmp_path, monkeypatch)
+    try:
+        none = _ask("how many slides are in the gears talk?")
+        assert none["answer"].startswith("“gears” shows no slides with text on screen"), none
+        assert none["citations"] == []
+        _add_slides(library)
+    finally:
+        library.close()
+    gears = _ask("how many slides are in the gears talk?")
+    assert gears["answer"].splitlines() == [
+        "“gears” (0:30) shows 2 slides with text on screen (counted by the text on them):",
+        "[1] 0:00–0:15 GEARS",
+        "[2] 0:15–0:30 BARREL ADJUSTER",
+        "(The question points at “gears”.)",
+    ]
+    assert [(c["start"], c["end"], c["kind"]) for c in gears["citations"]] == [
+        (0.0, 15.0, "ocr"),
+        (15.0, 30.0, "ocr"),
+    ]
+    each = _ask("一共有几张幻灯片？")
+    assert each["status"] == "per_video"
+    assert "“bread”（0:30）有 2 张带文字的幻灯片（按屏幕上的文字计数）：" in each["answer"]
+    assert {c["text"] for c in each["citations"]} == {"BREAD", "MIXING", "GEARS", "BARREL ADJUSTER"}
+    one = _ask("list the slides", "--video", "bread")
+    assert [c["text"] for c in one["citations"]] == ["BREAD", "MIXING"]
+    assert "points at" not in one["answer"]
+
+
+def test_the_deck_is_asked_for_not_slides_about_something():
+    for asked in ("how many slides are there?", "list all the slides", "一共有几张幻灯片？"):
+        assert asks_list(asked), asked
+    for other in ("which slides mention glaciers?", "what is on slide 3?", "slide the dough in"):
+        assert not asks_list(other), other

@@ -132,6 +132,15 @@ def test_an_announcement_that_opens_a_chaptered_video_is_followed_by_its_chapter
         "[3] 0:24–1:13 Changing the tube — Lever the tyre off, swap the tube, pump.",
         "[4] 1:13–1:53 Adjusting the derailleur — Barrel adjuster and limit screw.",
     ]
+    # the steps with no procedure named are the video's own: its chapters ("list the steps"
+    # quoted the one sentence search found)
+    for asked in ("list the steps", "what are the steps?", "有哪些步骤？"):
+        lines = _ask(home, asked, monkeypatch)["answer"].splitlines()
+        assert lines[0] in (
+            "“bike_repair” (1:53), from its chapters:",
+            "“bike_repair”（1:53），摘自章节：",
+        ), lines
+        assert len(lines) == 4 and lines[1].startswith("[1] 0:00–0:24 Getting the wheel out")
 
 
 def test_how_to_questions_and_announcements_are_told_apart():
