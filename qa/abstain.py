@@ -359,26 +359,57 @@ def assess(question: str, texts: list[str], library) -> tuple[bool, Strength]:
     embedder = judge(question, texts, library)
     rule, _ = threshold_for(embedder.slug)
     strength = _measure_for(question, texts, library, embedder, rule)
-    return rule.answers(strength), strength
+    answers = rule.answers(strength)
+    if not answers and (parts := conjuncts(question)):
+        # "the budget and hiring": no one passage holds both, each part is found on its own
+        answers = all(
+            rule.answers(_measure_for(part, texts, library, embedder, rule)) for part in parts
+        )
+    return answers, strength
+
+
+# "about volcanoes and glaciers?": two things asked at once, the second running to the end
+# of the clause (English; a Chinese 和 is too often inside a word to split on)
+_BOTH = re.compile(
+    r"(?P<a>[A-Za-z][\w'-]*)\s+(?:and|or)\s+(?P<b>[A-Za-z][\w'-]*(?:\s+[A-Za-z][\w'-]*){0,2}?)"
+    r"(?=\s*(?:[?.!,;]|$))",
+    re.IGNORECASE,
+)
+
+
+def conjuncts(question: str) -> list[str]:
+    """The question asked of each of two things it joins: "what did he say about volcanoes
+    and glaciers?" -> "... about volcanoes?", "... about glaciers?"; [] when it joins none."""
+    m = _BOTH.search(question)
+    if m is None or not (content_words(m["a"]) and content_words(m["b"])):
+        return []
+    return [
+        question[: m.end("a")] + question[m.end("b") :],
+        question[: m.start("a")] + question[m.start("b") :],
+    ]
 
 
 def each_answers(question: str, texts: list[str], library) -> list[bool]:
     """Whether each text, on its own, passes the rule (the runners-up of an answer, the
-    results of a search), or holds every word of a question of two or more; the question
-    and the texts are embedded in one batch."""
+    results of a search) for the question or for one of two things it asks about at once,
+    or holds every word of a question of two or more; the question and the texts are
+    embedded in one batch."""
     texts = [t[:SPAN_CHARS] for t in texts]
     if not texts:
         return []
     embedder = judge(question, texts, library)
     rule, _ = threshold_for(embedder.slug)
     stats = _stats_for(rule, library) or WordStats()
-    sims = cosines(question, texts, embedder)
-    asked = _numbered(question)
-    return [
-        (rule.answers(s := features(question, [t], [c], stats)) or _says_every_word(s))
-        and not _other_number(asked, t)
-        for t, c in zip(texts, sims, strict=True)
-    ]
+    asked = [question, *conjuncts(question)]
+    vectors = embedder.embed([*asked, *texts])
+    numbered = _numbered(question)
+    passes = [False] * len(texts)
+    for n, part in enumerate(asked):
+        sims = [float(c) for c in vectors[len(asked) :] @ vectors[n]]
+        for i, (t, c) in enumerate(zip(texts, sims, strict=True)):
+            s = features(part, [t], [c], stats)
+            passes[i] |= rule.answers(s) or _says_every_word(s)
+    return [ok and not _other_number(numbered, t) for t, ok in zip(texts, passes, strict=True)]
 
 
 def _numbered(text: str) -> dict[str, set[str]]:

@@ -418,8 +418,9 @@ def test_summarize_the_videos_without_chapters_quotes_each_transcript(two):
         assert cited[0]["start"] < 5 and all(a["end"] <= b["start"] for a, b in pairwise(cited))
 
 
-def _talks(monkeypatch, tmp_path, talks: dict) -> None:
-    """A library of its own (VIDQA_HOME under tmp_path) of 20 s talks: title -> subtitle cues."""
+def _talks(monkeypatch, tmp_path, talks: dict, duration: float = 20.0) -> None:
+    """A library of its own (VIDQA_HOME under tmp_path) of talks `duration` s long: title ->
+    subtitle cues."""
     from index.library import Library
     from ingest.pipeline import ingest_transcript
     from vidqa.settings import settings
@@ -429,7 +430,9 @@ def _talks(monkeypatch, tmp_path, talks: dict) -> None:
     for n, (title, cues) in enumerate(talks.items()):
         srt = tmp_path / f"{n}.srt"
         srt.write_text(srt_text(cues), encoding="utf-8")
-        ingest_transcript(srt, video_id=f"talk-{n}", title=title, duration=20.0, library=library)
+        ingest_transcript(
+            srt, video_id=f"talk-{n}", title=title, duration=duration, library=library
+        )
     library.close()
 
 
@@ -696,3 +699,39 @@ def test_calibration_answers_the_target_share_and_abstains_most():
     )
     assert threshold_for("all-MiniLM-L6-v2-384d")[1]  # the default embedder is calibrated
     assert threshold_for("some-new-model-768d") == (threshold_for("nope")[0], False)
+
+
+def test_two_things_asked_at_once_are_each_found(monkeypatch, tmp_path):
+    """ "About the budget and hiring": no one sentence holds both, and it was "Not found"
+    although each is said; each part must be found, so a part the talk never mentions
+    still makes it "Not found"."""
+    _talks(
+        monkeypatch,
+        tmp_path,
+        {
+            "weekly_sync": [  # a minute apart: each its own passage
+                (0, 5, "Our cloud budget is forty thousand dollars a month, over by ten percent."),
+                (60, 65, "We are hiring two backend engineers and one designer this quarter."),
+                (120, 125, "The mobile release slipped by one week because of a crash."),
+            ],
+        },
+        duration=130.0,
+    )
+    both = ask_json("what did they say about the budget and hiring?")
+    assert both["status"] == "answered", both["answer"]
+    assert {c["start"] for c in both["citations"]} == {0.0, 60.0}, both["answer"]
+    half = ask_json("what did they say about the budget and the pizza oven?")
+    assert half["status"] == "not_found", half["answer"]
+    assert half["citations"] == []
+
+
+def test_the_two_things_a_question_joins():
+    from qa.abstain import conjuncts
+
+    assert conjuncts("what did he say about volcanoes and glaciers?") == [
+        "what did he say about volcanoes?",
+        "what did he say about glaciers?",
+    ]
+    assert conjuncts("is it black or white?") == ["is it black?", "is it white?"]
+    for one in ("what did Tom and Maria say about the budget?", "how do I start?"):
+        assert conjuncts(one) == [], one
