@@ -210,7 +210,9 @@ def gather_all(request: Request, library: Library) -> list[Evidence]:
     if ref is None and (asked := slides.asked_slide(request.question)) is not None:
         return _slide_evidence(request, library, scope, asked)
     if ref is None and (around := steps.asked_around(request.question)) is not None:
-        return [_around(request, library, *around)]
+        side, anchor = around.side, around.anchor
+        nearby = _next_slide(request, library, scope, around)
+        return nearby or [_around(request, library, side, anchor)]
     if ref is None and question.kind == "whole_video":
         if video is not None:
             return [whole_video_evidence(library, video)]
@@ -242,6 +244,32 @@ def _around(request: Request, library: Library, side: steps.Side, anchor: str) -
         )
         if not evidence.steps:
             evidence.note = say(request.lang, f"nothing_{side}")
+    return evidence
+
+
+def _next_slide(
+    request: Request, library: Library, scope: Sequence[Video], around: steps.Around
+) -> list[Evidence] | None:
+    """ "What is on the slide after the budget slide?": the slide counted after (before) the
+    one showing where the anchor's words are found with confidence; None when it asks for
+    no slide or the anchor is not found (then it is asked as a moment)."""
+    words = slides.named_slide(around.anchor) or (around.anchor if around.slide else None)
+    if words is None:
+        return None
+    side = around.side
+    videos = (request.video,) if request.video else request.videos
+    hits = abstain.confident_hits(words, search_in(words, library, videos, request.k), library)
+    if not hits:
+        return None
+    best = hits[0].span
+    video = library.catalog.video(best.video_id)
+    showing, total = slides.number_at(library, video, (best.start + best.end) / 2)
+    number = showing + (1 if side == "after" else -1)
+    if not total or not 0 < number <= total:
+        return None
+    asked = slides.SlideAsk(number, f"slide {number}")
+    evidence = _slide_evidence(replace(request, video=video), library, scope, asked)
+    evidence[0].picked = request.video is None and len(scope) > 1
     return evidence
 
 

@@ -123,6 +123,26 @@ def slides_of(library: Library, video: Video) -> list[Slide]:
     return runs
 
 
+_NAMES_SLIDE = re.compile(
+    r"\s*\b(?:slides?|screen)\b\s*|\s*(?:那张|这张)?(?:幻灯片|PPT|ppt)\s*", re.I
+)
+
+
+def named_slide(anchor: str) -> str | None:
+    """ "the budget slide" -> "the budget": a moment named as a slide, by its words; None
+    when the words name no slide."""
+    if not _NAMES_SLIDE.search(anchor):
+        return None
+    words = _NAMES_SLIDE.sub(" ", anchor).strip()
+    return words or None
+
+
+def number_at(library: Library, video: Video, t: float) -> tuple[int, int]:
+    """(the number of the slide showing at `t` (s), 0 before the first; slides counted)."""
+    shown = slides_of(library, video)
+    return sum(s.start <= t for s in shown), len(shown)
+
+
 def neighbour(message: str, library: Library, video: Video, t: float) -> str | None:
     """A chat's "and the next slide?" about `video`, after a moment `t` (s): the message
     with the slide written as its number ("and slide 4?"), or None when it asks no such
@@ -131,8 +151,7 @@ def neighbour(message: str, library: Library, video: Video, t: float) -> str | N
     if m is None:
         return None
     step = 1 if (m["dir"] or "").lower() in ("next", "following") or m["zh"] == "下" else -1
-    showing = sum(s.start <= t for s in slides_of(library, video))  # its number, 0: none yet
-    number = showing + step
+    number = number_at(library, video, t)[0] + step
     if number < 1:
         return None
     written = f"第{number}张幻灯片" if m["zh"] else f"slide {number}"

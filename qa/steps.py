@@ -16,7 +16,7 @@ finds the moment ("the budget"), and the answer is what was said next (or, with
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from index.library import Library
 from index.records import Span
@@ -67,6 +67,13 @@ _AROUND = re.compile(
     r"[\s?.!]*$",
     re.IGNORECASE,
 )
+# "what is on the slide after the budget slide?", "which slide comes before glaciers"
+_SLIDE_AROUND = re.compile(
+    r"^\W*(?:and\s+)?(?:what|what's|whats|which)\s+(?:(?:is|was|are|were)\s+)?(?:on\s+)?"
+    r"(?:the\s+)?slides?\s+(?:(?:comes?|came|is|was|shown|showed)\s+)?"
+    r"(?:right\s+|just\s+|immediately\s+|directly\s+)?(after|before)\s+(.+?)[\s?.!]*$",
+    re.IGNORECASE,
+)
 _FOLLOWS = re.compile(r"^\W*what\s+(follows|followed|precedes|preceded)\s+(.+?)[\s?.!]*$", re.I)
 # "讲完预算之后讲了什么？", "休息之前他们在说什么"
 _AROUND_ZH = re.compile(
@@ -78,13 +85,22 @@ _THAT_ZH = re.compile(r"[那这此它](?:个|时|时候|里|一刻)?")  # "那�
 _DONE_ZH = re.compile(r"^(?:讲|说|聊|谈|做|演示|介绍|讨论)完|(?:讲|说|聊|谈|做|演示|介绍|讨论)完$")
 
 
-def asked_around(question: str) -> tuple[Side, str] | None:
+class Around(NamedTuple):
+    side: Side
+    anchor: str  # the words that name the moment: "the budget"
+    slide: bool = False  # the question asks for the slide next to it, not what was said
+
+
+def asked_around(question: str) -> Around | None:
     """("after", "the budget") for "what did they discuss after the budget?"; None when the
     question names no moment that way ("after that" is a chat follow-up, qa/chat.py)."""
     from qa.abstain import DEICTIC_WORDS, content_words
 
     text = question.strip()
-    if m := _AROUND.match(text):
+    slide = False
+    if m := _SLIDE_AROUND.match(text):
+        side, anchor, slide = m[1].lower(), m[2], True
+    elif m := _AROUND.match(text):
         side, anchor = m[1].lower(), m[2]
     elif m := _FOLLOWS.match(text):
         side, anchor = ("after" if m[1].lower().startswith("follow") else "before"), m[2]
@@ -99,7 +115,7 @@ def asked_around(question: str) -> tuple[Side, str] | None:
         return None
     if relative_shift(text) is not None:  # "两分钟之前说了什么": an amount, not a moment
         return None
-    return side, anchor
+    return Around(side, anchor, slide)
 
 
 def around(library: Library, span: Span, side: Side) -> tuple[StepsKind, list[Span], int]:

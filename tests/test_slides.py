@@ -161,3 +161,25 @@ def test_the_deck_is_asked_for_not_slides_about_something():
         assert asks_list(asked), asked
     for other in ("which slides mention glaciers?", "what is on slide 3?", "slide the dough in"):
         assert not asks_list(other), other
+
+
+def test_the_slide_after_or_before_one_named_by_its_words(tmp_path, monkeypatch):
+    """ "What is on the slide after the bread slide?" was a search for those words (it
+    quoted the bread slide itself): it is the next slide counted, in the video where they are
+    found; a slide named by words the videos never say is not found."""
+    library = _two_talks(tmp_path, monkeypatch)
+    try:
+        _add_slides(library)
+    finally:
+        library.close()
+    after = _ask("what is on the slide after the bread slide?")
+    assert after["answer"].startswith(
+        "Slide 2 of 2 (counted by the text on screen), at 0:10–0:20 in “bread”:"
+    )
+    assert [c["text"] for c in after["citations"] if c["kind"] == "ocr"] == ["MIXING"]
+    before = _ask("which slide comes before the barrel adjuster?")
+    assert before["answer"].startswith(
+        "Slide 1 of 2 (counted by the text on screen), at 0:00–0:15 in “gears”:"
+    )
+    nowhere = _ask("what is on the slide after the pizza slide?")
+    assert nowhere["status"] == "not_found" and nowhere["citations"] == []

@@ -245,11 +245,13 @@ def test_in_a_chat_a_named_moment_wins_over_the_last_one(bike_home, monkeypatch)
 
 
 def test_questions_about_what_came_after_a_moment_are_told_apart():
-    assert asked_around("What did she say after the demo?") == ("after", "the demo")
-    assert asked_around("what happened right before the break") == ("before", "the break")
-    assert asked_around("what follows the recap?") == ("after", "the recap")
-    assert asked_around("讲完预算之后讲了什么？") == ("after", "预算")
-    assert asked_around("休息之前他们在讨论什么") == ("before", "休息")
+    assert asked_around("What did she say after the demo?") == ("after", "the demo", False)
+    assert asked_around("what happened right before the break") == ("before", "the break", False)
+    assert asked_around("what follows the recap?") == ("after", "the recap", False)
+    assert asked_around("讲完预算之后讲了什么？") == ("after", "预算", False)
+    assert asked_around("休息之前他们在讨论什么") == ("before", "休息", False)
+    assert asked_around("what is on the slide after the budget?") == ("after", "the budget", True)
+    assert asked_around("which slide comes before glaciers") == ("before", "glaciers", True)
     for other in (
         "what happened after that?",  # a chat follow-up: the last moment
         "what did they decide about the budget?",
