@@ -44,9 +44,10 @@ from qa.retrieve import (
     retrieve,
     said_while,
     search_in,
+    sentences_between,
     spans_at_time,
 )
-from qa.timeparse import VIDEO_NOUN, TimeRef, parse_time_reference
+from qa.timeparse import VIDEO_NOUN, TimeRef, first_or_last, parse_time_reference
 from qa.wording import Lang, language, passages_language, say
 from vidqa.errors import VideoNotFound
 from vidqa.settings import settings
@@ -197,6 +198,27 @@ def gather(
 def gather_all(request: Request, library: Library) -> list[Evidence]:
     """One Evidence, or one per video for a time or summary question that names none of
     several."""
+    found = _gather(request, library)
+    if (which := first_or_last(request.question)) is not None:
+        found = [_one_sentence(e, which, library) for e in found]
+    return found
+
+
+def _one_sentence(evidence: Evidence, which: str, library: Library) -> Evidence:
+    """ "What was the last thing said?": the last sentence of the video's end (its first,
+    of its beginning), not the whole last stretch; other evidence as it is."""
+    ref = evidence.time
+    if evidence.mode != "time" or ref is None or not ref.edge or evidence.video is None:
+        return evidence
+    said = sentences_between(library, evidence.video.id, ref.start, ref.end, lambda a, b: True)
+    said = [s for s in said if s.end > ref.start and s.start < ref.end]
+    if not said:
+        return evidence
+    one = said[0] if which == "first" else said[-1]
+    return replace(evidence, spans=[one], time=replace(ref, start=one.start, end=one.end))
+
+
+def _gather(request: Request, library: Library) -> list[Evidence]:
     if request.times:  # "and 10 seconds later?" after an answer in each of several videos
         return [_at_time(library, v, ref, request.kinds, request.lang) for v, ref in request.times]
     video = request.video

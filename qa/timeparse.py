@@ -242,8 +242,8 @@ _EDGE_EN = re.compile(
 )
 _EDGE_END_WORDS = _LAST_WORDS | {"end", "ending", "finish", "conclude"}
 _EDGE_ZH = re.compile(
-    r"(?P<start>开头|一开始|最开始|刚开始|开始的时候|开始时|开场)"
-    r"|(?P<end>结尾|末尾|结束的时候|结束时|快结束|最后(?!\s*[0-9零一二两三四五六七八九十百半几]))"
+    r"(?P<start>开头|一开始|最开始|刚开始|开始的时候|开始时|开场|第一句)"
+    r"|(?P<end>结尾|末尾|结束的时候|结束时|快结束|最后一句|最后(?!\s*[0-9零一二两三四五六七八九十百半几]))"
 )
 
 _SHIFT_AFTER = re.compile(
@@ -685,3 +685,20 @@ def next_to(text: str) -> Literal["before", "after"] | None:
     if _VAGUE_FORWARD.search(text):
         return "after"
     return None
+
+
+# "what was the last thing she said?", "the first words", "最后一句话": one sentence of the edge
+_FIRST_LAST = re.compile(
+    r"\b(?:very\s+)?(first|last|final|opening|closing)\s+(?:thing|sentence|words?|line|remark)s?\b"
+    r"|(第一|最后一|开头第一|结尾最后一)句",
+    re.IGNORECASE,
+)
+
+
+def first_or_last(text: str) -> Literal["first", "last"] | None:
+    """ "first" / "last" when a question asks for the first or last thing said, not a stretch."""
+    m = _FIRST_LAST.search(text)
+    if m is None:
+        return None
+    word = (m[1] or m[2]).lower()
+    return "first" if word in ("first", "opening", "第一", "开头第一") else "last"

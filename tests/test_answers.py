@@ -735,3 +735,19 @@ def test_the_two_things_a_question_joins():
     assert conjuncts("is it black or white?") == ["is it black?", "is it white?"]
     for one in ("what did Tom and Maria say about the budget?", "how do I start?"):
         assert conjuncts(one) == [], one
+
+
+def test_the_first_or_last_thing_said_is_one_sentence(two):
+    """ "What was the last thing said?" quoted the video's whole last 20 s; it is its last
+    sentence, cited at its own time (in each video with none chosen, 第一句 too)."""
+    last = ask_json("what was the last thing said in the kitchen video?")
+    assert last["answer"].splitlines()[0] == "At 0:50–0:59 in “kitchen”:", last["answer"]
+    assert [(c["start"], c["end"], c["text"]) for c in last["citations"]] == [
+        (50.0, 59.0, KITCHEN[-1][2])
+    ]
+    first = ask_json("第一句话说了什么？")
+    assert first["status"] == "per_video"
+    starts = {c["video_id"]: c["start"] for c in first["citations"]}
+    assert len(first["citations"]) == 2 and starts.keys() == {"lecture-0000", "kitchen-0000"}
+    assert all(start < 1.0 for start in starts.values()), first["answer"]  # each its first
+    assert KITCHEN[0][2] in first["answer"]

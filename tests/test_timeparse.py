@@ -367,3 +367,14 @@ def test_find_time_references_lists_every_moment_in_an_answer():
         ("At 3:00", 180, 180),
     ]
     assert find_time_references("the last 2 minutes") == []  # needs the video's length
+
+
+def test_the_first_or_last_thing_said():
+    from qa.timeparse import first_or_last
+
+    assert first_or_last("what was the last thing she said?") == "last"
+    assert first_or_last("what were his opening words?") == "first"
+    assert first_or_last("最后一句话是什么？") == "last"
+    assert first_or_last("第一句话说了什么") == "first"
+    assert first_or_last("what is the last slide?") is None
+    assert first_or_last("how does it end?") is None
