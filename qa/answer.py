@@ -232,9 +232,7 @@ def _gather(request: Request, library: Library) -> list[Evidence]:
     if ref is None and (asked := slides.asked_slide(request.question)) is not None:
         return _slide_evidence(request, library, scope, asked)
     if ref is None and (around := steps.asked_around(request.question)) is not None:
-        side, anchor = around.side, around.anchor
-        nearby = _next_slide(request, library, scope, around)
-        return nearby or [_around(request, library, side, anchor)]
+        return _next_slide(request, library, scope, around) or [_around(request, library, around)]
     if ref is None and question.kind == "whole_video":
         if video is not None:
             return [whole_video_evidence(library, video)]
@@ -255,17 +253,17 @@ def _gather(request: Request, library: Library) -> list[Evidence]:
     return [_at_time(library, video, ref, request.kinds, request.lang)]
 
 
-def _around(request: Request, library: Library, side: steps.Side, anchor: str) -> Evidence:
+def _around(request: Request, library: Library, around: steps.Around) -> Evidence:
     """ "What did they discuss after the budget?": the moment the anchor's words find (judged
     by the not-found rule on those words alone), then what was said next to it."""
-    evidence = _search(replace(request, question=anchor), library)
-    evidence.query = anchor
+    evidence = _search(replace(request, question=around.anchor), library)
+    evidence.query = around.anchor
     if evidence.spans:
         evidence.steps_kind, evidence.steps, evidence.steps_more = steps.around(
-            library, evidence.spans[0], side
+            library, evidence.spans[0], around.side
         )
         if not evidence.steps:
-            evidence.note = say(request.lang, f"nothing_{side}")
+            evidence.note = say(request.lang, f"nothing_{around.side}")
     return evidence
 
 
@@ -300,12 +298,17 @@ def _slide_listing(request: Request, library: Library, scope: Sequence[Video]) -
     qa/slides.py counts them, each cited where it showed; else each video's, for a few."""
     named = None if request.video else _video_named(request, library, scope)
     video = request.video or named
+    if video is not None:
+        spans = slides.as_spans(video, slides.slides_of(library, video))
+        note = None if spans else say(request.lang, "no_slides", title=video.title)
+        return [Evidence("whole", spans=spans, video=video, note=note, picked=named is not None)]
     found = []
-    for v in [video] if video is not None else scope[:OVERVIEW_VIDEOS]:
-        spans = slides.as_spans(v, slides.slides_of(library, v))
-        note = None if spans else say(request.lang, "no_slides", title=v.title)
-        found.append(Evidence("whole", spans=spans, video=v, note=note, picked=named is not None))
-    return found
+    for v in scope:  # the first few videos that show slides, not videos without any
+        if spans := slides.as_spans(v, slides.slides_of(library, v)):
+            found.append(Evidence("whole", spans=spans, video=v))
+            if len(found) == OVERVIEW_VIDEOS:
+                break
+    return found or [Evidence("whole", note=say(request.lang, "no_slides_anywhere"))]
 
 
 def _slide_evidence(

@@ -56,6 +56,11 @@ PHRASES: dict[str, dict[Lang, str]] = {
         "on them; a video ingested without frames has none)",
         "zh": "“{title}”里没有带文字的幻灯片（按屏幕上的文字计数；没有索引画面的视频没有这些）",
     },
+    "no_slides_anywhere": {
+        "en": "No video here shows slides with text on screen (slides are counted by the text "
+        "on them; videos ingested without frames have none).",
+        "zh": "这里没有视频有带文字的幻灯片（按屏幕上的文字计数；没有索引画面的视频没有这些）。",
+    },
     "more_slides": {"en": "(… and {n} more slides)", "zh": "（……还有 {n} 张幻灯片）"},
     "chapters": {"en": "chapters", "zh": "章节"},
     "title_sep": {"en": " — ", "zh": "："},  # a chapter's title, then its summary

@@ -133,6 +133,8 @@ def test_how_many_slides_lists_each_slide_where_it_showed(tmp_path, monkeypatch)
         none = _ask("how many slides are in the gears talk?")
         assert none["answer"].startswith("“gears” shows no slides with text on screen"), none
         assert none["citations"] == []
+        anywhere = _ask("how many slides are there?")
+        assert anywhere["answer"].startswith("No video here shows slides with text on screen")
         _add_slides(library)
     finally:
         library.close()
