@@ -65,6 +65,11 @@ TIME_VIDEOS = 3  # a time question with no video chosen is answered for this man
 OVERVIEW_VIDEOS = 5  # "summarize the videos" with none chosen: an overview of this many
 # "the meeting", "this budget talk": one video, of a kind its words may tell
 ONE_VIDEO = re.compile(rf"\b(?:the|this|that)\s+(?:[\w-]+\s+){{0,3}}?{VIDEO_NOUN}\b", re.I)
+# "... in the meeting", "from the bread tutorial": a topic asked of one kind of video ("in
+# this video" is the one being watched, and names none)
+IN_ONE_VIDEO = re.compile(
+    rf"\s*\b(?:in|from|during|at)\s+(?P<video>the\s+(?:[\w-]+\s+){{0,3}}?{VIDEO_NOUN})\b", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -242,6 +247,13 @@ def _gather(request: Request, library: Library) -> list[Evidence]:
             # "is there anything about eggs in the chemistry lecture?": that video, searched
             # for the rest ("chemistry lecture" would match its "in this lecture we...")
             query = _without_title(request.question, named)
+            evidence = _search(replace(request, question=query, video=named), library)
+            evidence.picked, evidence.query = True, query
+            return [evidence]
+        if video is None and (kind := _in_kind_of_video(request, library, scope)) is not None:
+            # "what did they say about the budget in the meeting?": the one video "the
+            # meeting" points at, searched for the rest ("meeting" is no topic of it)
+            named, query = kind
             evidence = _search(replace(request, question=query, video=named), library)
             evidence.picked, evidence.query = True, query
             return [evidence]
@@ -479,6 +491,21 @@ def _called(asked: str, videos: Sequence[Video]) -> Video | None:
 def _typed(title: str, question: str) -> bool:
     """`title` appears in `question` as typed (any case), not inside a longer word."""
     return bool(re.search(rf"(?<!\w){re.escape(title.strip())}(?!\w)", question, re.IGNORECASE))
+
+
+def _in_kind_of_video(
+    request: Request, library: Library, videos: Sequence[Video]
+) -> tuple[Video, str] | None:
+    """(video, the rest of the question) for "... in the meeting" / "from the bread
+    tutorial", when the words of "the meeting" point at one of several videos and the rest
+    still names a topic; None otherwise ("in the video" names none: its words are no topic)."""
+    if len(videos) < 2 or (m := IN_ONE_VIDEO.search(request.question)) is None:
+        return None
+    rest = (request.question[: m.start()] + request.question[m.end() :]).strip()
+    if not abstain.content_words(rest):
+        return None
+    chosen, _ = pointed_at(m["video"], library, videos, request.videos)
+    return (chosen, rest) if chosen is not None else None
 
 
 def _without_title(question: str, video: Video) -> str:

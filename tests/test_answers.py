@@ -751,3 +751,30 @@ def test_the_first_or_last_thing_said_is_one_sentence(two):
     assert len(first["citations"]) == 2 and starts.keys() == {"lecture-0000", "kitchen-0000"}
     assert all(start < 1.0 for start in starts.values()), first["answer"]  # each its first
     assert KITCHEN[0][2] in first["answer"]
+
+
+def test_a_topic_asked_in_the_kind_of_video_one_of_them_is(monkeypatch, tmp_path):
+    """ "What did they say about the budget in the meeting?" was "Not found": "meeting" is
+    said by another sentence than the budget one, so neither covered the question. "In the
+    meeting" points at the one video that speaks of a meeting, searched for the rest."""
+    _talks(
+        monkeypatch,
+        tmp_path,
+        {
+            "weekly_sync": [
+                (0, 5, "Good morning, let's start the weekly meeting."),
+                (60, 65, "Our cloud budget is forty thousand dollars a month."),
+                (120, 125, "Our next meeting is on Monday at ten."),
+            ],
+            "bread": KITCHEN[:2],
+        },
+        duration=130.0,
+    )
+    budget = ask_json("what did they say about the budget in the meeting?")
+    assert budget["status"] == "answered", budget["answer"]
+    assert [c["start"] for c in budget["citations"]] == [60.0], budget["answer"]
+    assert "(The question points at “weekly_sync”.)" in budget["answer"]
+    oven = ask_json("what did they say about the oven in the meeting?")
+    assert oven["status"] == "not_found" and oven["answer"].startswith(
+        "Not found in “weekly_sync”."
+    )
