@@ -101,14 +101,20 @@ def shown_question(text: str, lang: Lang = "en") -> str:
     return tr(lang, "question_cut", text=text[:DISPLAY_QUESTION_CHARS].rstrip(), n=f"{len(text):,}")
 
 
+# How long the player is kept in view after it first comes into view (100 ms ticks): the
+# chat may still scroll itself to its bottom once the rerun that drew the player finishes.
+PLAYER_WATCH_TICKS = 80
+
+
 def player_script(container_key: str, seek: float | None, scroll: bool) -> str:
     """JavaScript for the player in `.st-key-<container_key>`, once its media is loaded:
     move it to `seek` s exactly (st.video takes whole seconds, a citation starts at 25.4 s),
     and with `scroll` bring it into view: a click far down the page plays in a player that
     may sit above or below the screen. The page may still be laying out (the player's height
-    is only known once the media's size is, and answers above it may still be drawn), so it
-    keeps watching until the player has held still in view for a second, and stops as soon
-    as the user scrolls or types. Only a number goes in."""
+    is only known once the media's size is, and answers above it may still be drawn), and
+    the chat scrolls itself to its bottom when a rerun ends, so it keeps the player in view
+    for 8 s after it first gets there and until it has held still for a second, and stops
+    as soon as the user scrolls, clicks or types. Only a number goes in."""
     seek_js = (
         ""
         if seek is None
@@ -117,14 +123,17 @@ def player_script(container_key: str, seek: float | None, scroll: bool) -> str:
     )
     scroll_js = (
         """const r = v.getBoundingClientRect();
-      if (!user && (r.top < 0 || r.bottom > window.innerHeight)) { v.scrollIntoView({block: 'center'}); still = 0; }"""
+      const inView = r.top >= 0 && r.bottom <= window.innerHeight;
+      if (!user && !inView) { v.scrollIntoView({block: 'center'}); still = 0; }
+      if (inView && seen < 0) seen = tries;"""
         if scroll
-        else ""
+        else "if (seen < 0) seen = tries;"
     )
     return f"""<script>(() => {{
   const sel = '.st-key-{container_key} video, .st-key-{container_key} audio';
-  let tries = 0, still = 0, last = null, user = false;
-  for (const e of ['wheel', 'touchmove', 'keydown']) window.addEventListener(e, () => {{ user = true; }}, {{once: true, passive: true}});
+  let tries = 0, still = 0, last = null, user = false, seen = -1;
+  for (const e of ['wheel', 'touchmove', 'keydown', 'pointerdown'])
+    window.addEventListener(e, () => {{ user = true; }}, {{once: true, passive: true}});
   const tick = () => {{
     const v = document.querySelector(sel);
     if (v && v.readyState >= 1) {{
@@ -133,9 +142,9 @@ def player_script(container_key: str, seek: float | None, scroll: bool) -> str:
       const top = v.getBoundingClientRect().top;
       still = last !== null && Math.abs(top - last) < 1 ? still + 1 : 0;
       last = top;
-      if (still >= 10) return;
+      if (still >= 10 && seen >= 0 && (user || tries - seen >= {PLAYER_WATCH_TICKS})) return;
     }}
-    if (++tries < 300) setTimeout(tick, 100);
+    if (++tries < 400) setTimeout(tick, 100);
   }};
   tick();
 }})();</script>"""
