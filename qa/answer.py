@@ -215,8 +215,9 @@ def _one_sentence(evidence: Evidence, which: str, library: Library) -> Evidence:
     ref = evidence.time
     if evidence.mode != "time" or ref is None or not ref.edge or evidence.video is None:
         return evidence
-    said = sentences_between(library, evidence.video.id, ref.start, ref.end, lambda a, b: True)
-    said = [s for s in said if s.end > ref.start and s.start < ref.end]
+    said = sentences_between(
+        library, evidence.video.id, ref.start, ref.end, lambda a, b: b > ref.start and a < ref.end
+    )
     if not said:
         return evidence
     one = said[0] if which == "first" else said[-1]
@@ -243,17 +244,8 @@ def _gather(request: Request, library: Library) -> list[Evidence]:
             return [whole_video_evidence(library, video)]
         return _whole_across_videos(request, library, scope)
     if ref is None:
-        if video is None and (named := _named_for_topic(request.question, scope)) is not None:
-            # "is there anything about eggs in the chemistry lecture?": that video, searched
-            # for the rest ("chemistry lecture" would match its "in this lecture we...")
-            query = _without_title(request.question, named)
-            evidence = _search(replace(request, question=query, video=named), library)
-            evidence.picked, evidence.query = True, query
-            return [evidence]
-        if video is None and (kind := _in_kind_of_video(request, library, scope)) is not None:
-            # "what did they say about the budget in the meeting?": the one video "the
-            # meeting" points at, searched for the rest ("meeting" is no topic of it)
-            named, query = kind
+        if video is None and (topic := _topic_in_one_video(request, library, scope)) is not None:
+            named, query = topic
             evidence = _search(replace(request, question=query, video=named), library)
             evidence.picked, evidence.query = True, query
             return [evidence]
@@ -493,12 +485,16 @@ def _typed(title: str, question: str) -> bool:
     return bool(re.search(rf"(?<!\w){re.escape(title.strip())}(?!\w)", question, re.IGNORECASE))
 
 
-def _in_kind_of_video(
+def _topic_in_one_video(
     request: Request, library: Library, videos: Sequence[Video]
 ) -> tuple[Video, str] | None:
-    """(video, the rest of the question) for "... in the meeting" / "from the bread
-    tutorial", when the words of "the meeting" point at one of several videos and the rest
-    still names a topic; None otherwise ("in the video" names none: its words are no topic)."""
+    """(video, what to search it for) when a topical question asks it of one of several
+    videos: by name ("is there anything about eggs in the chemistry lecture?": searched for
+    the rest, as "chemistry lecture" would match its "in this lecture we..."), or as "in the
+    meeting" / "from the bread tutorial" whose words point at one video ("meeting" is no
+    topic of it); None otherwise ("in the video" names none: its words are no topic)."""
+    if (named := _named_for_topic(request.question, videos)) is not None:
+        return named, _without_title(request.question, named)
     if len(videos) < 2 or (m := IN_ONE_VIDEO.search(request.question)) is None:
         return None
     rest = (request.question[: m.start()] + request.question[m.end() :]).strip()

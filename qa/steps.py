@@ -20,6 +20,7 @@ from typing import Literal, NamedTuple
 
 from index.library import Library
 from index.records import Span
+from qa.abstain import DEICTIC_WORDS, content_words
 from qa.retrieve import sentences_between
 from qa.timeparse import edge_length, relative_shift
 
@@ -94,8 +95,6 @@ class Around(NamedTuple):
 def asked_around(question: str) -> Around | None:
     """("after", "the budget") for "what did they discuss after the budget?"; None when the
     question names no moment that way ("after that" is a chat follow-up, qa/chat.py)."""
-    from qa.abstain import DEICTIC_WORDS, content_words
-
     text = question.strip()
     slide = False
     if m := _SLIDE_AROUND.match(text):
