@@ -38,8 +38,8 @@ WORDS_PER_SPAN = 38  # 150 words/min of speech for 15 s
 DEFAULT_QUERIES = 200  # per query kind
 K = 10  # results per search
 POINT_CONTEXT_S = 5.0  # qa/retrieve.py: a point question looks 5 s either side
-LAYOUT_VERSION = 3  # bump when the generated text or span layout changes: rebuilds the cache
-# (3: sentence vectors stored at ingest, index/sentence_vectors.py)
+LAYOUT_VERSION = 4  # bump when the generated text or span layout changes: rebuilds the cache
+# (3: sentence vectors stored at ingest, index/sentence_vectors.py; 4: and SPLADE's rows)
 SEED = 7
 
 # Topic vocabularies: a video draws mostly from one topic, so dense and BM25 both
@@ -302,6 +302,7 @@ def measure_retrieval(library, work: dict, ids: list[str], matrix: np.ndarray) -
     from qa.answer import ask
 
     pooled = SearchOptions(sentence_pool=0)  # the price of re-scoring sentences, by difference
+    no_sparse = SearchOptions(sparse=False)  # ... and of SPLADE's list alone
     embedder = library.embedder
     topical = [(q,) for q, _ in work["topical"]]
     vectors = embedder.embed([q for q, _ in work["topical"]])
@@ -317,6 +318,10 @@ def measure_retrieval(library, work: dict, ids: list[str], matrix: np.ndarray) -
             "search_library_embedding": (lambda q: embedding_search(library, q), topical),
             "search_library_no_sentences": (
                 lambda q: library.search(q, k=K, options=pooled),
+                topical,
+            ),
+            "search_library_no_sparse": (
+                lambda q: library.search(q, k=K, options=no_sparse),
                 topical,
             ),
             "search_one_video": (lambda q, v: library.search(q, k=K, video_id=v), work["scoped"]),
@@ -340,6 +345,7 @@ def cold_search(library, query: str):
     """A library-wide search with nothing kept in memory from earlier queries: the re-scored
     sentences' vectors are read from the catalog (stored at ingest)."""
     library.__dict__.pop("sentence_vectors", None)  # a cached_property: rebuilt empty on use
+    library.__dict__.pop("sparse_vectors", None)  # SPLADE's rows too
     return library.search(query, k=K)
 
 
@@ -491,6 +497,7 @@ LABELS = {
     "search_library_cold": "search, library-wide, nothing cached in memory",
     "search_library_embedding": "search, library-wide, sentences embedded per query (before)",
     "search_library_no_sentences": "search, library-wide, no sentence re-scoring",
+    "search_library_no_sparse": "search, library-wide, no SPLADE re-scoring",
     "search_one_video": "search, one video (--video)",
     "ask_time_anchored": "ask 'what was said at MM:SS?' --video",
     "ask_topical": "ask, topical, library-wide",
@@ -547,6 +554,7 @@ def report(meta: dict, built: bool, retrieval: dict, lookup: dict, n: int) -> di
         "search_library_cold",
         "search_library_embedding",
         "search_library_no_sentences",
+        "search_library_no_sparse",
         "search_one_video",
         "ask_time_anchored",
         "ask_topical",

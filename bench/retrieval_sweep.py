@@ -2,6 +2,7 @@
 """Retrieval design sweep on an eval set: a numpy re-implementation of search for tuning.
 
     .venv/bin/python bench/retrieval_sweep.py prepare [MODEL]        # embeds once, cached
+    .venv/bin/python bench/retrieval_sweep.py prepare-splade OUT     # SPLADE weights, cached
     .venv/bin/python bench/retrieval_sweep.py run LIMIT 'L:{json}' ...  # LIMIT 0 = all questions
 
 Each spec is a window length in seconds (0: no windows) and overrides of CFG, e.g.
@@ -25,6 +26,9 @@ VIDQA_SWEEP_BY_VIDEO=1 also prints right video@1 per video (a gain one video car
 '"dense2":W' (its dense list over regions), '"sent2":W' (its re-scoring of the candidate
 sentences as a second list) or '"mix2":A' (one re-scoring list by the blend of both cosines).
 Questions are embedded as search embeds them (e5's "query: " prefix).
+`prepare-splade OUT` writes SPLADE's weights of every text (models/sparse_embed.py); with
+VIDQA_SWEEP_SPLADE=OUT, '"ssent":W' adds SPLADE's re-scoring of the candidate sentences (as
+search does, weight 1 ships: '30:{"ssent":1}') and '"splade":W' its list over regions.
 Brute-force cosine instead of Chroma, the catalog's FTS5 BM25 and keyword terms,
 sentence units from index/windows.py. The product path is `vidqa eval retrieval
 --ablate`; this script exists because it runs a configuration over all 2,524
@@ -95,6 +99,21 @@ def prepare():
     Path(CACHE).write_bytes(pickle.dumps(data))
 
 
+def prepare_splade(out: str) -> None:
+    """SPLADE weights (models/sparse_embed.py) of every text of the cache, for VIDQA_SWEEP_SPLADE."""
+    import scipy.sparse as sp
+
+    from models.sparse_embed import load_sparse_embedder
+
+    data = pickle.loads(Path(CACHE).read_bytes())
+    texts = list(dict.fromkeys([*data["vec"], *data.get("qvec", {})]))
+    splade = load_sparse_embedder("splade-tiny")
+    t0 = time.time()
+    rows = [sp.csr_matrix(splade._weights(texts[i : i + 256])) for i in range(0, len(texts), 256)]
+    print(len(texts), "texts", round(time.time() - t0, 1), "s", file=sys.stderr)
+    Path(out).write_bytes(pickle.dumps({"texts": texts, "S": sp.vstack(rows).tocsr()}))
+
+
 from index import keyword
 from index.windows import sentences_of
 
@@ -127,6 +146,9 @@ def build(L):
     if "V2" in globals():
         global M2
         M2 = np.stack([V2[r[4]] for r in regs])
+    if "SPL" in globals():  # SPLADE rows of the regions, in the same order
+        global MS
+        MS = SPL["S"][[SPL["row"][r[4]] for r in regs]]
     db = sqlite3.connect(":memory:")
     db.execute("CREATE VIRTUAL TABLE f USING fts5(terms, tokenize='porter unicode61')")
     for i, r in enumerate(regs):
@@ -163,13 +185,21 @@ def prf(qv, regs, M, allowed, cfg):
     return q / np.linalg.norm(q)
 
 
+def _splq(text):
+    return SPL["S"][SPL["row"][text]]
+
+
+def _splt(text):
+    return SPL["S"][SPL["row"][text]]
+
+
 def hit(vid, s, e, q):
     return vid == q["video_id"] and q["start"] <= (s + e) / 2 <= q["end"]
 
 
 CFG = dict(
     windows=0.25, spans=1.0, sent=1.0, dense=1.0, bm=1.0, focus=True, N=50, ext=0, S=40, fold=1
-)  # what ships
+)  # what ships, less SPLADE's list ('"ssent":1', needs VIDQA_SWEEP_SPLADE)
 
 
 def rank_moments(qv, qtext, regs, M, db, allowed, cfg, with_scores=False):
@@ -187,6 +217,9 @@ def rank_moments(qv, qtext, regs, M, db, allowed, cfg, with_scores=False):
         q2 = Q2[qtext]
         s2 = M2[idx] @ q2
         lists.append(([idx[j] for j in np.argsort(-s2)], cfg["dense2"]))
+    if cfg.get("splade"):  # a learned sparse list over regions (VIDQA_SWEEP_SPLADE)
+        ss_ = np.asarray((MS[idx] @ _splq(qtext).T).todense()).ravel()
+        lists.append(([idx[j] for j in np.argsort(-ss_)], cfg["splade"]))
     for lst, w in lists:
         for kind, kw in (("t", cfg["spans"]), ("w", cfg["windows"])):
             if w and kw:
@@ -232,6 +265,10 @@ def rank_moments(qv, qtext, regs, M, db, allowed, cfg, with_scores=False):
             s2 = np.array([V2[stext[k]] @ Q2[qtext] for k in top])
             ss = (1 - cfg["mix2"]) * ss + cfg["mix2"] * s2
         rrf_add(sent, [top[j] for j in np.argsort(-ss)], cfg["sent"])
+        if cfg.get("ssent"):  # SPLADE re-scores the same sentences
+            qs_ = _splq(qtext)
+            s3 = np.array([(_splt(stext[k]) @ qs_.T).sum() for k in top])
+            rrf_add(sent, [top[j] for j in np.argsort(-s3)], cfg["ssent"])
         if cfg.get("sent2"):  # the second embedder re-scores the same sentences
             s2 = np.array([V2[stext[k]] @ Q2[qtext] for k in top])
             rrf_add(sent, [top[j] for j in np.argsort(-s2)], cfg["sent2"])
@@ -408,11 +445,17 @@ if __name__ == "__main__":
     if sys.argv[1] == "prepare":
         prepare()
         sys.exit(0)
+    if sys.argv[1] == "prepare-splade":
+        prepare_splade(sys.argv[2])
+        sys.exit(0)
     D = pickle.loads(Path(CACHE).read_bytes())
     V = D["vec"]
     if os.environ.get("VIDQA_SWEEP_CACHE2"):  # a second embedder, for "dense2"/"sent2"/"mix2"
         D2 = pickle.loads(Path(os.environ["VIDQA_SWEEP_CACHE2"]).read_bytes())
         V2, Q2 = D2["vec"], D2.get("qvec", D2["vec"])
+    if os.environ.get("VIDQA_SWEEP_SPLADE"):  # {"texts", "S"}: SPLADE rows of every text
+        SPL = pickle.loads(Path(os.environ["VIDQA_SWEEP_SPLADE"]).read_bytes())
+        SPL["row"] = {t: i for i, t in enumerate(SPL["texts"])}
     videos = D["videos"]
     KP = (
         pickle.loads(Path(os.environ["VIDQA_SWEEP_KP"]).read_bytes())

@@ -141,8 +141,8 @@ def _check_videos(library: Library, report: DoctorReport) -> None:
                 Finding(
                     "missing_sentence_vectors",
                     video.id,
-                    f"{video.title}: {found} of {want} sentence vectors stored "
-                    "(search embeds the rest per query, slower)",
+                    f"{video.title}: {found} of {want} stored vectors of the sentences search "
+                    "re-scores (it embeds the rest per query, slower)",
                 )
             )
         if video.path and not Path(video.path).exists():

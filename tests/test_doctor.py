@@ -115,12 +115,14 @@ def test_doctor_fills_the_sentence_vectors_of_an_older_library(monkeypatch):
     assert [(f["problem"], f["subject"]) for f in found["findings"]] == [
         ("missing_sentence_vectors", "old1")
     ]
-    assert "0 of 1 sentence vectors" in found["findings"][0]["detail"]
+    # one sentence's vector under the text model and its SPLADE row
+    assert "0 of 2 stored vectors" in found["findings"][0]["detail"]
     assert "(repaired)" in runner.invoke(app, ["doctor", "--repair"]).stdout
     assert _doctor(code=0)["findings"] == []
     library = Library()
     try:
         assert library.search("where does lava flow?", k=1)
         assert library.sentence_vectors.embedded == 0 and library.sentence_vectors.stored > 0
+        assert library.sparse_vectors.embedded == 0 and library.sparse_vectors.stored > 0
     finally:
         library.close()

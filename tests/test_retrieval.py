@@ -155,9 +155,13 @@ def _ranked(library: Library, question: str) -> list[tuple]:
 
 
 def _on_the_fly(library: Library) -> None:
-    """Re-score as search did before vectors were stored: embed the texts per query."""
+    """Re-score as search did before vectors were stored: embed the texts per query (and
+    encode their SPLADE rows)."""
     library.__dict__["sentence_vectors"] = SimpleNamespace(
         vectors=lambda items: library.embedder.embed([text for _, text in items])
+    )
+    library.__dict__["sparse_vectors"] = SimpleNamespace(
+        vectors=lambda items: library.sparse.embed([text for _, text in items])
     )
 
 
@@ -165,8 +169,9 @@ def test_search_reads_stored_sentence_vectors_and_ranks_as_embedding_on_the_fly(
     library = _bread(tmp_path)
     try:
         stored = [_ranked(library, q) for q in QUESTIONS]
-        served = library.sentence_vectors
+        served, sparse = library.sentence_vectors, library.sparse_vectors
         assert served.embedded == 0 and served.stored > 0  # no sentence embedded at query time
+        assert sparse.embedded == 0 and sparse.stored > 0  # nor SPLADE-encoded
         _on_the_fly(library)
         assert [_ranked(library, q) for q in QUESTIONS] == stored  # same hits, same scores
         text = library.search(QUESTIONS[0], k=1)[0].span.text
@@ -206,15 +211,109 @@ def test_a_new_version_keeps_only_its_own_sentence_vectors_and_removal_drops_the
         ingest_transcript(
             tmp_path / "v2.vtt", video_id="bread", title="Bicycles", duration=60, library=library
         )
-        rows = library.catalog.db.execute("SELECT COUNT(*) FROM sentence_vectors").fetchone()[0]
+        rows = dict(
+            library.catalog.db.execute(
+                "SELECT model, COUNT(*) FROM sentence_vectors GROUP BY model"
+            ).fetchall()
+        )
         current = rescored_texts(library.spans("bread", ("transcript", "chapter", "ocr")))
-        assert rows == len(current) > 0
+        # the text model's vectors and SPLADE's rows (English text): the new version's only
+        assert rows == {library.embedder.slug: len(current), library.sparse.slug: len(current)}
+        assert len(current) > 0
         hits = library.search("how long should the dough be kneaded?", k=3)
         assert all("dough" not in h.span.text for h in hits)
         assert library.sentence_vectors.embedded == 0
+        assert library.sparse_vectors.embedded == 0
         library.remove("bread")
         rows = library.catalog.db.execute("SELECT COUNT(*) FROM sentence_vectors").fetchone()[0]
         assert rows == 0
+    finally:
+        library.close()
+
+
+def test_splade_ranks_a_sentence_that_says_it_in_other_words_first():
+    """SPLADE (the second re-scoring list) weighs terms a text implies: "constrain
+    proportions" answers "keep the aspect ratio", which shares no content word with it,
+    above a sentence that shares the word "resize"."""
+    from models.sparse_embed import TERMS, load_sparse_embedder, scores
+
+    splade = load_sparse_embedder("splade-tiny")
+    texts = [
+        "Hold down the Shift key to constrain proportions as you drag a corner.",
+        "This saves time when you resize many images by the same amount.",
+    ]
+    rows = splade.embed(texts)
+    assert rows.shape == (2, 2 * TERMS)
+    for question in (
+        "how do I keep the aspect ratio?",
+        "how do I keep the aspect ratio when I resize?",
+    ):
+        first, second = scores(splade.query(question), rows)
+        assert first > second, question
+    # a stored row scores as the full weights do (a sentence has fewer than TERMS terms),
+    # and search's shortcut (the question's weights of the rows' terms only) the same
+    full = splade._weights(texts)
+    query = splade.query("aspect ratio")
+    assert np.allclose(scores(query, rows), full @ query, rtol=1e-5)
+    assert np.allclose(splade.score("aspect ratio", rows), full @ query, rtol=1e-4)
+
+
+def test_the_splade_list_reorders_the_sentences_the_cosine_list_ranked():
+    from index.moments import _rescore
+
+    def pool():
+        return [Moment("v", 10.0 * i, 10.0 * i + 5, t, None, 0.02) for i, t in enumerate("abc")]
+
+    by_text = {"a": [1.0, 0.0], "b": [0.8, 0.6], "c": [0.6, 0.8]}  # cosine: a, b, c
+
+    def vectors(items):
+        return np.array([by_text[text] for _, text in items], dtype=np.float32)
+
+    query = np.array([1.0, 0.0], dtype=np.float32)
+    cosine_only = pool()
+    _rescore(cosine_only, vectors, query)
+    assert [m.text for m in cosine_only] == ["a", "b", "c"]
+    both = pool()
+    _rescore(both, vectors, query, lambda items: np.array([0.1, 5.0, 2.0]))  # SPLADE: b, c, a
+    assert [m.text for m in both] == ["b", "a", "c"]
+    assert "splade" in both[0].matched and "sentence" in both[0].matched
+
+
+def test_a_question_splade_cannot_read_is_ranked_without_it(bread_library):
+    english = bread_library.search("how long should the dough be kneaded?", k=3)
+    assert "splade" in english[0].matched and "Knead" in english[0].span.text
+    chinese = bread_library.search("面团要揉多久？", k=3)
+    assert chinese and all("splade" not in h.matched for h in chinese)
+
+
+def test_an_english_question_over_a_chinese_video_encodes_nothing_per_query(tmp_path):
+    """A mixed library: Chinese sentences have no SPLADE row and get no credit from its list,
+    rather than being encoded at query time."""
+    library = _bread(tmp_path)
+    try:
+        zh = [(0, 6, "今天我们在家做面包。"), (6, 12, "面团要揉十分钟，直到表面光滑。")]
+        _vtt(tmp_path / "zh.vtt", zh)
+        ingest_transcript(
+            tmp_path / "zh.vtt", video_id="mianbao", title="做面包", duration=12, library=library
+        )
+        hits = library.search("how long should the dough be kneaded?", k=10)
+        assert "Knead" in hits[0].span.text and "splade" in hits[0].matched
+        chinese = [h for h in hits if h.span.video_id == "mianbao"]
+        assert chinese and all("splade" not in h.matched for h in chinese)
+        assert library.sparse_vectors.embedded == 0
+    finally:
+        library.close()
+
+
+def test_search_without_splade_installed_still_ranks(tmp_path, monkeypatch):
+    monkeypatch.setenv("VIDQA_SPARSE_MODEL", "none")
+    library = _bread(tmp_path)
+    try:
+        assert library.sparse is None
+        top = library.search("how long should the dough be kneaded?", k=3)[0]
+        assert "Knead" in top.span.text and "splade" not in top.matched
+        models = {m for (m,) in library.catalog.db.execute("SELECT model FROM sentence_vectors")}
+        assert models == {library.embedder.slug}  # no SPLADE rows stored
     finally:
         library.close()
 
@@ -293,6 +392,7 @@ def test_eval_details_and_ablation_rows(tmp_path):
         "dense only",
         "BM25 only",
         "no windows",
+        "no SPLADE re-scoring",
         "no sentence re-scoring",
         "no sentences (whole spans, no windows)",
     ):

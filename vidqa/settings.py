@@ -19,6 +19,8 @@ DEFAULT_EMBED_MODEL = "intfloat/multilingual-e5-small"
 # Judges English text whose vectors are not stored ("Not found", chapter topic shifts), in a
 # library of any search model: both were tuned on its cosines.
 ENGLISH_EMBED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+# Search's second re-scoring list (models/sparse_embed.py); VIDQA_SPARSE_MODEL=none turns it off.
+DEFAULT_SPARSE_MODEL = "rasyosef/splade-tiny"
 DEFAULT_CLIP_MODEL = "ViT-B-32"
 DEFAULT_CLIP_PRETRAINED = "laion2b_s34b_b79k"
 DEFAULT_VLM = "Qwen/Qwen3-VL-2B-Instruct"
@@ -32,6 +34,7 @@ class Settings:
     chroma_url: str | None = None  # e.g. http://localhost:8000 for a Chroma server
     embed_model: str = DEFAULT_EMBED_MODEL
     embed_model_set: bool = False  # VIDQA_EMBED_MODEL given: no automatic multilingual switch
+    sparse_model: str = DEFAULT_SPARSE_MODEL
     asr_model: str | None = None  # None: chosen by device (small on GPU, tiny.en on CPU)
     clip_model: str = DEFAULT_CLIP_MODEL
     clip_pretrained: str = DEFAULT_CLIP_PRETRAINED
@@ -102,6 +105,7 @@ def settings() -> Settings:
         chroma_url=env("VIDQA_CHROMA_URL") or None,
         embed_model=env("VIDQA_EMBED_MODEL") or DEFAULT_EMBED_MODEL,
         embed_model_set=bool(env("VIDQA_EMBED_MODEL")),
+        sparse_model=env("VIDQA_SPARSE_MODEL", DEFAULT_SPARSE_MODEL),
         asr_model=env("VIDQA_ASR_MODEL") or None,
         clip_model=env("VIDQA_CLIP_MODEL") or DEFAULT_CLIP_MODEL,
         clip_pretrained=env("VIDQA_CLIP_PRETRAINED") or DEFAULT_CLIP_PRETRAINED,
