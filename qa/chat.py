@@ -139,6 +139,18 @@ def resolve_followup(
             asked,
             time_kinds(previous.question) if previous else None,
         )
+    previous = session.turns[-1] if session.turns else None
+    each = _per_video_times(previous) if previous else None
+    if each and not (only or THAT_VIDEO.search(message)):
+        # "what is on slide 2?" answered in each video, then "and the next slide?": slide 3 of
+        # each, when each video's moment was the same slide number (else the first cited's)
+        asked = {
+            slides.neighbour(message, library, library.catalog.video(vid), (a + b) / 2)
+            for vid, (a, b) in each.items()
+            if library.catalog.video(vid) is not None
+        }
+        if len(asked) == 1 and (rewritten := asked.pop()) is not None:
+            return Followup(rewritten, None)
     if last_video and (asked := slides.neighbour(message, library, last_video, sum(last[1:]) / 2)):
         return Followup(asked, last_video)  # "and the next slide?" -> "and slide 4?"
     ref = parse_time_reference(
@@ -151,12 +163,7 @@ def resolve_followup(
     if steps.asked_around(message) is not None:
         # "what did she say right after the demo?" names its own moment: not the last one
         return Followup(message, video)
-    previous = session.turns[-1] if session.turns else None
-    if (
-        previous
-        and (each := _per_video_times(previous))
-        and not (only or THAT_VIDEO.search(message))
-    ):
+    if each and not (only or THAT_VIDEO.search(message)):
         # "at the end of each of the 2 videos", then "and 10 seconds before?": each video's
         # own moment moved, not the first one cited
         moved = {vid: ref for vid, (a, b) in each.items() if (ref := _moved(message, a, b))}

@@ -125,6 +125,24 @@ def test_a_slide_asked_of_a_library_is_answered_in_each_video_that_has_it(tmp_pa
     assert said == {"Mix flour and water.", "Turn the barrel adjuster."}
 
 
+def test_the_next_slide_after_a_slide_asked_of_each_video_is_asked_of_each(tmp_path, monkeypatch):
+    """ "What is on slide 1?" over two videos, then "and the next slide?": slide 2 of each
+    video, not only of the first one cited."""
+    from qa.chat import Conversation
+
+    library = _two_talks(tmp_path, monkeypatch)
+    try:
+        _add_slides(library)
+        chat = Conversation(backend="none")
+        first = chat.ask("what is on slide 1?", library).answer
+        assert {c.title for c in first.citations if c.kind == "ocr"} == {"bread", "gears"}
+        second = chat.ask("and the next slide?", library).answer
+        shown = {(c.title, c.text) for c in second.citations if c.kind == "ocr"}
+        assert shown == {("bread", "MIXING"), ("gears", "BARREL ADJUSTER")}
+    finally:
+        library.close()
+
+
 def test_how_many_slides_lists_each_slide_where_it_showed(tmp_path, monkeypatch):
     """ "How many slides are there?" was "Not found": it is the deck, counted as slides are
     counted, each slide cited where it showed; of each video with none chosen."""
