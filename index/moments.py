@@ -165,7 +165,7 @@ def _matched(names: list[str]) -> list[str]:
 
 def _rescore(pool: list[Moment], vectors, query_vector: np.ndarray, sparse=None) -> None:
     """One more RRF list: the pool's sentences by their own cosine to the question; and,
-    with `sparse`, another by their SPLADE score (pstuts-dev hit@1 +0.015, bench/README)."""
+    with `sparse`, another by their SPLADE score (pstuts-dev hit@1 +0.016, bench/README)."""
     if not pool:
         return
     items = [(m.video_id, m.text) for m in pool]

@@ -5,8 +5,8 @@ text a weight per vocabulary term, words it does not say included ("blemish" lig
 "spot", "remove"), and scores a question against a passage by the dot product of the two.
 Search already re-scores its ~40 best candidate sentences by their cosine to the question
 (index/moments.py); a second list by SPLADE's score finds right sentences the embedder
-ranks low: pstuts-dev within-video hit@1 0.383 -> 0.398, library-wide 0.247 -> 0.257
-(bench/README.md, twelfth round). As a first-stage list over spans and windows it lowered
+ranks low: pstuts-dev within-video hit@1 0.383 -> 0.399, library-wide 0.247 -> 0.258
+(`vidqa eval retrieval`, bench/README.md, twelfth round). As a first-stage list over spans and windows it lowered
 both, so it re-scores and nothing else.
 
 The default is splade-tiny (2 layers, 128 wide, 4.4M parameters: ~8 ms a question on a
@@ -103,7 +103,8 @@ class SparseEmbedder:
         return self._weights([text])[0]
 
     def score(self, text: str, rows: np.ndarray) -> np.ndarray:
-        """Each stored row's score for the question `text`, as `scores(self.query(text), rows)`.
+        """Each stored row's score for the question `text`: the dot product of the question's
+        weights (`query`) with the row's.
 
         Only the terms the rows hold are projected (a few hundred of 30,522): the vocabulary
         projection was most of a question's ~10 ms on 2 CPU cores."""
@@ -133,14 +134,6 @@ class SparseEmbedder:
             rows = torch.from_numpy(terms)
             logits = head.transform(hidden) @ head.decoder.weight[rows].T + head.decoder.bias[rows]
             return torch.log1p(torch.relu(logits)).amax(dim=1)[0].float().numpy()
-
-
-def scores(query: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Each stored row's SPLADE score for the question (`SparseEmbedder.query`)."""
-    if len(rows) == 0:
-        return np.zeros(0, dtype=np.float32)
-    ids = rows[:, :TERMS].astype(np.int64)
-    return (query[ids] * rows[:, TERMS:]).sum(axis=1)
 
 
 @lru_cache(maxsize=2)

@@ -144,10 +144,11 @@ def resolve_followup(
     if each and not (only or THAT_VIDEO.search(message)):
         # "what is on slide 2?" answered in each video, then "and the next slide?": slide 3 of
         # each, when each video's moment was the same slide number (else the first cited's)
+        videos = {vid: library.catalog.video(vid) for vid in each}
         asked = {
-            slides.neighbour(message, library, library.catalog.video(vid), (a + b) / 2)
+            slides.neighbour(message, library, videos[vid], (a + b) / 2)
             for vid, (a, b) in each.items()
-            if library.catalog.video(vid) is not None
+            if videos[vid] is not None
         }
         if len(asked) == 1 and (rewritten := asked.pop()) is not None:
             return Followup(rewritten, None)
