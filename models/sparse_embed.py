@@ -170,4 +170,4 @@ def load_sparse_embedder(name: str | None = None) -> SparseEmbedder | None:
 
 @lru_cache(maxsize=4)
 def _warn_once(name: str, reason: str) -> None:
-    log.warning("search runs without SPLADE re-scoring (%s): %s", name, reason)
+    log.warning("search runs without SPLADE re-scoring: %s", reason)  # reason names the model

@@ -317,6 +317,21 @@ def test_search_without_splade_installed_still_ranks(tmp_path, monkeypatch):
         library.close()
 
 
+def test_a_splade_model_that_cannot_be_loaded_is_named_once_and_search_goes_on(
+    tmp_path, monkeypatch, caplog
+):
+    missing = tmp_path / "no-such-splade"
+    monkeypatch.setenv("VIDQA_SPARSE_MODEL", str(missing))
+    library = _bread(tmp_path)
+    try:
+        assert library.sparse is None
+        assert "Knead" in library.search("how long should the dough be kneaded?", k=1)[0].span.text
+        warned = [r.getMessage() for r in caplog.records if "SPLADE" in r.getMessage()]
+        assert len(warned) == 1 and str(missing) in warned[0]
+    finally:
+        library.close()
+
+
 def test_sentence_cache_is_bounded_and_embeds_only_misses():
     calls: list[list[str]] = []
 
