@@ -185,11 +185,8 @@ def prf(qv, regs, M, allowed, cfg):
     return q / np.linalg.norm(q)
 
 
-def _splq(text):
-    return SPL["S"][SPL["row"][text]]
-
-
-def _splt(text):
+def _spl(text):
+    """SPLADE's row of `text` (a question or a passage: one encoder for both)."""
     return SPL["S"][SPL["row"][text]]
 
 
@@ -218,7 +215,7 @@ def rank_moments(qv, qtext, regs, M, db, allowed, cfg, with_scores=False):
         s2 = M2[idx] @ q2
         lists.append(([idx[j] for j in np.argsort(-s2)], cfg["dense2"]))
     if cfg.get("splade"):  # a learned sparse list over regions (VIDQA_SWEEP_SPLADE)
-        ss_ = np.asarray((MS[idx] @ _splq(qtext).T).todense()).ravel()
+        ss_ = np.asarray((MS[idx] @ _spl(qtext).T).todense()).ravel()
         lists.append(([idx[j] for j in np.argsort(-ss_)], cfg["splade"]))
     for lst, w in lists:
         for kind, kw in (("t", cfg["spans"]), ("w", cfg["windows"])):
@@ -266,8 +263,8 @@ def rank_moments(qv, qtext, regs, M, db, allowed, cfg, with_scores=False):
             ss = (1 - cfg["mix2"]) * ss + cfg["mix2"] * s2
         rrf_add(sent, [top[j] for j in np.argsort(-ss)], cfg["sent"])
         if cfg.get("ssent"):  # SPLADE re-scores the same sentences
-            qs_ = _splq(qtext)
-            s3 = np.array([(_splt(stext[k]) @ qs_.T).sum() for k in top])
+            qs_ = _spl(qtext)
+            s3 = np.array([(_spl(stext[k]) @ qs_.T).sum() for k in top])
             rrf_add(sent, [top[j] for j in np.argsort(-s3)], cfg["ssent"])
         if cfg.get("sent2"):  # the second embedder re-scores the same sentences
             s2 = np.array([V2[stext[k]] @ Q2[qtext] for k in top])

@@ -141,7 +141,7 @@ def resolve_followup(
         )
     previous = session.turns[-1] if session.turns else None
     each = _per_video_times(previous) if previous else None
-    if each and not (only or THAT_VIDEO.search(message)):
+    if each and not (only or THAT_VIDEO.search(message)) and slides.asks_neighbour(message):
         # "what is on slide 2?" answered in each video, then "and the next slide?": slide 3 of
         # each, when each video's moment was the same slide number (else the first cited's)
         videos = {vid: library.catalog.video(vid) for vid in each}

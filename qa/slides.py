@@ -143,6 +143,11 @@ def number_at(library: Library, video: Video, t: float) -> tuple[int, int]:
     return sum(s.start <= t for s in shown), len(shown)
 
 
+def asks_neighbour(message: str) -> bool:
+    """The message asks for the next or previous slide ("and the next slide?", "上一张幻灯片")."""
+    return _NEIGHBOUR.search(message) is not None
+
+
 def neighbour(message: str, library: Library, video: Video, t: float) -> str | None:
     """A chat's "and the next slide?" about `video`, after a moment `t` (s): the message
     with the slide written as its number ("and slide 4?"), or None when it asks no such
