@@ -3,11 +3,13 @@
     .venv/bin/python bench/abstain_parts.py [--cache DIR]
 
 "What did they say about the budget and hiring?" has no one passage that holds both, so the
-rule declined it although the library answers each part. qa/abstain.assess now also
-answers when every part (qa/abstain.conjuncts) passes the same rule over the same
-candidates. This reads the rows bench/abstain_fit.py cached (run that first, same --cache)
-and prints, per set and kind of question, the share answered by the shipped rule alone
-(**baseline**) and with the parts, measured in the same run, and the questions it flips.
+rule declined it although the library answers each part. qa/abstain.assess also answers
+when a part (qa/abstain.conjuncts) passes the same rule over the same candidates: both
+parts, or one, and then the answer says the other is not found. This reads the rows
+bench/abstain_fit.py cached (run that first, same --cache) and prints, per set and kind of
+question, the share answered by the rule on the whole question alone (**baseline**), with
+every part required, and with one part enough (shipped), measured in the same run, and the
+questions each flips.
 """
 
 from __future__ import annotations
@@ -46,19 +48,25 @@ def main() -> None:
             alone = rule.answers(measured.strength(row))
             parts = abstain.conjuncts(row.question) if row.texts else []
             stats = measured._stats_without(row.without)
-            both = alone or (
-                bool(parts) and all(_passes(p, row.texts, stats, rule, embedder) for p in parts)
-            )
+            passed = [_passes(p, row.texts, stats, rule, embedder) for p in parts]
+            every = alone or (bool(parts) and all(passed))
+            one = alone or any(passed)
             c = counts[row.kind]
             c["n"], c["parts"] = c["n"] + 1, c["parts"] + bool(parts)
-            c["alone"], c["both"] = c["alone"] + alone, c["both"] + both
-            if both != alone:
-                print(f"  flipped ({name}, {row.kind}): {row.question}")
+            c["alone"], c["every"], c["one"] = (
+                c["alone"] + alone,
+                c["every"] + every,
+                c["one"] + one,
+            )
+            if one != alone:
+                rule_name = "every part" if every != alone else "one part"
+                print(f"  flipped by {rule_name} ({name}, {row.kind}): {row.question}")
         print(f"{name} (judge {measured.slug}):")
         for kind, c in counts.items():
             print(
                 f"  {kind:24} n={c['n']:4}  with two parts {c['parts']:3}  answered "
-                f"{c['alone'] / c['n']:.3f} (baseline) -> {c['both'] / c['n']:.3f} with parts"
+                f"{c['alone'] / c['n']:.3f} (baseline) -> {c['every'] / c['n']:.3f} every part"
+                f" -> {c['one'] / c['n']:.3f} one part (shipped)"
             )
 
 

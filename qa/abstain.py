@@ -354,18 +354,31 @@ def _measure_for(question: str, texts: list[str], library, embedder, rule: Rule)
     return measure(question, texts, embedder, _stats_for(rule, library))
 
 
-def assess(question: str, texts: list[str], library) -> tuple[bool, Strength]:
-    """(answer?, strength) for a question and its candidate spans' texts, best first."""
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a question is answered from its candidates, and how strongly they match."""
+
+    answers: bool
+    strength: Strength
+    # Of two things asked at once, one found and the other not ("the budget and the pizza
+    # oven"): the question asked of each alone ("what did they say about the budget?").
+    found: str | None = None
+    unfound: str | None = None
+
+
+def assess(question: str, texts: list[str], library) -> Verdict:
+    """The verdict on a question and its candidate spans' texts, best first."""
     embedder = judge(question, texts, library)
     rule, _ = threshold_for(embedder.slug)
     strength = _measure_for(question, texts, library, embedder, rule)
-    answers = rule.answers(strength)
-    if not answers and (parts := conjuncts(question)):
-        # "the budget and hiring": no one passage holds both, each part is found on its own
-        answers = all(
-            rule.answers(_measure_for(part, texts, library, embedder, rule)) for part in parts
-        )
-    return answers, strength
+    if rule.answers(strength) or not (parts := conjuncts(question)):
+        return Verdict(rule.answers(strength), strength)
+    # "the budget and hiring": no one passage holds both; each part is judged on its own
+    passed = [rule.answers(_measure_for(part, texts, library, embedder, rule)) for part in parts]
+    if all(passed) or not any(passed):
+        return Verdict(all(passed), strength)
+    found, unfound = parts if passed[0] else reversed(parts)
+    return Verdict(True, strength, found, unfound)
 
 
 # "about volcanoes and glaciers?": two things asked at once, the second running to the end
@@ -385,8 +398,24 @@ def conjuncts(question: str) -> list[str]:
         return []
     return [
         question[: m.end("a")] + question[m.end("b") :],
-        question[: m.start("a")] + question[m.start("b") :],
+        question[: _phrase_start(question, m.start("a"))] + question[m.start("b") :],
     ]
+
+
+_WORD_BEFORE = re.compile(r"([A-Za-z][\w'-]*)\s+$")
+_DETERMINERS = frozenset("the a an this that these those his her their our my your its".split())
+
+
+def _phrase_start(question: str, start: int) -> int:
+    """Where the first thing of two begins, its last word at `start`: up to two more words
+    said of it ("the pizza oven", "gradient descent"), and its article."""
+    for _ in range(2):
+        word = _WORD_BEFORE.search(question[:start])
+        if word is None or not content_words(word[1]):
+            break
+        start = word.start(1)
+    word = _WORD_BEFORE.search(question[:start])
+    return word.start(1) if word is not None and word[1].lower() in _DETERMINERS else start
 
 
 def each_answers(question: str, texts: list[str], library) -> list[bool]:
@@ -445,7 +474,7 @@ def confident_hits(query: str, hits: list, library) -> list:
     if not judged:
         return hits
     texts = [h.span.text for h in judged]
-    if not assess(query, texts, library)[0]:
+    if not assess(query, texts, library).answers:
         return []
     dropped = {
         id(h)

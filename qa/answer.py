@@ -585,32 +585,66 @@ def respond(
     request: Request, evidence: list[Evidence], library: Library, backend, *, stream: bool = True
 ) -> AnswerStream:
     first = evidence[0]
+    verdict = _judged(request, first, library) if first.mode == "search" else None
     if len(evidence) > 1 or (first.mode == "time" and request.video is None and not first.picked):
         result = ReadyAnswer(per_video_answer(request, evidence, library, backend))
-    elif first.mode == "none" or (
-        first.mode == "search" and not _answerable(request, first, library)
-    ):  # "none": search found nothing at all
+    elif first.mode == "none" or (verdict is not None and not verdict.answers):
+        # "none": search found nothing at all
         result = ReadyAnswer(not_found_answer(request, first, library))
-    elif backend is None or not first.spans:
-        result = ReadyAnswer(
-            extractive_answer(
-                first, library, request.lang, question=first.query or request.question
-            )
-        )
     else:
-        result = model_answer(request, first, library, backend, stream=stream)
-        if first.picked:
-            result.notes.append(say(request.lang, "points_at", title=first.video.title))
+        asked = request
+        if verdict is not None and verdict.found is not None:
+            first = _found_part(request, first, library, verdict)
+            asked = replace(request, question=verdict.found)  # a VLM answers the part found
+        if backend is None or not first.spans:
+            result = ReadyAnswer(
+                extractive_answer(
+                    first, library, request.lang, question=first.query or request.question
+                )
+            )
+        else:
+            result = model_answer(asked, first, library, backend, stream=stream)
+            if first.picked:
+                result.notes.append(say(request.lang, "points_at", title=first.video.title))
+            if first.note:
+                result.notes.append(first.note)
     result.evidence = first
     result.notes[:0] = list(request.notes)
     return result
 
 
-def _answerable(request: Request, evidence: Evidence, library: Library) -> bool:
+def _judged(request: Request, evidence: Evidence, library: Library) -> abstain.Verdict:
     question = evidence.query or request.question
-    ok, strength = abstain.assess(question, [s.text for s in evidence.spans], library)
-    evidence.strength = strength
-    return ok
+    verdict = abstain.assess(question, [s.text for s in evidence.spans], library)
+    evidence.strength = verdict.strength
+    return verdict
+
+
+def _found_part(
+    request: Request, evidence: Evidence, library: Library, verdict: abstain.Verdict
+) -> Evidence:
+    """Two things asked at once and one found: the answer is about that one, searched on its
+    own (the best match of both may be a near miss of the other), and says the other is not
+    in the videos, in the words it was asked."""
+    if evidence.steps_kind in ("after", "before"):  # what came next to a moment: as found
+        found = evidence
+    else:
+        video = evidence.video if evidence.picked else request.video
+        found = _search(replace(request, question=verdict.found, video=video), library)
+        if not found.spans:
+            found = evidence
+        found.picked, found.query, found.strength = (
+            evidence.picked,
+            verdict.found,
+            evidence.strength,
+        )
+    where = (
+        say(request.lang, "in_title", title=found.video.title)
+        if found.picked
+        else say(request.lang, "in_this_video" if request.video else "in_these_videos")
+    )
+    found.note = say(request.lang, "part_not_found", where=where, asked=verdict.unfound.strip())
+    return found
 
 
 def model_answer(

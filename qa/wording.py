@@ -90,6 +90,11 @@ PHRASES: dict[str, dict[Lang, str]] = {
     "not_found_many": {"en": "Not found in these videos.", "zh": "这些视频里没有找到。"},
     "not_found_one": {"en": "Not found in this video.", "zh": "这个视频里没有找到。"},
     "not_found_in": {"en": "Not found in “{title}”.", "zh": "“{title}”里没有找到。"},
+    # of two things asked at once, the one not found (the other is answered)
+    "part_not_found": {"en": "Not found {where}: “{asked}”", "zh": "{where}没有找到：“{asked}”"},
+    "in_these_videos": {"en": "in these videos", "zh": "这些视频里"},
+    "in_this_video": {"en": "in this video", "zh": "这个视频里"},
+    "in_title": {"en": "in “{title}”", "zh": "“{title}”里"},
     "near_misses": {
         "en": "Closest passages (they may not answer the question):",
         "zh": "最接近的片段（未必回答了这个问题）：",
