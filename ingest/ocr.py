@@ -27,7 +27,7 @@ import numpy as np
 
 from index.records import Span
 from vidqa.decode import FrameBatch, iter_frames
-from vidqa.text import CJK
+from vidqa.text import CJK, CJK_CHAR
 
 OCR_MAX_SIDE = 1280  # px: frames are decoded this large for OCR (recognition crops keep it)
 DET_LIMIT_SIDE = 640  # px: the detector sees the frame shrunk to this longest side
@@ -41,6 +41,7 @@ OCR_BATCH = 8  # frames decoded at a time by ocr_video (memory: 8 x 1280x720x3 B
 SOURCE = "ocr:rapidocr-ppocrv4"  # Span.source for on-screen text
 TITLE_TOP = 0.5  # a slide title starts in the upper half of the frame (fraction of height)
 TITLE_MAX_WORDS = 12
+TITLE_MIN_LETTERS = 3  # a shorter read ("ab", "x1") is noise, not a title
 TITLE_GAP = 1.5  # or the top line has this many of its heights of space below it
 TITLE_SIZE = 1.15  # with several lines, a title is this much taller than the others' median
 
@@ -175,7 +176,7 @@ def title_of(item: OcrText) -> str:
     rows = [
         (box, line)
         for box, line in zip(item.boxes, item.lines, strict=False)
-        if len(line.split()) <= TITLE_MAX_WORDS and sum(c.isalpha() for c in line) >= 3
+        if len(line.split()) <= TITLE_MAX_WORDS and _letters(line) >= TITLE_MIN_LETTERS
     ]
     if not rows or not item.boxes:
         return ""
@@ -189,6 +190,12 @@ def title_of(item: OcrText) -> str:
     if _height(box) >= TITLE_SIZE * float(np.median(others)):
         return line
     return _set_apart(item)
+
+
+def _letters(line: str) -> int:
+    """Letters in a line, a Chinese/Japanese/Korean character counting two: each is a
+    syllable, and two make a whole title ("岩浆", "总结"), which three letters do not."""
+    return sum(2 if CJK_CHAR.match(c) else 1 for c in line if c.isalpha())
 
 
 def _set_apart(item: OcrText) -> str:

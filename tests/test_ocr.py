@@ -182,6 +182,11 @@ def test_slide_title_is_the_large_or_set_apart_upper_line():
     assert title_of(menu) == ""  # a menu bar right on top of a toolbar is not a title
     lone = OcrText(0, "STEP 4 VOLCANOES", boxes=[box(0.45, 0.1)], lines=["STEP 4 VOLCANOES"])
     assert title_of(lone) == "STEP 4 VOLCANOES"
+    # a Chinese title of two characters is a whole word ("magma"); two Latin letters are noise
+    magma = OcrText(0, "岩浆", boxes=[box(0.45, 0.1)], lines=["岩浆"])
+    assert title_of(magma) == "岩浆"
+    noise = OcrText(0, "ab", boxes=[box(0.45, 0.1)], lines=["ab"])
+    assert title_of(noise) == ""
     (span,) = dedupe_ocr([slide], interval=2.0)
     assert span.title == "Why Volcanoes Erupt"
     assert ocr_spans("v", [span])[0].extra == {"title": "Why Volcanoes Erupt"}
