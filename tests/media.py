@@ -356,7 +356,7 @@ def _slide_list(timeline: list[dict], total: float, size: tuple[int, int], work:
     Slides are drawn once with Pillow and held by the concat demuxer, which is
     twice as fast as per-frame drawtext and needs no libfreetype in ffmpeg.
     """
-    font = _font(size[1])
+    font = _font(size[1], "".join(item["slide"] for item in timeline))  # Chinese titles too
     gap = _draw_slide("", GAP_COLOR, size, font, work / "gap.png")
     lines, clock = [], 0.0
     for i, item in enumerate(timeline):

@@ -5,8 +5,9 @@ questions find what was said.
 
 The narration is neural Mandarin (tests/zh_speech.py; espeak-ng's is unintelligible to
 whisper): four topics of tests/zh_library.py, each its three sentences and nine more
-(MORE), ~50 s a topic, 3.5 min in all, at known times. Recognised characters are asserted
-with tolerance (int8 kernels differ by CPU); times strictly.
+(MORE), ~50 s a topic, 3.5 min in all, at known times, each topic under a slide showing its
+keyword. Recognised characters are asserted with tolerance (int8 kernels differ by CPU, and
+the TTS voice is not the same twice: its model samples); times strictly.
 """
 
 from __future__ import annotations
@@ -198,11 +199,10 @@ def test_one_chapter_per_topic_starting_where_it_starts(home):
     assert len(chapters) == len(TOPICS), titles
     for chapter, start in zip(chapters[1:], starts[1:], strict=True):
         assert abs(chapter.start - start) <= BOUNDARY_SLACK_S, (chapter.start, start, titles)
+    # titled by the slide each topic is taught under, read off the screen (two characters
+    # each, e.g. 岩浆: a whole Chinese title), not by a sentence said
+    assert titles == [topic.keyword for topic in TOPICS], titles
     for chapter, topic in zip(chapters, TOPICS, strict=True):
-        # titled by key phrases in Chinese (words joined by 、, no spaces), not a sentence
-        title = chapter.extra["title"]
-        assert title and " " not in title and len(title) <= 13, titles
-        assert not any(title.rstrip("。") in said for said in _said(topic)), title
         # summed up by its own sentences
         summary = chapter.extra["summary"]
         assert heard_characters("".join(_said(topic)), summary) >= 0.6, (summary, topic)
