@@ -176,7 +176,7 @@ def title_of(item: OcrText) -> str:
     rows = [
         (box, line)
         for box, line in zip(item.boxes, item.lines, strict=False)
-        if len(line.split()) <= TITLE_MAX_WORDS and _letters(line) >= TITLE_MIN_LETTERS
+        if _words(line) <= TITLE_MAX_WORDS and _letters(line) >= TITLE_MIN_LETTERS
     ]
     if not rows or not item.boxes:
         return ""
@@ -190,6 +190,14 @@ def title_of(item: OcrText) -> str:
     if _height(box) >= TITLE_SIZE * float(np.median(others)):
         return line
     return _set_apart(item)
+
+
+def _words(line: str) -> float:
+    """Words in a line: Chinese and Japanese are written without spaces, so a line of them
+    is one "word" to split(); two of their characters count as one (a word's usual length),
+    and a 40-character sentence is not taken for a title."""
+    cjk = len(CJK_CHAR.findall(line))
+    return len(CJK_CHAR.sub(" ", line).split()) + cjk / 2
 
 
 def _letters(line: str) -> int:
@@ -207,7 +215,7 @@ def _set_apart(item: OcrText) -> str:
     )
     (top, bottom, line), following = tops[0], tops[1][0]
     if top < TITLE_TOP and following - bottom >= TITLE_GAP * (bottom - top):
-        return line if len(line.split()) <= TITLE_MAX_WORDS else ""
+        return line if _words(line) <= TITLE_MAX_WORDS else ""
     return ""
 
 

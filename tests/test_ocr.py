@@ -187,6 +187,8 @@ def test_slide_title_is_the_large_or_set_apart_upper_line():
     assert title_of(magma) == "岩浆"
     noise = OcrText(0, "ab", boxes=[box(0.45, 0.1)], lines=["ab"])
     assert title_of(noise) == ""
+    said = "今天我们来讨论火山为什么会喷发以及岩浆是怎样从地下深处一路上升到地表的"  # a sentence
+    assert title_of(OcrText(0, said, boxes=[box(0.45, 0.1)], lines=[said])) == ""
     (span,) = dedupe_ocr([slide], interval=2.0)
     assert span.title == "Why Volcanoes Erupt"
     assert ocr_spans("v", [span])[0].extra == {"title": "Why Volcanoes Erupt"}
