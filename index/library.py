@@ -272,7 +272,7 @@ class Library:
             replaced = self.catalog.flip(video, generation, summary)
             video.status = "ready"
             self._drop_stale(video.id)
-            self._drop_stale_sentences(video.id, (embedder or self.embedder).slug)
+            self._drop_stale_sentences(video.id, embedder)
             for old in replaced:
                 self._remove_locked(old)
         return stored
@@ -295,7 +295,7 @@ class Library:
             self._embed_spans(stored)
             self.catalog.flip_spans(video_id, generation, replace_kinds, summary)
             self._drop_stale(video_id)
-            self._drop_stale_sentences(video_id, self.embedder.slug)
+            self._drop_stale_sentences(video_id)
 
     def _add_frames(
         self, video_id: str, spans: list[Span], clip_name: str, vectors: np.ndarray
@@ -446,19 +446,20 @@ class Library:
     def _sentence_store(self):
         return SentenceStore(self.catalog.db)
 
-    def _drop_stale_sentences(self, video_id: str, model: str) -> None:
+    def _drop_stale_sentences(self, video_id: str, embedder=None) -> None:
         """The sentence vectors (and SPLADE rows) of texts the video's current version no
         longer has."""
-        items = video_texts(self.catalog, video_id)
-        self._sentence_store.keep_only(model, video_id, items)
-        if self.sparse is not None:
-            self._sentence_store.keep_only(self.sparse.slug, video_id, items)
+        for model, items, _ in self._rescored(video_id, embedder):
+            self._sentence_store.keep_only(model, video_id, items)
 
-    def _rescored(self, video_id: str) -> list[tuple[str, list, object]]:
+    def _rescored(self, video_id: str, embedder=None) -> list[tuple[str, list, object]]:
         """(model key, texts to store under it, how to embed them) for the video's current
-        version: the text model's vectors, and SPLADE's rows of its English texts."""
+        version: the text model's vectors, and SPLADE's rows of its English texts.
+        `embedder`: the one ingesting, when not the library's (while the text model is
+        switched, the new one writes before it becomes the library's)."""
+        embedder = embedder or self.embedder
         items = video_texts(self.catalog, video_id)
-        out = [(self.embedder.slug, items, self.embedder.embed)]
+        out = [(embedder.slug, items, embedder.embed)]
         if self.sparse is not None:
             out.append((self.sparse.slug, sparse_texts(items), self.sparse.embed))
         return out
