@@ -592,10 +592,9 @@ def respond(
         # "none": search found nothing at all
         result = ReadyAnswer(not_found_answer(request, first, library))
     else:
-        asked = request
+        asked = request  # what a VLM is asked: the part found, when one of two is
         if verdict is not None and verdict.found is not None:
-            first = _found_part(request, first, library, verdict)
-            asked = replace(request, question=verdict.found)  # a VLM answers the part found
+            first, asked = _found_part(request, first, library, verdict)
         if backend is None or not first.spans:
             result = ReadyAnswer(
                 extractive_answer(
@@ -622,13 +621,15 @@ def _judged(request: Request, evidence: Evidence, library: Library) -> abstain.V
 
 def _found_part(
     request: Request, evidence: Evidence, library: Library, verdict: abstain.Verdict
-) -> Evidence:
+) -> tuple[Evidence, Request]:
     """Two things asked at once and one found: the answer is about that one, searched on its
     own (the best match of both may be a near miss of the other), and says the other is not
-    in the videos, in the words it was asked."""
+    in the videos, in the words it was asked. Also the request a VLM answers."""
+    asked = request
     if evidence.steps_kind in ("after", "before"):  # what came next to a moment: as found
         found = evidence
     else:
+        asked = replace(request, question=verdict.found)
         video = evidence.video if evidence.picked else request.video
         found = _search(replace(request, question=verdict.found, video=video), library)
         if not found.spans:
@@ -644,7 +645,7 @@ def _found_part(
         else say(request.lang, "in_this_video" if request.video else "in_these_videos")
     )
     found.note = say(request.lang, "part_not_found", where=where, asked=verdict.unfound.strip())
-    return found
+    return found, asked
 
 
 def model_answer(

@@ -730,6 +730,10 @@ def test_two_things_asked_at_once_are_each_found(monkeypatch, tmp_path, fake_vlm
     assert ask_json("what did they say about the pizza oven and the sauna?")["status"] == (
         "not_found"
     )
+    # what came after a moment named by two things, one found: after that one
+    after = ask_json("what did they say after the budget and the pizza oven?")
+    assert [c["start"] for c in after["citations"]] == [0.0, 60.0], after["answer"]
+    assert after["answer"].endswith("(Not found in this video: “the pizza oven”)"), after
     # a VLM is asked about the part found, from its passage, and the note is kept
     fake_vlm.replies = ["The cloud budget is forty thousand dollars a month [1]."]
     asked = "what did they say about the budget and the pizza oven?"
