@@ -201,10 +201,10 @@ class VectorStore:
         video_id: str | None = None,
         kinds: tuple[str, ...] | None = None,
     ) -> list[tuple[str, float]]:
-        """(span id, cosine similarity) best first."""
-        total = self.count()
-        if total == 0:
-            return []
+        """(span id, cosine similarity) best first; fewer than `n` when fewer match.
+
+        No count() first to clamp `n`: Chroma 1.x returns what there is (none from an empty
+        collection), and counting cost 11 ms a query at 100 h, a tenth of a search."""
         clauses = []
         if video_id:
             clauses.append({"video_id": video_id})
@@ -213,7 +213,7 @@ class VectorStore:
         where = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else None)
         result = self.collection.query(
             query_embeddings=[vector],
-            n_results=min(n, total),
+            n_results=n,
             where=where,
             include=["distances"],
         )
