@@ -186,19 +186,19 @@ def fold_adjacent(ranked: list[Moment], gap: float = ADJACENT_S) -> list[Moment]
     The better sentence keeps its own bounds, so a citation stays one sentence long.
     """
     kept: list[Moment] = []
+    kept_in: dict[str, list[Moment]] = {}  # video id -> its kept sentences, best first
     for moment in sorted(ranked, key=lambda m: (-m.score, m.video_id, m.start)):
         near = next(
             (
                 k
-                for k in kept
-                if k.video_id == moment.video_id
-                and moment.start - gap <= k.end
-                and k.start - gap <= moment.end
+                for k in kept_in.get(moment.video_id, ())
+                if moment.start - gap <= k.end and k.start - gap <= moment.end
             ),
             None,
         )
         if near is None:
             kept.append(moment)
+            kept_in.setdefault(moment.video_id, []).append(moment)
         else:
             near.matched = list(dict.fromkeys(near.matched + moment.matched))
     return kept
