@@ -433,3 +433,46 @@ def test_stored_sentence_vectors_answer_only_their_model_and_video(tmp_path):
         ("v1", "Knead the dough.")
     ]
     catalog.close()
+
+
+def test_library_wide_keywords_skip_better_matches_of_other_kinds_and_versions(tmp_path):
+    """BM25 ranks before it filters (index/catalog.py): spans of kinds not asked for and an
+    older version's spans that outrank every wanted span must not crowd them out."""
+    from index.catalog import KEYWORD_OVERFETCH, Catalog
+    from index.records import Video
+
+    catalog = Catalog(tmp_path / "catalog.sqlite")
+
+    def add(video_id: str, spans: list[Span]) -> None:
+        video = Video(id=video_id, path=None, title=video_id, duration=600)
+        generation = catalog.next_generation()
+        catalog.stage(video, spans, generation)
+        catalog.flip(video, generation)
+
+    def span(video_id: str, n: int, kind: str, text: str) -> Span:
+        return Span(video_id=video_id, start=n, end=n + 1, kind=kind, text=text, source="test")
+
+    crowd = KEYWORD_OVERFETCH * 3  # more better-ranked unwanted matches than are fetched first
+    # Older version of "old": its glacier spans rank first but are no longer current.
+    add("old", [span("old", n, "transcript", "glacier glacier glacier") for n in range(crowd)])
+    add("old", [span("old", 0, "transcript", "nothing about ice here")])
+    add("slides", [span("slides", n, "ocr", "GLACIER GLACIER") for n in range(crowd)])
+    add(
+        "talk",
+        [
+            span(
+                "talk", 0, "transcript", "a glacier carves the valley over many thousands of years"
+            ),
+            span("talk", 10, "transcript", "the valley floor is flat and wide after the glacier"),
+            span("talk", 20, "transcript", "rivers make narrow valleys instead"),
+        ],
+    )
+    found = catalog.keyword_search("glacier", limit=2, kinds=("transcript",))
+    assert sorted((s.video_id, s.start) for s, _ in found) == [("talk", 0), ("talk", 10)]
+    # With room for every kind, the slides' denser matches come first, best score first.
+    mixed = catalog.keyword_search("glacier", limit=crowd + 2, kinds=("transcript", "ocr"))
+    assert [s.video_id for s, _ in mixed] == ["slides"] * crowd + ["talk", "talk"]
+    assert [score for _, score in mixed] == sorted((score for _, score in mixed), reverse=True)
+    assert (
+        catalog.keyword_search("glacier", limit=2, video_id="talk", kinds=("transcript",)) == found
+    )
