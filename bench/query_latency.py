@@ -15,6 +15,7 @@ Chroma's metadata `where` filter against our SQLite catalog (`spans_between`).
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -271,9 +272,28 @@ def span_matrix(library) -> tuple[list[str], np.ndarray]:
 
 
 def numpy_top_k(matrix: np.ndarray, vector: np.ndarray, k: int = K) -> np.ndarray:
-    scores = matrix @ vector  # vectors are unit length: dot product = cosine
+    with one_blas_thread():
+        scores = matrix @ vector  # vectors are unit length: dot product = cosine
     top = np.argpartition(-scores, k)[:k]
     return top[np.argsort(-scores[top])]
+
+
+def one_blas_thread():
+    """numpy's BLAS on one thread, for the baseline's product over every span vector.
+
+    With two, OpenBLAS's second thread keeps spinning after the call and takes a core from
+    the next row's torch (measured at 100 h: a search right after it 107 / 161 ms p50 / p95
+    against 76 / 96). The product over 48k vectors is memory-bound: 8.1 ms on two threads,
+    8.7 on one. vidqa's own numpy products are small (tens of vectors), so this is the
+    bench's doing, not a cost a user meets."""
+    return _blas().limit(limits=1, user_api="blas")
+
+
+@functools.cache
+def _blas():
+    from threadpoolctl import ThreadpoolController  # with scikit-learn (sentence-transformers)
+
+    return ThreadpoolController()
 
 
 def workload(meta: dict, n: int) -> dict[str, list[tuple]]:
