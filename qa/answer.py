@@ -17,6 +17,7 @@ text that exists in the index.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -453,10 +454,7 @@ def _named_for_topic(question: str, videos: Sequence[Video]) -> Video | None:
         for v in videos
         if len(title := _plain(v.title)) >= 3
         and (
-            re.search(
-                rf" (?:in|from|of|the) {re.escape(title)} | {re.escape(title)} {VIDEO_NOUN}s? ",
-                asked,
-            )
+            (f" {title} " in asked and _title_pattern(title).search(asked))
             # a file name typed as it is ("team_meeting", "talk-2"): a name, never a topic
             or (re.search(r"[^\w\s]|[_\d]", v.title) and _typed(v.title, question))
         )
@@ -480,9 +478,24 @@ def _called(asked: str, videos: Sequence[Video]) -> Video | None:
     return None
 
 
+# Patterns made from titles are compiled once per title: per question, a library of 400
+# videos compiled 800 and overflowed `re`'s cache of 512, so every question recompiled them
+# all (about 200 ms of a 285 ms topical `ask` at 100 h, bench/query_latency.py).
+@functools.lru_cache(maxsize=4096)
+def _title_pattern(title: str) -> re.Pattern:
+    """`title` (plain words) after in/from/of/the, or before a word for a video."""
+    name = re.escape(title)
+    return re.compile(rf" (?:in|from|of|the) {name} | {name} {VIDEO_NOUN}s? ")
+
+
+@functools.lru_cache(maxsize=4096)
+def _as_typed(title: str) -> re.Pattern:
+    return re.compile(rf"(?<!\w){re.escape(title.strip())}(?!\w)", re.IGNORECASE)
+
+
 def _typed(title: str, question: str) -> bool:
     """`title` appears in `question` as typed (any case), not inside a longer word."""
-    return bool(re.search(rf"(?<!\w){re.escape(title.strip())}(?!\w)", question, re.IGNORECASE))
+    return bool(_as_typed(title).search(question))
 
 
 def _topic_in_one_video(
