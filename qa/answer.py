@@ -606,8 +606,10 @@ def respond(
         result = ReadyAnswer(not_found_answer(request, first, library))
     else:
         asked = request  # what a VLM is asked: the part found, when one of two is
+        unfound = []
         if verdict is not None and verdict.found is not None:
             first, asked = _found_part(request, first, library, verdict)
+            unfound = [verdict.unfound.strip()]
         if backend is None or not first.spans:
             result = ReadyAnswer(
                 extractive_answer(
@@ -620,6 +622,7 @@ def respond(
                 result.notes.append(say(request.lang, "points_at", title=first.video.title))
             if first.note:
                 result.notes.append(first.note)
+        result.not_found = unfound
     result.evidence = first
     result.notes[:0] = list(request.notes)
     return result

@@ -68,6 +68,9 @@ class Answer:
     status: Status = "answered"
     related: list[Citation] = field(default_factory=list)  # near misses of a not_found answer
     choices: list[VideoChoice] = field(default_factory=list)  # per_video: the videos answered
+    # Of two things asked at once, the one not found, in the words asked; the answer is about
+    # the other. In the text of a quoted answer and in `notes` of a VLM's, and here for both.
+    not_found: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         data = {
@@ -79,6 +82,8 @@ class Answer:
         }
         if self.choices:
             data["choices"] = [asdict(c) for c in self.choices]
+        if self.not_found:
+            data["not_found"] = self.not_found
         if self.notes:
             data["notes"] = self.notes
         return data
@@ -95,6 +100,7 @@ class AnswerStream:
         self._callbacks: list[Callable[[Answer], None]] = []
         self.evidence = None  # copied onto the final Answer when it has none
         self.notes: list[str] = []  # from before the model ran (e.g. no frames); put first
+        self.not_found: list[str] = []  # known before the model ran: copied onto the Answer
 
     def _produce(self) -> Iterator[str]:  # yields text, sets self._answer
         raise NotImplementedError
@@ -106,6 +112,7 @@ class AnswerStream:
         yield from self._produce()
         answer = self._answer
         answer.notes[:0] = self.notes
+        answer.not_found = answer.not_found or self.not_found
         if answer.evidence is None:
             answer.evidence = self.evidence
         self._finished = True

@@ -721,12 +721,14 @@ def test_two_things_asked_at_once_are_each_found(monkeypatch, tmp_path, fake_vlm
     both = ask_json("what did they say about the budget and hiring?")
     assert both["status"] == "answered", both["answer"]
     assert {c["start"] for c in both["citations"]} == {0.0, 60.0}, both["answer"]
+    assert "not_found" not in both
     half = ask_json("what did they say about the pizza oven and the budget?")
     assert half["status"] == "answered", half["answer"]
     assert [c["start"] for c in half["citations"]] == [0.0], half["answer"]
     assert half["answer"].splitlines()[-1] == (
         "(Not found in this video: “what did they say about the pizza oven?”)"
     ), half["answer"]
+    assert half["not_found"] == ["what did they say about the pizza oven?"]  # for a machine
     assert ask_json("what did they say about the pizza oven and the sauna?")["status"] == (
         "not_found"
     )
@@ -734,6 +736,7 @@ def test_two_things_asked_at_once_are_each_found(monkeypatch, tmp_path, fake_vlm
     after = ask_json("what did they say after the budget and the pizza oven?")
     assert [c["start"] for c in after["citations"]] == [0.0, 60.0], after["answer"]
     assert after["answer"].endswith("(Not found in this video: “the pizza oven”)"), after
+    assert after["not_found"] == ["the pizza oven"]
     # a VLM is asked about the part found, from its passage, and the note is kept
     fake_vlm.replies = ["The cloud budget is forty thousand dollars a month [1]."]
     asked = "what did they say about the budget and the pizza oven?"
@@ -742,6 +745,7 @@ def test_two_things_asked_at_once_are_each_found(monkeypatch, tmp_path, fake_vlm
     prompt = fake_vlm.prompt_text()
     assert "forty thousand" in prompt and "pizza" not in prompt, prompt
     assert vlm["notes"] == ["Not found in this video: “what did they say about the pizza oven?”"]
+    assert vlm["not_found"] == ["what did they say about the pizza oven?"]
 
 
 def test_the_two_things_a_question_joins():
