@@ -240,13 +240,15 @@ class Library:
         frames: tuple[str, np.ndarray] | None = None,
         progress: Callable[[str], None] | None = None,
         embedder=None,
+        sparse=None,
     ) -> list[Span]:
         """Store a new version of `video` (same id) next to the current one, then switch to it
         atomically; a changed file at the same path replaces the old content's record.
 
         `frames`: (CLIP model name, vectors) with one row per "frame" span, in order.
         `embedder`: embeds the text spans instead of `self.embedder` (same model and slug:
-        vectors a cluster's workers already computed).
+        vectors a cluster's workers already computed); `sparse`, the same for SPLADE's rows
+        (`texts_to_embed` says what both must hold).
         """
         spans = with_windows(spans)
         video.ingested_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -258,11 +260,7 @@ class Library:
             self._fit_text_model(video, stored)
             if embedder is not None and embedder.name != self.text_model():
                 embedder = None  # the workers' vectors are of the model this write switched from
-            text_index = (
-                self._embed_spans(stored)
-                if embedder is None
-                else self._embed_with(stored, embedder)
-            )
+            text_index = self._embed_with(stored, embedder, sparse)
             if text_index:
                 video.models["text_index"] = text_index
             if frames is not None:
@@ -410,8 +408,8 @@ class Library:
         """Embed the text spans; returns the collection they went to (None: no text)."""
         return self._embed_with(spans, None)
 
-    def _embed_with(self, spans: list[Span], embedder) -> str | None:
-        texts = [s for s in spans if s.kind in TEXT_KINDS and s.text.strip()]
+    def _embed_with(self, spans: list[Span], embedder, sparse=None) -> str | None:
+        texts = _embedded(spans)
         if not texts:
             return None
         vectors = (embedder or self.embedder).embed([s.text for s in texts])
@@ -427,19 +425,22 @@ class Library:
                 for s in texts
             ],
         )
-        self._store_sentences(spans, embedder or self.embedder, texts, vectors)
+        self._store_sentences(spans, embedder or self.embedder, texts, vectors, sparse)
         return store.name
 
-    def _store_sentences(self, spans: list[Span], embedder, texts: list[Span], vectors) -> None:
+    def _store_sentences(
+        self, spans: list[Span], embedder, texts: list[Span], vectors, sparse=None
+    ) -> None:
         """The vectors search re-scores (index/sentence_vectors.py); a sentence that is a whole
-        span reuses the span's vector."""
+        span reuses the span's vector. `sparse`: SPLADE's rows lent by a cluster's workers."""
         known = dict(zip((s.text for s in texts), vectors, strict=True))
         self._sentence_store.embed_and_put(
             embedder.slug, rescored_texts(spans), embedder.embed, known
         )
-        if self.sparse is not None:
+        sparse = sparse or self.sparse
+        if sparse is not None:
             self._sentence_store.embed_and_put(
-                self.sparse.slug, sparse_texts(rescored_texts(spans)), self.sparse.embed
+                sparse.slug, sparse_texts(rescored_texts(spans)), sparse.embed
             )
 
     @property
@@ -742,6 +743,22 @@ def _is_video_folder(folder: Path) -> bool:
     """A per-video folder (named by a content id), never the root or a stray path."""
     name = folder.name
     return folder.is_dir() and bool(name) and not name.startswith(".") and "/" not in name
+
+
+def _embedded(spans: list[Span]) -> list[Span]:
+    """The spans that get a text vector."""
+    return [s for s in spans if s.kind in TEXT_KINDS and s.text.strip()]
+
+
+def texts_to_embed(spans: list[Span]) -> tuple[list[str], list[str]]:
+    """What `Library.add_video` embeds for a video's spans, each text once: the text model's
+    (every text span, the windows it adds included, and the texts search re-scores) and
+    SPLADE's (the English among the re-scored). A cluster's workers compute both ahead of
+    the write (ingest/cluster.py), so the one writer embeds nothing."""
+    spans = with_windows(spans)
+    rescored = rescored_texts(spans)
+    texts = [s.text for s in _embedded(spans)] + [text for _, text in rescored]
+    return list(dict.fromkeys(texts)), list(dict.fromkeys(t for _, t in sparse_texts(rescored)))
 
 
 def with_windows(spans: list[Span]) -> list[Span]:

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from index.library import texts_to_embed
 from index.records import VideoSummary
-from index.sentence_vectors import rescored_texts
 from ingest.pipeline import (
     ClusterOptions,
     FileResult,
@@ -47,6 +47,7 @@ from ingest.pipeline import (
     write,
 )
 from models import text_embed
+from models.sparse_embed import load_sparse_embedder
 from models.vlm import parse_spec
 from vidqa.errors import ConfigError, MissingDependency, VidqaError
 from vidqa.settings import settings
@@ -60,6 +61,7 @@ LOCAL_OBJECT_STORE = 256 * 1024**2  # bytes: tasks return spans and vectors, nev
 # Settings a worker must share with the driver (its VIDQA_HOME is a private temp dir).
 WORKER_ENV = (
     "VIDQA_EMBED_MODEL",
+    "VIDQA_SPARSE_MODEL",
     "VIDQA_ASR_MODEL",
     "VIDQA_CLIP_MODEL",
     "VIDQA_CLIP_PRETRAINED",
@@ -97,6 +99,15 @@ class KnownVectors:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([self.table[t] for t in texts]).astype(np.float32, copy=False)
+
+
+def worker_sparse(library, known: KnownVectors | None) -> KnownVectors | None:
+    """SPLADE's rows from a worker, ready for `library.add_video` (misses: the library's own
+    SPLADE); None when the library's SPLADE is another model, or off."""
+    if known is None or known.name != library.cfg.sparse_model:
+        return None
+    known.fallback = lambda: library.sparse
+    return known
 
 
 def worker_embedder(library, known: KnownVectors | None) -> KnownVectors | None:
@@ -188,15 +199,21 @@ def _chapters(path: Path, home: Path, step, info, transcript, visual, options: I
     return chapters_stage(path, info, transcript, visual, options, step)
 
 
-def _embedding(path: Path, home: Path, step, texts: list[str]) -> KnownVectors:
+def _embedding(
+    path: Path, home: Path, step, texts: list[str], sparse_texts: list[str]
+) -> tuple[KnownVectors, KnownVectors | None]:
+    """The text model's vectors and SPLADE's rows (None: SPLADE off or not installed) of
+    `index.library.texts_to_embed`."""
     step("embedding")
     embedder = text_embed.load_text_embedder()
-    unique = list(dict.fromkeys(texts))
-    return KnownVectors(
-        embedder.name,
-        embedder.dim,
-        embedder.slug,
-        dict(zip(unique, embedder.embed(unique), strict=True)),
+    table = dict(zip(texts, embedder.embed(texts), strict=True))
+    vectors = KnownVectors(embedder.name, embedder.dim, embedder.slug, table)
+    sparse = load_sparse_embedder()
+    if sparse is None:
+        return vectors, None
+    rows = sparse.embed(sparse_texts)
+    return vectors, KnownVectors(
+        sparse.name, rows.shape[1], sparse.slug, dict(zip(sparse_texts, rows, strict=True))
     )
 
 
@@ -391,17 +408,10 @@ class _Driver:
         job.prepared = assemble(
             job.path, job.info, job.result.video_id, job.transcript, job.spans, job.visual, summary
         )
-        texts = [
-            s.text
-            for s in job.prepared.spans
-            if s.kind in ("transcript", "chapter", "ocr") and s.text.strip()
-        ]
-        # and the sentences search re-scores, stored at the write (index/sentence_vectors.py)
-        texts += [text for _, text in rescored_texts(job.prepared.spans)]
-        self._submit(job, "embedding", texts)
+        self._submit(job, "embedding", *texts_to_embed(job.prepared.spans))
 
-    def _after_embedding(self, job: _File, known: KnownVectors) -> None:
-        job.prepared.text_vectors = known
+    def _after_embedding(self, job: _File, value: tuple[KnownVectors, KnownVectors | None]) -> None:
+        job.prepared.text_vectors, job.prepared.sparse_rows = value
         step = self._step(job)
         try:
             self._save_thumbnails(job.thumbs)

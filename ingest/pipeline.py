@@ -163,6 +163,7 @@ class Prepared:
     text_vectors: object | None = (
         None  # cluster.KnownVectors from a worker; None: embed in the write
     )
+    sparse_rows: object | None = None  # SPLADE's rows from a worker, the same way
 
 
 def identify(path: Path, step) -> tuple[MediaInfo, str]:
@@ -273,7 +274,7 @@ def assemble(
 
 def write(prepared: Prepared, library: Library, result: FileResult, step) -> None:
     """The one write per video (Library.add_video, under its lock)."""
-    from ingest.cluster import worker_embedder
+    from ingest.cluster import worker_embedder, worker_sparse
 
     step("index")
     library.add_video(
@@ -282,6 +283,7 @@ def write(prepared: Prepared, library: Library, result: FileResult, step) -> Non
         summary=prepared.summary,
         frames=prepared.frames,
         embedder=worker_embedder(library, prepared.text_vectors),
+        sparse=worker_sparse(library, prepared.sparse_rows),
     )
     result.status, result.transcript_source = "ingested", prepared.video.transcript_source
     result.spans = library.catalog.counts(prepared.video.id)

@@ -266,9 +266,28 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(
         }
 
 
-def test_cli_workers_2_ingests_and_reingest_is_unchanged(ray_cluster, lectures):
+def test_cli_workers_2_ingests_and_reingest_is_unchanged(ray_cluster, lectures, monkeypatch):
+    """The workers compute every vector and SPLADE row the write stores: the driver, the one
+    writer, embeds nothing (it embedded the windows and SPLADE's rows of every video)."""
+    from models.sparse_embed import SparseEmbedder
+    from models.text_embed import TextEmbedder
+
+    on_driver: list[str] = []
+    for cls in (TextEmbedder, SparseEmbedder):
+
+        def counted(self, texts, *args, _real=cls.embed, **kwargs):
+            on_driver.extend(texts)
+            return _real(self, texts, *args, **kwargs)
+
+        monkeypatch.setattr(cls, "embed", counted)
     first = json.loads(vidqa("ingest", *map(str, lectures[:2]), "--workers", "2", "--json").stdout)
     assert [r["status"] for r in first["results"]] == ["ingested", "ingested"]
+    assert on_driver == []
+    library = _library()
+    for video in library.videos():  # every re-scored text's vector and SPLADE row is stored
+        want, stored = library.sentence_vector_counts(video.id)
+        assert want == stored > 0
+    assert library.sparse is not None  # SPLADE's rows were among them
     again = json.loads(vidqa("ingest", *map(str, lectures[:2]), "--workers", "2", "--json").stdout)
     assert [r["status"] for r in again["results"]] == ["unchanged", "unchanged"]
     library = _library()
