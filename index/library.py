@@ -260,7 +260,7 @@ class Library:
             self._fit_text_model(video, stored)
             if embedder is not None and embedder.name != self.text_model():
                 embedder = None  # the workers' vectors are of the model this write switched from
-            text_index = self._embed_with(stored, embedder, sparse)
+            text_index = self._embed_spans(stored, embedder, sparse)
             if text_index:
                 video.models["text_index"] = text_index
             if frames is not None:
@@ -404,9 +404,10 @@ class Library:
             self._client.drop(name)
         return names
 
-    def _embed_spans(self, spans: list[Span]) -> str | None:
-        """Embed the text spans; returns the collection they went to (None: no text)."""
-        return self._embed_with(spans, None)
+    def _embed_spans(self, spans: list[Span], embedder=None, sparse=None) -> str | None:
+        """Embed the text spans; returns the collection they went to (None: no text).
+        `embedder`, `sparse`: vectors and SPLADE rows lent by a cluster's workers."""
+        return self._embed_with(spans, embedder, sparse)
 
     def _embed_with(self, spans: list[Span], embedder, sparse=None) -> str | None:
         texts = _embedded(spans)

@@ -480,7 +480,7 @@ def _called(asked: str, videos: Sequence[Video]) -> Video | None:
 
 # Patterns made from titles are compiled once per title: per question, a library of 400
 # videos compiled 800 and overflowed `re`'s cache of 512, so every question recompiled them
-# all (about 200 ms of a 285 ms topical `ask` at 100 h, bench/query_latency.py).
+# all (about 135 ms of a 285 ms topical `ask` at 100 h, bench/query_latency.py).
 @functools.lru_cache(maxsize=4096)
 def _title_pattern(title: str) -> re.Pattern:
     """`title` (plain words) after in/from/of/the, or before a word for a video."""

@@ -272,7 +272,7 @@ def test_changed_file_replaces_and_remove_deletes(lecture_with_srt, tmp_path):
 def test_a_crash_mid_ingest_leaves_nothing_half_visible(lecture_with_srt, monkeypatch):
     from index.library import Library
 
-    def explode(self, spans):
+    def explode(self, *args):
         raise RuntimeError("simulated crash while embedding")
 
     with monkeypatch.context() as patched:
